@@ -1,0 +1,65 @@
+# The enclave's two commands: `make up` and `make test`. Everything they need
+# (virtualenv, Docker engine, proxy, images) is installed on the way.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export ENCLAVE_STATE_DIR ?= $(CURDIR)/.state
+export ENCLAVE_INSTANCE ?= enclave
+PUBLIC_PORT ?= 8000
+CHP := .cache/node/node_modules/.bin/configurable-http-proxy
+
+.PHONY: up down clean test test-unit bench install images docker venv proxy chromium
+
+install: venv proxy docker images
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+proxy: $(CHP)
+$(CHP):
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null)
+	@npm install --silent --no-audit --no-fund --prefix .cache/node configurable-http-proxy@5.3.0 >/dev/null
+
+docker:
+	@bash scripts/ensure-docker.sh
+
+images: venv docker
+	@$(BIN)/enclave images build
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+## up: the whole enclave on embedded defaults, with a demo project and accounts
+up: install
+	@$(BIN)/enclave demo seed
+	@bash scripts/hub.sh start
+	@echo
+	@echo "The enclave is up. Log in at http://$$(hostname -I | awk '{print $$1}'):$(PUBLIC_PORT)/hub/login"
+	@echo "(on this machine: http://127.0.0.1:$(PUBLIC_PORT)/hub/login). Stop it with 'make down'."
+
+## down: stop the hub and every workspace; keep all state
+down:
+	@bash scripts/hub.sh stop
+	@-docker ps -aq --filter label=enclave.instance=$(ENCLAVE_INSTANCE) --filter label=enclave.kind=workspace \
+	  | xargs -r docker rm -f >/dev/null
+
+## clean: down, then remove the state, networks and firewall rules of this installation
+clean: down
+	@-docker network ls -q --filter label=enclave.instance=$(ENCLAVE_INSTANCE) | xargs -r docker network rm >/dev/null
+	@rm -rf $(ENCLAVE_STATE_DIR)
+
+## test: the full suite (unit, integration, browser) against real components
+test: install chromium
+	@$(BIN)/python -m pytest tests
+
+test-unit: venv
+	@$(BIN)/python -m pytest tests -m unit
+
+## bench: spawn latency and data throughput, printed and written to bench-results/
+bench: install
+	@$(BIN)/python -m benchmarks.run --out bench-results

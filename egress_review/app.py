@@ -1,0 +1,114 @@
+"""Start the airlock: settings → database (alembic upgrade head) → staging
+sweep → services → web app on the hub-given URL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from jupyterhub.services.auth import HubOAuth
+from sqlalchemy import select
+from tornado.ioloop import IOLoop
+from traitlets import Unicode
+from traitlets.config import Application
+
+from .checks.types import ChecksConfig
+from .config import EgressReview
+from .services import Airlock, AirlockContext
+from .staging import StagingLimits, StagingStore
+from .storage.db import Database
+from .storage.models import StagedFile
+
+log = logging.getLogger("egress_review")
+
+
+def read_or_create_secret(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        secret = secrets.token_hex(32).encode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secret)
+        return secret
+
+
+def build_directory(cfg: EgressReview, parent):
+    cls = cfg.project_directory_class
+    try:
+        return cls(parent=parent)  # a traitlets Configurable
+    except TypeError:
+        try:
+            return cls(outbox_root=Path(cfg.outbox_root))
+        except TypeError:
+            return cls()
+
+
+def sweep_staging(db: Database, staging: StagingStore) -> None:
+    """Remove what a crash may have left: temp files and unreferenced blobs."""
+    with db.read() as session:
+        referenced = set(session.execute(select(StagedFile.sha256)).scalars())
+    report = staging.sweep(referenced)
+    if report.temp_removed or report.orphans_removed:
+        log.warning(
+            "staging sweep removed %d temp file(s) and %d unreferenced blob(s)", report.temp_removed, report.orphans_removed
+        )
+
+
+def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
+    Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+    db = Database(cfg.db_url)
+    db.upgrade()
+    staging = StagingStore(Path(cfg.staging_dir))
+    sweep_staging(db, staging)
+    ctx = AirlockContext(
+        db=db,
+        staging=staging,
+        directory=build_directory(cfg, parent),
+        limits=StagingLimits(max_file_bytes=cfg.max_file_bytes, max_files=cfg.max_files_per_request),
+        checks_config=ChecksConfig(
+            max_file_bytes=cfg.max_file_bytes,
+            max_table_rows=cfg.max_table_rows,
+            small_count_threshold=cfg.small_count_threshold,
+            row_match_min_columns=cfg.row_match_min_columns,
+        ),
+    )
+    return Airlock(ctx)
+
+
+class EgressReviewApp(Application):
+    name = "egress-review"
+    description = "The enclave's airlock: a JupyterHub service for requesting, reviewing and releasing results."
+    classes = [EgressReview, HubOAuth]
+    config_file = Unicode("", help="Python config file to load (optional; the hub's environment suffices).").tag(config=True)
+    aliases = {"config": "EgressReviewApp.config_file", "log-level": "Application.log_level"}
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if self.config_file:
+            self.load_config_file(self.config_file)
+        logging.basicConfig(level=self.log_level, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+
+    def start(self):
+        from .web.app import make_app
+
+        cfg = EgressReview(parent=self)
+        airlock = build_airlock(cfg, parent=self)
+        hub_auth = HubOAuth(parent=self, base_url=cfg.base_url)
+        app = make_app(
+            airlock,
+            hub_auth=hub_auth,
+            base_url=cfg.base_url,
+            hub_prefix=cfg.hub_prefix,
+            cookie_secret=read_or_create_secret(Path(cfg.cookie_secret_file)),
+            preview_rows=cfg.preview_rows,
+        )
+        app.listen(cfg.listen_port, address=cfg.listen_host, xheaders=True)
+        log.info("egress-review listening on %s%s", cfg.service_url, cfg.base_url)
+        IOLoop.current().start()
+
+
+main = EgressReviewApp.launch_instance

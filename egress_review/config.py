@@ -1,0 +1,154 @@
+"""Settings of the airlock service (traitlets).
+
+Every computed default reads the environment JupyterHub gives a managed
+service (JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_BASE_URL,
+...), so the hub can start the service with no config file. Operators may
+also pass ``--config egress_review_config.py`` or ``--EgressReview.<name>=``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from traitlets import Integer, TraitError, Type, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .directory import DenyAllDirectory
+
+SERVICE_NAME = "egress-review"
+
+
+class EgressReview(Configurable):
+    service_name = Unicode(
+        SERVICE_NAME, help="Name of the JupyterHub service (default 'egress-review', or $JUPYTERHUB_SERVICE_NAME)."
+    ).tag(config=True)
+
+    @default("service_name")
+    def _default_service_name(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_NAME", SERVICE_NAME)
+
+    service_url = Unicode(
+        help="URL the service listens on (default $JUPYTERHUB_SERVICE_URL, else http://127.0.0.1:10101)."
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
+    @validate("service_url")
+    def _validate_service_url(self, proposal):
+        url = urlparse(proposal.value)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise TraitError(f"service_url must be an http(s) URL with a host, not {proposal.value!r}")
+        return proposal.value
+
+    base_url = Unicode(
+        help="URL prefix the service is proxied under (default $JUPYTERHUB_SERVICE_PREFIX, else /services/egress-review/)."
+    ).tag(config=True)
+
+    @default("base_url")
+    def _default_base_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.service_name}/")
+
+    @validate("base_url")
+    def _validate_base_url(self, proposal):
+        value = "/" + proposal.value.strip("/") + "/"
+        return value.replace("//", "/")
+
+    hub_prefix = Unicode(
+        help="URL prefix of the hub's own pages, used for its stylesheet and links "
+        "(default $JUPYTERHUB_BASE_URL + 'hub/', else /hub/)."
+    ).tag(config=True)
+
+    @default("hub_prefix")
+    def _default_hub_prefix(self):
+        base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
+        return base.rstrip("/") + "/hub/"
+
+    data_dir = Unicode(
+        help="Folder for the database, staging and the cookie secret "
+        "(default $EGRESS_REVIEW_DATA_DIR, else /srv/egress-review)."
+    ).tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self):
+        return os.environ.get("EGRESS_REVIEW_DATA_DIR", "/srv/egress-review")
+
+    db_url = Unicode(
+        help="SQLAlchemy URL of the airlock database (default SQLite in data_dir). "
+        "PostgreSQL: postgresql+psycopg://user@host/db."
+    ).tag(config=True)
+
+    @default("db_url")
+    def _default_db_url(self):
+        return f"sqlite:///{Path(self.data_dir) / 'egress-review.sqlite'}"
+
+    @validate("db_url")
+    def _validate_db_url(self, proposal):
+        if not proposal.value.startswith(("sqlite", "postgresql")):
+            raise TraitError("db_url must be a SQLite or PostgreSQL SQLAlchemy URL")
+        return proposal.value
+
+    staging_dir = Unicode(help="Content-addressed staging folder (default data_dir/staging).").tag(config=True)
+
+    @default("staging_dir")
+    def _default_staging_dir(self):
+        return str(Path(self.data_dir) / "staging")
+
+    cookie_secret_file = Unicode(
+        help="File holding the secret that signs this service's cookies; created (mode 0600) if missing "
+        "(default data_dir/cookie_secret)."
+    ).tag(config=True)
+
+    @default("cookie_secret_file")
+    def _default_cookie_secret_file(self):
+        return str(Path(self.data_dir) / "cookie_secret")
+
+    max_file_bytes = Integer(
+        16 * 1024 * 1024, help="Largest file a request may hold, in bytes (default 16 MiB)."
+    ).tag(config=True)
+    max_files_per_request = Integer(50, help="Most files one request may hold (default 50).").tag(config=True)
+    max_table_rows = Integer(5000, help="Most rows a released table may have (default 5000).").tag(config=True)
+    small_count_threshold = Integer(
+        10, help="Counts n with 0 < n < this are flagged by the small-counts check (default 10)."
+    ).tag(config=True)
+    row_match_min_columns = Integer(
+        3, help="A table row matching cohort data on at least this many columns is row-level data (default 3)."
+    ).tag(config=True)
+    preview_rows = Integer(20, help="Rows of a table shown to reviewers on the request page (default 20).").tag(
+        config=True
+    )
+
+    @validate("max_file_bytes", "max_files_per_request", "max_table_rows", "small_count_threshold", "preview_rows", "row_match_min_columns")
+    def _validate_positive(self, proposal):
+        if proposal.value < 1:
+            raise TraitError(f"{proposal.trait.name} must be at least 1, not {proposal.value}")
+        return proposal.value
+
+    project_directory_class = Type(
+        DenyAllDirectory,
+        klass=object,
+        help="Class giving project membership, status, approvals required and outbox paths "
+        "(a egress_review.directory.ProjectDirectory). The enclave sets its own; the default "
+        "knows no project, so nobody can request (fail closed).",
+    ).tag(config=True)
+
+    outbox_root = Unicode(
+        help="Host folder holding outboxes as <outbox_root>/<project>/<user> (default $ENCLAVE_OUTBOX_ROOT, "
+        "else /srv/enclave/outboxes); passed to the project directory when it accepts it."
+    ).tag(config=True)
+
+    @default("outbox_root")
+    def _default_outbox_root(self):
+        return os.environ.get("ENCLAVE_OUTBOX_ROOT", "/srv/enclave/outboxes")
+
+    @property
+    def listen_host(self) -> str:
+        return urlparse(self.service_url).hostname or "127.0.0.1"
+
+    @property
+    def listen_port(self) -> int:
+        url = urlparse(self.service_url)
+        return url.port or (443 if url.scheme == "https" else 80)

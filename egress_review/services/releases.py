@@ -1,0 +1,185 @@
+"""Release (manifest), download (author only, hash re-checked, audited), revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..domain import permissions, policies
+from ..domain.events import AuditEvent
+from ..domain.exceptions import EgressError, FileNotInRequest, IntegrityFailure, InvalidInput, NotReleased
+from ..domain.permissions import Principal
+from ..domain.states import RequestState
+from ..domain.transitions import Action, check_transition
+from ..storage import audit
+from ..storage.models import Release, Revocation, StagedFile, Vote, utcnow
+from .context import AirlockContext, load_request, perform_transition
+
+log = logging.getLogger("egress_review")
+SYSTEM = "egress-review"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    sha256: str
+    content: bytes
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class ReleaseService:
+    def __init__(self, ctx: AirlockContext):
+        self.ctx = ctx
+
+    def release_after_approval(self, request_id: str) -> RequestState:
+        """Called by the service right after approval. A failure leaves the
+        request APPROVED (audited) for an operator to retry."""
+        try:
+            self._release(SYSTEM, request_id)
+        except EgressError as exc:
+            log.error("release of %s failed: %s", request_id, exc.message)
+            self.ctx.audit_refusal(SYSTEM, "release", request_id, exc)
+            return RequestState.APPROVED
+        return RequestState.RELEASED
+
+    def release(self, principal: Principal, request_id: str) -> None:
+        """An operator retries the release of an APPROVED request."""
+        with self.ctx.refusals_audited(principal, "release", request_id):
+            permissions.check_can_operate(principal)
+            self._release(principal.name, request_id)
+
+    def _release(self, actor: str, request_id: str) -> None:
+        with self.ctx.db.read() as session:
+            req = load_request(session, request_id)
+            check_transition(RequestState(req.state), Action.RELEASE)
+            files = list(
+                session.execute(
+                    select(StagedFile).where(StagedFile.request_id == req.id, StagedFile.round == req.round).order_by(StagedFile.id)
+                ).scalars()
+            )
+            for sf in files:
+                if not self.ctx.staging.verify(sf.sha256):
+                    raise IntegrityFailure(
+                        f"The staged copy of '{sf.path}' does not match the hash that was reviewed, so the request "
+                        "was not released. An operator must investigate."
+                    )
+            votes = list(
+                session.execute(
+                    select(Vote).where(Vote.request_id == req.id, Vote.round == req.round).order_by(Vote.id)
+                ).scalars()
+            )
+            released_at = utcnow()
+            manifest = {
+                "manifest_version": MANIFEST_VERSION,
+                "request": {
+                    "id": req.id,
+                    "project": req.project,
+                    "author": req.author,
+                    "title": req.title,
+                    "round": req.round,
+                    "created_at": _iso(req.created_at),
+                    "submitted_at": _iso(req.submitted_at),
+                    "approved_at": _iso(req.decided_at),
+                },
+                "released_at": released_at.isoformat(),
+                "groups": [
+                    {"name": g.name, "context": g.context, "controls": g.controls}
+                    for g in req.groups
+                    if any(sf.group_name == g.name for sf in files)
+                ],
+                "files": [
+                    {
+                        "id": sf.id,
+                        "path": sf.path,
+                        "group": sf.group_name,
+                        "comment": sf.comment,
+                        "sha256": sf.sha256,
+                        "size_bytes": sf.size_bytes,
+                        "staged_at": _iso(sf.staged_at),
+                        "checks": [json.loads(c.record) for c in sf.checks],
+                        "overrides": [
+                            {"operator": o.operator, "reason": o.reason, "at": _iso(o.created_at)} for o in sf.overrides
+                        ],
+                    }
+                    for sf in files
+                ],
+                "approvals": [
+                    {"reviewer": v.reviewer, "decision": v.decision, "reason": v.reason, "at": _iso(v.created_at)}
+                    for v in votes
+                ],
+            }
+            round_ = req.round
+        content = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        digest = hashlib.sha256(content).hexdigest()
+        self.ctx.staging.write_manifest(request_id, content)
+        with self.ctx.db.write() as session:
+            req = load_request(session, request_id)
+            if req.round != round_:
+                raise NotReleased("The request changed while it was being released; reload the page.")
+            session.add(
+                Release(
+                    request_id=req.id,
+                    round=req.round,
+                    manifest=content.decode("utf-8"),
+                    manifest_sha256=digest,
+                    released_at=released_at,
+                )
+            )
+            perform_transition(session, req, Action.RELEASE, actor, {"manifest_sha256": digest})
+
+    def download(self, principal: Principal, request_id: str, staged_file_id) -> Download:
+        with self.ctx.refusals_audited(principal, "download", request_id):
+            if not isinstance(staged_file_id, int) or isinstance(staged_file_id, bool):
+                raise InvalidInput("A file id is a whole number.")
+            with self.ctx.db.read() as session:
+                req = load_request(session, request_id)
+                permissions.check_can_view(principal, req)
+                permissions.check_can_download(principal, req, self.ctx.directory)
+                policies.check_downloadable(RequestState(req.state))
+                release = session.get(Release, req.id)
+                sf = session.get(StagedFile, staged_file_id)
+                if release is None or sf is None or sf.request_id != req.id or sf.round != release.round:
+                    raise FileNotInRequest("That file is not part of this release. Reload the page.")
+                sha, path = sf.sha256, sf.path
+            content = self.ctx.staging.read_verified(sha)
+            with self.ctx.db.write() as session:
+                req = load_request(session, request_id)
+                policies.check_downloadable(RequestState(req.state))  # not revoked meanwhile
+                audit.append(
+                    session,
+                    actor=principal.name,
+                    event=AuditEvent.FILE_DOWNLOADED,
+                    request_id=req.id,
+                    details={"staged_file_id": staged_file_id, "path": path, "sha256": sha, "size_bytes": len(content)},
+                )
+            return Download(filename=path.rsplit("/", 1)[-1], sha256=sha, content=content)
+
+    def revoke(self, principal: Principal, request_id: str, reason: str) -> None:
+        from .text import clean_text
+
+        reason = clean_text(reason, "reason", 20_000)
+        with self.ctx.refusals_audited(principal, "revoke", request_id), self.ctx.db.write() as session:
+            req = load_request(session, request_id)
+            permissions.check_can_operate(principal)
+            permissions.check_can_view(principal, req)
+            check_transition(RequestState(req.state), Action.REVOKE)
+            policies.check_written_reason(reason, "revoking the release")
+            session.add(Revocation(request_id=req.id, operator=principal.name, reason=reason, created_at=utcnow()))
+            perform_transition(session, req, Action.REVOKE, principal.name, {"reason": reason})
+
+    def manifest(self, principal: Principal, request_id: str) -> dict:
+        with self.ctx.db.read() as session:
+            req = load_request(session, request_id)
+            permissions.check_can_view(principal, req)
+            release = session.get(Release, req.id)
+            if release is None:
+                raise NotReleased("This request has not been released, so it has no release manifest yet.")
+            return {"manifest_sha256": release.manifest_sha256, "manifest": json.loads(release.manifest)}

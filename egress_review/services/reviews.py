@@ -1,0 +1,174 @@
+"""Reviewers' and operators' use cases: vote, comment, override a block."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain import permissions, policies
+from ..domain.events import AuditEvent
+from ..domain.exceptions import FileNotInRequest, InvalidInput, NothingToOverride, OwnRequestReview, RequestNotEditable
+from ..domain.permissions import Principal, Scope
+from ..domain.states import RequestState, VoteDecision
+from ..domain.transitions import Action
+from ..storage import audit
+from ..storage.models import BlockOverride, Comment, Request, StagedFile, Vote, utcnow
+from .context import AirlockContext, load_request, perform_transition
+from .releases import ReleaseService
+from .text import clean_text
+
+_OUTCOME_ACTION = {
+    VoteDecision.APPROVE: Action.APPROVE,
+    VoteDecision.REQUEST_CHANGES: Action.REQUEST_CHANGES,
+    VoteDecision.REJECT: Action.REJECT,
+}
+
+
+def parse_decision(value) -> VoteDecision:
+    try:
+        return VoteDecision(value)
+    except ValueError:
+        raise InvalidInput(
+            "A vote's decision is one of: " + ", ".join(d.value for d in VoteDecision) + "."
+        ) from None
+
+
+def current_files(session: Session, req: Request) -> list[StagedFile]:
+    return list(
+        session.execute(
+            select(StagedFile).where(StagedFile.request_id == req.id, StagedFile.round == req.round).order_by(StagedFile.id)
+        ).scalars()
+    )
+
+
+def is_blocked(sf: StagedFile) -> bool:
+    """Blocked: some check BLOCKs (or ERRORs) and no operator has overridden it."""
+    from ..checks.types import Verdict
+
+    return any(Verdict(c.verdict).blocks for c in sf.checks) and not sf.overrides
+
+
+class ReviewService:
+    def __init__(self, ctx: AirlockContext, releases: ReleaseService):
+        self.ctx = ctx
+        self.releases = releases
+
+    def vote(self, principal: Principal, request_id: str, decision, reason: str = "") -> str:
+        """Cast one vote; closes the round once enough votes are in. Returns the new state."""
+        decision = parse_decision(decision)
+        reason = clean_text(reason, "reason", 20_000)
+        with self.ctx.refusals_audited(principal, "vote", request_id):
+            with self.ctx.db.write() as session:
+                req = load_request(session, request_id)
+                permissions.check_can_view(principal, req)
+                permissions.check_can_review(principal, req)
+                policies.check_votable(RequestState(req.state))
+                policies.check_reason(decision, reason)
+                votes = list(
+                    session.execute(select(Vote).where(Vote.request_id == req.id, Vote.round == req.round)).scalars()
+                )
+                policies.check_not_voted((v.reviewer for v in votes), principal.name)
+                if decision is VoteDecision.APPROVE:
+                    policies.check_no_blocked_files(sf.path for sf in current_files(session, req) if is_blocked(sf))
+                session.add(
+                    Vote(
+                        request_id=req.id,
+                        round=req.round,
+                        reviewer=principal.name,
+                        decision=decision.value,
+                        reason=reason,
+                        created_at=utcnow(),
+                    )
+                )
+                session.flush()
+                audit.append(
+                    session,
+                    actor=principal.name,
+                    event=AuditEvent.VOTE_CAST,
+                    request_id=req.id,
+                    details={"round": req.round, "decision": decision.value, "reason": reason},
+                )
+                decisions = [VoteDecision(v.decision) for v in votes] + [decision]
+                required = self.ctx.directory.approvals_required(req.project)
+                outcome = policies.round_outcome(decisions, required)
+                if outcome is not None:
+                    perform_transition(
+                        session,
+                        req,
+                        _OUTCOME_ACTION[outcome],
+                        principal.name,
+                        {"votes": len(decisions), "approvals_required": required},
+                    )
+                state = RequestState(req.state)
+        if state is RequestState.APPROVED:
+            state = self.releases.release_after_approval(request_id)
+        return state.value
+
+    def comment(self, principal: Principal, request_id: str, body: str, staged_file_id: int | None = None) -> int:
+        body = clean_text(body, "comment", 20_000, required=True)
+        with self.ctx.refusals_audited(principal, "comment", request_id), self.ctx.db.write() as session:
+            req = load_request(session, request_id)
+            permissions.check_can_view(principal, req)
+            if not (permissions.can_be_author(principal, req) or permissions.can_review(principal, req)):
+                permissions.check_can_review(principal, req)
+            if RequestState(req.state) is RequestState.DRAFT:
+                raise RequestNotEditable("Comments are for submitted requests; this one is still a draft.")
+            if staged_file_id is not None:
+                _file_of(session, req, staged_file_id)
+            c = Comment(
+                request_id=req.id,
+                round=req.round,
+                staged_file_id=staged_file_id,
+                author=principal.name,
+                body=body,
+                created_at=utcnow(),
+            )
+            session.add(c)
+            session.flush()
+            audit.append(
+                session,
+                actor=principal.name,
+                event=AuditEvent.COMMENT_ADDED,
+                request_id=req.id,
+                details={"round": req.round, "staged_file_id": staged_file_id, "body": body},
+            )
+            return c.id
+
+    def override_block(self, principal: Principal, request_id: str, staged_file_id: int, reason: str) -> None:
+        """An operator lets a blocked file be approved, with a written reason (audited)."""
+        reason = clean_text(reason, "reason", 20_000)
+        with self.ctx.refusals_audited(principal, "override_block", request_id), self.ctx.db.write() as session:
+            req = load_request(session, request_id)
+            permissions.check_can_operate(principal)
+            permissions.check_can_view(principal, req)
+            if principal.name == req.author:
+                raise OwnRequestReview("You cannot override a block on your own request; ask another operator.")
+            policies.check_votable(RequestState(req.state))
+            policies.check_written_reason(reason, "overriding the block")
+            sf = _file_of(session, req, staged_file_id)
+            if not is_blocked(sf):
+                raise NothingToOverride(f"'{sf.path}' is not blocked by any check; there is nothing to override.")
+            from ..checks.types import Verdict
+
+            rules = [c.rule for c in sf.checks if Verdict(c.verdict).blocks]
+            session.add(BlockOverride(staged_file_id=sf.id, operator=principal.name, reason=reason, created_at=utcnow()))
+            session.flush()
+            audit.append(
+                session,
+                actor=principal.name,
+                event=AuditEvent.BLOCK_OVERRIDDEN,
+                request_id=req.id,
+                details={"staged_file_id": sf.id, "path": sf.path, "sha256": sf.sha256, "rules": rules, "reason": reason},
+            )
+
+
+def _file_of(session: Session, req: Request, staged_file_id) -> StagedFile:
+    if not isinstance(staged_file_id, int) or isinstance(staged_file_id, bool):
+        raise InvalidInput("A file id is a whole number.")
+    sf = session.get(StagedFile, staged_file_id)
+    if sf is None or sf.request_id != req.id or sf.round != req.round:
+        raise FileNotInRequest("That file is not in the current round of this request. Reload the page.")
+    return sf
+
+
+__all__ = ["ReviewService", "parse_decision", "is_blocked", "current_files", "Scope"]

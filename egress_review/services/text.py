@@ -1,0 +1,24 @@
+"""Validation of free text that people type."""
+
+from __future__ import annotations
+
+from ..domain.exceptions import InvalidInput
+
+
+def clean_text(value, what: str, max_len: int, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{what}' must be text.")
+    if "\x00" in value:
+        raise InvalidInput(f"'{what}' contains a NUL character; remove it.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"'{what}' is not valid Unicode text.") from None
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"Give a {what}.")
+    if len(value) > max_len:
+        raise InvalidInput(f"'{what}' is too long ({len(value)} characters); keep it under {max_len}.")
+    return value

@@ -1,0 +1,1 @@
+"""The airlock's database: models, engine and transactions, the audit chain, migrations."""

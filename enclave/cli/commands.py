@@ -1,0 +1,306 @@
+"""The CLI's subcommands: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..operations import datasets, people, projects
+from .context import operator_context
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _stopped(names: list[str]) -> None:
+    if names:
+        print("Stopped workspaces: " + ", ".join(names))
+
+
+# --- projects -----------------------------------------------------------------
+
+def _project_create(args):
+    p = projects.create_project(operator_context(), args.name, title=args.title, image=args.image,
+                                approvals_required=args.approvals)
+    print(f"Created project {p.name}.")
+
+
+def _project_list(args):
+    rows = [[p.name, p.status.value, p.image, p.mem_limit or "-", str(p.cpu_limit or "-"), p.title]
+            for p in projects.list_projects(operator_context())]
+    _table(rows, ["NAME", "STATUS", "IMAGE", "MEM", "CPU", "TITLE"])
+
+
+def _project_status(action):
+    def run(args):
+        ctx = operator_context()
+        result = {"suspend": projects.suspend_project, "resume": projects.resume_project,
+                  "archive": projects.archive_project}[action](ctx, args.name)
+        print(f"Project {args.name}: {action} done.")
+        if isinstance(result, list):
+            _stopped(result)
+    return run
+
+
+def _project_limits(args):
+    p = projects.set_limits(operator_context(), args.name, mem_limit=args.mem, cpu_limit=args.cpu,
+                            pids_limit=args.pids)
+    print(f"Project {p.name}: memory {p.mem_limit or 'default'}, CPU {p.cpu_limit or 'default'}, "
+          f"processes {p.pids_limit or 'default'} (applies to workspaces started from now on).")
+
+
+def register_project(groups):
+    parser = groups.add_parser("project", help="create and manage projects")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("create", help="create a project")
+    p.add_argument("name")
+    p.add_argument("--title", default="")
+    p.add_argument("--image", default="workspace", help="workspace image kind (default: workspace)")
+    p.add_argument("--approvals", type=int, default=2, help="independent approvals an output release needs")
+    p.set_defaults(func=_project_create)
+    sub.add_parser("list", help="list projects").set_defaults(func=_project_list)
+    for action, text in (("suspend", "stop its workspaces now and refuse new ones"),
+                         ("resume", "allow workspaces again"), ("archive", "close for good")):
+        p = sub.add_parser(action, help=text)
+        p.add_argument("name")
+        p.set_defaults(func=_project_status(action))
+    p = sub.add_parser("limits", help="set per-project workspace limits")
+    p.add_argument("name")
+    p.add_argument("--mem", help="memory, e.g. 8G")
+    p.add_argument("--cpu", type=float, help="cores, e.g. 2")
+    p.add_argument("--pids", type=int, help="maximum processes")
+    p.set_defaults(func=_project_limits)
+
+
+# --- users and members ---------------------------------------------------------
+
+def _user_add(args):
+    account = people.add_user(operator_context(), args.name, args.role)
+    print(f"Created {account.name} ({', '.join(account.roles)}).")
+    print(f"Initial password (shown once; hand it over securely): {account.initial_password}")
+
+
+def _user_remove(args):
+    _stopped(people.remove_user(operator_context(), args.name))
+    print(f"Removed {args.name}: account disabled, memberships ended.")
+
+
+def _user_list(args):
+    rows = [[u["name"], u["status"], ",".join(u["roles"]), ",".join(u["projects"]) or "-"]
+            for u in people.list_users(operator_context())]
+    _table(rows, ["NAME", "STATUS", "ROLES", "PROJECTS"])
+
+
+def _user_role(grant: bool):
+    def run(args):
+        fn = people.grant_role if grant else people.revoke_role
+        roles = fn(operator_context(), args.name, args.role)
+        print(f"{args.name} now has roles: {', '.join(roles)} (the hub applies it within a minute).")
+    return run
+
+
+def _user_reset_password(args):
+    password = people.reset_password(operator_context(), args.name)
+    print(f"New password for {args.name} (shown once): {password}")
+
+
+def _user_enable_totp(args):
+    uri = people.enable_totp(operator_context(), args.name)
+    print(f"TOTP is now required for {args.name}. Load this into their authenticator app (shown once):")
+    print(uri)
+
+
+def register_user(groups):
+    parser = groups.add_parser("user", help="manage accounts and roles")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("add", help="create an account and print its initial password once")
+    p.add_argument("name")
+    p.add_argument("--role", action="append", required=True, choices=["analyst", "reviewer", "operator"])
+    p.set_defaults(func=_user_add)
+    p = sub.add_parser("remove", help="disable an account, end its memberships, stop its workspaces")
+    p.add_argument("name")
+    p.set_defaults(func=_user_remove)
+    sub.add_parser("list", help="list accounts").set_defaults(func=_user_list)
+    for name, grant in (("grant-role", True), ("revoke-role", False)):
+        p = sub.add_parser(name)
+        p.add_argument("name")
+        p.add_argument("role", choices=["analyst", "reviewer", "operator"])
+        p.set_defaults(func=_user_role(grant))
+    p = sub.add_parser("reset-password")
+    p.add_argument("name")
+    p.set_defaults(func=_user_reset_password)
+    p = sub.add_parser("enable-totp", help="require a TOTP second factor at login")
+    p.add_argument("name")
+    p.set_defaults(func=_user_enable_totp)
+
+
+def _member_add(args):
+    people.add_member(operator_context(), args.project, args.user)
+    print(f"{args.user} is now a member of {args.project}.")
+
+
+def _member_remove(args):
+    _stopped(people.remove_member(operator_context(), args.project, args.user))
+    print(f"{args.user} is no longer a member of {args.project}.")
+
+
+def register_member(groups):
+    parser = groups.add_parser("member", help="add people to projects and remove them")
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action, fn in (("add", _member_add), ("remove", _member_remove)):
+        p = sub.add_parser(action)
+        p.add_argument("project")
+        p.add_argument("user")
+        p.set_defaults(func=fn)
+
+
+# --- datasets ------------------------------------------------------------------
+
+def _dataset_register(args):
+    d = datasets.register_dataset(operator_context(), args.name, args.version, Path(args.folder),
+                                  checksums_file=Path(args.checksums) if args.checksums else None,
+                                  identifier_column=args.id_column)
+    print(f"Registered {d.label}: {d.file_count} files, {d.total_bytes} bytes, manifest {d.manifest_digest}.")
+
+
+def _dataset_list(args):
+    rows = [[d.name, d.version, str(d.file_count), str(d.total_bytes), d.manifest_digest[:16], d.path]
+            for d in datasets.list_datasets(operator_context())]
+    _table(rows, ["NAME", "VERSION", "FILES", "BYTES", "MANIFEST", "FOLDER"])
+
+
+def _dataset_verify(args):
+    ctx = operator_context()
+    from ..state.queries import get_dataset
+
+    with ctx.db.transaction() as session:
+        dataset = get_dataset(session, args.name, args.version)
+    datasets.check_dataset_integrity(dataset)
+    print(f"{dataset.label} matches its manifest ({dataset.file_count} files).")
+
+
+def _dataset_approve(args):
+    datasets.approve_dataset(operator_context(), args.project, args.name, args.version)
+    print(f"{args.name}@{args.version} is approved for {args.project} (mounted read-only in new workspaces).")
+
+
+def _dataset_revoke(args):
+    _stopped(datasets.revoke_dataset(operator_context(), args.project, args.name, args.version))
+    print(f"{args.name}@{args.version} is no longer approved for {args.project}.")
+
+
+def register_dataset(groups):
+    parser = groups.add_parser("dataset", help="register datasets and approve them for projects")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("register", help="register a folder as a dataset version, recording its checksums")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("folder")
+    p.add_argument("--checksums", help="the provider's sha256sum-format file to check the folder against")
+    p.add_argument("--id-column", default="participant_id", help="column holding participant identifiers")
+    p.set_defaults(func=_dataset_register)
+    sub.add_parser("list").set_defaults(func=_dataset_list)
+    p = sub.add_parser("verify", help="check a dataset's files against its manifest")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.set_defaults(func=_dataset_verify)
+    for action, fn in (("approve", _dataset_approve), ("revoke", _dataset_revoke)):
+        p = sub.add_parser(action)
+        p.add_argument("project")
+        p.add_argument("name")
+        p.add_argument("version")
+        p.set_defaults(func=fn)
+
+
+# --- audit ---------------------------------------------------------------------
+
+def _audit_show(args):
+    from sqlalchemy import select
+
+    from ..state.models import AuditEvent
+
+    ctx = operator_context()
+    with ctx.db.transaction() as session:
+        query = select(AuditEvent).order_by(AuditEvent.seq)
+        if args.actor:
+            query = query.where(AuditEvent.actor == args.actor)
+        if args.action:
+            query = query.where(AuditEvent.action.like(f"{args.action}%"))
+        events = list(session.execute(query).scalars())
+    for e in events[-args.limit:]:
+        print(f"{e.seq:>6}  {e.at}  {e.actor:<16} {e.action:<22} {e.outcome:<8} {e.target}  "
+              f"{json.dumps(e.details, sort_keys=True) if e.details else ''}".rstrip())
+
+
+def _audit_verify(args):
+    from ..state.audit import verify_chain
+
+    ctx = operator_context()
+    with ctx.db.transaction() as session:
+        problems = verify_chain(session)
+    if problems:
+        for p in problems:
+            print(f"entry {p.seq}: {p.message}")
+        return 1
+    print("The audit log is intact.")
+
+
+def register_audit(groups):
+    parser = groups.add_parser("audit", help="read and verify the audit log")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("show")
+    p.add_argument("--actor")
+    p.add_argument("--action", help="action or prefix, e.g. 'project.' or 'login'")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(func=_audit_show)
+    sub.add_parser("verify", help="detect edited, inserted, reordered or deleted entries").set_defaults(
+        func=_audit_verify)
+
+
+# --- set-up ------------------------------------------------------------------
+
+def _images_build(args):
+    from ..images.build import build_image
+    from ..images.catalog import KINDS
+
+    for kind in args.kind or KINDS:
+        build_image(kind)
+
+
+def _cohort_generate(args):
+    from ..cohort import generate_cohort
+
+    summary = generate_cohort(Path(args.out), participants=args.participants, seed=args.seed)
+    print(f"Generated {summary.participants} participants in {summary.out_dir} ({', '.join(summary.files)}).")
+
+
+def _demo_seed(args):
+    from ..demo import seed_demo
+
+    seed_demo(operator_context(), participants=args.participants)
+
+
+def register_setup(groups):
+    p = groups.add_parser("images", help="build the workspace images (cached by content)")
+    sub = p.add_subparsers(dest="action", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--kind", action="append")
+    b.set_defaults(func=_images_build)
+    p = groups.add_parser("cohort", help="synthetic cohort data")
+    sub = p.add_subparsers(dest="action", required=True)
+    g = sub.add_parser("generate", help="write a seeded synthetic biobank-like cohort as Parquet")
+    g.add_argument("out")
+    g.add_argument("--participants", type=int, default=500_000)
+    g.add_argument("--seed", type=int, default=20260521)
+    g.set_defaults(func=_cohort_generate)
+    p = groups.add_parser("demo", help="the demo installation")
+    sub = p.add_subparsers(dest="action", required=True)
+    s = sub.add_parser("seed", help="demo cohort, project and accounts (idempotent; passwords printed once)")
+    s.add_argument("--participants", type=int, default=500_000)
+    s.set_defaults(func=_demo_seed)
+
+
+REGISTRARS = [register_project, register_user, register_member, register_dataset, register_audit, register_setup]

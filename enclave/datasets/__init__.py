@@ -1,0 +1,1 @@
+"""Registered datasets: their files, manifests and approvals."""

@@ -1,0 +1,61 @@
+"""The demo installation `make up` brings up: a synthetic cohort, one project, three accounts.
+
+Idempotent: run it again and it adds only what is missing. Passwords are
+generated for each new account and printed once; nothing fixed is stored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .cohort import generate_cohort
+from .operations import datasets, people, projects
+from .operations.base import OperatorContext
+from .state.models import Dataset, Project, User
+from .state.queries import active_approvals
+
+PROJECT = "demo"
+DATASET = ("demo-cohort", "v1")
+ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("operator", "operator"))
+
+
+def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print) -> dict[str, str]:
+    """Create what is missing; returns {account: initial password} for accounts created now."""
+    with ctx.db.transaction() as session:
+        have_dataset = session.execute(
+            select(Dataset).where(Dataset.name == DATASET[0], Dataset.version == DATASET[1])
+        ).scalar_one_or_none() is not None
+        have_project = session.execute(select(Project).where(Project.name == PROJECT)).scalar_one_or_none()
+        existing_users = set(session.execute(select(User.name)).scalars())
+
+    if not have_dataset:
+        folder = ctx.settings.datasets_dir / DATASET[0] / DATASET[1]
+        if not folder.exists():
+            say(f"Generating a synthetic cohort of {participants:,} participants in {folder} ...")
+            generate_cohort(folder, participants=participants)
+        datasets.register_dataset(ctx, DATASET[0], DATASET[1], folder)
+        say(f"Registered dataset {DATASET[0]}@{DATASET[1]}.")
+    if not have_project:
+        projects.create_project(ctx, PROJECT, title="Demo project on the synthetic cohort")
+        say(f"Created project {PROJECT}.")
+    with ctx.db.transaction() as session:
+        project = session.execute(select(Project).where(Project.name == PROJECT)).scalar_one()
+        approved = {a.dataset.label for a in active_approvals(session, project)}
+    if f"{DATASET[0]}@{DATASET[1]}" not in approved:
+        datasets.approve_dataset(ctx, PROJECT, *DATASET)
+
+    created = {}
+    for name, role in ACCOUNTS:
+        if name in existing_users:
+            continue
+        account = people.add_user(ctx, name, [role])
+        if role == "analyst":
+            people.add_member(ctx, PROJECT, name)
+        created[name] = account.initial_password
+    if created:
+        say("\nDemo accounts (initial passwords, shown only now):")
+        for name, password in created.items():
+            say(f"  {name:<10} {password}")
+    else:
+        say("Demo accounts exist already; reset a password with 'enclave user reset-password NAME'.")
+    return created

@@ -1,0 +1,86 @@
+"""Applying an installation's settings to JupyterHub's configuration.
+
+`hub_config/jupyterhub_config.py` calls `apply(c)`; everything the hub needs
+to know about the enclave is decided here, from EnclaveSettings.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..settings import EnclaveSettings
+from .secrets import operator_token, proxy_token
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPO_NODE_BIN = Path(__file__).resolve().parents[2] / ".cache" / "node" / "node_modules" / ".bin"
+
+CUSTOM_SCOPES = {
+    "custom:egress:request": {"description": "Ask for result files of one's own projects to be released."},
+    "custom:egress:review": {"description": "Review and vote on other people's release requests."},
+    "custom:egress:operate": {"description": "Revoke releases and override blocking checks, with a reason."},
+}
+
+
+def roles() -> list[dict]:
+    """Least privilege: nobody but the analyst reaches an analyst's server."""
+    return [
+        {"name": "user", "description": "Every account: its own servers only.", "scopes": ["self"]},
+        {"name": "enclave-analyst", "groups": ["analyst"], "scopes": ["custom:egress:request"]},
+        {"name": "enclave-reviewer", "groups": ["reviewer"], "scopes": ["custom:egress:review"]},
+        {
+            "name": "enclave-operator",
+            "groups": ["operator"],
+            "scopes": ["custom:egress:operate", "list:users", "read:users", "read:servers", "read:groups"],
+        },
+        {
+            "name": "enclave-operator-service",
+            "description": "The operator CLI: sees and stops workspaces, never opens them.",
+            "services": ["enclave-operator"],
+            "scopes": ["list:users", "read:users", "read:servers", "servers", "delete:servers"],
+        },
+    ]
+
+
+def proxy_command() -> list[str]:
+    found = shutil.which("configurable-http-proxy") or shutil.which(
+        "configurable-http-proxy", path=str(REPO_NODE_BIN)
+    )
+    if not found:
+        raise RuntimeError("configurable-http-proxy is not installed: run 'make install' (npm install).")
+    return [found]
+
+
+def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
+    settings = settings or EnclaveSettings(config=c)
+    hub_dir = settings.hub_dir
+    hub_dir.mkdir(parents=True, exist_ok=True)
+
+    c.JupyterHub.authenticator_class = "enclave"
+    c.JupyterHub.spawner_class = "enclave"
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = 0
+    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+    c.JupyterHub.ip = settings.public_ip
+    c.JupyterHub.port = settings.public_port
+    # Workspaces reach the hub on their own network's gateway (the spawner sets
+    # hub_connect_url per project); the host firewall admits only this port.
+    c.JupyterHub.hub_ip = "0.0.0.0"
+    c.JupyterHub.hub_port = settings.hub_port
+    c.JupyterHub.cleanup_servers = True
+
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+    c.ConfigurableHTTPProxy.auth_token = proxy_token(hub_dir)
+    c.ConfigurableHTTPProxy.command = proxy_command()
+    c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
+
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.custom_scopes = CUSTOM_SCOPES
+    c.JupyterHub.load_roles = roles()
+    c.JupyterHub.services = [{"name": "enclave-operator", "api_token": operator_token(hub_dir)}]
+
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 90
+    c.Spawner.default_url = "/lab"
+    return settings

@@ -1,0 +1,83 @@
+"""Building the enclave's images, skipping any whose content-tag exists already."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import docker
+from docker.errors import ImageNotFound
+
+from .catalog import IMAGES_DIR, base_image, image_tag, spec
+
+DEFAULT_BUILD_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+class ImageBuildError(RuntimeError):
+    pass
+
+
+def _exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def build_ca_bundle() -> Path | None:
+    """CA bundle for pip inside builds ($ENCLAVE_BUILD_CA_BUNDLE, '' to disable; default: the host's)."""
+    configured = os.environ.get("ENCLAVE_BUILD_CA_BUNDLE")
+    if configured is not None:
+        return Path(configured) if configured else None
+    return DEFAULT_BUILD_CA if DEFAULT_BUILD_CA.exists() else None
+
+
+def ensure_base(client: docker.DockerClient, say: Callable[[str], None]) -> str:
+    tag = base_image()
+    if _exists(client, tag):
+        return tag
+    if os.environ.get("ENCLAVE_BASE_IMAGE"):
+        say(f"Pulling base image {tag} ...")
+        client.images.pull(tag)
+        return tag
+    say(f"Bootstrapping base image {tag} with debootstrap (about a minute) ...")
+    result = subprocess.run(["bash", str(IMAGES_DIR / "base" / "bootstrap.sh"), tag], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ImageBuildError(f"Bootstrapping the base image failed:\n{result.stdout}\n{result.stderr}")
+    return tag
+
+
+def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | None = None) -> str:
+    client = docker.from_env()
+    tag = image_tag(kind)
+    if _exists(client, tag):
+        say(f"{tag} is up to date.")
+        return tag
+    parent = ensure_base(client, say)
+    say(f"Building {tag} (a few minutes the first time) ...")
+    with tempfile.TemporaryDirectory(prefix=f"enclave-build-{kind}-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(spec(kind).context, context)
+        ca = build_ca_bundle()
+        (context / "build-ca.crt").write_bytes(ca.read_bytes() if ca else b"")
+        lines: list[str] = []
+        try:
+            for chunk in client.api.build(path=str(context), tag=tag, buildargs={"BASE_IMAGE": parent}, rm=True,
+                                          forcerm=True, decode=True, labels={"enclave.kind": kind}):
+                if "stream" in chunk:
+                    lines.append(chunk["stream"])
+                if "error" in chunk:
+                    raise ImageBuildError(chunk["error"])
+        except ImageBuildError as e:
+            raise ImageBuildError(f"Building {tag} failed: {e}\n{''.join(lines[-40:])}") from None
+        finally:
+            if log_path:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log_path.write_text("".join(lines))
+    say(f"Built {tag}.")
+    return tag

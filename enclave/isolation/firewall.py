@@ -1,0 +1,66 @@
+"""Host input filtering for project networks.
+
+Docker's internal networks stop forwarding beyond the host, but not traffic
+to the host itself: without this, a workspace could reach every service the
+host listens on. All project bridges share the name prefix `enc-`; one
+chain, jumped to first from INPUT, lets a workspace reach only the hub's API
+on its own network's gateway, plus replies to connections the host opened
+(the proxy and the hub talking to the workspace), and drops the rest.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from ..errors import IsolationError
+from .network import BRIDGE_PREFIX, ProjectNetwork
+
+CHAIN = "ENCLAVE-INPUT"
+_TAIL_RULES = [
+    ["-i", BRIDGE_PREFIX + "+", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+    ["-i", BRIDGE_PREFIX + "+", "-j", "DROP"],
+]
+
+
+def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    binary = shutil.which("iptables")
+    if binary is None:
+        raise IsolationError("iptables is not installed; workspaces cannot be isolated from the host. "
+                             "Install it (apt-get install iptables).")
+    result = subprocess.run([binary, "-w", "10", *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise IsolationError(f"iptables {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+def _has_rule(chain: str, rule: list[str]) -> bool:
+    return _iptables("-C", chain, *rule, check=False).returncode == 0
+
+
+def ensure_base_rules() -> None:
+    if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
+        _iptables("-N", CHAIN)
+    for rule in _TAIL_RULES:
+        if not _has_rule(CHAIN, rule):
+            _iptables("-A", CHAIN, *rule)
+    if not _has_rule("INPUT", ["-j", CHAIN]):
+        _iptables("-I", "INPUT", "1", "-j", CHAIN)
+
+
+def hub_rule(network: ProjectNetwork, hub_port: int) -> list[str]:
+    return ["-i", network.bridge, "-d", network.gateway, "-p", "tcp", "--dport", str(hub_port), "-j", "ACCEPT"]
+
+
+def allow_hub(network: ProjectNetwork, hub_port: int) -> None:
+    """Let this network's workspaces reach the hub API on their gateway, and nothing else on the host."""
+    ensure_base_rules()
+    rule = hub_rule(network, hub_port)
+    if not _has_rule(CHAIN, rule):
+        _iptables("-I", CHAIN, "1", *rule)
+
+
+def forget_network(network: ProjectNetwork, hub_port: int) -> None:
+    rule = hub_rule(network, hub_port)
+    while _has_rule(CHAIN, rule):
+        _iptables("-D", CHAIN, *rule)

@@ -1,0 +1,77 @@
+"""Each project's own Docker network: internal (no route out) and with
+inter-container traffic off, so workspaces reach neither the outside world
+nor each other, not even within one project."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import docker
+from docker.errors import NotFound as DockerNotFound
+
+from ..errors import IsolationError
+
+ICC_OPTION = "com.docker.network.bridge.enable_icc"
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+BRIDGE_PREFIX = "enc-"  # the host firewall matches project bridges by this prefix
+
+
+@dataclass(frozen=True)
+class ProjectNetwork:
+    name: str
+    bridge: str  # host interface name, matched by the firewall
+    gateway: str  # the host's address on this network: where workspaces reach the hub
+
+
+def network_name(instance: str, project: str) -> str:
+    return f"{instance}-net-{project}"
+
+
+def bridge_name(network: str) -> str:
+    # Interface names are limited to 15 characters; a hash keeps them unique.
+    return BRIDGE_PREFIX + hashlib.sha256(network.encode()).hexdigest()[:11]
+
+
+def _describe(net) -> ProjectNetwork:
+    attrs = net.attrs
+    configs = attrs.get("IPAM", {}).get("Config") or []
+    gateway = next((c.get("Gateway") for c in configs if c.get("Gateway")), None)
+    if not gateway:
+        raise IsolationError(f"Network {net.name} has no gateway address; remove it and start again.")
+    return ProjectNetwork(name=net.name, bridge=attrs["Options"].get(BRIDGE_NAME_OPTION, ""), gateway=gateway)
+
+
+def _check_isolated(net) -> None:
+    attrs = net.attrs
+    options = attrs.get("Options") or {}
+    problems = []
+    if not attrs.get("Internal"):
+        problems.append("it is not internal")
+    if options.get(ICC_OPTION) != "false":
+        problems.append("inter-container traffic is on")
+    if not options.get(BRIDGE_NAME_OPTION, "").startswith(BRIDGE_PREFIX):
+        problems.append("its bridge is not named for the host firewall")
+    if problems:
+        raise IsolationError(
+            f"Network {net.name} exists but is not isolated ({', '.join(problems)}). Refusing to start "
+            f"workspaces on it: remove it with 'docker network rm {net.name}' and the enclave recreates it."
+        )
+
+
+def ensure_project_network(client: docker.DockerClient, instance: str, project: str) -> ProjectNetwork:
+    name = network_name(instance, project)
+    try:
+        net = client.networks.get(name)
+        net.reload()
+    except DockerNotFound:
+        net = client.networks.create(
+            name,
+            driver="bridge",
+            internal=True,
+            options={ICC_OPTION: "false", BRIDGE_NAME_OPTION: bridge_name(name)},
+            labels={"enclave.instance": instance, "enclave.project": project, "enclave.kind": "project-network"},
+        )
+        net.reload()
+    _check_isolated(net)
+    return _describe(net)

@@ -1,0 +1,121 @@
+"""Registering datasets and approving them for projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..datasets.manifest import Manifest, ManifestError, compute_manifest, verify_manifest
+from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
+from ..state.models import Dataset, DatasetApproval, ProjectStatus, utcnow
+from ..state.queries import active_approvals, get_dataset, get_project
+from .base import OperatorContext
+from .names import check_name
+
+
+def read_checksums_file(path: Path) -> dict[str, str]:
+    """Read a provider's `sha256sum`-format file: '<hex>  <relative path>' per line."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise InvalidInput(f"Cannot read the checksums file {path}: {e.strerror}.") from None
+    sums = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            raise InvalidInput(f"{path}:{number} is not '<sha256>  <path>' (sha256sum format).")
+        sums[name.removeprefix("./").removeprefix("*")] = digest.lower()
+    return sums
+
+
+def _compare_with_provider(manifest: Manifest, expected: dict[str, str]) -> list[str]:
+    actual = {entry.path: entry.sha256 for entry in manifest.entries}
+    problems = [f"{p}: listed by the provider but not in the folder" for p in sorted(expected.keys() - actual)]
+    problems += [f"{p}: in the folder but not listed by the provider" for p in sorted(actual.keys() - expected)]
+    problems += [f"{p}: checksum differs" for p in sorted(expected.keys() & actual) if expected[p] != actual[p]]
+    return problems
+
+
+def register_dataset(ctx: OperatorContext, name: str, version: str, folder: Path,
+                     checksums_file: Path | None = None, identifier_column: str = "participant_id") -> Dataset:
+    folder = Path(folder).absolute()
+
+    def change(session):
+        check_name("dataset", name)
+        check_name("version", version)
+        if session.execute(
+            select(Dataset).where(Dataset.name == name, Dataset.version == version)
+        ).scalar_one_or_none():
+            raise AlreadyExists(f"{name}@{version} is registered already; register changed data as a new version.")
+        try:
+            manifest = compute_manifest(folder)
+        except ManifestError as e:
+            raise InvalidInput(str(e)) from None
+        if checksums_file is not None:
+            problems = _compare_with_provider(manifest, read_checksums_file(Path(checksums_file)))
+            if problems:
+                raise DatasetIntegrityError(
+                    f"{folder} does not match the provider's checksums ({len(problems)} problems: "
+                    + "; ".join(problems[:5]) + "). Fetch the data again; nothing was registered."
+                )
+        dataset = Dataset(
+            name=name, version=version, path=str(folder), manifest_json=manifest.to_json(),
+            manifest_digest=manifest.digest, file_count=manifest.file_count, total_bytes=manifest.total_bytes,
+            identifier_column=identifier_column,
+        )
+        session.add(dataset)
+        return dataset
+
+    return ctx.audited("dataset.register", f"{name}@{version}", change, {"folder": str(folder)})
+
+
+def list_datasets(ctx: OperatorContext) -> list[Dataset]:
+    with ctx.db.transaction() as session:
+        return list(session.execute(select(Dataset).order_by(Dataset.name, Dataset.version)).scalars())
+
+
+def check_dataset_integrity(dataset: Dataset) -> None:
+    """Raise unless the dataset's folder still matches the manifest taken at registration."""
+    try:
+        mismatches = verify_manifest(Path(dataset.path), Manifest.from_json(dataset.manifest_json))
+    except ManifestError as e:
+        raise DatasetIntegrityError(f"{dataset.label}: {e}") from None
+    if mismatches:
+        shown = "; ".join(m.message for m in mismatches[:5])
+        raise DatasetIntegrityError(
+            f"{dataset.label} no longer matches its manifest ({len(mismatches)} problems: {shown}). "
+            "Investigate before use; register intended changes as a new version."
+        )
+
+
+def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str) -> DatasetApproval:
+    def change(session):
+        p = get_project(session, project)
+        if p.status is ProjectStatus.ARCHIVED:
+            raise InvalidState(f"Project {project!r} is archived.")
+        dataset = get_dataset(session, name, version)
+        if any(a.dataset_id == dataset.id for a in active_approvals(session, p)):
+            raise AlreadyExists(f"{dataset.label} is already approved for {project!r}.")
+        check_dataset_integrity(dataset)
+        approval = DatasetApproval(project=p, dataset=dataset, approved_by=ctx.actor)
+        session.add(approval)
+        return approval
+
+    return ctx.audited("dataset.approve", f"{project}:{name}@{version}", change)
+
+
+def revoke_dataset(ctx: OperatorContext, project: str, name: str, version: str) -> list[str]:
+    """End an approval and stop the project's workspaces, whose mounts still carry the data."""
+    def change(session):
+        p = get_project(session, project)
+        dataset = get_dataset(session, name, version)
+        approvals = [a for a in active_approvals(session, p) if a.dataset_id == dataset.id]
+        if not approvals:
+            raise NotFound(f"{dataset.label} is not approved for {project!r}.")
+        approvals[0].revoked_at = utcnow()
+
+    ctx.audited("dataset.revoke", f"{project}:{name}@{version}", change)
+    return ctx.workspaces.stop(project)

@@ -1,0 +1,188 @@
+"""Accounts, roles and project membership."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import bcrypt
+from nativeauthenticator.orm import UserInfo
+from sqlalchemy import select
+
+from ..errors import AlreadyExists, InvalidInput, InvalidState, NotFound
+from ..state.models import AccountStatus, Membership, ProjectStatus, Role, RoleGrant, User, utcnow
+from ..state.queries import active_membership, active_projects_of, get_project, get_user
+from .base import OperatorContext
+from .names import check_name
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    name: str
+    roles: tuple[str, ...]
+    initial_password: str  # shown once to the operator, stored only as a bcrypt hash
+
+
+def _parse_roles(roles: list[str] | tuple[str, ...]) -> list[Role]:
+    if not roles:
+        raise InvalidInput("Give the account at least one role: analyst, reviewer or operator.")
+    parsed = []
+    for role in roles:
+        try:
+            parsed.append(Role(role))
+        except ValueError:
+            raise InvalidInput(f"Unknown role {role!r}: choose analyst, reviewer or operator.") from None
+    return sorted(set(parsed), key=lambda r: r.value)
+
+
+def _hash(password: str) -> bytes:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+
+
+def add_user(ctx: OperatorContext, name: str, roles: list[str]) -> NewAccount:
+    password = secrets.token_urlsafe(15)
+
+    def change(session):
+        check_name("user", name)
+        parsed = _parse_roles(roles)
+        if session.execute(select(User).where(User.name == name)).scalar_one_or_none():
+            raise AlreadyExists(f"A user named {name!r} exists already.")
+        if session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none():
+            raise AlreadyExists(f"A login account named {name!r} exists already.")
+        user = User(name=name, roles=[RoleGrant(role=r) for r in parsed])
+        session.add(user)
+        session.add(UserInfo(username=name, password=_hash(password), is_authorized=True))
+        return tuple(r.value for r in parsed)
+
+    granted = ctx.audited("user.add", name, change, {"roles": sorted(roles)})
+    return NewAccount(name=name, roles=granted, initial_password=password)
+
+
+def remove_user(ctx: OperatorContext, name: str) -> list[str]:
+    """Disable the account, end its memberships and stop its workspaces. The record stays."""
+    def change(session):
+        user = get_user(session, name)
+        if user.status is AccountStatus.DISABLED:
+            raise InvalidState(f"User {name!r} is already removed.")
+        user.status = AccountStatus.DISABLED
+        for membership in user.memberships:
+            if membership.active:
+                membership.removed_at = utcnow()
+        info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
+        if info is not None:
+            info.is_authorized = False
+        return [m.project.name for m in user.memberships]
+
+    projects = ctx.audited("user.remove", name, change)
+    stopped = []
+    for project in sorted(set(projects)):
+        stopped += ctx.workspaces.stop(project, name)
+    return stopped
+
+
+def list_users(ctx: OperatorContext) -> list[dict]:
+    with ctx.db.transaction() as session:
+        users = session.execute(select(User).order_by(User.name)).scalars()
+        return [
+            {"name": u.name, "status": u.status.value, "roles": u.role_names,
+             "projects": [p.name for p in active_projects_of(session, u)]}
+            for u in users
+        ]
+
+
+def grant_role(ctx: OperatorContext, name: str, role: str) -> list[str]:
+    def change(session):
+        user = get_user(session, name)
+        (parsed,) = _parse_roles([role])
+        if parsed.value in user.role_names:
+            raise AlreadyExists(f"{name!r} already has the role {role}.")
+        user.roles.append(RoleGrant(role=parsed))
+        return user.role_names
+
+    return ctx.audited("user.grant-role", name, change, {"role": role})
+
+
+def revoke_role(ctx: OperatorContext, name: str, role: str) -> list[str]:
+    def change(session):
+        user = get_user(session, name)
+        (parsed,) = _parse_roles([role])
+        grants = [g for g in user.roles if g.role is parsed]
+        if not grants:
+            raise NotFound(f"{name!r} does not have the role {role}.")
+        if len(user.roles) == 1:
+            raise InvalidState(f"{role} is {name!r}'s only role; remove the user instead.")
+        user.roles.remove(grants[0])
+        return user.role_names
+
+    return ctx.audited("user.revoke-role", name, change, {"role": role})
+
+
+def reset_password(ctx: OperatorContext, name: str) -> str:
+    password = secrets.token_urlsafe(15)
+
+    def change(session):
+        get_user(session, name)
+        info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
+        if info is None:
+            raise NotFound(f"{name!r} has no login account.")
+        info.password = _hash(password)
+
+    ctx.audited("user.reset-password", name, change)
+    return password
+
+
+def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str:
+    """Require a TOTP code at login; returns the otpauth:// URI to load into an authenticator app."""
+    secret = base64.b32encode(os.urandom(10)).decode()
+
+    def change(session):
+        get_user(session, name)
+        info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
+        if info is None:
+            raise NotFound(f"{name!r} has no login account.")
+        info.has_2fa = True
+        info.otp_secret = secret
+
+    ctx.audited("user.enable-totp", name, change)
+    return f"otpauth://totp/{quote(issuer)}:{quote(name)}?secret={secret}&issuer={quote(issuer)}"
+
+
+def add_member(ctx: OperatorContext, project: str, user: str) -> None:
+    def change(session):
+        p = get_project(session, project)
+        u = get_user(session, user)
+        if p.status is ProjectStatus.ARCHIVED:
+            raise InvalidState(f"Project {project!r} is archived; it takes no new members.")
+        if u.status is not AccountStatus.ACTIVE:
+            raise InvalidState(f"User {user!r} is removed; add a new account instead.")
+        if active_membership(session, p, u):
+            raise AlreadyExists(f"{user!r} is already a member of {project!r}.")
+        session.add(Membership(project=p, user=u))
+
+    ctx.audited("member.add", f"{project}/{user}", change)
+    _user_dirs(ctx, project, user)
+
+
+def _user_dirs(ctx: OperatorContext, project: str, user: str) -> None:
+    root = ctx.settings.projects_dir / project
+    for folder in (root / "homes" / user, root / "outbox" / user):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, 1000, 1000)
+        folder.chmod(0o700)
+
+
+def remove_member(ctx: OperatorContext, project: str, user: str) -> list[str]:
+    """End the membership, then stop the member's running workspace of that project."""
+    def change(session):
+        p = get_project(session, project)
+        u = get_user(session, user)
+        membership = active_membership(session, p, u)
+        if membership is None:
+            raise NotFound(f"{user!r} is not a member of {project!r}.")
+        membership.removed_at = utcnow()
+
+    ctx.audited("member.remove", f"{project}/{user}", change)
+    return ctx.workspaces.stop(project, user)

@@ -1,0 +1,131 @@
+"""Operator settings for one enclave installation.
+
+Every setting is a trait with a help string. Defaults come from ENCLAVE_*
+environment variables where noted, so `make up`, the tests and the hub's
+configuration file all read the same values without a config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from traitlets import Float, Integer, Unicode, default, validate
+from traitlets.config import Configurable
+
+_INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
+
+
+def _env(name: str, fallback: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or fallback
+
+
+class EnclaveSettings(Configurable):
+    state_dir = Unicode(
+        help="Folder holding all state of this installation: the databases, project "
+        "folders, homes and registered demo data. Default: $ENCLAVE_STATE_DIR or "
+        "/var/lib/enclave.",
+    ).tag(config=True)
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return _env("ENCLAVE_STATE_DIR", "/var/lib/enclave")
+
+    @validate("state_dir")
+    def _absolute_state_dir(self, proposal) -> str:
+        return str(Path(proposal["value"]).expanduser().resolve())
+
+    instance = Unicode(
+        help="Name prefixed to every Docker object this installation creates "
+        "(networks, containers), so that several installations or test runs can share "
+        "one engine. Lower-case letters, digits and '-'. Default: $ENCLAVE_INSTANCE or 'enclave'.",
+    ).tag(config=True)
+
+    @default("instance")
+    def _default_instance(self) -> str:
+        return _env("ENCLAVE_INSTANCE", "enclave")
+
+    @validate("instance")
+    def _check_instance(self, proposal) -> str:
+        value = proposal["value"]
+        if not _INSTANCE_RE.match(value):
+            raise ValueError(
+                f"instance {value!r} is not valid: use 2-24 lower-case letters, digits "
+                "and '-', starting with a letter"
+            )
+        return value
+
+    database_url = Unicode(
+        help="SQLAlchemy URL of the enclave's state database. Default: $ENCLAVE_DB_URL "
+        "or a SQLite file enclave.sqlite in the state folder.",
+    ).tag(config=True)
+
+    @default("database_url")
+    def _default_database_url(self) -> str:
+        return _env("ENCLAVE_DB_URL", f"sqlite:///{Path(self.state_dir) / 'enclave.sqlite'}")
+
+    public_ip = Unicode(
+        help="Address the enclave's public web entrance listens on. "
+        "Default: $ENCLAVE_PUBLIC_IP or 0.0.0.0.",
+    ).tag(config=True)
+
+    @default("public_ip")
+    def _default_public_ip(self) -> str:
+        return _env("ENCLAVE_PUBLIC_IP", "0.0.0.0")
+
+    public_port = Integer(help="Port of the public web entrance. Default: $ENCLAVE_PUBLIC_PORT or 8000.").tag(
+        config=True
+    )
+
+    @default("public_port")
+    def _default_public_port(self) -> int:
+        return int(_env("ENCLAVE_PUBLIC_PORT", "8000"))
+
+    hub_port = Integer(
+        help="Port of the hub's internal API, the only host port workspaces may reach. "
+        "Default: $ENCLAVE_HUB_PORT or 8081.",
+    ).tag(config=True)
+
+    @default("hub_port")
+    def _default_hub_port(self) -> int:
+        return int(_env("ENCLAVE_HUB_PORT", "8081"))
+
+    proxy_api_port = Integer(
+        help="Port of the proxy's API, on loopback only. Default: $ENCLAVE_PROXY_API_PORT or 8001.",
+    ).tag(config=True)
+
+    @default("proxy_api_port")
+    def _default_proxy_api_port(self) -> int:
+        return int(_env("ENCLAVE_PROXY_API_PORT", "8001"))
+
+    workspace_mem_limit = Unicode(
+        "4G", help="Memory limit of a workspace unless its project overrides it (Docker syntax). Default 4G."
+    ).tag(config=True)
+    workspace_cpu_limit = Float(
+        1.0, help="CPU limit of a workspace (cores) unless its project overrides it. Default 1.0."
+    ).tag(config=True)
+    workspace_pids_limit = Integer(
+        512, help="Maximum number of processes in a workspace unless its project overrides it. Default 512."
+    ).tag(config=True)
+    workspace_scratch_size = Unicode(
+        "2g", help="Size of the workspace's /tmp scratch (tmpfs, counted in its memory). Default 2g."
+    ).tag(config=True)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
+
+    @property
+    def hub_dir(self) -> Path:
+        """The hub's own files: its database, cookie secret and proxy token."""
+        return self.state_path / "hub"
+
+    @property
+    def projects_dir(self) -> Path:
+        return self.state_path / "projects"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.state_path / "datasets"

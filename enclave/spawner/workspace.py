@@ -1,0 +1,114 @@
+"""EnclaveSpawner: one isolated DockerSpawner container per (analyst, project).
+
+The JupyterHub named server's name is the project. Before anything is
+created the spawner asks the enclave's state whether this person may work on
+this project now (spawner/plan.py); then it puts the project's isolated
+network and host firewall in place (isolation/) and starts the container
+with the confinement in spawner/hardening.py. Any failure refuses the spawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import docker
+from dockerspawner import DockerSpawner
+from tornado import web
+from traitlets import default
+
+from ..errors import EnclaveError
+from ..images.catalog import image_tag
+from ..isolation.firewall import allow_hub
+from ..isolation.network import ensure_project_network
+from ..settings import EnclaveSettings
+from ..state import audit
+from ..state.db import open_state_db
+from . import hardening
+from .plan import WorkspacePlan, plan_workspace
+
+
+class EnclaveSpawner(DockerSpawner):
+    @default("remove")
+    def _default_remove(self) -> bool:
+        return True  # a stopped workspace leaves no container; its files live in the mounted folders
+
+    @default("pull_policy")
+    def _default_pull_policy(self) -> str:
+        return "never"  # images are built by the operator, never fetched at spawn time
+
+    @default("options_form")
+    def _default_options_form(self) -> str:
+        return ""  # nothing for users to choose: the operator fixes the image and limits
+
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self) -> bool:
+        return True
+
+    def options_from_form(self, formdata):
+        return {}
+
+    @property
+    def settings(self) -> EnclaveSettings:
+        if not hasattr(self, "_settings"):
+            self._settings = EnclaveSettings(parent=self)
+        return self._settings
+
+    @property
+    def state(self):
+        return open_state_db(self.settings.database_url)
+
+    def _audit(self, action: str, outcome: str, details: dict) -> None:
+        with self.state.transaction() as session:
+            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
+                         outcome=outcome, details=details)
+
+    @default("object_name")
+    def _object_name_default(self) -> str:
+        return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
+
+    def _isolate(self, plan: WorkspacePlan):
+        """Create or check the project network and open only the hub's port to it (blocking calls)."""
+        network = ensure_project_network(docker.from_env(), self.settings.instance, plan.project)
+        allow_hub(network, self.settings.hub_port)
+        return network
+
+    def _configure(self, plan: WorkspacePlan, network) -> None:
+        self.network_name = network.name
+        self.hub_connect_url = f"http://{network.gateway}:{self.settings.hub_port}"
+        self.image = image_tag(plan.image_kind)
+        self.mem_limit = plan.mem_limit
+        self.cpu_limit = plan.cpu_limit
+        self.mounts = hardening.mounts(plan)
+        self.volumes = {}
+        self.read_only_volumes = {}
+        # auto_remove off: a workspace that dies keeps its logs until the next stop/start removes it.
+        self.extra_host_config = {**hardening.host_config(plan, self.settings.workspace_scratch_size),
+                                  "auto_remove": False}
+        self.extra_create_kwargs = {
+            "user": hardening.WORKSPACE_UID,
+            "labels": hardening.labels(self.settings.instance, plan),
+            "hostname": f"{plan.project}-workspace",
+        }
+        self.environment = {"ENCLAVE_PROJECT": plan.project, "ENCLAVE_DATA_DIR": "/data"}
+
+    async def start(self):
+        if self.user_options:
+            # Nothing is the user's to choose; the hub may also replay options saved from an
+            # earlier request, so they are dropped rather than refused.
+            self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
+            self.user_options = {}
+        try:
+            plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
+            network = await asyncio.to_thread(self._isolate, plan)
+            self._configure(plan, network)
+        except EnclaveError as refusal:
+            self._audit("workspace.start", "refused", {"reason": str(refusal)})
+            raise web.HTTPError(403, str(refusal)) from None
+        result = await super().start()
+        self._audit("workspace.start", "ok", {"container": self.object_name, "image": self.image,
+                                               "datasets": [m.label for m in plan.datasets]})
+        return result
+
+    async def stop(self, now: bool = False):
+        await super().stop(now=now)
+        self._audit("workspace.stop", "ok", {"container": self.object_name})

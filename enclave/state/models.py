@@ -1,0 +1,178 @@
+"""The enclave's state: projects, people, datasets, approvals and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProjectStatus(str, enum.Enum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # workspaces stopped, spawns refused; reversible
+    ARCHIVED = "archived"  # closed for good; kept for the record
+
+
+class Role(str, enum.Enum):
+    ANALYST = "analyst"
+    REVIEWER = "reviewer"
+    OPERATOR = "operator"
+
+
+class AccountStatus(str, enum.Enum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[ProjectStatus] = mapped_column(
+        Enum(ProjectStatus, native_enum=False, length=16), default=ProjectStatus.ACTIVE
+    )
+    image: Mapped[str] = mapped_column(String(40), default="workspace")
+    # Per-project resource overrides; None means the installation default.
+    mem_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    cpu_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pids_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approvals_required: Mapped[int] = mapped_column(Integer, default=2)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="project")
+    approvals: Mapped[list["DatasetApproval"]] = relationship(back_populates="project")
+
+
+class User(Base):
+    __tablename__ = "enclave_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[AccountStatus] = mapped_column(
+        Enum(AccountStatus, native_enum=False, length=16), default=AccountStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    roles: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(grant.role.value for grant in self.roles)
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("enclave_users.id"))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Membership(Base):
+    """A person's access to a project. Removal ends it; the row stays for the record."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("enclave_users.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    project: Mapped[Project] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+class Dataset(Base):
+    """A registered, immutable version of a dataset with its checksum manifest."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    manifest_json: Mapped[str] = mapped_column(Text)
+    manifest_digest: Mapped[str] = mapped_column(String(64))
+    file_count: Mapped[int] = mapped_column(Integer)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+    identifier_column: Mapped[str] = mapped_column(String(64), default="participant_id")
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+class DatasetApproval(Base):
+    """A dataset approved for a project. Revocation ends it; the row stays."""
+
+    __tablename__ = "dataset_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    project: Mapped[Project] = relationship(back_populates="approvals")
+    dataset: Mapped[Dataset] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained audit log.
+
+    Database triggers refuse UPDATE and DELETE on this table (see db.py), and
+    each entry's hash covers the previous entry's hash, so an edited, inserted,
+    reordered or deleted entry breaks the chain (see audit.verify_chain).
+    """
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # ISO-8601 UTC text, so the hashed value reads back byte-identical on every database.
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256), default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok" | "refused" | "error"
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,48 @@
+"""In real Chromium: an analyst logs in, starts the project's workspace, and JupyterLab shows the data."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def page(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        yield page
+        page.screenshot(path=str(tmp_path / "last.png"))
+        browser.close()
+
+
+def test_analyst_logs_in_starts_workspace_and_lists_the_data(page, enclave):
+    page.goto(f"{enclave.url}/hub/login")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", enclave.passwords["alice"])
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r".*/hub/(home|spawn).*"), timeout=30_000)
+
+    page.goto(f"{enclave.url}/hub/spawn/alice/alpha")
+    page.wait_for_url(re.compile(r".*/user/alice/alpha/lab.*"), timeout=180_000)
+    page.wait_for_selector(".jp-Launcher", timeout=120_000)
+    # The file browser shows the analyst's home: their folders, and no data files.
+    page.wait_for_selector(".jp-DirListing-item[title^='Name: outbox']", timeout=60_000)
+
+    # The data lives outside the Jupyter root: list it from a console, as an analyst would.
+    page.click(".jp-LauncherCard[data-category='Console']")
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+    prompt = page.locator(".jp-CodeConsole-promptCell .cm-content")
+    prompt.click()
+    prompt.fill("import os; print(sorted(os.listdir('/data/cohort/v1')))")
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-OutputArea-output", has_text="participants.parquet")
+    output.wait_for(timeout=60_000)
+    assert "baseline.parquet" in output.inner_text()

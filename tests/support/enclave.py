@@ -1,0 +1,184 @@
+"""A whole enclave for the integration tests: seeded state, a real hub process, cleanup by name prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import requests
+
+from enclave.cohort import generate_cohort
+from enclave.hub.workspaces import HubWorkspaces
+from enclave.isolation.firewall import CHAIN, _iptables
+from enclave.operations import datasets, people, projects
+from enclave.operations.base import OperatorContext
+from enclave.settings import EnclaveSettings
+from enclave.state.db import open_state_db
+
+from .hub import HubUser
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class EnclaveUnderTest:
+    settings: EnclaveSettings
+    ctx: OperatorContext
+    url: str
+    log_path: Path
+    passwords: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    def login(self, name: str, otp: str | None = None) -> HubUser:
+        user = HubUser(self.url, name, self.passwords[name], otp=otp)
+        assert user.logged_in, f"{name} could not log in: {user.login_response.status_code}"
+        return user
+
+    def log_tail(self, lines: int = 80) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no hub log)"
+
+    def containers(self, **labels) -> list:
+        filters = [f"enclave.instance={self.settings.instance}"] + [f"enclave.{k}={v}" for k, v in labels.items()]
+        return docker.from_env().containers.list(all=True, filters={"label": filters})
+
+
+def make_settings(root: Path) -> EnclaveSettings:
+    return EnclaveSettings(
+        state_dir=str(root / "state"),
+        instance=f"enctest-{secrets.token_hex(3)}",
+        public_ip="127.0.0.1",
+        public_port=free_port(),
+        hub_port=free_port(),
+        proxy_api_port=free_port(),
+        workspace_mem_limit="1G",
+        workspace_cpu_limit=1.0,
+        workspace_pids_limit=256,
+        workspace_scratch_size="256m",
+    )
+
+
+def hub_environment(settings: EnclaveSettings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "ENCLAVE_STATE_DIR": settings.state_dir,
+        "ENCLAVE_INSTANCE": settings.instance,
+        "ENCLAVE_PUBLIC_IP": settings.public_ip,
+        "ENCLAVE_PUBLIC_PORT": str(settings.public_port),
+        "ENCLAVE_HUB_PORT": str(settings.hub_port),
+        "ENCLAVE_PROXY_API_PORT": str(settings.proxy_api_port),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), str(REPO / ".cache/node/node_modules/.bin"),
+                                 env.get("PATH", "")]),
+    })
+    return env
+
+
+def start_hub(enclave: EnclaveUnderTest, extra_args: list[str] | None = None) -> None:
+    settings = enclave.settings
+    settings.hub_dir.mkdir(parents=True, exist_ok=True)
+    log = open(enclave.log_path, "ab")
+    # Test-only overrides go on the command line, so the config file under test stays the real one.
+    args = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(REPO / "hub_config/jupyterhub_config.py"),
+            f"--EnclaveSettings.workspace_mem_limit={settings.workspace_mem_limit}",
+            f"--EnclaveSettings.workspace_pids_limit={settings.workspace_pids_limit}",
+            f"--EnclaveSettings.workspace_scratch_size={settings.workspace_scratch_size}",
+            *(extra_args or [])]
+    enclave.process = subprocess.Popen(args, cwd=settings.hub_dir, env=hub_environment(settings), stdout=log,
+                                       stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if enclave.process.poll() is not None:
+            raise RuntimeError(f"the hub exited with {enclave.process.returncode}:\n{enclave.log_tail()}")
+        try:
+            if requests.get(f"{enclave.url}/hub/login", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the hub did not answer within 90 s:\n{enclave.log_tail()}")
+
+
+def stop_hub(enclave: EnclaveUnderTest) -> None:
+    if enclave.process and enclave.process.poll() is None:
+        enclave.process.terminate()
+        try:
+            enclave.process.wait(60)
+        except subprocess.TimeoutExpired:
+            enclave.process.kill()
+    pid_file = enclave.settings.hub_dir / "proxy.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().strip()), 15)
+        except (ValueError, ProcessLookupError):
+            pass
+
+
+def cleanup_instance(instance: str) -> None:
+    """Remove every container and network a test run created, and their firewall rules."""
+    client = docker.from_env()
+    label = {"label": f"enclave.instance={instance}"}
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for network in client.networks.list(filters=label):
+        network.reload()
+        bridge = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
+        rules = _iptables("-S", CHAIN, check=False).stdout.splitlines()
+        for rule in rules:
+            if bridge and f"-i {bridge} " in rule and rule.startswith("-A "):
+                _iptables("-D", *rule.split()[1:], check=False)
+        network.remove()
+
+
+def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
+    """Projects, people and data the integration tests rely on."""
+    ctx = enclave.ctx
+    cohort = data_root / "cohort" / "v1"
+    generate_cohort(cohort, participants=2_000, seed=7)
+    secret = data_root / "secret" / "v1"
+    generate_cohort(secret, participants=500, seed=8)
+    datasets.register_dataset(ctx, "cohort", "v1", cohort)
+    datasets.register_dataset(ctx, "secret", "v1", secret)
+    for name in ("alpha", "beta", "gamma", "delta"):
+        projects.create_project(ctx, name)
+    datasets.approve_dataset(ctx, "alpha", "cohort", "v1")
+    datasets.approve_dataset(ctx, "beta", "secret", "v1")
+    datasets.approve_dataset(ctx, "gamma", "cohort", "v1")
+    datasets.approve_dataset(ctx, "delta", "cohort", "v1")
+    accounts = {
+        "alice": (["analyst"], ["alpha"]),
+        "carol": (["analyst"], ["alpha"]),
+        "bob": (["analyst"], ["beta"]),
+        "dave": (["analyst"], ["gamma"]),
+        "erin": (["analyst"], ["delta"]),
+        "lockme": (["analyst"], []),
+        "tina": (["analyst"], []),
+        "rita": (["reviewer"], []),
+        "oscar": (["operator"], []),
+    }
+    for name, (roles, member_of) in accounts.items():
+        enclave.passwords[name] = people.add_user(ctx, name, roles).initial_password
+        for project in member_of:
+            people.add_member(ctx, project, name)
+
+
+def build_enclave(root: Path) -> EnclaveUnderTest:
+    settings = make_settings(root)
+    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor="test-operator",
+                          workspaces=HubWorkspaces(settings))
+    return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"http://127.0.0.1:{settings.public_port}",
+                            log_path=root / "hub.log")

@@ -1,0 +1,59 @@
+"""One real enclave shared by the integration and browser tests: a hub process, Docker, seeded state.
+
+Everything a run creates carries its instance name (`enctest-...`) and is
+removed by that label at the end. When a test fails, the hub's log and the
+state of the run's containers are printed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from enclave.images.catalog import image_tag
+from tests.support.enclave import build_enclave, cleanup_instance, seed, start_hub, stop_hub
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def workspace_image(docker_client):
+    tag = image_tag("workspace")
+    try:
+        docker_client.images.get(tag)
+    except Exception:  # noqa: BLE001
+        pytest.fail(f"The workspace image {tag} is not built: run 'make images' (make test does).", pytrace=False)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def enclave(docker_client, workspace_image, tmp_path_factory):
+    root = tmp_path_factory.mktemp("enclave")
+    under_test = build_enclave(root)
+    try:
+        seed(under_test, root / "data")
+        start_hub(under_test)
+        yield under_test
+    finally:
+        stop_hub(under_test)
+        cleanup_instance(under_test.settings.instance)
+
+
+@pytest.fixture(autouse=True)
+def _diagnostics_on_failure(request):
+    yield
+    reports = [getattr(request.node, f"rep_{when}", None) for when in ("setup", "call")]
+    if not any(r is not None and r.failed for r in reports) or "enclave" not in request.fixturenames:
+        return
+    enclave = request.getfixturevalue("enclave")
+    print("\n----- hub log (tail) -----\n" + enclave.log_tail())
+    for container in enclave.containers():
+        print(f"----- {container.name} ({container.status}) -----")
+        print(container.logs(tail=40).decode(errors="replace"))
+    print(subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout)

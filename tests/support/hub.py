@@ -1,0 +1,69 @@
+"""Driving a real JupyterHub over HTTP: logging in, tokens, starting and stopping workspaces."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+class HubUser:
+    """A person logged in through the hub's real login form."""
+
+    def __init__(self, base_url: str, name: str, password: str, otp: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self.http = requests.Session()
+        self.login_response = self._login(password, otp)
+
+    def _login(self, password: str, otp: str | None) -> requests.Response:
+        self.http.get(f"{self.base_url}/hub/login", timeout=30)
+        form = {"username": self.name, "password": password, "_xsrf": self.http.cookies.get("_xsrf", "")}
+        if otp is not None:
+            form["2fa"] = otp
+        return self.http.post(f"{self.base_url}/hub/login", data=form, allow_redirects=False, timeout=30)
+
+    @property
+    def logged_in(self) -> bool:
+        return self.login_response.status_code == 302 and "jupyterhub-session-id" in self.http.cookies
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", "")}
+        return self.http.request(method, f"{self.base_url}/hub/api{path}", headers=headers, timeout=120, **kwargs)
+
+    def token(self, scopes: list[str] | None = None) -> str:
+        body = {"note": "test", "expires_in": 3600}
+        if scopes:
+            body["scopes"] = scopes
+        reply = self.api("POST", f"/users/{self.name}/tokens", json=body)
+        reply.raise_for_status()
+        return reply.json()["token"]
+
+    def start(self, project: str, timeout: float = 180, options: dict | None = None) -> requests.Response:
+        """Ask for the project's workspace and wait until it is ready (or the spawn fails)."""
+        reply = self.api("POST", f"/users/{self.name}/servers/{project}", json=options)
+        if reply.status_code not in (201, 202):
+            return reply
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = self.server(project)
+            if server and server.get("ready"):
+                return reply
+            if server is None:
+                raise AssertionError(f"{self.name}'s {project} workspace stopped while starting")
+            time.sleep(0.5)
+        raise AssertionError(f"{self.name}'s {project} workspace was not ready within {timeout} s")
+
+    def server(self, project: str) -> dict | None:
+        reply = self.api("GET", f"/users/{self.name}")
+        reply.raise_for_status()
+        return (reply.json().get("servers") or {}).get(project)
+
+    def stop(self, project: str) -> None:
+        self.api("DELETE", f"/users/{self.name}/servers/{project}")
+        deadline = time.monotonic() + 60
+        while self.server(project) is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def server_url(self, project: str) -> str:
+        return f"{self.base_url}/user/{self.name}/{project}"

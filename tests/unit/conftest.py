@@ -1,0 +1,41 @@
+"""Unit-test fixtures: a fresh state database in a temp folder and a recording stand-in for the hub."""
+
+from __future__ import annotations
+
+import pytest
+
+from enclave.operations.base import OperatorContext
+from enclave.settings import EnclaveSettings
+from enclave.state.db import StateDB
+
+
+class RecordingWorkspaces:
+    """Stands in for the hub in unit tests: records which workspaces were asked to stop."""
+
+    def __init__(self):
+        self.stopped: list[tuple[str, str | None]] = []
+
+    def stop(self, project, user=None):
+        self.stopped.append((project, user))
+        return []
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.chown", lambda *a, **k: None)  # unit tests may run unprivileged
+    return EnclaveSettings(state_dir=str(tmp_path / "state"), instance="unit")
+
+
+@pytest.fixture
+def ctx(settings):
+    db = StateDB(settings.database_url)
+    return OperatorContext(settings=settings, db=db, actor="op", workspaces=RecordingWorkspaces())
+
+
+@pytest.fixture
+def small_dataset(tmp_path):
+    folder = tmp_path / "data" / "cohort"
+    folder.mkdir(parents=True)
+    (folder / "participants.csv").write_text("participant_id,age\n1000001,50\n")
+    (folder / "notes.txt").write_text("synthetic\n")
+    return folder

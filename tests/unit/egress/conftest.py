@@ -1,0 +1,10 @@
+import pytest
+
+from egress_review.testing import make_env
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = make_env(tmp_path)
+    yield e
+    e.db.dispose()
