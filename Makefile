@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ENCLAVE_STATE_DIR ?= $(CURDIR)/.state
 export ENCLAVE_INSTANCE ?= enclave
-PUBLIC_PORT ?= 8000
+export ENCLAVE_PUBLIC_PORT ?= 8000
 CHP := .cache/node/node_modules/.bin/configurable-http-proxy
 
 .PHONY: up down clean test test-unit bench install images docker venv proxy chromium
@@ -39,8 +39,8 @@ up: install
 	@$(BIN)/enclave demo seed
 	@bash scripts/hub.sh start
 	@echo
-	@echo "The enclave is up. Log in at http://$$(hostname -I | awk '{print $$1}'):$(PUBLIC_PORT)/hub/login"
-	@echo "(on this machine: http://127.0.0.1:$(PUBLIC_PORT)/hub/login). Stop it with 'make down'."
+	@echo "The enclave is up. Log in at http://$$(hostname -I | awk '{print $$1}'):$(ENCLAVE_PUBLIC_PORT)/hub/login"
+	@echo "(on this machine: http://127.0.0.1:$(ENCLAVE_PUBLIC_PORT)/hub/login). Stop it with 'make down'."
 
 ## down: stop the hub and every workspace; keep all state
 down:
@@ -50,7 +50,7 @@ down:
 
 ## clean: down, then remove the state, networks and firewall rules of this installation
 clean: down
-	@-docker network ls -q --filter label=enclave.instance=$(ENCLAVE_INSTANCE) | xargs -r docker network rm >/dev/null
+	@-test -x $(BIN)/enclave && $(BIN)/enclave teardown
 	@rm -rf $(ENCLAVE_STATE_DIR)
 
 ## test: the full suite (unit, integration, browser) against real components

@@ -113,6 +113,17 @@ class EnclaveSettings(Configurable):
         "2g", help="Size of the workspace's /tmp scratch (tmpfs, counted in its memory). Default 2g."
     ).tag(config=True)
 
+    def prepare_state_dir(self) -> None:
+        """Create the state folder readable by root only.
+
+        Workspaces reach their folders through bind mounts made by the Docker
+        engine, so nothing below needs to be visible to host accounts (uid
+        1000 in a workspace may well be a real person on the host).
+        """
+        for folder in (self.state_path, self.hub_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)
+
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir)

@@ -16,7 +16,10 @@ case "${1:-}" in
   start)
     if running; then echo "The hub is already running (pid $(cat "$pid_file"))."; exit 0; fi
     mkdir -p "$hub_dir"
-    (cd "$hub_dir" && nohup jupyterhub -f "$repo/hub_config/jupyterhub_config.py" >>"$log" 2>&1 & echo $! >"$pid_file")
+    # A session of its own, no inherited descriptors: the hub outlives this script and its caller.
+    (cd "$hub_dir" && exec setsid jupyterhub -f "$repo/hub_config/jupyterhub_config.py" \
+      </dev/null >>"$log" 2>&1) &
+    echo $! >"$pid_file"
     for _ in $(seq 1 60); do
       if curl -fsS -o /dev/null "http://127.0.0.1:$port/hub/login" 2>/dev/null; then exit 0; fi
       running || { tail -n 40 "$log" >&2; echo "The hub exited; its log is above ($log)." >&2; exit 1; }

@@ -29,8 +29,6 @@ class EnclaveAuthenticator(NativeAuthenticator):
         5, config=True, help="Failed logins in a row before an account is locked for seconds_before_next_try."
     )
     seconds_before_next_try = Integer(600, config=True, help="Lockout duration in seconds. Default 600.")
-    check_common_password = Bool(True, config=True, help="Refuse common passwords on password change.")
-    minimum_password_length = Integer(12, config=True, help="Shortest password accepted on change. Default 12.")
 
     @default("manage_groups")
     def _default_manage_groups(self) -> bool:
@@ -55,11 +53,11 @@ class EnclaveAuthenticator(NativeAuthenticator):
         # NativeAuthenticator keeps its accounts table where `db` points: the enclave state.
         return self.state.session()
 
-    def _audit(self, username: str, action: str, outcome: str, reason: str = "") -> None:
-        handler_ip = getattr(self, "_client_ip", "")
+    def _audit(self, username: str, outcome: str, ip: str, reason: str = "") -> None:
+        details = {"ip": ip, **({"reason": reason} if reason else {})}
         with self.state.transaction() as session:
-            audit.record(session, actor=username or "-", action=action, target=username or "-", outcome=outcome,
-                         details={"reason": reason, "ip": handler_ip} if reason else {"ip": handler_ip})
+            audit.record(session, actor=username or "-", action="login", target=username or "-", outcome=outcome,
+                         details=details)
 
     def _model(self, username: str) -> dict | None:
         """The hub's view of an active enclave account: its name and its roles as groups."""
@@ -70,11 +68,11 @@ class EnclaveAuthenticator(NativeAuthenticator):
             return {"name": user.name, "groups": user.role_names}
 
     async def authenticate(self, handler, data):
-        self._client_ip = handler.request.remote_ip if handler is not None else ""
+        ip = handler.request.remote_ip if handler is not None else ""
         username = self.normalize_username(data.get("username", ""))
         try:
             if self.allowed_failed_logins and self.is_blocked(username):
-                self._audit(username, "login", "refused", "locked after repeated failures")
+                self._audit(username, "refused", ip, "locked after repeated failures")
                 raise web.HTTPError(
                     403, f"Too many failed logins: try again in {self.seconds_before_next_try // 60} minutes."
                 )
@@ -82,9 +80,9 @@ class EnclaveAuthenticator(NativeAuthenticator):
             self.db.close()
             model = self._model(name) if name else None
             if model is None:
-                self._audit(username, "login", "refused", "wrong credentials or inactive account")
+                self._audit(username, "refused", ip, "wrong credentials or inactive account")
                 return None
-            self._audit(username, "login", "ok")
+            self._audit(username, "ok", ip)
             return model
         finally:
             # Never keep a read transaction open: accounts change under the hub's feet.

@@ -123,18 +123,26 @@ def register_user(groups):
     p = sub.add_parser("remove", help="disable an account, end its memberships, stop its workspaces")
     p.add_argument("name")
     p.set_defaults(func=_user_remove)
-    sub.add_parser("list", help="list accounts").set_defaults(func=_user_list)
+    sub.add_parser("list", help="list accounts, roles and projects").set_defaults(func=_user_list)
     for name, grant in (("grant-role", True), ("revoke-role", False)):
-        p = sub.add_parser(name)
+        p = sub.add_parser(name, help=f"{'give' if grant else 'take away'} a role (reaches the hub within a minute)")
         p.add_argument("name")
         p.add_argument("role", choices=["analyst", "reviewer", "operator"])
         p.set_defaults(func=_user_role(grant))
-    p = sub.add_parser("reset-password")
+    p = sub.add_parser("reset-password", help="set a new random password and print it once")
     p.add_argument("name")
     p.set_defaults(func=_user_reset_password)
     p = sub.add_parser("enable-totp", help="require a TOTP second factor at login")
     p.add_argument("name")
     p.set_defaults(func=_user_enable_totp)
+    p = sub.add_parser("disable-totp", help="stop requiring the second factor (e.g. a lost phone)")
+    p.add_argument("name")
+    p.set_defaults(func=_user_disable_totp)
+
+
+def _user_disable_totp(args):
+    people.disable_totp(operator_context(), args.name)
+    print(f"{args.name} logs in with a password only until TOTP is enabled again.")
 
 
 def _member_add(args):
@@ -150,8 +158,9 @@ def _member_remove(args):
 def register_member(groups):
     parser = groups.add_parser("member", help="add people to projects and remove them")
     sub = parser.add_subparsers(dest="action", required=True)
-    for action, fn in (("add", _member_add), ("remove", _member_remove)):
-        p = sub.add_parser(action)
+    for action, fn, text in (("add", _member_add, "give a user access to a project"),
+                             ("remove", _member_remove, "end access and stop their workspace now")):
+        p = sub.add_parser(action, help=text)
         p.add_argument("project")
         p.add_argument("user")
         p.set_defaults(func=fn)
@@ -202,13 +211,14 @@ def register_dataset(groups):
     p.add_argument("--checksums", help="the provider's sha256sum-format file to check the folder against")
     p.add_argument("--id-column", default="participant_id", help="column holding participant identifiers")
     p.set_defaults(func=_dataset_register)
-    sub.add_parser("list").set_defaults(func=_dataset_list)
+    sub.add_parser("list", help="list registered datasets").set_defaults(func=_dataset_list)
     p = sub.add_parser("verify", help="check a dataset's files against its manifest")
     p.add_argument("name")
     p.add_argument("version")
     p.set_defaults(func=_dataset_verify)
-    for action, fn in (("approve", _dataset_approve), ("revoke", _dataset_revoke)):
-        p = sub.add_parser(action)
+    for action, fn, text in (("approve", _dataset_approve, "approve a dataset for a project (checks it first)"),
+                             ("revoke", _dataset_revoke, "end an approval and stop the project's workspaces")):
+        p = sub.add_parser(action, help=text)
         p.add_argument("project")
         p.add_argument("name")
         p.add_argument("version")
@@ -228,7 +238,7 @@ def _audit_show(args):
         if args.actor:
             query = query.where(AuditEvent.actor == args.actor)
         if args.action:
-            query = query.where(AuditEvent.action.like(f"{args.action}%"))
+            query = query.where(AuditEvent.action.startswith(args.action, autoescape=True))
         events = list(session.execute(query).scalars())
     for e in events[-args.limit:]:
         print(f"{e.seq:>6}  {e.at}  {e.actor:<16} {e.action:<22} {e.outcome:<8} {e.target}  "
@@ -251,7 +261,7 @@ def _audit_verify(args):
 def register_audit(groups):
     parser = groups.add_parser("audit", help="read and verify the audit log")
     sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("show")
+    p = sub.add_parser("show", help="print audit events, oldest first")
     p.add_argument("--actor")
     p.add_argument("--action", help="action or prefix, e.g. 'project.' or 'login'")
     p.add_argument("--limit", type=int, default=200)
@@ -283,10 +293,23 @@ def _demo_seed(args):
     seed_demo(operator_context(), participants=args.participants)
 
 
+def _remove_instance(args):
+    import docker
+
+    from ..isolation.network import remove_instance
+    from ..settings import EnclaveSettings
+
+    instance = EnclaveSettings().instance
+    removed = remove_instance(docker.from_env(), instance)
+    print(f"Removed the containers, networks ({len(removed)}) and firewall rules of installation {instance}.")
+
+
 def register_setup(groups):
+    p = groups.add_parser("teardown", help="remove this installation's containers, networks and firewall rules")
+    p.set_defaults(func=_remove_instance)
     p = groups.add_parser("images", help="build the workspace images (cached by content)")
     sub = p.add_subparsers(dest="action", required=True)
-    b = sub.add_parser("build")
+    b = sub.add_parser("build", help="build images whose content changed; unchanged ones are kept")
     b.add_argument("--kind", action="append")
     b.set_defaults(func=_images_build)
     p = groups.add_parser("cohort", help="synthetic cohort data")

@@ -18,5 +18,6 @@ def actor_name() -> str:
 
 def operator_context(settings: EnclaveSettings | None = None) -> OperatorContext:
     settings = settings or EnclaveSettings()
+    settings.prepare_state_dir()
     db = open_state_db(settings.database_url)
     return OperatorContext(settings=settings, db=db, actor=actor_name(), workspaces=HubWorkspaces(settings))

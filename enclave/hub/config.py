@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from ..settings import EnclaveSettings
+from .home import projects_for
 from .secrets import operator_token, proxy_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,6 +36,7 @@ def roles() -> list[dict]:
         },
         {
             "name": "enclave-operator-service",
+            # 'servers' (start/stop) is the narrowest scope that can stop a server; no access:servers.
             "description": "The operator CLI: sees and stops workspaces, never opens them.",
             "services": ["enclave-operator"],
             "scopes": ["list:users", "read:users", "read:servers", "servers", "delete:servers"],
@@ -53,8 +55,8 @@ def proxy_command() -> list[str]:
 
 def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     settings = settings or EnclaveSettings(config=c)
+    settings.prepare_state_dir()
     hub_dir = settings.hub_dir
-    hub_dir.mkdir(parents=True, exist_ok=True)
 
     c.JupyterHub.authenticator_class = "enclave"
     c.JupyterHub.spawner_class = "enclave"
@@ -76,6 +78,7 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
 
     c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {"enclave_projects": projects_for(settings)}
     c.JupyterHub.custom_scopes = CUSTOM_SCOPES
     c.JupyterHub.load_roles = roles()
     c.JupyterHub.services = [{"name": "enclave-operator", "api_token": operator_token(hub_dir)}]

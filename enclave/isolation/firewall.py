@@ -60,7 +60,9 @@ def allow_hub(network: ProjectNetwork, hub_port: int) -> None:
         _iptables("-I", CHAIN, "1", *rule)
 
 
-def forget_network(network: ProjectNetwork, hub_port: int) -> None:
-    rule = hub_rule(network, hub_port)
-    while _has_rule(CHAIN, rule):
-        _iptables("-D", CHAIN, *rule)
+def forget_bridge(bridge: str) -> None:
+    """Remove every rule for one project bridge (when its network is removed)."""
+    listing = _iptables("-S", CHAIN, check=False).stdout.splitlines()
+    for rule in listing:
+        if rule.startswith(f"-A {CHAIN} ") and f" -i {bridge} " in f"{rule} ":
+            _iptables("-D", *rule.split()[1:], check=False)

@@ -75,3 +75,21 @@ def ensure_project_network(client: docker.DockerClient, instance: str, project: 
         net.reload()
     _check_isolated(net)
     return _describe(net)
+
+
+def remove_instance(client: docker.DockerClient, instance: str) -> list[str]:
+    """Remove an installation's containers, networks and their firewall rules (`make clean`, tests)."""
+    from .firewall import forget_bridge
+
+    label = {"label": f"enclave.instance={instance}"}
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    removed = []
+    for net in client.networks.list(filters=label):
+        net.reload()
+        bridge = (net.attrs.get("Options") or {}).get(BRIDGE_NAME_OPTION, "")
+        if bridge.startswith(BRIDGE_PREFIX):
+            forget_bridge(bridge)
+        net.remove()
+        removed.append(net.name)
+    return removed

@@ -24,10 +24,11 @@ def read_checksums_file(path: Path) -> dict[str, str]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        digest, _, name = line.partition("  ")
+        digest, _, name = line.partition(" ")
+        name = name.removeprefix(" ").removeprefix("*")  # text mode has two spaces, binary mode ' *'
         if len(digest) != 64 or not name:
             raise InvalidInput(f"{path}:{number} is not '<sha256>  <path>' (sha256sum format).")
-        sums[name.removeprefix("./").removeprefix("*")] = digest.lower()
+        sums[name.removeprefix("./")] = digest.lower()
     return sums
 
 

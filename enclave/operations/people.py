@@ -150,6 +150,19 @@ def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str
     return f"otpauth://totp/{quote(issuer)}:{quote(name)}?secret={secret}&issuer={quote(issuer)}"
 
 
+def disable_totp(ctx: OperatorContext, name: str) -> None:
+    """Stop requiring a second factor (e.g. a lost phone); the next enable issues a new secret."""
+    def change(session):
+        get_user(session, name)
+        info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
+        if info is None or not info.has_2fa:
+            raise InvalidState(f"{name!r} does not use a second factor.")
+        info.has_2fa = False
+        info.otp_secret = base64.b32encode(os.urandom(10)).decode()  # the old secret is dead
+
+    ctx.audited("user.disable-totp", name, change)
+
+
 def add_member(ctx: OperatorContext, project: str, user: str) -> None:
     def change(session):
         p = get_project(session, project)

@@ -104,7 +104,11 @@ class EnclaveSpawner(DockerSpawner):
         except EnclaveError as refusal:
             self._audit("workspace.start", "refused", {"reason": str(refusal)})
             raise web.HTTPError(403, str(refusal)) from None
-        result = await super().start()
+        try:
+            result = await super().start()
+        except Exception as failure:
+            self._audit("workspace.start", "error", {"container": self.object_name, "error": str(failure)[:500]})
+            raise
         self._audit("workspace.start", "ok", {"container": self.object_name, "image": self.image,
                                                "datasets": [m.label for m in plan.datasets]})
         return result

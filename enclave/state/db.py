@@ -46,7 +46,11 @@ for ddl in _POSTGRES_APPEND_ONLY:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Account hashes and TOTP secrets live here: readable by root only.
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -30,7 +30,11 @@ def test_analyst_logs_in_starts_workspace_and_lists_the_data(page, enclave):
     page.click("input[type=submit], button[type=submit]")
     page.wait_for_url(re.compile(r".*/hub/(home|spawn).*"), timeout=30_000)
 
-    page.goto(f"{enclave.url}/hub/spawn/alice/alpha")
+    # The home page lists the analyst's projects; beta (not hers) is not there.
+    page.goto(f"{enclave.url}/hub/home")
+    assert page.locator("tr[data-server-name]").evaluate_all("rows => rows.map(r => r.dataset.serverName)") == [
+        "alpha"]
+    page.click("#start-alpha")
     page.wait_for_url(re.compile(r".*/user/alice/alpha/lab.*"), timeout=180_000)
     page.wait_for_selector(".jp-Launcher", timeout=120_000)
     # The file browser shows the analyst's home: their folders, and no data files.
@@ -46,3 +50,4 @@ def test_analyst_logs_in_starts_workspace_and_lists_the_data(page, enclave):
     output = page.locator(".jp-OutputArea-output", has_text="participants.parquet")
     output.wait_for(timeout=60_000)
     assert "baseline.parquet" in output.inner_text()
+    enclave.login("alice").stop("alpha")

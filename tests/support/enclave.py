@@ -16,7 +16,7 @@ import requests
 
 from enclave.cohort import generate_cohort
 from enclave.hub.workspaces import HubWorkspaces
-from enclave.isolation.firewall import CHAIN, _iptables
+from enclave.isolation.network import remove_instance
 from enclave.operations import datasets, people, projects
 from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings
@@ -130,18 +130,7 @@ def stop_hub(enclave: EnclaveUnderTest) -> None:
 
 def cleanup_instance(instance: str) -> None:
     """Remove every container and network a test run created, and their firewall rules."""
-    client = docker.from_env()
-    label = {"label": f"enclave.instance={instance}"}
-    for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for network in client.networks.list(filters=label):
-        network.reload()
-        bridge = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
-        rules = _iptables("-S", CHAIN, check=False).stdout.splitlines()
-        for rule in rules:
-            if bridge and f"-i {bridge} " in rule and rule.startswith("-A "):
-                _iptables("-D", *rule.split()[1:], check=False)
-        network.remove()
+    remove_instance(docker.from_env(), instance)
 
 
 def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
@@ -178,6 +167,7 @@ def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
 
 def build_enclave(root: Path) -> EnclaveUnderTest:
     settings = make_settings(root)
+    settings.prepare_state_dir()
     ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor="test-operator",
                           workspaces=HubWorkspaces(settings))
     return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"http://127.0.0.1:{settings.public_port}",

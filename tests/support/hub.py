@@ -42,6 +42,8 @@ class HubUser:
     def start(self, project: str, timeout: float = 180, options: dict | None = None) -> requests.Response:
         """Ask for the project's workspace and wait until it is ready (or the spawn fails)."""
         reply = self.api("POST", f"/users/{self.name}/servers/{project}", json=options)
+        if reply.status_code == 400 and "already running" in reply.text:
+            return reply  # the caller's own server, started earlier: wait for it like a new one
         if reply.status_code not in (201, 202):
             return reply
         deadline = time.monotonic() + timeout

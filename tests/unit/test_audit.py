@@ -61,3 +61,10 @@ def test_verify_names_reordered_entries(ctx):
     _raw(ctx, "UPDATE audit_events SET seq = 99 WHERE seq = 1", "UPDATE audit_events SET seq = 1 WHERE seq = 2",
          "UPDATE audit_events SET seq = 2 WHERE seq = 99")
     assert {p.seq for p in _verify(ctx)} >= {1, 2}
+
+
+def test_state_database_is_private_to_root(ctx):
+    from pathlib import Path
+
+    path = Path(ctx.db.url.removeprefix("sqlite:///"))
+    assert path.stat().st_mode & 0o777 == 0o600

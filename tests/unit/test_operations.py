@@ -105,6 +105,19 @@ def test_remove_user_ends_memberships_and_stops_workspaces(ctx):
     assert alice["status"] == "disabled" and alice["projects"] == []
 
 
+def test_totp_can_be_disabled_and_its_secret_is_replaced(ctx):
+    from nativeauthenticator.orm import UserInfo
+
+    people.add_user(ctx, "alice", ["analyst"])
+    uri = people.enable_totp(ctx, "alice")
+    people.disable_totp(ctx, "alice")
+    with ctx.db.transaction() as session:
+        info = session.execute(select(UserInfo).where(UserInfo.username == "alice")).scalar_one()
+    assert info.has_2fa is False and info.otp_secret not in uri
+    with pytest.raises(InvalidState):
+        people.disable_totp(ctx, "alice")
+
+
 def test_roles_can_be_granted_and_revoked_but_not_all_removed(ctx):
     people.add_user(ctx, "alice", ["analyst"])
     assert people.grant_role(ctx, "alice", "reviewer") == ["analyst", "reviewer"]
@@ -131,11 +144,14 @@ def test_register_against_providers_checksums(ctx, small_dataset, tmp_path):
     good.write_text("".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
                             for p in sorted(small_dataset.iterdir())))
     datasets.register_dataset(ctx, "cohort", "v1", small_dataset, checksums_file=good)
+    binary_mode = tmp_path / "SHA256SUMS.binary"
+    binary_mode.write_text(good.read_text().replace("  ", " *"))
+    datasets.register_dataset(ctx, "cohort", "v1b", small_dataset, checksums_file=binary_mode)
     bad = tmp_path / "BAD"
     bad.write_text(good.read_text().replace(good.read_text()[:8], "00000000", 1))
     with pytest.raises(DatasetIntegrityError, match="checksum differs"):
         datasets.register_dataset(ctx, "cohort", "v2", small_dataset, checksums_file=bad)
-    assert _count(ctx, Dataset) == 1
+    assert _count(ctx, Dataset) == 2
 
 
 def test_approval_refuses_a_dataset_changed_since_registration(ctx, small_dataset):

@@ -4,7 +4,9 @@
 c = get_config()  # noqa: F821
 
 # The notebook root is the analyst's home. Cohort data is mounted at /data,
-# outside the root, so Jupyter's file routes cannot serve it.
+# outside the root, so the file routes do not list it. This is not a barrier on
+# its own (a symlink or a copy in the home folder is served like any file):
+# the edge controls of issue 4 are what stop file bytes reaching a browser.
 c.ServerApp.root_dir = "/home/analyst"
 c.ContentsManager.allow_hidden = False
 c.FileContentsManager.delete_to_trash = False

@@ -1,0 +1,109 @@
+"""The baseline hub: stock DockerSpawner on an ordinary bridge network (benchmarks/plain_hub_config.py).
+
+Everything it creates carries the label enclave.instance=<label>, so that
+tests.support.enclave.cleanup_instance(<label>) removes it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import requests
+
+from tests.support.enclave import REPO, free_port
+
+CONFIG = Path(__file__).resolve().parent / "plain_hub_config.py"
+CHP = REPO / ".cache/node/node_modules/.bin/configurable-http-proxy"
+
+
+@dataclass
+class PlainHub:
+    label: str
+    image: str
+    folder: Path
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    port: int = field(default_factory=free_port)
+    hub_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    network: str = ""
+    gateway: str = ""
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "hub.log"
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no hub log)"
+
+    def create_network(self) -> None:
+        """An ordinary user-defined bridge: not internal, containers may reach each other and the world."""
+        net = docker.from_env().networks.create(
+            f"{self.label}-net", driver="bridge",
+            labels={"enclave.instance": self.label, "enclave.kind": "plain-network"},
+        )
+        net.reload()
+        configs = net.attrs.get("IPAM", {}).get("Config") or []
+        self.network = net.name
+        self.gateway = next(c["Gateway"] for c in configs if c.get("Gateway"))
+
+    def start(self, timeout: float = 90) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.create_network()
+        env = dict(os.environ)
+        env.update({
+            "BENCH_PLAIN_DIR": str(self.folder),
+            "BENCH_PLAIN_LABEL": self.label,
+            "BENCH_PLAIN_IMAGE": self.image,
+            "BENCH_PLAIN_NETWORK": self.network,
+            "BENCH_PLAIN_GATEWAY": self.gateway,
+            "BENCH_PLAIN_PORT": str(self.port),
+            "BENCH_PLAIN_HUB_PORT": str(self.hub_port),
+            "BENCH_PLAIN_API_PORT": str(self.api_port),
+            "BENCH_PLAIN_PASSWORD": self.password,
+            "BENCH_PLAIN_PROXY_TOKEN": secrets.token_hex(32),
+            "BENCH_PLAIN_CHP": str(CHP),
+        })
+        jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([jupyterhub, "-f", str(CONFIG)], cwd=self.folder, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the plain hub exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/hub/login", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"the plain hub did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        pid_file = self.folder / "proxy.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip()), 15)
+            except (ValueError, ProcessLookupError):
+                pass
