@@ -100,6 +100,15 @@ class EnclaveSettings(Configurable):
     def _default_proxy_api_port(self) -> int:
         return int(_env("ENCLAVE_PROXY_API_PORT", "8001"))
 
+    egress_port = Integer(
+        help="Loopback port of the airlock (egress review) service; the hub proxies it under "
+        "/services/egress-review/. Default: $ENCLAVE_EGRESS_PORT or 8082.",
+    ).tag(config=True)
+
+    @default("egress_port")
+    def _default_egress_port(self) -> int:
+        return int(_env("ENCLAVE_EGRESS_PORT", "8082"))
+
     workspace_mem_limit = Unicode(
         "4G", help="Memory limit of a workspace unless its project overrides it (Docker syntax). Default 4G."
     ).tag(config=True)

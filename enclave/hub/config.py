@@ -10,29 +10,28 @@ import shutil
 from pathlib import Path
 
 from ..settings import EnclaveSettings
+from egress_review.hub_service import CUSTOM_SCOPES
+
+from .airlock import airlock_service
 from .home import projects_for
 from .secrets import operator_token, proxy_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPO_NODE_BIN = Path(__file__).resolve().parents[2] / ".cache" / "node" / "node_modules" / ".bin"
 
-CUSTOM_SCOPES = {
-    "custom:egress:request": {"description": "Ask for result files of one's own projects to be released."},
-    "custom:egress:review": {"description": "Review and vote on other people's release requests."},
-    "custom:egress:operate": {"description": "Revoke releases and override blocking checks, with a reason."},
-}
+AIRLOCK = "access:services!service=egress-review"
 
 
 def roles() -> list[dict]:
     """Least privilege: nobody but the analyst reaches an analyst's server."""
     return [
         {"name": "user", "description": "Every account: its own servers only.", "scopes": ["self"]},
-        {"name": "enclave-analyst", "groups": ["analyst"], "scopes": ["custom:egress:request"]},
-        {"name": "enclave-reviewer", "groups": ["reviewer"], "scopes": ["custom:egress:review"]},
+        {"name": "enclave-analyst", "groups": ["analyst"], "scopes": ["custom:egress:request", AIRLOCK]},
+        {"name": "enclave-reviewer", "groups": ["reviewer"], "scopes": ["custom:egress:review", AIRLOCK]},
         {
             "name": "enclave-operator",
             "groups": ["operator"],
-            "scopes": ["custom:egress:operate", "list:users", "read:users", "read:servers", "read:groups"],
+            "scopes": ["custom:egress:operate", AIRLOCK, "list:users", "read:users", "read:servers", "read:groups"],
         },
         {
             "name": "enclave-operator-service",
@@ -81,7 +80,10 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.template_vars = {"enclave_projects": projects_for(settings)}
     c.JupyterHub.custom_scopes = CUSTOM_SCOPES
     c.JupyterHub.load_roles = roles()
-    c.JupyterHub.services = [{"name": "enclave-operator", "api_token": operator_token(hub_dir)}]
+    c.JupyterHub.services = [
+        {"name": "enclave-operator", "api_token": operator_token(hub_dir)},
+        airlock_service(settings),
+    ]
 
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90

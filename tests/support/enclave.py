@@ -66,6 +66,7 @@ def make_settings(root: Path) -> EnclaveSettings:
         public_port=free_port(),
         hub_port=free_port(),
         proxy_api_port=free_port(),
+        egress_port=free_port(),
         workspace_mem_limit="1G",
         workspace_cpu_limit=1.0,
         workspace_pids_limit=256,
@@ -82,6 +83,7 @@ def hub_environment(settings: EnclaveSettings) -> dict[str, str]:
         "ENCLAVE_PUBLIC_PORT": str(settings.public_port),
         "ENCLAVE_HUB_PORT": str(settings.hub_port),
         "ENCLAVE_PROXY_API_PORT": str(settings.proxy_api_port),
+        "ENCLAVE_EGRESS_PORT": str(settings.egress_port),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), str(REPO / ".cache/node/node_modules/.bin"),
                                  env.get("PATH", "")]),
     })
@@ -157,6 +159,7 @@ def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
         "lockme": (["analyst"], []),
         "tina": (["analyst"], []),
         "rita": (["reviewer"], []),
+        "rex": (["reviewer"], []),
         "oscar": (["operator"], []),
     }
     for name, (roles, member_of) in accounts.items():
