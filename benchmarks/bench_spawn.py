@@ -9,12 +9,14 @@ In one run, on this machine, with the workspace image already built:
    DockerSpawner, shared-password DummyAuthenticator, ordinary bridge
    network, no hardening) run side by side on loopback, with the same image;
 2. spawn-to-ready, one at a time (--single spawns per hub, the hubs taking
-   turns, each server stopped before the next), then --batch users of one
-   project started at the same moment (enclave first, then plain);
+   turns, each server stopped before the next), split into phases with the
+   container's own timestamps and its server's log;
 3. a 500,000-participant cohort, registered and approved for a project with
    a CPU limit equal to the host's cores (--scan-cpu-limit), is queried with
    polars in that project's workspace kernel (over the hub's proxy) and by the
-   host's Python on the same files, in alternating rounds.
+   host's Python on the same files, in alternating rounds (benchmarks/scan.py);
+4. --batch users of one project started at the same moment, --batch-rounds
+   rounds per hub in ABBA order (enclave, plain, plain, enclave).
 
 Targets from the issue are printed next to the figures and never fail the run.
 Everything created carries an `encbench-...` instance label and is removed at
@@ -29,6 +31,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -36,10 +39,10 @@ import traceback
 from pathlib import Path
 
 import docker
-import polars as pl
-
 import dockerspawner
 import jupyterhub
+import polars as pl
+
 from enclave.cohort import generate_cohort
 from enclave.images.catalog import image_tag
 from tests.support.enclave import cleanup_instance, start_hub, stop_hub
@@ -48,7 +51,8 @@ from tests.support.kernel import KernelSession
 
 from . import enclave_hub, scan, spawning
 from .plain_hub import PlainHub
-from .table import render, row
+from .spawn_report import scan_rows, spawn_rows
+from .table import render
 
 SINGLE_POLL = 0.1  # seconds between readiness polls for one spawn
 BATCH_POLL = 0.5  # per user when many start at once (HubUser.start's interval): light on the hub
@@ -100,82 +104,16 @@ def environment(image: str) -> dict:
     }
 
 
-PHASES = (  # (key in the phase split, label)
-    ("post_to_container_created", "POST -> container created"),
-    ("container_created_to_started", "container created -> started"),
-    ("container_started_to_server_listening", "started -> server listening"),
-    ("server_listening_to_ready_seen", "listening -> hub sees it ready"),
-)
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
-
-
-def spawn_rows(report: dict) -> list[dict]:
-    single, batch = report.get("single", {}), report.get("batch", {})
-    rows = []
-    for side in ("enclave", "plain"):
-        rows.append(row(f"{side}: first spawn (not counted)", report.get("first_spawn_s", {}).get(side), "s"))
-        s = single.get(side, {})
-        rows += [row(f"{side}: single spawn p50 (n={s.get('n', 0)})", s.get("p50_s"), "s",
-                     "< 3" if side == "enclave" else ""),
-                 row(f"{side}: single spawn p95", s.get("p95_s"), "s")]
-        b = batch.get(side, {})
-        users = b.get("users", "?")
-        rows += [row(f"{side}: {users} at once p50 (ok={b.get('n', 0)})", b.get("p50_s"), "s"),
-                 row(f"{side}: {users} at once p95", b.get("p95_s"), "s"),
-                 row(f"{side}: {users} at once, wall time for all", b.get("wall_s"), "s")]
-        for key, label in PHASES:
-            rows.append(row(f"{side}: single, median {label}", s.get("phases_median_s", {}).get(key), "s"))
-        rows.append(row(f"{side}: {users} at once, median started -> server listening",
-                        b.get("phases_median_s", {}).get("container_started_to_server_listening"), "s"))
-
-    def p50(group, side, key="p50_s"):
-        return group.get(side, {}).get(key)
-
-    rows += [
-        row("spawn ratio enclave/plain, single p50", _ratio(p50(single, "enclave"), p50(single, "plain")), "x",
-            "< 1.3"),
-        row("spawn ratio enclave/plain, at-once p50", _ratio(p50(batch, "enclave"), p50(batch, "plain")), "x",
-            "< 1.3"),
-        row("spawn ratio enclave/plain, single POST -> listening p50",
-            _ratio(p50(single, "enclave", "to_listening_p50_s"), p50(single, "plain", "to_listening_p50_s")), "x",
-            note="without the hub's randomised readiness polling, which adds 0.1-2.5 s to any spawn"),
-    ]
-    return rows
-
-
-def scan_rows(report: dict) -> list[dict]:
-    result = report.get("scan")
-    if not result:
-        return [row("polars scan: workspace/host throughput", None, "x", ">= 0.95")]
-    mb = result["bytes"] / 1e6
-    ws, host = result["workspace"], result["host"]
-    fairness = (f"workspace CPU limit {result['workspace_cpu_limit']} ({ws['threads']} polars threads), host "
-                f"{result['host_cpus']} cores ({host['threads']} threads, POLARS_MAX_THREADS="
-                f"{result['host_polars_max_threads'] or 'unset'}); polars {ws['polars']} in the workspace, "
-                f"{host['polars']} on the host; same answer: {result['same_answer']}")
-    rows = []
-    for key, label in (("query", "query (join+filter+group_by)"), ("full_read", "full read (all columns)")):
-        ws_s, host_s = ws[f"{key}_best_s"], host[f"{key}_best_s"]
-        rows += [
-            row(f"polars {label}: workspace", mb / ws_s, "MB/s"),
-            row(f"polars {label}: host", mb / host_s, "MB/s"),
-            row(f"polars {label}: workspace/host", host_s / ws_s, "x", ">= 0.95" if key == "query" else "",
-                note=fairness if key == "query" else ""),
-        ]
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--single", type=int, default=8, help="one-at-a-time spawns per hub (default 8)")
     parser.add_argument("--batch", type=int, default=10, help="users started at once per hub (default 10)")
+    parser.add_argument("--batch-rounds", type=int, default=2,
+                        help="rounds of spawns at once per hub, in ABBA order, samples pooled (default 2)")
     parser.add_argument("--participants", type=int, default=500_000, help="cohort size (default 500,000)")
-    parser.add_argument("--scan-rounds", type=int, default=3,
-                        help="alternating workspace/host rounds, each a warm-up and best of 5 (default 3)")
+    parser.add_argument("--scan-rounds", type=int, default=5,
+                        help="alternating workspace/host rounds, each a warm-up and best of 5 (default 5)")
     parser.add_argument("--scan-cpu-limit", type=float, default=float(os.cpu_count() or 1),
                         help="the scan project's CPU limit (default: the host's cores, so both sides may "
                              "use the same CPUs); below that, the host runs with POLARS_MAX_THREADS set to it")
@@ -245,19 +183,28 @@ def main(argv: list[str] | None = None) -> int:
                 sides, args.single, SINGLE_POLL, SPAWN_TIMEOUT, in_time=lambda: run.left() > 60)
 
         def batch():
-            report["batch"] = {}
-            for side in ("enclave", "plain"):
-                if run.left() < 90:
-                    report["skipped"].append(f"batch {side}: out of time")
+            # Rounds in ABBA order (enclave, plain, plain, enclave, ...) so that a drift in the
+            # machine's load hits both sides alike; samples are pooled per side.
+            order = [side for i in range(args.batch_rounds)
+                     for side in (("enclave", "plain") if i % 2 == 0 else ("plain", "enclave"))]
+            pooled = {side: {"spawns": [], "failures": [], "walls": []} for side in ("enclave", "plain")}
+            for side in order:
+                if run.left() < 60:
+                    report["skipped"].append(f"a {side} round of spawns at once: out of time")
                     continue
                 spawns, failures, wall = spawning.start_many(users[side], project, BATCH_POLL,
                                                              min(SPAWN_TIMEOUT, run.left() - 30), finders[side])
-                try:
-                    summary = spawning.summarise(spawns, failures)
-                    report["batch"][side] = {**summary, "users": len(users[side]), "wall_s": wall}
-                finally:
-                    spawning.stop_all(users[side], project)
-                time.sleep(3)  # let the engine settle before the next side
+                spawning.stop_all(users[side], project)
+                pooled[side]["spawns"] += spawns
+                pooled[side]["failures"] += failures
+                pooled[side]["walls"].append(wall)
+                time.sleep(3)  # let the engine settle before the next round
+            report["batch"] = {
+                side: {**spawning.summarise(p["spawns"], p["failures"]), "users": len(users[side]),
+                       "rounds": len(p["walls"]), "walls_s": p["walls"],
+                       "wall_s": statistics.mean(p["walls"]) if p["walls"] else None}
+                for side, p in pooled.items()
+            }
 
         def polars_scan():
             reader = enclave.login(enclave_hub.SCAN_USER)
@@ -267,13 +214,17 @@ def main(argv: list[str] | None = None) -> int:
                 host_threads = max(1, int(args.scan_cpu_limit))
             kernel = None
             try:
+                # The host reads the very folder mounted at /data/cohort/v1 (which may be the
+                # project's own extract of the dataset rather than the registered folder).
+                (container,) = enclave.containers(kind="workspace", project=enclave_hub.SCAN_PROJECT,
+                                                  user=enclave_hub.SCAN_USER)
+                on_host = scan.mount_source(container, scan.INSIDE)
                 kernel = KernelSession(reader.server_url(enclave_hub.SCAN_PROJECT),
                                        {"Authorization": f"token {reader.token()}"})
-                inside = "/data/cohort/v1"
                 ws_rounds, host_rounds = [], []
                 for _ in range(args.scan_rounds):
-                    ws_rounds.append(scan.in_kernel(kernel, inside, runs=5))
-                    host_rounds.append(scan.on_host(str(cohort), runs=5, threads=host_threads))
+                    ws_rounds.append(scan.in_kernel(kernel, scan.INSIDE, runs=5))
+                    host_rounds.append(scan.on_host(on_host, runs=5, threads=host_threads))
             finally:
                 if kernel is not None:
                     kernel.close()
@@ -290,19 +241,21 @@ def main(argv: list[str] | None = None) -> int:
             report["scan"] = {
                 "bytes": host["bytes"],
                 "participants": args.participants,
+                "registered_folder": str(cohort),
+                "host_folder": on_host,
                 "spawn_s": spawn.seconds,
                 "workspace_cpu_limit": args.scan_cpu_limit,
                 "host_cpus": os.cpu_count(),
                 "host_polars_max_threads": host_threads,
-                "same_answer": ws["query_answer_sha256"] == host["query_answer_sha256"],
+                "same_answer": scan.same_answer(ws["query_answer"], host["query_answer"]),
                 "workspace": ws,
                 "host": host,
             }
 
         run.phase("first spawns", 60, first_spawns)
         run.phase("single spawns", 90, single)
-        run.phase("spawns at once", 120, batch)
         run.phase("polars scan", 45, polars_scan)
+        run.phase("spawns at once", 90, batch)
     except Exception as e:  # noqa: BLE001 - set-up failed: report it, clean up, exit non-zero
         report["errors"]["setup"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()

@@ -83,6 +83,12 @@ def run_one(bench: Benchmark, out: Path) -> dict:
     timed_out = False
     try:
         code = process.wait(bench.timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C reached the benchmark too: give it time to stop its hubs and remove its containers.
+        try:
+            process.wait(90)
+        finally:
+            raise
     except subprocess.TimeoutExpired:
         timed_out = True
         process.send_signal(signal.SIGTERM)

@@ -45,4 +45,4 @@ def chromium_path():
     return path
 
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.workspaces"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..operations import datasets, people, projects
+from .audit import register_audit
 from .context import operator_context
 
 
@@ -192,8 +192,10 @@ def _dataset_verify(args):
 
 
 def _dataset_approve(args):
-    datasets.approve_dataset(operator_context(), args.project, args.name, args.version)
-    print(f"{args.name}@{args.version} is approved for {args.project} (mounted read-only in new workspaces).")
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields is not None else None
+    datasets.approve_dataset(operator_context(), args.project, args.name, args.version, fields=fields)
+    print(f"{args.name}@{args.version} is approved for {args.project}; its extract (pseudonymised, "
+          f"{'fields ' + ', '.join(fields) if fields else 'all fields'}) is mounted read-only in new workspaces.")
 
 
 def _dataset_revoke(args):
@@ -222,52 +224,35 @@ def register_dataset(groups):
         p.add_argument("project")
         p.add_argument("name")
         p.add_argument("version")
+        if action == "approve":
+            p.add_argument("--fields", help="comma-separated fields to extract (default: all); "
+                                            "the identifier column is always kept, pseudonymised")
         p.set_defaults(func=fn)
 
 
-# --- audit ---------------------------------------------------------------------
+# --- leak tracing ----------------------------------------------------------------
 
-def _audit_show(args):
-    from sqlalchemy import select
+def _trace(args):
+    from ..extracts.trace import RULE, trace_file
 
-    from ..state.models import AuditEvent
-
-    ctx = operator_context()
-    with ctx.db.transaction() as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq)
-        if args.actor:
-            query = query.where(AuditEvent.actor == args.actor)
-        if args.action:
-            query = query.where(AuditEvent.action.startswith(args.action, autoescape=True))
-        events = list(session.execute(query).scalars())
-    for e in events[-args.limit:]:
-        print(f"{e.seq:>6}  {e.at}  {e.actor:<16} {e.action:<22} {e.outcome:<8} {e.target}  "
-              f"{json.dumps(e.details, sort_keys=True) if e.details else ''}".rstrip())
-
-
-def _audit_verify(args):
-    from ..state.audit import verify_chain
-
-    ctx = operator_context()
-    with ctx.db.transaction() as session:
-        problems = verify_chain(session)
-    if problems:
-        for p in problems:
-            print(f"entry {p.seq}: {p.message}")
-        return 1
-    print("The audit log is intact.")
+    report = trace_file(operator_context().db, Path(args.file))
+    print(f"{report.file}: {report.tokens} numbers ({report.distinct_tokens} distinct).")
+    if not report.projects:
+        print("Matches no project.")
+    for m in report.projects:
+        canaries = ", ".join(m.canaries) if m.canaries else "none"
+        print(f"Project {m.project}: confidence {m.confidence}; {m.pseudonyms} pseudonyms matched "
+              f"(extracts {', '.join(m.extracts) or '-'}); canaries matched: {canaries}.")
+    for s in report.sources:
+        print(f"SOURCE identifiers of {s.dataset}: {s.identifiers} matched ({s.expected_by_chance:.1f} expected by "
+              f"chance), confidence {s.confidence}: the file may come from the source data, not an extract.")
+    print(RULE)
 
 
-def register_audit(groups):
-    parser = groups.add_parser("audit", help="read and verify the audit log")
-    sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("show", help="print audit events, oldest first")
-    p.add_argument("--actor")
-    p.add_argument("--action", help="action or prefix, e.g. 'project.' or 'login'")
-    p.add_argument("--limit", type=int, default=200)
-    p.set_defaults(func=_audit_show)
-    sub.add_parser("verify", help="detect edited, inserted, reordered or deleted entries").set_defaults(
-        func=_audit_verify)
+def register_trace(groups):
+    p = groups.add_parser("trace", help="find which project's extract a leaked file came from")
+    p.add_argument("file", help="CSV/TSV, Parquet, VCF (plain or gzip) or text")
+    p.set_defaults(func=_trace)
 
 
 # --- set-up ------------------------------------------------------------------
@@ -326,4 +311,5 @@ def register_setup(groups):
     s.set_defaults(func=_demo_seed)
 
 
-REGISTRARS = [register_project, register_user, register_member, register_dataset, register_audit, register_setup]
+REGISTRARS = [register_project, register_user, register_member, register_dataset, register_trace, register_audit,
+             register_setup]

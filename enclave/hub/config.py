@@ -60,6 +60,8 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.authenticator_class = "enclave"
     c.JupyterHub.spawner_class = "enclave"
     c.JupyterHub.allow_named_servers = True
+    # Land on the project list: there is no default (project-less) workspace to spawn.
+    c.JupyterHub.default_url = "/hub/home"
     c.JupyterHub.named_server_limit_per_user = 0
     c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")

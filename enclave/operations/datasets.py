@@ -7,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..datasets.manifest import Manifest, ManifestError, compute_manifest, verify_manifest
+from ..extracts.materialise import remove_tree
+from ..extracts.store import create_extract, retire_extract
 from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
 from ..state.models import Dataset, DatasetApproval, ProjectStatus, utcnow
 from ..state.queries import active_approvals, get_dataset, get_project
@@ -92,7 +94,16 @@ def check_dataset_integrity(dataset: Dataset) -> None:
         )
 
 
-def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str) -> DatasetApproval:
+def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
+                    fields: list[str] | None = None) -> DatasetApproval:
+    """Approve a dataset for a project and write the project's extract of it.
+
+    `fields` restricts the extract to those columns (the identifier column is
+    always kept, as pseudonyms); None means every column. An unknown field
+    refuses the approval and writes nothing.
+    """
+    fields = None if fields is None else list(dict.fromkeys(fields))
+
     def change(session):
         p = get_project(session, project)
         if p.status is ProjectStatus.ARCHIVED:
@@ -103,13 +114,15 @@ def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str)
         check_dataset_integrity(dataset)
         approval = DatasetApproval(project=p, dataset=dataset, approved_by=ctx.actor)
         session.add(approval)
+        create_extract(session, ctx.settings, approval, fields)
         return approval
 
-    return ctx.audited("dataset.approve", f"{project}:{name}@{version}", change)
+    return ctx.audited("dataset.approve", f"{project}:{name}@{version}", change, {"fields": fields})
 
 
 def revoke_dataset(ctx: OperatorContext, project: str, name: str, version: str) -> list[str]:
-    """End an approval and stop the project's workspaces, whose mounts still carry the data."""
+    """End an approval, stop the project's workspaces (their mounts still carry the data) and delete the
+    project's extract. Its record and pseudonym list stay, so earlier leaks can still be traced."""
     def change(session):
         p = get_project(session, project)
         dataset = get_dataset(session, name, version)
@@ -117,6 +130,10 @@ def revoke_dataset(ctx: OperatorContext, project: str, name: str, version: str) 
         if not approvals:
             raise NotFound(f"{dataset.label} is not approved for {project!r}.")
         approvals[0].revoked_at = utcnow()
+        return retire_extract(session, approvals[0])
 
-    ctx.audited("dataset.revoke", f"{project}:{name}@{version}", change)
-    return ctx.workspaces.stop(project)
+    folder = ctx.audited("dataset.revoke", f"{project}:{name}@{version}", change)
+    stopped = ctx.workspaces.stop(project)
+    if folder is not None:
+        remove_tree(folder)
+    return stopped

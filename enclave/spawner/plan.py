@@ -3,7 +3,8 @@
 Everything the spawner needs about a (user, project) pair is read from the
 enclave's state in one place, so the rules are easy to find and to test:
 an active account, an active project, an active membership, and only the
-datasets approved for the project, each still matching its manifest's sizes.
+project's extracts of the datasets approved for it (never the source
+folders), each still matching its manifest's sizes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..errors import DatasetIntegrityError, NotFound, SpawnRefused
 from ..settings import EnclaveSettings
 from ..state.db import StateDB
 from ..state.models import AccountStatus, ProjectStatus
+from ..extracts.store import extract_of
 from ..state.queries import active_approvals, active_membership, get_project, get_user
 
 DATA_ROOT = "/data"
@@ -25,7 +27,7 @@ HOME = "/home/analyst"
 @dataclass(frozen=True)
 class DatasetMount:
     label: str  # name@version
-    source: Path  # host folder
+    source: Path  # host folder: the project's extract
     target: str  # path inside the workspace
 
 
@@ -72,11 +74,17 @@ def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: s
         mounts = []
         for approval in active_approvals(session, proj):
             dataset = approval.dataset
-            folder = Path(dataset.path)
-            if not _sizes_match(folder, Manifest.from_json(dataset.manifest_json)):
+            extract = extract_of(session, approval)
+            if extract is None:
                 raise DatasetIntegrityError(
-                    f"Dataset {dataset.label} no longer matches its manifest; the workspace will not start "
-                    "until an operator checks it ('enclave dataset verify')."
+                    f"Project {project!r} has no extract of {dataset.label}; the workspace will not start "
+                    "until an operator approves it again ('enclave dataset revoke', then 'approve')."
+                )
+            folder = Path(extract.path)
+            if not _sizes_match(folder, Manifest.from_json(extract.manifest_json)):
+                raise DatasetIntegrityError(
+                    f"The extract of {dataset.label} for {project!r} no longer matches its manifest; the "
+                    "workspace will not start until an operator checks it."
                 )
             mounts.append(DatasetMount(dataset.label, folder, f"{DATA_ROOT}/{dataset.name}/{dataset.version}"))
         root = settings.projects_dir / project

@@ -1,7 +1,9 @@
 """The airlock's view of projects (egress_review.directory.ProjectDirectory), over the enclave's state.
 
 The airlock runs as a separate process; it is given this class by import
-path and reads the same state database, read-only.
+path and reads the same state database, read-only. What analysts see, and
+so could leak, is their project's extracts: the identifiers are the
+project's pseudonyms and canaries, and the cohort tables are the extract's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from traitlets.config import Configurable
 
 from ..settings import EnclaveSettings
 from .db import open_state_db
-from .models import AccountStatus, Project
+from .models import AccountStatus, DatasetExtract, Project
 from .queries import active_approvals, active_membership, find_user
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
@@ -82,12 +84,18 @@ class EnclaveProjectDirectory(Configurable):
         return self.settings.projects_dir / project / "outbox" / user
 
     def _datasets(self, project: str) -> list[ApprovedData]:
+        """The project's current extracts (pseudonymised tables with canaries)."""
         with self._db().reading() as session:
             proj = self._project(session, project)
             if proj is None:
                 return []
-            return [ApprovedData(Path(a.dataset.path), a.dataset.manifest_digest, a.dataset.identifier_column)
-                    for a in active_approvals(session, proj)]
+            approvals = {a.id for a in active_approvals(session, proj)}
+            extracts = session.execute(
+                select(DatasetExtract).where(DatasetExtract.project_id == proj.id,
+                                             DatasetExtract.removed_at.is_(None)).order_by(DatasetExtract.id)
+            ).scalars()
+            return [ApprovedData(Path(e.path), e.manifest_digest, e.dataset.identifier_column)
+                    for e in extracts if e.approval_id in approvals]
 
     def identifiers(self, project: str) -> frozenset[str]:
         found: set[str] = set()

@@ -176,3 +176,33 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DatasetExtract(Base):
+    """A project's extract of an approved dataset: approved fields, pseudonyms and canaries.
+
+    Workspaces mount `path`; `lookup_path` lists the pseudonyms (with the
+    canaries) for tracing and is never mounted. Revocation sets `removed_at`
+    and deletes the folder; the row and the lookup stay, so leaks made
+    before revocation can still be traced.
+    """
+
+    __tablename__ = "dataset_extracts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("dataset_approvals.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    fields: Mapped[list | None] = mapped_column(JSON, nullable=True)  # None: every field
+    path: Mapped[str] = mapped_column(Text)
+    lookup_path: Mapped[str] = mapped_column(Text)
+    manifest_json: Mapped[str] = mapped_column(Text)
+    manifest_digest: Mapped[str] = mapped_column(String(64))
+    participants: Mapped[int] = mapped_column(Integer)
+    canaries: Mapped[list] = mapped_column(JSON)  # canary pseudonyms, as text
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    approval: Mapped[DatasetApproval] = relationship()
+    project: Mapped[Project] = relationship()
+    dataset: Mapped[Dataset] = relationship()

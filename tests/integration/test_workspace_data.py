@@ -1,10 +1,23 @@
 """A workspace sees its project's approved data, read-only, and nothing else."""
 
+import json
+
+import polars as pl
 import pytest
+
+from enclave.extracts.materialise import CANARIES
+from enclave.operations import datasets
+from tests.support.workspaces import Workspace
 
 pytestmark = pytest.mark.integration
 
 COHORT = "/data/cohort/v1"
+PARTICIPANTS = 2_000  # seeded by tests/support/enclave.py
+
+
+def _source_ids(enclave) -> set[int]:
+    source = enclave.settings.state_path.parent / "data" / "cohort" / "v1" / "participants.parquet"
+    return set(pl.read_parquet(source)["participant_id"].to_list())
 
 
 def test_approved_dataset_is_readable_from_the_kernel(alice_alpha):
@@ -12,7 +25,40 @@ def test_approved_dataset_is_readable_from_the_kernel(alice_alpha):
         "import polars as pl\n"
         f"print(pl.scan_parquet('{COHORT}/participants.parquet').select(pl.len()).collect().item())"
     )
-    assert out.strip() == "2000"
+    assert out.strip() == str(PARTICIPANTS + CANARIES)
+
+
+def test_the_workspace_sees_project_pseudonyms_never_source_identifiers(alice_alpha, enclave):
+    out = alice_alpha.run(
+        "import json, polars as pl\n"
+        f"print(json.dumps(pl.read_parquet('{COHORT}/participants.parquet')['participant_id'].to_list()))"
+    )
+    seen = json.loads(out)
+    assert len(set(seen)) == PARTICIPANTS + CANARIES
+    assert not set(seen) & _source_ids(enclave)
+    assert min(len(str(i)) for i in seen) >= 16
+
+
+def test_the_mount_source_is_the_projects_extract_not_the_source(alice_alpha, enclave):
+    mounts = {m["Destination"]: m["Source"] for m in alice_alpha.container.attrs["Mounts"]}
+    assert mounts[COHORT] == str(enclave.settings.state_path / "extracts" / "alpha" / "cohort" / "v1")
+
+
+def test_a_field_not_approved_is_absent(enclave):
+    # gamma's approval is narrowed to one field for this test, then restored.
+    datasets.revoke_dataset(enclave.ctx, "gamma", "cohort", "v1")
+    datasets.approve_dataset(enclave.ctx, "gamma", "cohort", "v1", fields=["sex"])
+    workspace = Workspace(enclave, "dave", "gamma")
+    try:
+        out = workspace.run(
+            "import os, json, pyarrow.parquet as pq\n"
+            f"print(json.dumps({{t: pq.read_schema('{COHORT}/' + t).names for t in sorted(os.listdir('{COHORT}'))}}))"
+        )
+        assert json.loads(out) == {"participants.parquet": ["participant_id", "sex"]}
+    finally:
+        workspace.stop()
+        datasets.revoke_dataset(enclave.ctx, "gamma", "cohort", "v1")
+        datasets.approve_dataset(enclave.ctx, "gamma", "cohort", "v1")
 
 
 def test_writing_to_the_approved_dataset_fails(alice_alpha):

@@ -18,17 +18,22 @@ class HubUser:
 
     def _login(self, password: str, otp: str | None) -> requests.Response:
         self.http.get(f"{self.base_url}/hub/login", timeout=30)
-        form = {"username": self.name, "password": password, "_xsrf": self.http.cookies.get("_xsrf", "")}
+        form = {"username": self.name, "password": password, "_xsrf": self.hub_xsrf}
         if otp is not None:
             form["2fa"] = otp
         return self.http.post(f"{self.base_url}/hub/login", data=form, allow_redirects=False, timeout=30)
+
+    @property
+    def hub_xsrf(self) -> str:
+        # Workspaces set an _xsrf cookie of their own under /user/...; take the hub's.
+        return self.http.cookies.get("_xsrf", default="", path="/hub/")
 
     @property
     def logged_in(self) -> bool:
         return self.login_response.status_code == 302 and "jupyterhub-session-id" in self.http.cookies
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", "")}
+        headers = {"X-XSRFToken": self.hub_xsrf}
         return self.http.request(method, f"{self.base_url}/hub/api{path}", headers=headers, timeout=120, **kwargs)
 
     def token(self, scopes: list[str] | None = None) -> str:

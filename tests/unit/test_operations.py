@@ -163,9 +163,12 @@ def test_approval_refuses_a_dataset_changed_since_registration(ctx, small_datase
     assert _events(ctx)[-1] == ("dataset.approve", "alpha:cohort@v1", "refused")
 
 
-def test_revoking_a_dataset_stops_the_projects_workspaces(ctx, small_dataset):
+def test_revoking_a_dataset_stops_the_projects_workspaces(ctx, tmp_path):
+    from enclave.cohort import generate_cohort
+
+    generate_cohort(tmp_path / "cohort", participants=20, seed=1)
     projects.create_project(ctx, "alpha")
-    datasets.register_dataset(ctx, "cohort", "v1", small_dataset)
+    datasets.register_dataset(ctx, "cohort", "v1", tmp_path / "cohort")
     datasets.approve_dataset(ctx, "alpha", "cohort", "v1")
     with pytest.raises(AlreadyExists):
         datasets.approve_dataset(ctx, "alpha", "cohort", "v1")

@@ -2,6 +2,8 @@
 
 import pytest
 
+from enclave.cohort import generate_cohort
+
 from enclave.errors import DatasetIntegrityError, SpawnRefused
 from enclave.operations import datasets, people, projects
 from enclave.spawner import hardening
@@ -11,24 +13,36 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def world(ctx, small_dataset):
+def cohort(tmp_path):
+    folder = tmp_path / "data" / "cohort" / "v1"
+    generate_cohort(folder, participants=50, seed=1)
+    return folder
+
+
+@pytest.fixture
+def world(ctx, cohort):
     projects.create_project(ctx, "alpha")
     projects.create_project(ctx, "beta")
     people.add_user(ctx, "alice", ["analyst"])
     people.add_member(ctx, "alpha", "alice")
-    datasets.register_dataset(ctx, "cohort", "v1", small_dataset)
+    datasets.register_dataset(ctx, "cohort", "v1", cohort)
     datasets.approve_dataset(ctx, "alpha", "cohort", "v1")
     return ctx
+
+
+def _extract_folder(ctx, project):
+    return ctx.settings.state_path / "extracts" / project / "cohort" / "v1"
 
 
 def _plan(ctx, user, project):
     return plan_workspace(ctx.db, ctx.settings, user, project)
 
 
-def test_member_of_active_project_gets_a_plan_with_only_approved_data(world, small_dataset):
+def test_member_of_active_project_gets_a_plan_with_only_the_projects_extract(world, cohort):
     plan = _plan(world, "alice", "alpha")
     assert [(m.label, m.source, m.target) for m in plan.datasets] == [
-        ("cohort@v1", small_dataset, "/data/cohort/v1")]
+        ("cohort@v1", _extract_folder(world, "alpha"), "/data/cohort/v1")]
+    assert all(m.source != cohort for m in plan.datasets)
     assert plan.home == world.settings.projects_dir / "alpha" / "homes" / "alice"
     assert plan.mem_limit == world.settings.workspace_mem_limit
 
@@ -62,10 +76,17 @@ def test_per_project_limits_override_defaults(world):
     assert (plan.mem_limit, plan.cpu_limit, plan.pids_limit) == ("8G", 2.5, 2048)
 
 
-def test_dataset_changed_after_approval_stops_spawns(world, small_dataset):
-    (small_dataset / "notes.txt").write_text("grown by someone\n")
-    with pytest.raises(DatasetIntegrityError):
+def test_extract_changed_after_approval_stops_spawns(world):
+    folder = _extract_folder(world, "alpha")
+    folder.chmod(0o755)
+    (folder / "notes.txt").write_text("grown by someone\n")
+    with pytest.raises(DatasetIntegrityError, match="extract of cohort@v1"):
         _plan(world, "alice", "alpha")
+
+
+def test_revoked_dataset_is_no_longer_planned(world):
+    datasets.revoke_dataset(world, "alpha", "cohort", "v1")
+    assert _plan(world, "alice", "alpha").datasets == ()
 
 
 def test_hardening_mounts_data_read_only_and_nothing_else_from_the_host(world):

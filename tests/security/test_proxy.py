@@ -1,0 +1,57 @@
+"""A web server started in the workspace cannot be reached through jupyter-server-proxy.
+
+No app is declared by the operator (c.ServerProxy.servers is empty), so every /proxy/ route refuses.
+"""
+
+import pytest
+import requests
+
+from tests.security.conftest import CLOSED
+
+pytestmark = pytest.mark.integration
+
+PORT = 8765
+
+
+@pytest.fixture
+def web_server(alice_alpha):
+    """`python -m http.server` serving the home folder, started from alice's kernel."""
+    alice_alpha.run(
+        "import subprocess, sys, time, urllib.request\n"
+        f"server = subprocess.Popen([sys.executable, '-m', 'http.server', '{PORT}', '--bind', '127.0.0.1'],"
+        " cwd='/home/analyst', stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "for _ in range(50):\n"
+        "    try:\n"
+        f"        urllib.request.urlopen('http://127.0.0.1:{PORT}/', timeout=1); break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.2)\n"
+    )
+    # It really serves inside the container: the refusals below are the proxy's, not a dead port.
+    status = alice_alpha.run(f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{PORT}/').status)")
+    assert status.strip() == "200"
+    yield PORT
+    alice_alpha.run("server.terminate(); server.wait()")
+
+
+def test_proxy_to_a_port_in_the_workspace_is_refused(browser, web_server):
+    reply = browser.get(f"proxy/{web_server}/")
+    assert reply.status_code == 403 and CLOSED in reply.text
+    assert "Directory listing" not in reply.text
+
+
+def test_absolute_proxy_to_a_port_in_the_workspace_is_refused(browser, web_server):
+    reply = browser.get(f"proxy/absolute/{web_server}/")
+    assert reply.status_code == 403 and CLOSED in reply.text
+
+
+def test_proxy_to_a_host_and_port_is_refused(browser, web_server):
+    for host in ("localhost", "127.0.0.1"):
+        reply = browser.get(f"proxy/{host}:{web_server}/")
+        assert reply.status_code == 403 and CLOSED in reply.text
+
+
+def test_proxy_websocket_upgrade_is_refused(browser, web_server):
+    headers = {**browser.headers, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    reply = requests.get(f"{browser.base}/proxy/{web_server}/", headers=headers, timeout=30)
+    assert reply.status_code == 403
