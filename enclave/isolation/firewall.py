@@ -40,7 +40,9 @@ def _has_rule(chain: str, rule: list[str]) -> bool:
 
 def ensure_base_rules() -> None:
     if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
-        _iptables("-N", CHAIN)
+        # Two first spawns may race to create the chain; whichever loses finds it there.
+        if _iptables("-N", CHAIN, check=False).returncode != 0:
+            _iptables("-n", "-L", CHAIN)
     for rule in _TAIL_RULES:
         if not _has_rule(CHAIN, rule):
             _iptables("-A", CHAIN, *rule)

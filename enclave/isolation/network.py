@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 import docker
+from docker.errors import APIError
 from docker.errors import NotFound as DockerNotFound
 
 from ..errors import IsolationError
@@ -63,16 +64,20 @@ def ensure_project_network(client: docker.DockerClient, instance: str, project: 
     name = network_name(instance, project)
     try:
         net = client.networks.get(name)
-        net.reload()
     except DockerNotFound:
-        net = client.networks.create(
-            name,
-            driver="bridge",
-            internal=True,
-            options={ICC_OPTION: "false", BRIDGE_NAME_OPTION: bridge_name(name)},
-            labels={"enclave.instance": instance, "enclave.project": project, "enclave.kind": "project-network"},
-        )
-        net.reload()
+        try:
+            net = client.networks.create(
+                name,
+                driver="bridge",
+                internal=True,
+                check_duplicate=True,
+                options={ICC_OPTION: "false", BRIDGE_NAME_OPTION: bridge_name(name)},
+                labels={"enclave.instance": instance, "enclave.project": project, "enclave.kind": "project-network"},
+            )
+        except APIError:
+            # Another spawn of the same project created it first; use that one (checked below).
+            net = client.networks.get(name)
+    net.reload()
     _check_isolated(net)
     return _describe(net)
 

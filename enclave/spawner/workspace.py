@@ -16,7 +16,7 @@ from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets import default
 
-from ..errors import EnclaveError
+from ..errors import EnclaveError, SpawnRefused
 from ..images.catalog import image_tag
 from ..isolation.firewall import allow_hub
 from ..isolation.network import ensure_project_network
@@ -67,8 +67,15 @@ class EnclaveSpawner(DockerSpawner):
         return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
 
     def _isolate(self, plan: WorkspacePlan):
-        """Create or check the project network and open only the hub's port to it (blocking calls)."""
-        network = ensure_project_network(docker.from_env(), self.settings.instance, plan.project)
+        """Check the image, create or check the project network, open only the hub's port (blocking calls)."""
+        client = docker.from_env()
+        image = image_tag(plan.image_kind)
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise SpawnRefused(f"The workspace image {image} is not built yet. An operator runs "
+                               "'enclave images build' (or 'make images').") from None
+        network = ensure_project_network(client, self.settings.instance, plan.project)
         allow_hub(network, self.settings.hub_port)
         return network
 
@@ -106,12 +113,34 @@ class EnclaveSpawner(DockerSpawner):
             raise web.HTTPError(403, str(refusal)) from None
         try:
             result = await super().start()
+            await self._until_listening(*result)
         except Exception as failure:
             self._audit("workspace.start", "error", {"container": self.object_name, "error": str(failure)[:500]})
             raise
         self._audit("workspace.start", "ok", {"container": self.object_name, "image": self.image,
                                                "datasets": [m.label for m in plan.datasets]})
         return result
+
+    async def _until_listening(self, ip: str, port: int) -> None:
+        """Wait (briefly polling) until the server accepts connections.
+
+        The hub's own readiness check backs off exponentially (0.2, 0.4, 0.8 ... s)
+        and so adds up to seconds after the server is already up; answering its
+        first check shortens spawn-to-ready without skipping the hub's check.
+        """
+        loop = asyncio.get_running_loop()
+        deadline, next_poll = loop.time() + self.http_timeout, loop.time() + 1
+        while loop.time() < deadline:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
+                writer.close()
+                return
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep(0.05)
+            if loop.time() > next_poll:
+                if await self.poll() is not None:
+                    return  # the container exited: the hub reports why
+                next_poll = loop.time() + 1
 
     async def stop(self, now: bool = False):
         await super().stop(now=now)
