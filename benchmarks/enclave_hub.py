@@ -7,15 +7,10 @@ the operator operations, as `enclave ...` would.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
-from enclave.hub.workspaces import HubWorkspaces
 from enclave.operations import datasets, people, projects
-from enclave.operations.base import OperatorContext
-from enclave.settings import EnclaveSettings
-from enclave.state.db import open_state_db
-from tests.support.enclave import EnclaveUnderTest, free_port
+from tests.support.enclave import EnclaveUnderTest, build_enclave, make_settings
 
 SPAWN_PROJECT = "spawnbench"  # the single and ten-at-once spawns
 SCAN_PROJECT = "scanbench"  # the polars scan
@@ -23,19 +18,8 @@ SCAN_USER = "reader"
 
 
 def build(root: Path) -> EnclaveUnderTest:
-    """Settings are the enclave's defaults (limits included), on free loopback ports."""
-    settings = EnclaveSettings(
-        state_dir=str(root / "state"),
-        instance=f"encbench-{secrets.token_hex(3)}",
-        public_ip="127.0.0.1",
-        public_port=free_port(),
-        hub_port=free_port(),
-        proxy_api_port=free_port(),
-    )
-    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor="benchmark",
-                          workspaces=HubWorkspaces(settings))
-    return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"http://127.0.0.1:{settings.public_port}",
-                            log_path=root / "hub.log")
+    """The enclave's default limits, on free loopback ports, named encbench-<hex> for clean-up."""
+    return build_enclave(root, make_settings(root, prefix="encbench", limits={}))
 
 
 def seed(enclave: EnclaveUnderTest, cohort: Path, analysts: list[str], scan_cpu_limit: float) -> None:

@@ -10,14 +10,12 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
-import requests
 
-from tests.support.enclave import REPO, free_port
+from tests.support.enclave import REPO, free_port, wait_for_login_page
 
 CONFIG = Path(__file__).resolve().parent / "plain_hub_config.py"
 CHP = REPO / ".cache/node/node_modules/.bin/configurable-http-proxy"
@@ -82,17 +80,7 @@ class PlainHub:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([jupyterhub, "-f", str(CONFIG)], cwd=self.folder, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the plain hub exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/hub/login", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"the plain hub did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        wait_for_login_page(self.url, self.process, self.log_tail, timeout)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

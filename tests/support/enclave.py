@@ -58,19 +58,21 @@ class EnclaveUnderTest:
         return docker.from_env().containers.list(all=True, filters={"label": filters})
 
 
-def make_settings(root: Path) -> EnclaveSettings:
+TEST_LIMITS = {"workspace_mem_limit": "1G", "workspace_cpu_limit": 1.0, "workspace_pids_limit": 256,
+               "workspace_scratch_size": "256m"}
+
+
+def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = None) -> EnclaveSettings:
+    """An installation on free loopback ports, named `<prefix>-<hex>` for clean-up by label."""
     return EnclaveSettings(
         state_dir=str(root / "state"),
-        instance=f"enctest-{secrets.token_hex(3)}",
+        instance=f"{prefix}-{secrets.token_hex(3)}",
         public_ip="127.0.0.1",
         public_port=free_port(),
         hub_port=free_port(),
         proxy_api_port=free_port(),
         egress_port=free_port(),
-        workspace_mem_limit="1G",
-        workspace_cpu_limit=1.0,
-        workspace_pids_limit=256,
-        workspace_scratch_size="256m",
+        **(TEST_LIMITS if limits is None else limits),
     )
 
 
@@ -102,17 +104,22 @@ def start_hub(enclave: EnclaveUnderTest, extra_args: list[str] | None = None) ->
             *(extra_args or [])]
     enclave.process = subprocess.Popen(args, cwd=settings.hub_dir, env=hub_environment(settings), stdout=log,
                                        stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    wait_for_login_page(enclave.url, enclave.process, enclave.log_tail)
+
+
+def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: float = 90) -> None:
+    """Wait until a hub process serves its login page; raise with its log if it dies or hangs."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if enclave.process.poll() is not None:
-            raise RuntimeError(f"the hub exited with {enclave.process.returncode}:\n{enclave.log_tail()}")
+        if process.poll() is not None:
+            raise RuntimeError(f"the hub exited with {process.returncode}:\n{log_tail()}")
         try:
-            if requests.get(f"{enclave.url}/hub/login", timeout=2).status_code == 200:
+            if requests.get(f"{url}/hub/login", timeout=2).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"the hub did not answer within 90 s:\n{enclave.log_tail()}")
+    raise RuntimeError(f"the hub did not answer within {timeout:.0f} s:\n{log_tail()}")
 
 
 def stop_hub(enclave: EnclaveUnderTest) -> None:
@@ -168,10 +175,10 @@ def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
             people.add_member(ctx, project, name)
 
 
-def build_enclave(root: Path) -> EnclaveUnderTest:
-    settings = make_settings(root)
+def build_enclave(root: Path, settings: EnclaveSettings | None = None) -> EnclaveUnderTest:
+    settings = settings or make_settings(root)
     settings.prepare_state_dir()
-    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor="test-operator",
+    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor=f"{settings.instance}-operator",
                           workspaces=HubWorkspaces(settings))
     return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"http://127.0.0.1:{settings.public_port}",
                             log_path=root / "hub.log")
