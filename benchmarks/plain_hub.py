@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docker
 
-from tests.support.enclave import REPO, free_port, wait_for_login_page
+from tests.support.enclave import REPO, free_port, stop_hub_process, wait_for_login_page
 
 CONFIG = Path(__file__).resolve().parent / "plain_hub_config.py"
 CHP = REPO / ".cache/node/node_modules/.bin/configurable-http-proxy"
@@ -83,15 +83,4 @@ class PlainHub:
         wait_for_login_page(self.url, self.process, self.log_tail, timeout)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        pid_file = self.folder / "proxy.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text().strip()), 15)
-            except (ValueError, ProcessLookupError):
-                pass
+        stop_hub_process(self.process, self.folder / "proxy.pid")

@@ -37,18 +37,13 @@ class Spawn:
 
 def timed_start(user: HubUser, server: str, poll: float, timeout: float) -> Spawn:
     posted_at, start = time.time(), time.perf_counter()
-    reply = user.api("POST", f"/users/{user.name}/servers/{server}")
+    try:
+        reply = user.start(server, timeout=timeout, poll=poll)
+    except AssertionError as failure:  # stopped while starting, or not ready in time
+        raise SpawnFailed(str(failure)) from None
     if reply.status_code not in (201, 202):
         raise SpawnFailed(f"{user.name}/{server}: the hub answered {reply.status_code}: {reply.text[:300]}")
-    while True:
-        model = user.server(server)
-        if model and model.get("ready"):
-            return Spawn(user.name, time.perf_counter() - start, posted_at, time.time())
-        if model is None:
-            raise SpawnFailed(f"{user.name}/{server} stopped while starting")
-        if time.perf_counter() - start > timeout:
-            raise SpawnFailed(f"{user.name}/{server} was not ready within {timeout:.0f} s")
-        time.sleep(poll)
+    return Spawn(user.name, time.perf_counter() - start, posted_at, time.time())
 
 
 def docker_timestamp(text: str) -> float:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..settings import EnclaveSettings
 from ..state.models import DatasetApproval, DatasetExtract, Project, utcnow
 from .keys import pseudonym_key
-from .materialise import ExtractRequest, remove_tree, write_extract
+from .materialise import LOOKUP_COLUMN, ExtractRequest, remove_tree, write_extract
 
 
 def extract_folder(settings: EnclaveSettings, project: str, name: str, version: str) -> Path:
@@ -71,3 +72,8 @@ def project_extracts(session: Session, project: Project, include_removed: bool =
     if not include_removed:
         query = query.where(DatasetExtract.removed_at.is_(None))
     return list(session.execute(query).scalars())
+
+
+def read_pseudonyms(lookup: Path) -> pl.Series:
+    """The pseudonyms (canaries included) written with an extract, sorted, as int64."""
+    return pl.read_parquet(lookup, columns=[LOOKUP_COLUMN]).to_series()

@@ -30,7 +30,8 @@ from sqlalchemy import select
 from ..errors import InvalidInput
 from ..state.db import StateDB
 from ..state.models import Dataset, DatasetExtract
-from .materialise import LOOKUP_COLUMN, parquet_tables
+from .materialise import parquet_tables
+from .store import read_pseudonyms
 
 HIGH_PSEUDONYMS = 10
 MEDIUM_PSEUDONYMS = 2
@@ -137,7 +138,7 @@ def trace_file(db: StateDB, path: Path) -> TraceReport:
             for extract in items:
                 lookup = Path(extract.lookup_path)
                 if lookup.exists():
-                    values = pl.read_parquet(lookup, columns=[LOOKUP_COLUMN]).to_series()
+                    values = read_pseudonyms(lookup)
                     known.append(values)
                     if _member(numbers, values).any():
                         labels.append(extract.dataset.label)

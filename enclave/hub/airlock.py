@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from egress_review.hub_service import hub_service_definition
@@ -10,8 +9,6 @@ from egress_review.hub_service import hub_service_definition
 from ..settings import EnclaveSettings
 
 DIRECTORY_CLASS = "enclave.state.directory.EnclaveProjectDirectory"
-# What the service must know of the installation; JupyterHub passes services no other environment.
-_FORWARDED = ("ENCLAVE_STATE_DIR", "ENCLAVE_DB_URL", "ENCLAVE_INSTANCE")
 
 
 def airlock_service(settings: EnclaveSettings) -> dict:
@@ -19,10 +16,11 @@ def airlock_service(settings: EnclaveSettings) -> dict:
         port=settings.egress_port,
         python=sys.executable,
         data_dir=str(settings.state_path / "airlock"),
+        # JupyterHub passes services no other environment: name the installation explicitly.
         environment={
-            **{k: os.environ[k] for k in _FORWARDED if k in os.environ},
             "ENCLAVE_STATE_DIR": settings.state_dir,
             "ENCLAVE_DB_URL": settings.database_url,
+            "ENCLAVE_INSTANCE": settings.instance,
         },
     )
     definition["command"] = [*definition["command"], f"--EgressReview.project_directory_class={DIRECTORY_CLASS}"]

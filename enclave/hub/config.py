@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..settings import EnclaveSettings
 from egress_review.hub_service import CUSTOM_SCOPES
 
+from ..settings import EnclaveSettings
 from .airlock import airlock_service
 from .home import projects_for
 from .secrets import operator_token, proxy_token

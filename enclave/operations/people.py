@@ -38,6 +38,10 @@ def _parse_roles(roles: list[str] | tuple[str, ...]) -> list[Role]:
     return sorted(set(parsed), key=lambda r: r.value)
 
 
+def _new_otp_secret() -> str:
+    return base64.b32encode(os.urandom(10)).decode()  # 16 characters: NativeAuthenticator's column size
+
+
 def _hash(password: str) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt())
 
@@ -136,7 +140,7 @@ def reset_password(ctx: OperatorContext, name: str) -> str:
 
 def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str:
     """Require a TOTP code at login; returns the otpauth:// URI to load into an authenticator app."""
-    secret = base64.b32encode(os.urandom(10)).decode()
+    secret = _new_otp_secret()
 
     def change(session):
         get_user(session, name)
@@ -158,7 +162,7 @@ def disable_totp(ctx: OperatorContext, name: str) -> None:
         if info is None or not info.has_2fa:
             raise InvalidState(f"{name!r} does not use a second factor.")
         info.has_2fa = False
-        info.otp_secret = base64.b32encode(os.urandom(10)).decode()  # the old secret is dead
+        info.otp_secret = _new_otp_secret()  # the old secret is dead
 
     ctx.audited("user.disable-totp", name, change)
 

@@ -3,7 +3,8 @@
 The airlock runs as a separate process; it is given this class by import
 path and reads the same state database, read-only. What analysts see, and
 so could leak, is their project's extracts: the identifiers are the
-project's pseudonyms and canaries, and the cohort tables are the extract's.
+project's pseudonyms and canaries (the pseudonym list written with each
+extract), and the cohort tables are the extract's.
 """
 
 from __future__ import annotations
@@ -12,39 +13,33 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-from sqlalchemy import select
 from traitlets.config import Configurable
 
+from ..extracts.store import project_extracts, read_pseudonyms
 from ..settings import EnclaveSettings
 from .db import open_state_db
-from .models import AccountStatus, DatasetExtract, Project
-from .queries import active_approvals, active_membership, find_user
+from .models import AccountStatus
+from .queries import active_membership, find_project, find_user
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
 _cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class ApprovedData:
+class CurrentExtract:
     path: Path
+    lookup: Path
     manifest_digest: str
-    identifier_column: str
 
 
-def dataset_identifiers(data: ApprovedData) -> frozenset[str]:
-    """Every participant identifier in a dataset's Parquet tables, as text (read once per manifest)."""
+def extract_identifiers(extract: CurrentExtract) -> frozenset[str]:
+    """An extract's pseudonyms and canaries, as text (read once per manifest)."""
     with _cache_lock:
-        if data.manifest_digest in _identifier_cache:
-            return _identifier_cache[data.manifest_digest]
-    values: set[str] = set()
-    for table in sorted(data.path.rglob("*.parquet")):
-        if data.identifier_column in pl.read_parquet_schema(table):
-            column = pl.scan_parquet(table).select(pl.col(data.identifier_column).cast(pl.String)).unique()
-            values.update(v for v in column.collect().to_series().to_list() if v is not None)
-    result = frozenset(values)
+        if extract.manifest_digest in _identifier_cache:
+            return _identifier_cache[extract.manifest_digest]
+    result = frozenset(str(value) for value in read_pseudonyms(extract.lookup).to_list())
     with _cache_lock:
-        _identifier_cache[data.manifest_digest] = result
+        _identifier_cache[extract.manifest_digest] = result
     return result
 
 
@@ -57,51 +52,43 @@ class EnclaveProjectDirectory(Configurable):
             self._settings = EnclaveSettings(parent=self)
         return self._settings
 
-    def _project(self, session, name: str):
-        return session.execute(select(Project).where(Project.name == name)).scalar_one_or_none()
-
     def _db(self):
         return open_state_db(self.settings.database_url)
 
     def is_active_member(self, project: str, user: str) -> bool:
         with self._db().reading() as session:
-            proj, account = self._project(session, project), find_user(session, user)
+            proj, account = find_project(session, project), find_user(session, user)
             if proj is None or account is None or account.status is not AccountStatus.ACTIVE:
                 return False
             return active_membership(session, proj, account) is not None
 
     def project_status(self, project: str) -> str | None:
         with self._db().reading() as session:
-            proj = self._project(session, project)
+            proj = find_project(session, project)
             return None if proj is None else proj.status.value
 
     def approvals_required(self, project: str) -> int:
         with self._db().reading() as session:
-            proj = self._project(session, project)
+            proj = find_project(session, project)
             return 2 if proj is None else proj.approvals_required
 
     def outbox_path(self, project: str, user: str) -> Path:
         return self.settings.projects_dir / project / "outbox" / user
 
-    def _datasets(self, project: str) -> list[ApprovedData]:
-        """The project's current extracts (pseudonymised tables with canaries)."""
+    def _extracts(self, project: str) -> list[CurrentExtract]:
+        """The project's current extracts (a revocation retires its extract in the same transaction)."""
         with self._db().reading() as session:
-            proj = self._project(session, project)
+            proj = find_project(session, project)
             if proj is None:
                 return []
-            approvals = {a.id for a in active_approvals(session, proj)}
-            extracts = session.execute(
-                select(DatasetExtract).where(DatasetExtract.project_id == proj.id,
-                                             DatasetExtract.removed_at.is_(None)).order_by(DatasetExtract.id)
-            ).scalars()
-            return [ApprovedData(Path(e.path), e.manifest_digest, e.dataset.identifier_column)
-                    for e in extracts if e.approval_id in approvals]
+            return [CurrentExtract(Path(e.path), Path(e.lookup_path), e.manifest_digest)
+                    for e in project_extracts(session, proj)]
 
     def identifiers(self, project: str) -> frozenset[str]:
         found: set[str] = set()
-        for dataset in self._datasets(project):
-            found |= dataset_identifiers(dataset)
+        for extract in self._extracts(project):
+            found |= extract_identifiers(extract)
         return frozenset(found)
 
     def cohort_tables(self, project: str) -> tuple[Path, ...]:
-        return tuple(table for d in self._datasets(project) for table in sorted(d.path.rglob("*.parquet")))
+        return tuple(table for e in self._extracts(project) for table in sorted(e.path.rglob("*.parquet")))

@@ -16,6 +16,10 @@ def get_project(session: Session, name: str) -> Project:
     return project
 
 
+def find_project(session: Session, name: str) -> Project | None:
+    return session.execute(select(Project).where(Project.name == name)).scalar_one_or_none()
+
+
 def get_user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:

@@ -123,13 +123,17 @@ def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: 
 
 
 def stop_hub(enclave: EnclaveUnderTest) -> None:
-    if enclave.process and enclave.process.poll() is None:
-        enclave.process.terminate()
+    stop_hub_process(enclave.process, enclave.settings.hub_dir / "proxy.pid")
+
+
+def stop_hub_process(process: subprocess.Popen | None, pid_file: Path) -> None:
+    """Stop a hub, then its proxy (which outlives a hub that was killed)."""
+    if process and process.poll() is None:
+        process.terminate()
         try:
-            enclave.process.wait(60)
+            process.wait(60)
         except subprocess.TimeoutExpired:
-            enclave.process.kill()
-    pid_file = enclave.settings.hub_dir / "proxy.pid"
+            process.kill()
     if pid_file.exists():
         try:
             os.kill(int(pid_file.read_text().strip()), 15)

@@ -44,7 +44,8 @@ class HubUser:
         reply.raise_for_status()
         return reply.json()["token"]
 
-    def start(self, project: str, timeout: float = 180, options: dict | None = None) -> requests.Response:
+    def start(self, project: str, timeout: float = 180, options: dict | None = None,
+              poll: float = 0.5) -> requests.Response:
         """Ask for the project's workspace and wait until it is ready (or the spawn fails)."""
         reply = self.api("POST", f"/users/{self.name}/servers/{project}", json=options)
         if reply.status_code == 400 and "already running" in reply.text:
@@ -58,7 +59,7 @@ class HubUser:
                 return reply
             if server is None:
                 raise AssertionError(f"{self.name}'s {project} workspace stopped while starting")
-            time.sleep(0.5)
+            time.sleep(poll)
         raise AssertionError(f"{self.name}'s {project} workspace was not ready within {timeout} s")
 
     def server(self, project: str) -> dict | None:
