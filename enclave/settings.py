@@ -122,6 +122,23 @@ class EnclaveSettings(Configurable):
         "2g", help="Size of the workspace's /tmp scratch (tmpfs, counted in its memory). Default 2g."
     ).tag(config=True)
 
+    metering_daily_budget = Integer(
+        help="Bytes of data-bearing traffic (kernel and terminal output, contents reads, proxied "
+        "apps) one person may receive from one project's workspace per UTC day before the flow "
+        "is cut, the workspace stopped and the person suspended; a project may override it "
+        "(`enclave project budget`). Default: $ENCLAVE_METERING_DAILY_BUDGET or 64 MiB (67108864).",
+    ).tag(config=True)
+
+    @default("metering_daily_budget")
+    def _default_metering_daily_budget(self) -> int:
+        return int(_env("ENCLAVE_METERING_DAILY_BUDGET", str(64 * 1024 * 1024)))
+
+    @validate("metering_daily_budget")
+    def _positive_budget(self, proposal) -> int:
+        if proposal["value"] < 1:
+            raise ValueError("metering_daily_budget must be at least 1 byte")
+        return proposal["value"]
+
     def prepare_state_dir(self) -> None:
         """Create the state folder readable by root only.
 
