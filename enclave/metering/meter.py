@@ -1,8 +1,17 @@
-"""EgressMeter: the cheap, synchronous counting the edge calls per frame.
+"""EgressMeter: the cheap, synchronous counting the edge calls for every frame it relays.
 
-The hot path (`count`, `blocked`) only touches dictionaries. A background task
-writes the accumulated bytes out about once a second, and at once when a
-threshold is crossed.
+The hot path (`count`, `blocked`) touches only dictionaries, except the first
+time a (day, user, project) is seen, when it reads that day's total, the budget
+and the account's status once. A background task adds the counted bytes to the
+ledger about once a second, and at once when a threshold is crossed; each
+flush also reads back the totals of all edges, budgets and account statuses,
+so other edge processes, an operator raising a budget or resuming a person
+take effect within a second.
+
+Budgets are judged on the ledger's total plus what this process has not yet
+written, so restarting the edge does not reset anyone's budget. If the ledger
+cannot be read or written, the meter fails closed: `count` returns False and
+`blocked` True until a write succeeds again.
 """
 
 from __future__ import annotations
@@ -13,11 +22,22 @@ from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Callable
 
+from sqlalchemy import select
+
+from ..operations.base import WorkspaceControl
 from ..settings import EnclaveSettings
+from ..state.db import StateDB, open_state_db
+from ..state.models import AccountStatus, User
+from . import ledger
+from .budgets import budgets_of
+from .enforcement import enforce_exceeded
+from .thresholds import EXCEEDED, raise_new
 
 log = logging.getLogger(__name__)
 
 CHANNELS = frozenset({"kernel", "terminal", "contents", "app", "other-api"})
+
+Pair = tuple[str, str]  # (user, project)
 
 
 def _utc_now() -> datetime:
@@ -25,51 +45,192 @@ def _utc_now() -> datetime:
 
 
 class EgressMeter:
-    """Counts bytes per (UTC day, user, project, channel) against a daily budget."""
+    """Counts bytes per (UTC day, user, project, channel) against a daily budget per person and project."""
 
     def __init__(self, settings: EnclaveSettings, *, clock: Callable[[], datetime] = _utc_now,
-                 flush_interval: float = 1.0):
+                 flush_interval: float = 1.0, db: StateDB | None = None,
+                 workspaces: WorkspaceControl | None = None):
         self.settings = settings
         self.clock = clock
         self.flush_interval = flush_interval
-        self._totals: dict[tuple[date, str, str], int] = defaultdict(int)
+        self._db = db
+        self._workspaces = workspaces
+        # What the ledger held at the last read, plus what this process counted since.
+        self._day: date | None = None
+        self._seen: dict[Pair, int] = {}
+        self._pending: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._budgets: dict[str, int] = {}
+        self._active_users: set[str] = set()
+        self._healthy = True
+        self._lock = asyncio.Lock()
+        self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
+        self._enforcing: set[asyncio.Task] = set()
+
+    # --- wiring ------------------------------------------------------------------
+
+    @property
+    def db(self) -> StateDB:
+        if self._db is None:
+            self._db = open_state_db(self.settings.database_url)
+        return self._db
+
+    @property
+    def workspaces(self) -> WorkspaceControl:
+        if self._workspaces is None:
+            from ..hub.workspaces import HubWorkspaces
+
+            self._workspaces = HubWorkspaces(self.settings)
+        return self._workspaces
 
     def _today(self) -> date:
-        return self.clock().astimezone(timezone.utc).date()
+        today = self.clock().astimezone(timezone.utc).date()
+        if today != self._day:
+            # A new UTC day: yesterday's unflushed bytes stay queued under their own day.
+            self._day = today
+            self._seen = {}
+        return today
 
-    def budget(self, project: str) -> int:
-        return self.settings.metering_daily_budget
+    # --- the hot path ------------------------------------------------------------
 
     def count(self, user: str, project: str, nbytes: int, channel: str) -> bool:
-        """Add `nbytes` sent to `user`'s browser from `project`; False means stop sending."""
+        """Count `nbytes` sent to `user`'s browser from `project`'s workspace.
+
+        Returns False when the budget is used up (this frame included), the
+        person is not active, or the ledger is failing: the caller stops sending.
+        """
         if channel not in CHANNELS:
             raise ValueError(f"unknown metering channel {channel!r}: use one of {sorted(CHANNELS)}")
         if nbytes < 0:
             raise ValueError("nbytes must not be negative")
-        key = (self._today(), user, project)
-        if self._totals[key] >= self.budget(project):
+        if self.blocked(user, project):
             return False
-        self._totals[key] += nbytes
-        return self._totals[key] < self.budget(project)
+        day, pair = self._day, (user, project)
+        before = self._seen[pair]
+        after = before + nbytes
+        self._seen[pair] = after
+        self._pending[(day.isoformat(), user, project, channel)] += nbytes
+        budget = self._budgets[project]
+        if 2 * after >= budget > 2 * before or after >= budget:
+            self._flush_now()  # a threshold was crossed: alert or enforce without waiting
+        return after < budget
 
     def blocked(self, user: str, project: str) -> bool:
-        """True once the budget of today is used up (or the person is suspended)."""
-        return self._totals.get((self._today(), user, project), 0) >= self.budget(project)
+        """True once today's budget is used up, the person is suspended or removed, or the ledger fails."""
+        self._today()
+        if (user, project) not in self._seen and not self._load(user, project):
+            return True
+        if not self._healthy or user not in self._active_users:
+            return True
+        return self._seen[(user, project)] >= self._budgets[project]
+
+    def _load(self, user: str, project: str) -> bool:
+        """First sight of a pair today: read its total, budget and account status (once)."""
+        pair = (user, project)
+        try:
+            with self.db.reading() as session:
+                total = ledger.totals(session, self._day, {pair})[pair]
+                budget = budgets_of(session, self.settings, {project})[project]
+                status = session.execute(select(User.status).where(User.name == user)).scalar_one_or_none()
+        except Exception:
+            log.exception("egress ledger unreadable: refusing data for %s/%s", project, user)
+            return False
+        unflushed = sum(n for (d, u, p, _), n in self._pending.items()
+                        if (d, u, p) == (self._day.isoformat(), user, project))
+        self._seen[pair] = total + unflushed
+        self._budgets[project] = budget
+        if status is AccountStatus.ACTIVE:
+            self._active_users.add(user)
+        else:
+            self._active_users.discard(user)
+        return True
+
+    def _flush_now(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- writing out -------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the periodic flush (call from the event loop the edge runs on)."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run())
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="egress-meter-flush")
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.flush_interval)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
             await self.flush()
 
     async def flush(self) -> None:
-        """Write out what was counted since the last flush."""
+        """Add what was counted to the ledger, raise thresholds, refresh totals, budgets and statuses."""
+        async with self._lock:
+            batch, self._pending = dict(self._pending), defaultdict(int)
+            pairs = set(self._seen)
+            today = self._today()
+            try:
+                result = await asyncio.to_thread(self._write, batch, today, pairs)
+            except Exception:
+                log.exception("egress ledger write failed: refusing data until it succeeds")
+                for key, nbytes in batch.items():
+                    self._pending[key] += nbytes  # kept for the next attempt, never dropped
+                self._healthy = False
+                return
+            self._healthy = True
+            totals, budgets, active, exceeded = result
+            if self._day == today:
+                for pair, total in totals.items():
+                    unflushed = sum(n for (d, u, p, _), n in self._pending.items()
+                                    if (d, u, p) == (today.isoformat(), *pair))
+                    self._seen[pair] = total + unflushed
+                self._budgets.update(budgets)
+                self._active_users = active
+            for user, project, details in exceeded:
+                task = asyncio.create_task(self._enforce(user, project, details))
+                self._enforcing.add(task)
+                task.add_done_callback(self._enforcing.discard)
+
+    def _write(self, batch: dict[tuple[str, str, str, str], int], today: date, pairs: set[Pair]):
+        """One writer transaction: counters, thresholds with their audit events; then a fresh read."""
+        by_day: dict[str, dict[ledger.UsageKey, int]] = defaultdict(dict)
+        for (day, user, project, channel), nbytes in batch.items():
+            by_day[day][(user, project, channel)] = nbytes
+        exceeded = []
+        with self.db.transaction() as session:
+            for day_text, deltas in by_day.items():
+                day = date.fromisoformat(day_text)
+                touched = {(u, p) for u, p, _ in deltas}
+                ledger.add_bytes(session, day, deltas)
+                budgets = budgets_of(session, self.settings, {p for _, p in touched})
+                for (user, project), total in ledger.totals(session, day, touched).items():
+                    budget = budgets[project]
+                    if EXCEEDED in raise_new(session, day, user, project, total, budget):
+                        exceeded.append((user, project, {"day": day_text, "bytes": total, "budget": budget}))
+        with self.db.reading() as session:
+            totals = ledger.totals(session, today, pairs)
+            budgets = budgets_of(session, self.settings, {p for _, p in pairs})
+            users = {u for u, _ in pairs}
+            active = set(session.execute(
+                select(User.name).where(User.name.in_(users), User.status == AccountStatus.ACTIVE)
+            ).scalars()) if users else set()
+        return totals, budgets, active, exceeded
+
+    async def _enforce(self, user: str, project: str, details: dict) -> None:
+        try:
+            await asyncio.to_thread(enforce_exceeded, self.settings, self.db, self.workspaces, user, project,
+                                    details)
+        except Exception:
+            # The flow stays cut (the budget is used up); the operator sees metering.exceeded in the audit.
+            log.exception("could not suspend %s or stop %s/%s after the budget was exceeded", user, project, user)
+        finally:
+            self._active_users.discard(user)
 
     async def close(self) -> None:
+        """Stop the periodic task, write out what is left and finish any enforcement under way."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -78,3 +239,5 @@ class EgressMeter:
                 pass
             self._task = None
         await self.flush()
+        if self._enforcing:
+            await asyncio.gather(*self._enforcing, return_exceptions=True)

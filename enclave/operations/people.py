@@ -173,6 +173,8 @@ def add_member(ctx: OperatorContext, project: str, user: str) -> None:
         u = get_user(session, user)
         if p.status is ProjectStatus.ARCHIVED:
             raise InvalidState(f"Project {project!r} is archived; it takes no new members.")
+        if u.status is AccountStatus.SUSPENDED:
+            raise InvalidState(f"User {user!r} is suspended; resume the account first ('enclave user resume').")
         if u.status is not AccountStatus.ACTIVE:
             raise InvalidState(f"User {user!r} is removed; add a new account instead.")
         if active_membership(session, p, u):
@@ -203,3 +205,39 @@ def remove_member(ctx: OperatorContext, project: str, user: str) -> list[str]:
 
     ctx.audited("member.remove", f"{project}/{user}", change)
     return ctx.workspaces.stop(project, user)
+
+
+def suspend_user(ctx: OperatorContext, name: str, reason: str, details: dict | None = None) -> list[str]:
+    """Hold an account pending an operator's decision: no login, no spawn, and its workspaces stopped.
+
+    The hub asks the authenticator again (refresh_user) at the latest every
+    auth_refresh_age seconds and before every spawn, so a session that is
+    already logged in loses access within that time; the edge refuses its
+    data at once.
+    """
+    if not reason.strip():
+        raise InvalidInput("Say why the account is suspended (--reason).")
+
+    def change(session):
+        user = get_user(session, name)
+        if user.status is not AccountStatus.ACTIVE:
+            raise InvalidState(f"User {name!r} is {user.status.value}; only an active account can be suspended.")
+        user.status = AccountStatus.SUSPENDED
+        return [p.name for p in active_projects_of(session, user)]
+
+    projects = ctx.audited("person.suspended", name, change, {"reason": reason, **(details or {})})
+    stopped = []
+    for project in projects:
+        stopped += ctx.workspaces.stop(project, name)
+    return stopped
+
+
+def resume_user(ctx: OperatorContext, name: str, reason: str = "") -> None:
+    """Lift a suspension. Usage already counted today stays counted (see 'enclave egress-usage')."""
+    def change(session):
+        user = get_user(session, name)
+        if user.status is not AccountStatus.SUSPENDED:
+            raise InvalidState(f"User {name!r} is {user.status.value}, not suspended; nothing to resume.")
+        user.status = AccountStatus.ACTIVE
+
+    ctx.audited("person.resumed", name, change, {"reason": reason} if reason else None)

@@ -100,3 +100,29 @@ def set_limits(ctx: OperatorContext, name: str, mem_limit: str | None = None, cp
 
     return ctx.audited("project.set-limits", name, change,
                        {"mem_limit": mem_limit, "cpu_limit": cpu_limit, "pids_limit": pids_limit})
+
+
+def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes: int | None) -> int | None:
+    """Set the project's daily egress budget per person (None: back to the installation default).
+
+    Running edges pick the new budget up within about a second.
+    """
+    from ..state.models import EgressBudget
+
+    def change(session):
+        project = get_project(session, name)
+        row = session.execute(select(EgressBudget).where(EgressBudget.project_id == project.id)).scalar_one_or_none()
+        if daily_bytes is None:
+            if row is not None:
+                session.delete(row)
+            return None
+        if daily_bytes < 1:
+            raise InvalidInput("A daily budget must be at least 1 byte; use --default for the installation's.")
+        if row is None:
+            session.add(EgressBudget(project_id=project.id, daily_bytes=daily_bytes))
+        else:
+            row.daily_bytes = daily_bytes
+        return daily_bytes
+
+    return ctx.audited("project.set-budget", name, change,
+                       {"daily_bytes": daily_bytes if daily_bytes is not None else "default"})

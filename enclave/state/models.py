@@ -43,6 +43,7 @@ class Role(str, enum.Enum):
 class AccountStatus(str, enum.Enum):
     ACTIVE = "active"
     DISABLED = "disabled"
+    SUSPENDED = "suspended"  # held pending an operator's decision (e.g. egress budget exceeded); reversible
 
 
 class Project(Base):
@@ -206,3 +207,53 @@ class DatasetExtract(Base):
     approval: Mapped[DatasetApproval] = relationship()
     project: Mapped[Project] = relationship()
     dataset: Mapped[Dataset] = relationship()
+
+
+class EgressUsage(Base):
+    """Bytes of data-bearing traffic sent to one person's browser from one project, per UTC day and channel.
+
+    Counters only grow, by `bytes = bytes + n` in SQL, so several edge processes
+    and restarts neither lose nor double-count (see enclave.metering.ledger).
+    Names, not ids: the edge meters what the URL names, and the record outlives accounts.
+    """
+
+    __tablename__ = "egress_usage"
+    __table_args__ = (UniqueConstraint("day", "user", "project", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
+    user: Mapped[str] = mapped_column(String(40))
+    project: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EgressBudget(Base):
+    """A project's own daily egress budget per person, overriding the installation's default."""
+
+    __tablename__ = "egress_budgets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    daily_bytes: Mapped[int] = mapped_column(BigInteger)
+
+    project: Mapped[Project] = relationship()
+
+
+class EgressMark(Base):
+    """A budget threshold already acted on ("alert" at 50%, "exceeded" at 100%), so each is raised once.
+
+    The budget is part of the key: after an operator raises a budget, crossing
+    the new one is a new event.
+    """
+
+    __tablename__ = "egress_marks"
+    __table_args__ = (UniqueConstraint("day", "user", "project", "kind", "budget"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    user: Mapped[str] = mapped_column(String(40))
+    project: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    budget: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,55 +1,336 @@
-"""EgressMeter: counting against the daily budget, as the edge calls it."""
+"""EgressMeter: counting against daily budgets in the real state database (SQLite), as the edge calls it."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select, text
 
 from enclave.metering import CHANNELS, EgressMeter
+from enclave.operations import people, projects
+from enclave.settings import EnclaveSettings
+from enclave.state.models import AccountStatus, AuditEvent, EgressUsage, User
+
+pytestmark = pytest.mark.unit
+
+BUDGET = 1000
+
+
+class Clock:
+    """A settable UTC clock, so tests cross midnight without waiting for it."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
 
 
 @pytest.fixture
-def small_budget(settings):
-    settings.metering_daily_budget = 1000
-    return settings
+def clock():
+    return Clock(datetime(2026, 11, 21, 23, 59, tzinfo=timezone.utc))
 
 
-def test_count_allows_until_the_budget_is_used_up(small_budget):
-    meter = EgressMeter(small_budget)
+@pytest.fixture
+def enclave(ctx):
+    """alice and bob, members of alpha and beta, with a 1000-byte default budget."""
+    ctx.settings.metering_daily_budget = BUDGET
+    for name in ("alpha", "beta"):
+        projects.create_project(ctx, name)
+    for name in ("alice", "bob"):
+        people.add_user(ctx, name, ["analyst"])
+        for project in ("alpha", "beta"):
+            people.add_member(ctx, project, name)
+    return ctx
+
+
+def make_meter(ctx, clock=None) -> EgressMeter:
+    kwargs = {"clock": clock} if clock else {}
+    return EgressMeter(ctx.settings, db=ctx.db, workspaces=ctx.workspaces, **kwargs)
+
+
+def events(ctx, action: str) -> list[SimpleNamespace]:
+    with ctx.db.reading() as session:
+        found = session.execute(select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.seq)).scalars()
+        return [SimpleNamespace(seq=e.seq, actor=e.actor, target=e.target, outcome=e.outcome, details=e.details)
+                for e in found]
+
+
+def status(ctx, name: str) -> AccountStatus:
+    with ctx.db.reading() as session:
+        return session.execute(select(User.status).where(User.name == name)).scalar_one()
+
+
+def ledger_total(ctx, user: str, project: str) -> int:
+    with ctx.db.reading() as session:
+        return sum(session.execute(select(EgressUsage.bytes).where(EgressUsage.user == user,
+                                                                   EgressUsage.project == project)).scalars())
+
+
+async def settle(meter: EgressMeter) -> None:
+    """Flush, then let enforcement started by that flush finish."""
+    await meter.flush()
+    if meter._enforcing:
+        await asyncio.gather(*meter._enforcing)
+
+
+def test_count_allows_until_the_budget_is_used_up(enclave):
+    meter = make_meter(enclave)
     assert meter.count("alice", "alpha", 600, "kernel") is True
     assert not meter.blocked("alice", "alpha")
-    assert meter.count("alice", "alpha", 400, "terminal") is False
+    assert meter.count("alice", "alpha", 400, "terminal") is False  # reaches the budget exactly
     assert meter.blocked("alice", "alpha")
     assert meter.count("alice", "alpha", 1, "kernel") is False
 
 
-def test_budgets_are_per_user_and_project(small_budget):
-    meter = EgressMeter(small_budget)
-    assert meter.count("alice", "alpha", 1000, "kernel") is False
+def test_budgets_are_per_user_and_project(enclave):
+    meter = make_meter(enclave)
+    assert meter.count("alice", "alpha", BUDGET, "kernel") is False
     assert meter.count("alice", "beta", 10, "kernel") is True
     assert meter.count("bob", "alpha", 10, "kernel") is True
     assert not meter.blocked("bob", "alpha")
 
 
-def test_unknown_channel_is_refused(small_budget):
-    meter = EgressMeter(small_budget)
+def test_unknown_channel_and_negative_bytes_are_refused(enclave):
+    meter = make_meter(enclave)
     with pytest.raises(ValueError, match="unknown metering channel"):
         meter.count("alice", "alpha", 1, "static")
+    with pytest.raises(ValueError, match="negative"):
+        meter.count("alice", "alpha", -1, "kernel")
     assert CHANNELS == {"kernel", "terminal", "contents", "app", "other-api"}
 
 
-def test_default_budget_is_64_mib(settings, monkeypatch):
-    assert settings.metering_daily_budget == 64 * 1024 * 1024
+def test_unknown_and_removed_people_get_nothing(enclave):
+    people.remove_user(enclave, "bob")
+    meter = make_meter(enclave)
+    assert meter.count("mallory", "alpha", 1, "kernel") is False
+    assert meter.count("bob", "alpha", 1, "kernel") is False
+    assert meter.blocked("bob", "alpha")
 
 
-def test_start_and_close(small_budget):
+def test_default_budget_is_64_mib_and_read_from_the_environment(tmp_path, monkeypatch):
+    assert EnclaveSettings(state_dir=str(tmp_path)).metering_daily_budget == 64 * 1024 * 1024
+    monkeypatch.setenv("ENCLAVE_METERING_DAILY_BUDGET", "2048")
+    assert EnclaveSettings(state_dir=str(tmp_path)).metering_daily_budget == 2048
+    with pytest.raises(Exception, match="at least 1 byte"):
+        EnclaveSettings(state_dir=str(tmp_path), metering_daily_budget=0)
+
+
+def test_flush_writes_bytes_per_channel(enclave):
+    meter = make_meter(enclave)
+    meter.count("alice", "alpha", 100, "kernel")
+    meter.count("alice", "alpha", 50, "kernel")
+    meter.count("alice", "alpha", 7, "contents")
+    asyncio.run(meter.flush())
+    with enclave.db.reading() as session:
+        rows = {(r.channel, r.bytes) for r in session.execute(select(EgressUsage)).scalars()}
+    assert rows == {("kernel", 150), ("contents", 7)}
+
+
+def test_alert_at_half_the_budget_is_raised_once(enclave):
     async def run():
-        meter = EgressMeter(small_budget, flush_interval=0.01)
+        meter = make_meter(enclave)
+        meter.count("alice", "alpha", 499, "kernel")
+        await settle(meter)
+        assert events(enclave, "metering.alert") == []
+        meter.count("alice", "alpha", 1, "kernel")
+        await settle(meter)
+        meter.count("alice", "alpha", 100, "kernel")
+        await settle(meter)
+
+    asyncio.run(run())
+    (alert,) = events(enclave, "metering.alert")
+    assert alert.target == "alpha/alice"
+    assert alert.details["bytes"] == 500 and alert.details["budget"] == BUDGET
+    assert status(enclave, "alice") is AccountStatus.ACTIVE
+    assert enclave.workspaces.stopped == []
+
+
+def test_exceeding_the_budget_suspends_and_stops_once(enclave):
+    async def run():
+        meter = make_meter(enclave)
+        assert meter.count("alice", "alpha", 1200, "terminal") is False
+        await settle(meter)
+        assert meter.count("alice", "alpha", 10, "terminal") is False
+        await settle(meter)
+        return meter
+
+    meter = asyncio.run(run())
+    (exceeded,) = events(enclave, "metering.exceeded")
+    assert exceeded.target == "alpha/alice" and exceeded.details["bytes"] == 1200
+    (suspended,) = events(enclave, "person.suspended")
+    assert suspended.target == "alice" and suspended.actor == "metering"
+    assert suspended.details["reason"] == "metering budget exceeded"
+    assert suspended.seq > exceeded.seq
+    assert len(events(enclave, "metering.alert")) == 1  # crossing 50% and 100% at once raises both
+    assert status(enclave, "alice") is AccountStatus.SUSPENDED
+    assert ("alpha", "alice") in enclave.workspaces.stopped
+    assert meter.blocked("alice", "beta")  # a suspended person gets nothing from any project
+    assert not meter.blocked("bob", "alpha")
+
+
+def test_a_resumed_person_stays_cut_off_until_the_budget_is_raised(enclave):
+    async def run():
+        meter = make_meter(enclave)
+        meter.count("alice", "alpha", BUDGET, "kernel")
+        await settle(meter)
+        people.resume_user(enclave, "alice")
+        await meter.flush()
+        assert not meter.blocked("alice", "beta")
+        assert meter.blocked("alice", "alpha")  # today's usage stays counted
+        projects.set_egress_budget(enclave, "alpha", 4 * BUDGET)
+        await meter.flush()
+        assert not meter.blocked("alice", "alpha")
+        assert meter.count("alice", "alpha", BUDGET, "kernel") is True  # 2000 of 4000: a new alert
+        await settle(meter)
+
+    asyncio.run(run())
+    assert [e.details["budget"] for e in events(enclave, "metering.alert")] == [BUDGET, 4 * BUDGET]
+    assert len(events(enclave, "person.resumed")) == 1
+    assert status(enclave, "alice") is AccountStatus.ACTIVE
+
+
+def test_per_project_override_and_back_to_default(enclave):
+    projects.set_egress_budget(enclave, "alpha", 100)
+    meter = make_meter(enclave)
+    assert meter.count("alice", "alpha", 100, "kernel") is False
+    assert meter.count("alice", "beta", 100, "kernel") is True
+    projects.set_egress_budget(enclave, "alpha", None)
+    asyncio.run(meter.flush())
+    assert not meter.blocked("alice", "alpha")
+    changes = events(enclave, "project.set-budget")
+    assert [e.details["daily_bytes"] for e in changes] == [100, "default"]
+
+
+def test_day_rollover_starts_a_new_budget_and_keeps_late_bytes_on_their_day(enclave, clock):
+    async def run():
+        meter = make_meter(enclave, clock)
+        meter.count("alice", "alpha", 600, "kernel")  # 23:59: alert for the 21st, not yet written
+        clock.at += timedelta(minutes=2)  # 00:01 on the 22nd
+        assert not meter.blocked("alice", "alpha")
+        assert meter.count("alice", "alpha", 600, "kernel") is True
+        await settle(meter)
+        assert meter.count("alice", "alpha", 399, "kernel") is True
+        assert meter.count("alice", "alpha", 1, "kernel") is False
+
+    asyncio.run(run())
+    with enclave.db.reading() as session:
+        by_day = {r.day: r.bytes for r in session.execute(select(EgressUsage)).scalars()}
+    assert by_day == {"2026-11-21": 600, "2026-11-22": 600}
+    assert sorted(e.details["day"] for e in events(enclave, "metering.alert")) == ["2026-11-21", "2026-11-22"]
+
+
+def test_a_restarted_meter_keeps_the_days_totals(enclave):
+    async def run():
+        first = make_meter(enclave)
+        assert first.count("alice", "alpha", 900, "kernel") is True
+        await first.close()
+        second = make_meter(enclave)
+        assert second.count("alice", "alpha", 100, "kernel") is False
+        await second.close()
+
+    asyncio.run(run())
+    assert ledger_total(enclave, "alice", "alpha") == 1000
+    assert len(events(enclave, "metering.exceeded")) == 1
+
+
+def test_two_meters_on_one_database_neither_lose_nor_double_count(enclave):
+    enclave.settings.metering_daily_budget = 10**9
+    rounds, frame = 40, 7
+
+    async def feed(meter):
+        for _ in range(rounds):
+            for _ in range(5):
+                assert meter.count("alice", "alpha", frame, "kernel")
+            await meter.flush()
+
+    async def run():
+        one, two = make_meter(enclave), make_meter(enclave)
+        await asyncio.gather(feed(one), feed(two))
+        await one.flush()
+        await two.flush()
+        return one, two
+
+    one, two = asyncio.run(run())
+    expected = 2 * rounds * 5 * frame
+    assert ledger_total(enclave, "alice", "alpha") == expected
+    assert one._seen[("alice", "alpha")] == two._seen[("alice", "alpha")] == expected  # each sees the other's
+
+
+def test_budget_is_judged_on_all_meters_together(enclave):
+    async def run():
+        one, two = make_meter(enclave), make_meter(enclave)
+        assert one.count("alice", "alpha", 600, "kernel")
+        assert two.count("alice", "alpha", 300, "kernel")
+        await one.flush()
+        await two.flush()
+        assert two.count("alice", "alpha", 100, "kernel") is False  # 600 + 300 + 100
+        await settle(two)
+        await one.flush()
+        assert one.blocked("alice", "alpha")
+
+    asyncio.run(run())
+
+
+def test_a_failing_ledger_write_fails_closed_and_loses_nothing(enclave):
+    async def run():
+        meter = make_meter(enclave)
+        assert meter.count("alice", "alpha", 100, "kernel")
+        with enclave.db.transaction() as session:
+            session.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON egress_usage "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        await meter.flush()
+        assert meter.count("alice", "alpha", 1, "kernel") is False
+        assert meter.blocked("bob", "beta")
+        with enclave.db.transaction() as session:
+            session.execute(text("DROP TRIGGER no_writes"))
+        await meter.flush()
+        assert meter.count("alice", "alpha", 1, "kernel") is True
+
+    asyncio.run(run())
+    assert ledger_total(enclave, "alice", "alpha") == 100  # the refused frames were not counted
+
+
+def test_an_unreadable_ledger_refuses_data(enclave):
+    with enclave.db.transaction() as session:
+        session.execute(text("DROP TABLE egress_usage"))
+    meter = make_meter(enclave)
+    assert meter.count("alice", "alpha", 1, "kernel") is False
+    assert meter.blocked("alice", "alpha")
+
+
+def test_start_flushes_in_the_background_and_close_flushes_the_rest(enclave):
+    async def run():
+        meter = EgressMeter(enclave.settings, db=enclave.db, workspaces=enclave.workspaces, flush_interval=0.01)
         await meter.start()
-        assert meter.count("alice", "alpha", 10, "contents")
-        await asyncio.sleep(0.03)
+        meter.count("alice", "alpha", 10, "contents")
+        for _ in range(500):
+            if ledger_total(enclave, "alice", "alpha") == 10:
+                break
+            await asyncio.sleep(0.01)
+        assert ledger_total(enclave, "alice", "alpha") == 10
+        meter.count("alice", "alpha", 5, "contents")
         await meter.close()
 
     asyncio.run(run())
+    assert ledger_total(enclave, "alice", "alpha") == 15
+
+
+def test_crossing_the_budget_enforces_without_waiting_for_the_next_tick(enclave):
+    async def run():
+        meter = EgressMeter(enclave.settings, db=enclave.db, workspaces=enclave.workspaces, flush_interval=3600)
+        await meter.start()
+        await asyncio.sleep(0)
+        meter.count("alice", "alpha", BUDGET, "kernel")
+        for _ in range(500):
+            if status(enclave, "alice") is AccountStatus.SUSPENDED:
+                break
+            await asyncio.sleep(0.01)
+        await meter.close()
+
+    asyncio.run(run())
+    assert status(enclave, "alice") is AccountStatus.SUSPENDED
