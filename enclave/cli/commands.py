@@ -7,6 +7,7 @@ from pathlib import Path
 from ..operations import datasets, people, projects
 from .audit import register_audit
 from .context import operator_context
+from .spark import register_spark
 
 
 def _table(rows: list[list[str]], header: list[str]) -> None:
@@ -312,4 +313,4 @@ def register_setup(groups):
 
 
 REGISTRARS = [register_project, register_user, register_member, register_dataset, register_trace, register_audit,
-             register_setup]
+             register_spark, register_setup]

@@ -17,6 +17,9 @@ from ..errors import IsolationError
 from .network import BRIDGE_PREFIX, ProjectNetwork
 
 CHAIN = "ENCLAVE-INPUT"
+# Traffic between containers on one cluster bridge passes the FORWARD chain (br_netfilter);
+# Docker jumps to DOCKER-USER first, and that jumps here.
+FORWARD_CHAIN = "ENCLAVE-FORWARD"
 _TAIL_RULES = [
     ["-i", BRIDGE_PREFIX + "+", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
     ["-i", BRIDGE_PREFIX + "+", "-j", "DROP"],
@@ -38,11 +41,15 @@ def _has_rule(chain: str, rule: list[str]) -> bool:
     return _iptables("-C", chain, *rule, check=False).returncode == 0
 
 
-def ensure_base_rules() -> None:
-    if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
+def _ensure_chain(chain: str) -> None:
+    if _iptables("-n", "-L", chain, check=False).returncode != 0:
         # Two first spawns may race to create the chain; whichever loses finds it there.
-        if _iptables("-N", CHAIN, check=False).returncode != 0:
-            _iptables("-n", "-L", CHAIN)
+        if _iptables("-N", chain, check=False).returncode != 0:
+            _iptables("-n", "-L", chain)
+
+
+def ensure_base_rules() -> None:
+    _ensure_chain(CHAIN)
     for rule in _TAIL_RULES:
         if not _has_rule(CHAIN, rule):
             _iptables("-A", CHAIN, *rule)
@@ -62,9 +69,37 @@ def allow_hub(network: ProjectNetwork, hub_port: int) -> None:
         _iptables("-I", CHAIN, "1", *rule)
 
 
+def confine_cluster(network: ProjectNetwork, node_ips: list[str]) -> None:
+    """On a cluster bridge, let traffic pass only to or from a cluster node.
+
+    Workspaces of a project join its cluster network to reach the Spark
+    master and workers (and be reached by executors); they must still not
+    reach each other there. Nothing on the host is reachable either: the
+    bridge falls under ENCLAVE-INPUT's final DROP and gets no hub rule.
+    """
+    if not node_ips:
+        raise IsolationError("A cluster without nodes cannot be confined; start its containers first.")
+    ensure_base_rules()
+    _ensure_chain(FORWARD_CHAIN)
+    if _iptables("-n", "-L", "DOCKER-USER", check=False).returncode != 0:
+        raise IsolationError("The DOCKER-USER chain is missing: is the Docker engine running with iptables on?")
+    if not _has_rule("DOCKER-USER", ["-j", FORWARD_CHAIN]):
+        _iptables("-I", "DOCKER-USER", "1", "-j", FORWARD_CHAIN)
+    same_bridge = ["-i", network.bridge, "-o", network.bridge]
+    drop = [*same_bridge, "-j", "DROP"]
+    if not _has_rule(FORWARD_CHAIN, drop):
+        _iptables("-A", FORWARD_CHAIN, *drop)
+    for ip in node_ips:
+        for direction in ("-s", "-d"):
+            rule = [*same_bridge, direction, ip, "-j", "RETURN"]
+            if not _has_rule(FORWARD_CHAIN, rule):
+                _iptables("-I", FORWARD_CHAIN, "1", *rule)
+
+
 def forget_bridge(bridge: str) -> None:
     """Remove every rule for one project bridge (when its network is removed)."""
-    listing = _iptables("-S", CHAIN, check=False).stdout.splitlines()
-    for rule in listing:
-        if rule.startswith(f"-A {CHAIN} ") and f" -i {bridge} " in f"{rule} ":
-            _iptables("-D", *rule.split()[1:], check=False)
+    for chain in (CHAIN, FORWARD_CHAIN):
+        listing = _iptables("-S", chain, check=False).stdout.splitlines()
+        for rule in listing:
+            if rule.startswith(f"-A {chain} ") and f" -i {bridge} " in f"{rule} ":
+                _iptables("-D", *rule.split()[1:], check=False)

@@ -43,43 +43,60 @@ def _describe(net) -> ProjectNetwork:
     return ProjectNetwork(name=net.name, bridge=attrs["Options"].get(BRIDGE_NAME_OPTION, ""), gateway=gateway)
 
 
-def _check_isolated(net) -> None:
+def _check_isolated(net, icc: bool) -> None:
     attrs = net.attrs
     options = attrs.get("Options") or {}
     problems = []
     if not attrs.get("Internal"):
         problems.append("it is not internal")
-    if options.get(ICC_OPTION) != "false":
+    if not icc and options.get(ICC_OPTION) != "false":
         problems.append("inter-container traffic is on")
     if not options.get(BRIDGE_NAME_OPTION, "").startswith(BRIDGE_PREFIX):
         problems.append("its bridge is not named for the host firewall")
     if problems:
         raise IsolationError(
             f"Network {net.name} exists but is not isolated ({', '.join(problems)}). Refusing to start "
-            f"workspaces on it: remove it with 'docker network rm {net.name}' and the enclave recreates it."
+            f"containers on it: remove it with 'docker network rm {net.name}' and the enclave recreates it."
         )
 
 
-def ensure_project_network(client: docker.DockerClient, instance: str, project: str) -> ProjectNetwork:
-    name = network_name(instance, project)
+def _ensure_internal_network(client: docker.DockerClient, name: str, labels: dict[str, str],
+                             icc: bool) -> ProjectNetwork:
     try:
         net = client.networks.get(name)
     except DockerNotFound:
+        options = {BRIDGE_NAME_OPTION: bridge_name(name)}
+        if not icc:
+            options[ICC_OPTION] = "false"
         try:
-            net = client.networks.create(
-                name,
-                driver="bridge",
-                internal=True,
-                check_duplicate=True,
-                options={ICC_OPTION: "false", BRIDGE_NAME_OPTION: bridge_name(name)},
-                labels={"enclave.instance": instance, "enclave.project": project, "enclave.kind": "project-network"},
-            )
+            net = client.networks.create(name, driver="bridge", internal=True, check_duplicate=True,
+                                         options=options, labels=labels)
         except APIError:
-            # Another spawn of the same project created it first; use that one (checked below).
+            # Another caller (a racing first spawn) created it first; use that one (checked below).
             net = client.networks.get(name)
     net.reload()
-    _check_isolated(net)
+    _check_isolated(net, icc)
     return _describe(net)
+
+
+def ensure_project_network(client: docker.DockerClient, instance: str, project: str) -> ProjectNetwork:
+    labels = {"enclave.instance": instance, "enclave.project": project, "enclave.kind": "project-network"}
+    return _ensure_internal_network(client, network_name(instance, project), labels, icc=False)
+
+
+def cluster_network_name(instance: str, project: str) -> str:
+    return f"{instance}-spark-{project}"
+
+
+def ensure_cluster_network(client: docker.DockerClient, instance: str, project: str) -> ProjectNetwork:
+    """A project's compute-cluster network: internal, with inter-container traffic on.
+
+    Cluster nodes and the project's workspaces must talk both ways (a Spark
+    driver in a workspace, executors on the workers); the host firewall
+    (firewall.confine_cluster) still drops workspace-to-workspace traffic on it.
+    """
+    labels = {"enclave.instance": instance, "enclave.project": project, "enclave.kind": "cluster-network"}
+    return _ensure_internal_network(client, cluster_network_name(instance, project), labels, icc=True)
 
 
 def remove_instance(client: docker.DockerClient, instance: str) -> list[str]:

@@ -54,6 +54,27 @@ def _sizes_match(folder: Path, manifest: Manifest) -> bool:
     return on_disk == {e.path: e.size for e in manifest.entries}
 
 
+def project_dataset_mounts(session, proj) -> list[DatasetMount]:
+    """The project's extracts of its approved datasets, each checked against its manifest's sizes."""
+    mounts = []
+    for approval in active_approvals(session, proj):
+        dataset = approval.dataset
+        extract = extract_of(session, approval)
+        if extract is None:
+            raise DatasetIntegrityError(
+                f"Project {proj.name!r} has no extract of {dataset.label}; nothing of the project will start "
+                "until an operator approves it again ('enclave dataset revoke', then 'approve')."
+            )
+        folder = Path(extract.path)
+        if not _sizes_match(folder, Manifest.from_json(extract.manifest_json)):
+            raise DatasetIntegrityError(
+                f"The extract of {dataset.label} for {proj.name!r} no longer matches its manifest; nothing of "
+                "the project will start until an operator checks it."
+            )
+        mounts.append(DatasetMount(dataset.label, folder, f"{DATA_ROOT}/{dataset.name}/{dataset.version}"))
+    return mounts
+
+
 def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: str) -> WorkspacePlan:
     if not project:
         raise SpawnRefused("Workspaces are per project: start one from the hub's home page for a project "
@@ -71,22 +92,7 @@ def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: s
         if proj.status is not ProjectStatus.ACTIVE:
             raise SpawnRefused(f"Project {project!r} is {proj.status.value}; its workspaces cannot start. "
                                "Ask an operator.")
-        mounts = []
-        for approval in active_approvals(session, proj):
-            dataset = approval.dataset
-            extract = extract_of(session, approval)
-            if extract is None:
-                raise DatasetIntegrityError(
-                    f"Project {project!r} has no extract of {dataset.label}; the workspace will not start "
-                    "until an operator approves it again ('enclave dataset revoke', then 'approve')."
-                )
-            folder = Path(extract.path)
-            if not _sizes_match(folder, Manifest.from_json(extract.manifest_json)):
-                raise DatasetIntegrityError(
-                    f"The extract of {dataset.label} for {project!r} no longer matches its manifest; the "
-                    "workspace will not start until an operator checks it."
-                )
-            mounts.append(DatasetMount(dataset.label, folder, f"{DATA_ROOT}/{dataset.name}/{dataset.version}"))
+        mounts = project_dataset_mounts(session, proj)
         root = settings.projects_dir / project
         return WorkspacePlan(
             user=user,

@@ -21,6 +21,8 @@ from ..images.catalog import image_tag
 from ..isolation.firewall import allow_hub
 from ..isolation.network import ensure_project_network
 from ..settings import EnclaveSettings
+from ..spark.cluster import cluster_status
+from ..spark.nodes import MASTER_URL
 from ..state import audit
 from ..state.db import open_state_db
 from . import hardening
@@ -28,6 +30,8 @@ from .plan import WorkspacePlan, plan_workspace
 
 
 class EnclaveSpawner(DockerSpawner):
+    _cluster = None  # the project's running Spark cluster, if any, found when the spawn is planned
+
     @default("remove")
     def _default_remove(self) -> bool:
         return True  # a stopped workspace leaves no container; its files live in the mounted folders
@@ -77,7 +81,13 @@ class EnclaveSpawner(DockerSpawner):
                                "'enclave images build' (or 'make images').") from None
         network = ensure_project_network(client, self.settings.instance, plan.project)
         allow_hub(network, self.settings.hub_port)
+        cluster = cluster_status(client, self.settings.instance, plan.project)
+        self._cluster = cluster if cluster is not None and cluster.running else None
         return network
+
+    @property
+    def _cluster_alias(self) -> str:
+        return f"ws-{self.user.name}"
 
     def _configure(self, plan: WorkspacePlan, network) -> None:
         self.network_name = network.name
@@ -95,8 +105,29 @@ class EnclaveSpawner(DockerSpawner):
             "user": hardening.WORKSPACE_UID,
             "labels": hardening.labels(self.settings.instance, plan),
             "hostname": f"{plan.project}-workspace",
+            "healthcheck": hardening.HEALTHCHECK,
         }
         self.environment = {"ENCLAVE_PROJECT": plan.project, "ENCLAVE_DATA_DIR": "/data"}
+        if self._cluster is not None:
+            # The Spark driver runs in the workspace; executors on the cluster connect back to it by name.
+            self.environment.update({"SPARK_MASTER_URL": MASTER_URL, "SPARK_DRIVER_HOST": self._cluster_alias,
+                                     "SPARK_LOCAL_IP": self._cluster_alias})
+
+    async def start_object(self):
+        if self._cluster is not None:
+            await self.docker("connect_container_to_network", self.container_id, self._cluster.network,
+                              aliases=[self._cluster_alias])
+        await super().start_object()
+
+    def _check_cluster_address(self) -> None:
+        """A workspace must never hold an address the cluster firewall treats as a node's."""
+        if self._cluster is None:
+            return
+        attrs = docker.from_env().api.inspect_container(self.container_id)
+        address = (attrs["NetworkSettings"]["Networks"].get(self._cluster.network) or {}).get("IPAddress")
+        if not address or address in {n.address for n in self._cluster.nodes}:
+            raise SpawnRefused("The workspace could not join the project's Spark cluster safely; ask an operator "
+                               "to restart the cluster ('enclave spark stop', then 'start').")
 
     async def start(self):
         if self.user_options:
@@ -113,12 +144,14 @@ class EnclaveSpawner(DockerSpawner):
             raise web.HTTPError(403, str(refusal)) from None
         try:
             result = await super().start()
+            await asyncio.to_thread(self._check_cluster_address)
             await self._until_listening(*result)
         except Exception as failure:
             self._audit("workspace.start", "error", {"container": self.object_name, "error": str(failure)[:500]})
             raise
         self._audit("workspace.start", "ok", {"container": self.object_name, "image": self.image,
-                                               "datasets": [m.label for m in plan.datasets]})
+                                               "datasets": [m.label for m in plan.datasets],
+                                               "spark_cluster": self._cluster is not None})
         return result
 
     async def _until_listening(self, ip: str, port: int) -> None:
