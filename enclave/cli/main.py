@@ -11,13 +11,13 @@ import argparse
 import sys
 
 from ..errors import EnclaveError
-from . import commands
+from . import commands, metering
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enclave", description="Operate an enclave installation.")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    for register in commands.REGISTRARS:
+    for register in [*commands.REGISTRARS, *metering.REGISTRARS]:
         register(groups)
     return parser
 
