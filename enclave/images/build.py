@@ -58,7 +58,12 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
     if _exists(client, tag):
         say(f"{tag} is up to date.")
         return tag
-    parent = ensure_base(client, say)
+    # The parent first: the base image, or the parent kind built (or found) by its own content tag.
+    parent_kind = spec(kind).parent
+    if parent_kind is None:
+        parent = ensure_base(client, say)
+    else:
+        parent = build_image(parent_kind, say, _parent_log(log_path, parent_kind))
     say(f"Building {tag} (a few minutes the first time) ...")
     with tempfile.TemporaryDirectory(prefix=f"enclave-build-{kind}-") as tmp:
         context = Path(tmp) / "context"
@@ -81,3 +86,7 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
                 log_path.write_text("".join(lines))
     say(f"Built {tag}.")
     return tag
+
+
+def _parent_log(log_path: Path | None, parent_kind: str) -> Path | None:
+    return log_path.with_name(f"{parent_kind}-{log_path.name}") if log_path else None

@@ -1,8 +1,10 @@
 """The images an operator can give a project, tagged by the hash of their content.
 
-A tag is the SHA-256 of the build context (Dockerfile and every file beside
-it) and of the parent image's tag, so an unchanged image is never rebuilt and
-a changed one never reuses a stale build.
+Images form a chain: the base (bootstrapped Debian, or the operator's) ->
+`workspace` -> `genomics`. A tag is the SHA-256 of the build context
+(Dockerfile and every file beside it) and of the parent image's tag, so an
+unchanged image is never rebuilt, a changed one never reuses a stale build,
+and a change anywhere up the chain gives every image below it a new tag.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IMAGES_DIR = Path(os.environ.get("ENCLAVE_IMAGES_DIR", Path(__file__).resolve().parents[2] / "images"))
-KINDS = ("workspace",)
+# Each kind's parent kind; None means the base image. Order: parents before children.
+PARENTS: dict[str, str | None] = {"workspace": None, "genomics": "workspace"}
+KINDS = tuple(PARENTS)
 
 
 @dataclass(frozen=True)
@@ -21,12 +25,23 @@ class ImageSpec:
     kind: str
     context: Path
     repository: str
+    parent: str | None  # the parent kind, or None for the base image
 
 
 def spec(kind: str) -> ImageSpec:
-    if kind not in KINDS:
+    if kind not in PARENTS:
         raise ValueError(f"Unknown image {kind!r}; known images: {', '.join(KINDS)}")
-    return ImageSpec(kind=kind, context=IMAGES_DIR / kind, repository=f"enclave-{kind}")
+    return ImageSpec(kind=kind, context=IMAGES_DIR / kind, repository=f"enclave-{kind}", parent=PARENTS[kind])
+
+
+def lineage(kind: str) -> list[str]:
+    """The kinds to build for `kind`, parents first (e.g. ['workspace', 'genomics'])."""
+    chain = []
+    current: str | None = kind
+    while current is not None:
+        chain.append(current)
+        current = spec(current).parent
+    return chain[::-1]
 
 
 def _hash_tree(folder: Path, digest) -> None:
@@ -36,7 +51,7 @@ def _hash_tree(folder: Path, digest) -> None:
 
 
 def base_image() -> str:
-    """The parent of every enclave image: the operator's choice, or the locally bootstrapped one."""
+    """The root of every enclave image: the operator's choice, or the locally bootstrapped one."""
     configured = os.environ.get("ENCLAVE_BASE_IMAGE", "").strip()
     if configured:
         return configured
@@ -45,8 +60,14 @@ def base_image() -> str:
     return f"enclave-base:bookworm-{digest.hexdigest()[:12]}"
 
 
+def parent_image(kind: str) -> str:
+    """The image `kind` is built FROM: the base, or its parent kind's content tag."""
+    parent = spec(kind).parent
+    return base_image() if parent is None else image_tag(parent)
+
+
 def image_tag(kind: str) -> str:
     image = spec(kind)
-    digest = hashlib.sha256(base_image().encode() + b"\0")
+    digest = hashlib.sha256(parent_image(kind).encode() + b"\0")
     _hash_tree(image.context, digest)
     return f"{image.repository}:{digest.hexdigest()[:12]}"

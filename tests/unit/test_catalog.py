@@ -1,0 +1,75 @@
+"""Image tags: content hashes along the chain base -> workspace -> genomics."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from enclave.images import catalog
+from enclave.operations.projects import IMAGES
+
+pytestmark = pytest.mark.unit
+
+REAL_IMAGES = Path(catalog.__file__).resolve().parents[2] / "images"
+
+
+@pytest.fixture
+def images_dir(tmp_path, monkeypatch):
+    """A copy of the real image contexts that a test may change."""
+    copy = tmp_path / "images"
+    shutil.copytree(REAL_IMAGES, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(catalog, "IMAGES_DIR", copy)
+    monkeypatch.delenv("ENCLAVE_BASE_IMAGE", raising=False)
+    return copy
+
+
+def test_every_kind_has_a_build_context_and_parents_come_first():
+    for kind in catalog.KINDS:
+        assert (REAL_IMAGES / kind / "Dockerfile").is_file(), kind
+        parent = catalog.spec(kind).parent
+        assert parent is None or catalog.KINDS.index(parent) < catalog.KINDS.index(kind)
+
+
+def test_genomics_is_built_from_the_workspace_image():
+    assert catalog.spec("genomics").parent == "workspace"
+    assert catalog.lineage("genomics") == ["workspace", "genomics"]
+    assert catalog.parent_image("genomics") == catalog.image_tag("workspace")
+    assert catalog.parent_image("workspace") == catalog.base_image()
+
+
+def test_operators_can_choose_every_image_kind():
+    assert set(IMAGES) == set(catalog.KINDS)
+
+
+def test_a_change_in_the_workspace_context_retags_workspace_and_genomics(images_dir):
+    before = {kind: catalog.image_tag(kind) for kind in catalog.KINDS}
+    (images_dir / "workspace" / "requirements.txt").write_text("jupyterhub==6.1.1\nnumpy==2.4.6\n")
+    after = {kind: catalog.image_tag(kind) for kind in catalog.KINDS}
+    assert after["workspace"] != before["workspace"]
+    assert after["genomics"] != before["genomics"]
+
+
+def test_a_change_in_the_genomics_context_leaves_the_workspace_tag_alone(images_dir):
+    workspace, genomics = catalog.image_tag("workspace"), catalog.image_tag("genomics")
+    (images_dir / "genomics" / "spark-conf" / "spark-defaults.conf").write_text("spark.driver.memory 3g\n")
+    assert catalog.image_tag("workspace") == workspace
+    assert catalog.image_tag("genomics") != genomics
+
+
+def test_a_different_base_image_retags_the_whole_chain(images_dir, monkeypatch):
+    before = {kind: catalog.image_tag(kind) for kind in catalog.KINDS}
+    monkeypatch.setenv("ENCLAVE_BASE_IMAGE", "python:3.11-slim-bookworm")
+    assert catalog.parent_image("workspace") == "python:3.11-slim-bookworm"
+    assert all(catalog.image_tag(kind) != before[kind] for kind in catalog.KINDS)
+
+
+def test_tags_are_stable_and_name_their_repository(images_dir):
+    assert catalog.image_tag("genomics") == catalog.image_tag("genomics")
+    assert catalog.image_tag("genomics").startswith("enclave-genomics:")
+
+
+def test_an_unknown_kind_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="known images: workspace, genomics"):
+        catalog.spec("rstudio")
