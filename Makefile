@@ -9,15 +9,16 @@ export ENCLAVE_INSTANCE ?= enclave
 export ENCLAVE_PUBLIC_PORT ?= 8000
 CHP := .cache/node/node_modules/.bin/configurable-http-proxy
 
-.PHONY: up down clean test test-unit bench install images docker venv proxy chromium
+.PHONY: up down clean test test-unit bench install images docker venv proxy chromium java
 
-install: venv proxy docker images
+install: venv java proxy docker images
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@$(BIN)/pip install -q --disable-pip-version-check --no-warn-conflicts -e '.[genomics]'
 	@touch $@
 
 proxy: $(CHP)
@@ -33,6 +34,9 @@ images: venv docker
 
 chromium:
 	@bash scripts/ensure-chromium.sh
+
+java:
+	@bash scripts/ensure-java.sh
 
 ## up: the whole enclave on embedded defaults, with a demo project and accounts
 up: install

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .cohort import generate_cohort
+from .cohort import genotypes
 from .operations import datasets, people, projects
 from .operations.base import OperatorContext
 from .state.models import Dataset, Project, User
@@ -16,14 +17,23 @@ from .state.queries import active_approvals
 
 PROJECT = "demo"
 DATASET = ("demo-cohort", "v1")
+GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth beside its folder
 ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("operator", "operator"))
 
 
-def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print) -> dict[str, str]:
-    """Create what is missing; returns {account: initial password} for accounts created now."""
+def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
+              genotype_samples: int = genotypes.DEFAULT_SAMPLES,
+              genotype_variants: int = genotypes.DEFAULT_VARIANTS) -> dict[str, str]:
+    """Create what is missing; returns {account: initial password} for accounts created now.
+
+    genotype_samples=0 leaves out the genotypes dataset.
+    """
     with ctx.db.transaction() as session:
         have_dataset = session.execute(
             select(Dataset).where(Dataset.name == DATASET[0], Dataset.version == DATASET[1])
+        ).scalar_one_or_none() is not None
+        have_genotypes = session.execute(
+            select(Dataset).where(Dataset.name == GENOTYPES[0], Dataset.version == GENOTYPES[1])
         ).scalar_one_or_none() is not None
         have_project = session.execute(select(Project).where(Project.name == PROJECT)).scalar_one_or_none()
         existing_users = set(session.execute(select(User.name)).scalars())
@@ -35,14 +45,27 @@ def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print) -> d
             generate_cohort(folder, participants=participants)
         datasets.register_dataset(ctx, DATASET[0], DATASET[1], folder)
         say(f"Registered dataset {DATASET[0]}@{DATASET[1]}.")
+    wanted = [DATASET]
+    if genotype_samples:
+        wanted.append(GENOTYPES)
+    if genotype_samples and not have_genotypes:
+        folder = ctx.settings.datasets_dir / GENOTYPES[0] / GENOTYPES[1]
+        if not folder.exists() or not any(folder.iterdir()):
+            say(f"Simulating genotypes of {genotype_samples:,} participants x {genotype_variants:,} variants "
+                f"in {folder} (truth: {genotypes.truth_path(folder)}) ...")
+            genotypes.generate_genotypes(folder, ctx.settings.datasets_dir / DATASET[0] / DATASET[1],
+                                         samples=genotype_samples, variants=genotype_variants)
+        datasets.register_dataset(ctx, GENOTYPES[0], GENOTYPES[1], folder)
+        say(f"Registered dataset {GENOTYPES[0]}@{GENOTYPES[1]}.")
     if not have_project:
         projects.create_project(ctx, PROJECT, title="Demo project on the synthetic cohort")
         say(f"Created project {PROJECT}.")
     with ctx.db.transaction() as session:
         project = session.execute(select(Project).where(Project.name == PROJECT)).scalar_one()
         approved = {a.dataset.label for a in active_approvals(session, project)}
-    if f"{DATASET[0]}@{DATASET[1]}" not in approved:
-        datasets.approve_dataset(ctx, PROJECT, *DATASET)
+    for dataset in wanted:
+        if f"{dataset[0]}@{dataset[1]}" not in approved:
+            datasets.approve_dataset(ctx, PROJECT, *dataset)
 
     created = {}
     for name, role in ACCOUNTS:

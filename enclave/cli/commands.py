@@ -189,7 +189,9 @@ def _dataset_verify(args):
     with ctx.db.transaction() as session:
         dataset = get_dataset(session, args.name, args.version)
     datasets.check_dataset_integrity(dataset)
-    print(f"{dataset.label} matches its manifest ({dataset.file_count} files).")
+    checked = datasets.check_extracts_integrity(ctx, args.name, args.version)
+    print(f"{dataset.label} matches its manifest ({dataset.file_count} files); "
+          f"so do its {checked} project extract(s).")
 
 
 def _dataset_approve(args):
@@ -237,7 +239,7 @@ def _trace(args):
     from ..extracts.trace import RULE, trace_file
 
     report = trace_file(operator_context().db, Path(args.file))
-    print(f"{report.file}: {report.tokens} numbers ({report.distinct_tokens} distinct).")
+    print(f"{report.file}: {report.tokens} numbers ({report.distinct_tokens} distinct) in its {report.evidence}.")
     if not report.projects:
         print("Matches no project.")
     for m in report.projects:
@@ -245,8 +247,10 @@ def _trace(args):
         print(f"Project {m.project}: confidence {m.confidence}; {m.pseudonyms} pseudonyms matched "
               f"(extracts {', '.join(m.extracts) or '-'}); canaries matched: {canaries}.")
     for s in report.sources:
+        verdict = ("matches the source cohort, not a project extract" if s.confidence != "low"
+                   else "the file may come from the source data, not an extract")
         print(f"SOURCE identifiers of {s.dataset}: {s.identifiers} matched ({s.expected_by_chance:.1f} expected by "
-              f"chance), confidence {s.confidence}: the file may come from the source data, not an extract.")
+              f"chance), confidence {s.confidence}: {verdict}.")
     print(RULE)
 
 
@@ -273,10 +277,28 @@ def _cohort_generate(args):
     print(f"Generated {summary.participants} participants in {summary.out_dir} ({', '.join(summary.files)}).")
 
 
+def _cohort_genotypes(args):
+    from ..cohort.genotypes import generate_genotypes
+
+    from ..errors import InvalidInput
+
+    try:
+        summary = generate_genotypes(Path(args.out), Path(args.cohort), samples=args.samples,
+                                     variants=args.variants, seed=args.seed,
+                                     truth=Path(args.truth) if args.truth else None,
+                                     causal=args.causal, with_matrix_table=not args.no_matrix_table)
+    except ValueError as e:
+        raise InvalidInput(f"{e}.") from None
+    print(f"Generated {summary.samples:,} samples x {summary.variants:,} variants in {summary.out_dir} "
+          f"({', '.join(summary.files)}); {len(summary.causal)} causal variants recorded in {summary.truth} "
+          "(outside the dataset folder: do not register or copy it with the data).")
+
+
 def _demo_seed(args):
     from ..demo import seed_demo
 
-    seed_demo(operator_context(), participants=args.participants)
+    seed_demo(operator_context(), participants=args.participants, genotype_samples=args.genotype_samples,
+              genotype_variants=args.genotype_variants)
 
 
 def _remove_instance(args):
@@ -305,10 +327,26 @@ def register_setup(groups):
     g.add_argument("--participants", type=int, default=500_000)
     g.add_argument("--seed", type=int, default=20260521)
     g.set_defaults(func=_cohort_generate)
+    from ..cohort import genotypes as geno
+
+    g = sub.add_parser("genotypes", help="simulate genotypes (VCF, Hail MatrixTable) and a trait with real "
+                                         "associations for a sample of a cohort")
+    g.add_argument("out", help="new or empty dataset folder")
+    g.add_argument("--cohort", required=True, help="the phenotype cohort folder (from 'cohort generate')")
+    g.add_argument("--samples", type=int, default=geno.DEFAULT_SAMPLES)
+    g.add_argument("--variants", type=int, default=geno.DEFAULT_VARIANTS)
+    g.add_argument("--causal", type=int, default=geno.DEFAULT_CAUSAL, help="number of causal variants")
+    g.add_argument("--seed", type=int, default=geno.DEFAULT_SEED)
+    g.add_argument("--truth", help="where to write the causal variants (default: OUT.truth.json beside OUT)")
+    g.add_argument("--no-matrix-table", action="store_true", help="write the VCF and samples only (no Hail)")
+    g.set_defaults(func=_cohort_genotypes)
     p = groups.add_parser("demo", help="the demo installation")
     sub = p.add_subparsers(dest="action", required=True)
     s = sub.add_parser("seed", help="demo cohort, project and accounts (idempotent; passwords printed once)")
     s.add_argument("--participants", type=int, default=500_000)
+    s.add_argument("--genotype-samples", type=int, default=geno.DEFAULT_SAMPLES,
+                   help="samples of the genotypes dataset (0: no genotypes dataset)")
+    s.add_argument("--genotype-variants", type=int, default=geno.DEFAULT_VARIANTS)
     s.set_defaults(func=_demo_seed)
 
 

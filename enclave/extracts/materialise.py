@@ -2,7 +2,8 @@
 
 The extract holds the dataset's Parquet tables only: other files (notes,
 CSV exports, documents) could carry identifiers that cannot be replaced, so
-they are left out. Each table keeps the approved fields and the identifier
+they are left out. The exception is a genotype dataset's VCF and its
+MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each table keeps the approved fields and the identifier
 column, whose values become the project's pseudonyms, and gains one row per
 canary participant. Everything is written in a temporary folder beside the
 destination and renamed into place, so an extract is either whole or absent.
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ..datasets.manifest import Manifest, compute_manifest
 from ..errors import InvalidInput
+from . import genotypes
 from .pseudonyms import Pseudonymiser
 
 CANARIES = 3
@@ -62,8 +64,9 @@ def plan_columns(request: ExtractRequest) -> dict[Path, list[str]]:
     if request.fields is not None:
         unknown = sorted(set(request.fields) - set(available))
         if unknown:
+            note = f" ({genotypes.FIELDS_NOTE}.)" if genotypes.is_genotype_dataset(request.source) else ""
             raise InvalidInput(f"{request.label} has no field {', '.join(unknown)}. "
-                               f"Its fields are: {', '.join(available)}.")
+                               f"Its fields are: {', '.join(available)}.{note}")
     plan = {}
     for table, names in schemas.items():
         wanted = [c for c in names if c != request.identifier_column
@@ -94,6 +97,9 @@ def write_extract(request: ExtractRequest, key: bytes, destination: Path, lookup
             out = partial / table.relative_to(request.source)
             out.parent.mkdir(parents=True, exist_ok=True)
             _write_table(table, names, out, request, pseudonyms, canaries, batch_rows)
+        if genotypes.is_genotype_dataset(request.source):
+            genotypes.write_genotype_extract(request.source, partial, pseudonyms, canaries,
+                                             request.project, request.label)
         participants = len(pseudonyms.mapping) - CANARIES
         _write_lookup(lookup, pseudonyms)
         _make_read_only(partial)

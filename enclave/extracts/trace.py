@@ -1,7 +1,9 @@
 """Which project's extract a file found outside came from.
 
-Every whole number in the file (CSV/TSV, Parquet, VCF (plain or gzip), any
-text) is a candidate identifier. Candidates are matched, vectorised with
+Every whole number in the file (CSV/TSV, Parquet, any text) is a candidate
+identifier. In a VCF (plain or gzip/bgzip) the candidates are the sample IDs
+of its #CHROM header line: that is where a VCF names participants, while its
+positions and genotypes are numbers that would only match by chance. Candidates are matched, vectorised with
 polars, against each project's pseudonyms and canaries (from the pseudonym
 lists written with each extract, kept even after revocation) and against the
 source identifiers of each registered dataset.
@@ -27,6 +29,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import select
 
+from ..cohort import vcf
 from ..errors import InvalidInput
 from ..state.db import StateDB
 from ..state.models import Dataset, DatasetExtract
@@ -64,10 +67,11 @@ class SourceMatch:
 @dataclass(frozen=True)
 class TraceReport:
     file: Path
-    tokens: int  # whole numbers in the file
+    tokens: int  # whole numbers in the file (in a VCF: in its sample IDs)
     distinct_tokens: int
     projects: list[ProjectMatch] = field(default_factory=list)
     sources: list[SourceMatch] = field(default_factory=list)
+    evidence: str = "whole numbers in the file"
 
 
 def _member(values: pl.Series, known: pl.Series) -> pl.Series:
@@ -77,6 +81,17 @@ def _member(values: pl.Series, known: pl.Series) -> pl.Series:
 
 def _numbers_in_strings(column: pl.Series) -> pl.Series:
     return column.cast(pl.String).str.extract_all(_NUMBER).explode().drop_nulls()
+
+
+def vcf_sample_tokens(path: Path) -> pl.Series | None:
+    """The numbers in a VCF's header sample IDs, or None if the file is not a VCF with a #CHROM line."""
+    if not vcf.is_vcf(path):
+        return None
+    try:
+        _, samples = vcf.read_header(path)
+    except InvalidInput:
+        return None
+    return _numbers_in_strings(pl.Series(samples, dtype=pl.String))
 
 
 def file_tokens(path: Path) -> pl.Series:
@@ -124,10 +139,13 @@ def _source_ids(dataset: Dataset) -> pl.Series:
 
 
 def trace_file(db: StateDB, path: Path) -> TraceReport:
-    tokens = file_tokens(path)
+    tokens = vcf_sample_tokens(Path(path))
+    evidence = "sample IDs in the VCF header"
+    if tokens is None:
+        tokens, evidence = file_tokens(path), TraceReport.evidence
     distinct = tokens.unique()
     numbers = distinct.cast(pl.Int64, strict=False).drop_nulls()
-    report = TraceReport(Path(path), tokens.len(), distinct.len())
+    report = TraceReport(Path(path), tokens.len(), distinct.len(), evidence=evidence)
     with db.reading() as session:
         extracts = list(session.execute(select(DatasetExtract).order_by(DatasetExtract.id)).scalars())
         by_project: dict[str, list[DatasetExtract]] = {}

@@ -10,7 +10,7 @@ from ..datasets.manifest import Manifest, ManifestError, compute_manifest, verif
 from ..extracts.materialise import remove_tree
 from ..extracts.store import create_extract, retire_extract
 from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
-from ..state.models import Dataset, DatasetApproval, ProjectStatus, utcnow
+from ..state.models import Dataset, DatasetApproval, DatasetExtract, ProjectStatus, utcnow
 from ..state.queries import active_approvals, get_dataset, get_project
 from .base import OperatorContext
 from .names import check_name
@@ -92,6 +92,34 @@ def check_dataset_integrity(dataset: Dataset) -> None:
             f"{dataset.label} no longer matches its manifest ({len(mismatches)} problems: {shown}). "
             "Investigate before use; register intended changes as a new version."
         )
+
+
+def check_extracts_integrity(ctx: OperatorContext, name: str, version: str) -> int:
+    """Re-hash every current project extract of the dataset against the manifest taken when it was written.
+
+    Returns how many extracts were checked; raises DatasetIntegrityError naming each project and file
+    that differs (every extract is checked before raising, so one report lists all problems).
+    """
+    with ctx.db.reading() as session:
+        dataset = get_dataset(session, name, version)
+        extracts = [(e.project.name, Path(e.path), e.manifest_json) for e in session.execute(
+            select(DatasetExtract).where(DatasetExtract.dataset_id == dataset.id, DatasetExtract.removed_at.is_(None))
+            .order_by(DatasetExtract.id)).scalars()]
+        label = dataset.label
+    problems = []
+    for project, folder, manifest_json in extracts:
+        try:
+            mismatches = verify_manifest(folder, Manifest.from_json(manifest_json))
+        except ManifestError as e:
+            problems.append(f"project {project}: {folder}: {e}")
+            continue
+        problems += [f"project {project}: {m.message} (in {folder})" for m in mismatches]
+    if problems:
+        raise DatasetIntegrityError(
+            f"The extracts of {label} no longer match their manifests ({len(problems)} problems: "
+            + "; ".join(problems[:10]) + "). Investigate; revoke and approve again to rewrite an extract."
+        )
+    return len(extracts)
 
 
 def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
