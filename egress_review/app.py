@@ -19,6 +19,7 @@ from .config import EgressReview
 from .services import Airlock, AirlockContext
 from .staging import StagingLimits, StagingStore
 from .storage.db import Database
+from .storage.forwarding import AuditForwarder
 from .storage.models import StagedFile
 
 log = logging.getLogger("egress_review")
@@ -76,7 +77,23 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
             row_match_min_columns=cfg.row_match_min_columns,
         ),
     )
+    start_audit_forwarding(cfg, db, parent)
     return Airlock(ctx)
+
+
+def start_audit_forwarding(cfg: EgressReview, db: Database, parent) -> AuditForwarder | None:
+    """Forward audit entries to the configured sink: catch up now, then after every commit."""
+    if cfg.audit_sink_class is None:
+        log.info("no audit forwarding target is configured: audit entries stay in the airlock's own log")
+        return None
+    forwarder = AuditForwarder(db, cfg.audit_sink_class(parent=parent))
+    try:
+        caught_up = forwarder.start()
+    except Exception:  # the airlock still starts; its entries wait in its own log until the next commit
+        log.exception("could not catch up forwarding audit entries to %s", cfg.audit_sink_class.__name__)
+    else:
+        log.info("audit entries are forwarded to %s (%d caught up)", cfg.audit_sink_class.__name__, caught_up)
+    return forwarder
 
 
 class EgressReviewApp(Application):

@@ -135,6 +135,16 @@ class EgressReview(Configurable):
         "knows no project, so nobody can request (fail closed).",
     ).tag(config=True)
 
+    audit_sink_class = Type(
+        None,
+        klass=object,
+        allow_none=True,
+        help="Class receiving every audit entry after it commits, in order, exactly once "
+        "(an egress_review.storage.forwarding.AuditSink). The enclave sets "
+        "enclave.audit_forwarding.EnclaveAuditSink, making its audit log the one log; the default, "
+        "none, keeps the airlock's own log only.",
+    ).tag(config=True)
+
     outbox_root = Unicode(
         help="Host folder holding outboxes as <outbox_root>/<project>/<user> (default $ENCLAVE_OUTBOX_ROOT, "
         "else /srv/enclave/outboxes); passed to the project directory when it accepts it."

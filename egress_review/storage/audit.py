@@ -21,6 +21,7 @@ from ..domain.events import AuditEvent, Outcome
 from .models import AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
+APPENDED = "egress_review_audit_appended"  # session.info key
 
 
 def canonical_json(value: Any) -> str:
@@ -76,6 +77,7 @@ def append(
     )
     session.add(entry)
     session.flush()
+    session.info[APPENDED] = True  # forwarding (storage/forwarding.py) looks at this after the commit
     return entry
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from egress_review.hub_service import hub_service_definition
 
 from ..settings import EnclaveSettings
+from ..state.audit_anchor import COPY_VARIABLE
 
 DIRECTORY_CLASS = "enclave.state.directory.EnclaveProjectDirectory"
+AUDIT_SINK_CLASS = "enclave.audit_forwarding.EnclaveAuditSink"
 
 
 def airlock_service(settings: EnclaveSettings) -> dict:
@@ -23,5 +26,8 @@ def airlock_service(settings: EnclaveSettings) -> dict:
             "ENCLAVE_INSTANCE": settings.instance,
         },
     )
-    definition["command"] = [*definition["command"], f"--EgressReview.project_directory_class={DIRECTORY_CLASS}"]
+    definition["command"] = [*definition["command"], f"--EgressReview.project_directory_class={DIRECTORY_CLASS}",
+                             f"--EgressReview.audit_sink_class={AUDIT_SINK_CLASS}"]
+    if os.environ.get(COPY_VARIABLE):
+        definition["environment"][COPY_VARIABLE] = os.environ[COPY_VARIABLE]  # the audit anchor's second copy
     return definition

@@ -1,9 +1,10 @@
-"""Finding audit events: by person, project, action and time."""
+"""Finding audit events: by person, project, action, outcome and time."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from sqlalchemy import or_, select
@@ -12,27 +13,48 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidInput
 from .models import AuditEvent
 
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+OUTCOMES = ("ok", "refused", "error")
+
+
+def parse_time(value: str, now: datetime | None = None) -> str:
+    """An ISO date or time (UTC unless it says otherwise), or a span back from now ('30m', '24h', '7d', '2w'),
+    as the log's own text form, which sorts in time order."""
+    text = value.strip()
+    relative = _RELATIVE.match(text.lower())
+    if relative:
+        moment = (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"{value!r} is not a date or time: use e.g. 2026-11-21, 2026-11-21T09:30:00, "
+                               "or a span back from now such as 24h or 7d.") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
 
 @dataclass(frozen=True)
 class AuditFilter:
     user: str | None = None  # as actor, or as the person acted on
     project: str | None = None
-    action: str | None = None  # an action or a prefix such as "project."
-    since: str | None = None  # ISO-8601 date or time, UTC
+    action: str | None = None  # an action or a prefix such as "project." or "egress."
+    since: str | None = None  # ISO-8601 date or time (UTC unless given), or a span such as 24h
     until: str | None = None
+    outcome: str | None = None  # ok, refused or error
 
     def __post_init__(self):
-        for bound in (self.since, self.until):
-            if bound is not None:
-                try:
-                    datetime.fromisoformat(bound)
-                except ValueError:
-                    raise InvalidInput(f"{bound!r} is not a date or time: use e.g. 2026-11-21 or "
-                                       "2026-11-21T09:30:00.") from None
+        for name in ("since", "until"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, parse_time(getattr(self, name)))
+        if self.outcome is not None and self.outcome not in OUTCOMES:
+            raise InvalidInput(f"outcome {self.outcome!r} is not known: use one of {', '.join(OUTCOMES)}.")
 
 
 def _targets_project(project: str):
-    # Targets name projects as 'project', 'project/user' or 'project:dataset@version'.
+    # Targets name projects as 'project', 'project/user', 'project:dataset@version' or 'project:request/<id>'.
     return or_(AuditEvent.target == project, AuditEvent.target.startswith(f"{project}/", autoescape=True),
                AuditEvent.target.startswith(f"{project}:", autoescape=True))
 
@@ -47,7 +69,9 @@ def find_events(session: Session, query: AuditFilter) -> Iterator[AuditEvent]:
         statement = statement.where(_targets_project(query.project))
     if query.action:
         statement = statement.where(AuditEvent.action.startswith(query.action, autoescape=True))
-    # ISO-8601 UTC text sorts in time order.
+    if query.outcome:
+        statement = statement.where(AuditEvent.outcome == query.outcome)
+    # Both sides are UTC ISO-8601 text of one form, so text order is time order.
     if query.since:
         statement = statement.where(AuditEvent.at >= query.since)
     if query.until:
@@ -61,15 +85,17 @@ def as_record(event: AuditEvent) -> dict:
             "prev_hash": event.prev_hash, "entry_hash": event.entry_hash}
 
 
-def dataset_access(session: Session, dataset: str | None = None) -> list[dict]:
+def dataset_access(session: Session, dataset: str | None = None, *, user: str | None = None,
+                   project: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
     """Who had which dataset mounted, when: every workspace start that mounted data."""
     rows = []
-    for event in find_events(session, AuditFilter(action="workspace.start")):
-        if event.outcome != "ok":
+    query = AuditFilter(action="workspace.start", outcome="ok", user=user, project=project, since=since, until=until)
+    for event in find_events(session, query):
+        if event.action != "workspace.start":
             continue
         for label in event.details.get("datasets", []):
             if dataset is None or label == dataset or label.split("@")[0] == dataset:
-                project, _, user = event.target.partition("/")
-                rows.append({"at": event.at, "user": user, "project": project, "dataset": label,
+                target_project, _, target_user = event.target.partition("/")
+                rows.append({"at": event.at, "user": target_user, "project": target_project, "dataset": label,
                              "container": event.details.get("container", "")})
     return rows

@@ -1,10 +1,16 @@
-"""The audit log is append-only in the database and its hash chain exposes tampering."""
+"""The enclave's audit log: append-only in the database, hash-chained, and anchored outside it."""
+
+import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from enclave.audit_verify import verify_one_log
 from enclave.state import audit
+from enclave.state.audit_anchor import COPY_VARIABLE, anchor_paths, read_heads
 
 pytestmark = pytest.mark.unit
 
@@ -15,14 +21,47 @@ def _write(ctx, n=3):
             audit.record(session, actor="op", action=f"thing.{i}", target="t")
 
 
-def _verify(ctx):
-    with ctx.db.transaction() as session:
-        return audit.verify_chain(session)
+def _chain(ctx):
+    with ctx.db.reading() as session:
+        return [(p.key, p.kind) for p in audit.verify_chain(session)]
 
 
-def test_a_clean_log_verifies(ctx):
+def _problems(settings):
+    return [(p.log, p.key, p.kind) for p in verify_one_log(settings).problems]
+
+
+def _anchor(settings) -> Path:
+    return anchor_paths(settings.database_url)[0]
+
+
+def _raw(ctx, *statements):
+    """Tamper as an attacker with file access would: drop the guard, change rows."""
+    path = ctx.db.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+        conn.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
+        for statement, *params in statements:
+            conn.execute(statement, *params)
+
+
+def _forged(ctx, seq, prev_hash, action="forged"):
+    """An entry with a correct hash, as someone who read this code would make it."""
+    at = "2026-11-21T10:00:00.000000+00:00"
+    canonical = audit._canonical(seq, at, "mallory", action, "t", "ok", {})
+    return ("INSERT INTO audit_events (seq, at, actor, action, target, outcome, details, prev_hash, entry_hash) "
+            "VALUES (?, ?, 'mallory', ?, 't', 'ok', '{}', ?, ?)",
+            (seq, at, action, prev_hash, audit.entry_hash(prev_hash, canonical)))
+
+
+def _hashes(ctx):
+    with ctx.db.reading() as session:
+        return {seq: h for seq, h in session.execute(text("SELECT seq, entry_hash FROM audit_events"))}
+
+
+def test_a_clean_log_verifies_with_its_anchor(ctx, settings):
     _write(ctx)
-    assert _verify(ctx) == []
+    assert _chain(ctx) == []
+    assert _problems(settings) == []
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"])
@@ -33,38 +72,112 @@ def test_updates_and_deletes_are_refused_by_the_database(ctx, statement):
             session.execute(text(statement))
 
 
-def _raw(ctx, *statements):
-    """Tamper as an attacker with file access would: drop the guard, change rows."""
-    with ctx.db.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-
-
-def test_verify_names_an_edited_entry(ctx):
+def test_verify_names_an_edited_entry(ctx, settings):
     _write(ctx)
-    _raw(ctx, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
-    assert [(p.seq, p.message) for p in _verify(ctx)] == [(2, "content was changed after it was written")]
+    _raw(ctx, ("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2",))
+    assert _chain(ctx) == [(2, "edited")]
+    assert _problems(settings) == [("enclave", 2, "edited")]
 
 
-def test_verify_names_a_deleted_entry(ctx):
+def test_verify_names_a_deleted_entry_and_how_many(ctx, settings):
+    _write(ctx, 4)
+    _raw(ctx, ("DELETE FROM audit_events WHERE seq IN (2, 3)",))
+    (problem,) = verify_one_log(settings).problems
+    assert (problem.key, problem.kind) == (4, "deleted") and "entries 2..3" in problem.message
+
+
+def test_verify_names_reordered_entries(ctx, settings):
     _write(ctx)
-    _raw(ctx, "DELETE FROM audit_events WHERE seq = 2")
-    problems = _verify(ctx)
-    assert problems and all(p.seq == 3 for p in problems)
-    assert any("missing" in p.message for p in problems)
+    _raw(ctx, ("UPDATE audit_events SET seq = 99 WHERE seq = 1",), ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
+         ("UPDATE audit_events SET seq = 2 WHERE seq = 99",))
+    problems = verify_one_log(settings).problems
+    assert {(p.key, p.kind) for p in problems} == {(1, "reordered"), (2, "reordered")}
+    assert "written as entry 2" in next(p.message for p in problems if p.key == 1)
 
 
-def test_verify_names_reordered_entries(ctx):
-    _write(ctx)
-    _raw(ctx, "UPDATE audit_events SET seq = 99 WHERE seq = 1", "UPDATE audit_events SET seq = 1 WHERE seq = 2",
-         "UPDATE audit_events SET seq = 2 WHERE seq = 99")
-    assert {p.seq for p in _verify(ctx)} >= {1, 2}
+def test_verify_names_an_inserted_entry(ctx, settings):
+    _write(ctx, 4)
+    hashes = _hashes(ctx)
+    # Make room after entry 2 and put a well-formed entry there, chained onto entry 2.
+    _raw(ctx, *[(f"UPDATE audit_events SET seq = {seq + 1} WHERE seq = {seq}",) for seq in (4, 3)],
+         _forged(ctx, 3, hashes[2]))
+    problems = {p.key: p.kind for p in verify_one_log(settings).problems}
+    assert problems[3] == "inserted"
+    # The entries moved to make room are named too, and nothing before the insertion.
+    assert {4, 5} <= set(problems) and not {1, 2} & set(problems)
+
+
+def test_deleting_the_newest_entries_is_caught_by_the_anchor(ctx, settings):
+    _write(ctx, 5)
+    _raw(ctx, ("DELETE FROM audit_events WHERE seq >= 4",))
+    assert _chain(ctx) == []  # what is left is still a valid chain
+    (problem,) = verify_one_log(settings).problems
+    assert (problem.key, problem.kind) == (4, "deleted") and "entries 4..5" in problem.message
+
+
+def test_an_entry_appended_behind_the_enclaves_back_is_caught_by_the_anchor(ctx, settings):
+    _write(ctx, 2)
+    _raw(ctx, _forged(ctx, 3, _hashes(ctx)[2]))
+    assert _chain(ctx) == []
+    assert _problems(settings) == [("enclave", 3, "inserted")]
+
+
+def test_a_rehashed_chain_is_caught_by_the_anchor(ctx, settings):
+    """Edit entry 1 and recompute every hash after it: the chain verifies, the anchor does not."""
+    _write(ctx, 3)
+    statements = [("DELETE FROM audit_events",)]
+    prev = audit.GENESIS
+    for seq in (1, 2, 3):
+        statement, params = _forged(ctx, seq, prev, action=f"rewritten.{seq}")
+        statements.append((statement, params))
+        prev = params[-1]
+    _raw(ctx, *statements)
+    assert _chain(ctx) == []
+    assert _problems(settings) == [("enclave", seq, "edited") for seq in (1, 2, 3)]
+
+
+def test_each_commit_anchors_its_head_in_a_private_file(ctx, settings):
+    _write(ctx, 2)
+    with ctx.db.transaction() as session:  # two entries in one transaction: one line, the newer
+        audit.record(session, actor="op", action="a", target="t")
+        audit.record(session, actor="op", action="b", target="t")
+    path = _anchor(settings)
+    assert path == settings.state_path / "audit" / "anchor"
+    assert path.stat().st_mode & 0o777 == 0o600
+    heads, unreadable = read_heads(path)
+    assert [h.seq for h in heads] == [1, 2, 4] and unreadable == []
+    assert heads[-1].entry_hash == _hashes(ctx)[4]
+
+
+def test_a_rolled_back_entry_is_not_anchored(ctx, settings):
+    _write(ctx, 1)
+    with pytest.raises(RuntimeError):
+        with ctx.db.transaction() as session:
+            audit.record(session, actor="op", action="never", target="t")
+            raise RuntimeError("the change failed")
+    assert [h.seq for h in read_heads(_anchor(settings))[0]] == [1]
+    _write(ctx, 1)
+    assert _problems(settings) == []
+
+
+def test_the_anchor_copy_is_written_and_checked_too(ctx, settings, tmp_path, monkeypatch):
+    copy = tmp_path / "worm" / "enclave-anchor"
+    monkeypatch.setenv(COPY_VARIABLE, str(copy))
+    _write(ctx, 2)
+    assert [h.seq for h in read_heads(copy)[0]] == [1, 2]
+    # An attacker who rewrites the local anchor after cutting the log is still caught by the copy.
+    _raw(ctx, ("DELETE FROM audit_events WHERE seq = 2",))
+    _anchor(settings).write_text(json.dumps({"seq": 1, "entry_hash": _hashes(ctx)[1], "at": "x"}) + "\n")
+    assert _problems(settings) == [("enclave", 2, "deleted")]
+
+
+def test_a_missing_anchor_is_a_problem_once_there_are_entries(ctx, settings):
+    assert _problems(settings) == []
+    _write(ctx, 1)
+    _anchor(settings).unlink()
+    assert [(p.kind, p.key) for p in verify_one_log(settings).problems] == [("deleted", None)]
 
 
 def test_state_database_is_private_to_root(ctx):
-    from pathlib import Path
-
     path = Path(ctx.db.url.removeprefix("sqlite:///"))
     assert path.stat().st_mode & 0o777 == 0o600

@@ -66,3 +66,57 @@ def test_export_writes_verifiable_json_lines(log, tmp_path, monkeypatch):
     (record,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["action"] == "workspace.start" and record["target"] == "beta/bob"
     assert len(record["entry_hash"]) == 64 and len(record["prev_hash"]) == 64
+
+
+def test_filter_by_outcome_and_a_span_back_from_now(log):
+    with log.db.transaction() as session:
+        audit.record(session, actor="mallory", action="login", target="mallory", outcome="refused")
+    assert _actions(log, outcome="refused") == [("mallory", "login")]
+    assert len(_actions(log, since="1h")) == 7
+    assert _actions(log, until="1h") == []
+
+
+def test_times_with_a_zone_are_compared_in_utc():
+    from enclave.state.audit_query import parse_time
+
+    assert parse_time("2026-11-21T10:30:00+01:00") == "2026-11-21T09:30:00.000000+00:00"
+    assert parse_time("2026-11-21") == "2026-11-21T00:00:00.000000+00:00"
+
+
+def test_an_unknown_outcome_is_refused_with_the_choices():
+    with pytest.raises(InvalidInput, match="ok, refused, error"):
+        AuditFilter(outcome="failed")
+
+
+def test_access_by_user_and_by_project(log):
+    with log.db.reading() as session:
+        assert [r["dataset"] for r in dataset_access(session, user="bob")] == ["secret@v1"]
+        assert [r["user"] for r in dataset_access(session, project="alpha")] == ["alice"]
+
+
+def test_show_json_and_export_write_one_event_per_line(log, settings, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
+    monkeypatch.setenv("ENCLAVE_HUB_PORT", "1")
+    assert main(["audit", "show", "--event", "workspace.", "--json"]) == 0
+    shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["target"] for r in shown] == ["alpha/alice", "beta/bob"]
+    out = tmp_path / "siem.jsonl"
+    assert main(["audit", "export", "--out", str(out), "--since", "24h"]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert set(records[0]) == {"seq", "at", "actor", "action", "target", "outcome", "details", "prev_hash",
+                               "entry_hash"}
+    assert out.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".siem.jsonl.*"))
+
+
+def test_export_to_a_missing_folder_says_what_to_do(log, settings, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
+    assert main(["audit", "export", "--out", str(tmp_path / "nowhere" / "x.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_access_command_answers_who_had_a_dataset(log, settings, monkeypatch, capsys):
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
+    assert main(["audit", "access", "--dataset", "cohort"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.split()[1:] == ["alice", "alpha", "cohort@v1"]

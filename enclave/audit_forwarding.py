@@ -1,0 +1,156 @@
+"""The airlock's audit entries in the enclave's log: one log for everything.
+
+Each airlock entry becomes one enclave event, in the airlock's order and
+exactly once: action `egress.<airlock event>` (`egress.request.submitted`,
+`egress.file.downloaded`, ...), the airlock's actor and outcome, target
+`<project>:request/<id>`, and details carrying `source: egress-review`, the
+airlock entry's id, time, hashes and its own details, so its hash can be
+recomputed from the copy. The high-water mark is the newest forwarded event,
+read under the log's write lock, so two forwarders never add an entry twice.
+
+An entry that does not continue the airlock's chain (edited, or the chain
+cut) is not forwarded: forwarding stops there and `enclave audit verify`
+names it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from traitlets.config import Configurable
+
+from egress_review.config import EgressReview
+from egress_review.storage.audit import canonical_json
+from egress_review.storage.audit import entry_hash as airlock_entry_hash
+from egress_review.storage.db import Database
+from egress_review.storage.forwarding import forward_pending
+
+from .settings import EnclaveSettings
+from .state import audit
+from .state.audit_chain import GENESIS
+from .state.db import open_state_db
+from .state.models import AuditEvent
+
+log = logging.getLogger("enclave.audit")
+
+SOURCE = "egress-review"
+PREFIX = "egress."
+_LOOKBACK = 200  # events examined for the high-water mark, newest first
+
+
+def is_forwarded(event: AuditEvent) -> bool:
+    return isinstance(event.details, dict) and event.details.get("source") == SOURCE
+
+
+def forwarded_entry_hash(event: AuditEvent) -> str:
+    """The airlock entry's hash recomputed from its copy in the enclave's log."""
+    d = event.details
+    return airlock_entry_hash(prev_hash=d.get("airlock_prev_hash", ""), at=d.get("airlock_at", ""),
+                              actor=event.actor, event=event.action.removeprefix(PREFIX), outcome=event.outcome,
+                              request_id=d.get("request_id"), details=canonical_json(d.get("details", {})))
+
+
+def _high_water(session: Session) -> tuple[int, str]:
+    """(id, entry_hash) of the newest airlock entry in the enclave's log; (0, genesis) if none."""
+    newest = session.execute(
+        select(AuditEvent).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
+        .order_by(AuditEvent.seq.desc()).limit(_LOOKBACK)
+    ).scalars()
+    for event in newest:
+        if is_forwarded(event):
+            return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"])
+    if session.execute(select(AuditEvent.seq).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
+                       .limit(1)).first() is None:
+        return 0, GENESIS
+    # Rare: more than _LOOKBACK unsourced 'egress.' events at the tail; look through them all.
+    for event in session.execute(select(AuditEvent).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
+                                 .order_by(AuditEvent.seq.desc())).scalars():
+        if is_forwarded(event):
+            return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"])
+    return 0, GENESIS
+
+
+def _target(entry: dict) -> str:
+    if entry.get("request_id") is None:
+        return ""
+    request = f"request/{entry['request_id']}"
+    return f"{entry['project']}:{request}" if entry.get("project") else request
+
+
+def _breaks_chain(entry: dict, prev_hash: str) -> str | None:
+    """Why this entry may not be forwarded after the one whose hash is `prev_hash`, or None."""
+    recomputed = airlock_entry_hash(prev_hash=entry["prev_hash"], at=entry["at"], actor=entry["actor"],
+                                    event=entry["event"], outcome=entry["outcome"], request_id=entry["request_id"],
+                                    details=canonical_json(entry["details"]))
+    if recomputed != entry["entry_hash"]:
+        return "its content does not match its hash (edited)"
+    if entry["prev_hash"] != prev_hash:
+        return "it does not follow the last forwarded entry (entries deleted, inserted or reordered)"
+    return None
+
+
+class EnclaveAuditSink(Configurable):
+    """Receives the airlock's audit entries into the enclave's log (egress_review.storage.forwarding.AuditSink)."""
+
+    def __init__(self, settings: EnclaveSettings | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = settings or EnclaveSettings(parent=self)
+        self.refused: str | None = None  # why forwarding stopped short the last time, if it did
+
+    def _db(self):
+        return open_state_db(self.settings.database_url)
+
+    def forwarded_up_to(self) -> int:
+        with self._db().reading() as session:
+            return _high_water(session)[0]
+
+    def accept(self, entries: list[dict]) -> int:
+        added, self.refused = 0, None
+        with self._db().transaction() as session:
+            audit.lock_log(session)
+            last_id, last_hash = _high_water(session)
+            for entry in entries:
+                if entry["id"] <= last_id:
+                    continue  # already forwarded (by another process, or an earlier pass)
+                reason = _breaks_chain(entry, last_hash)
+                if reason:
+                    self.refused = f"airlock entry {entry['id']} was not forwarded: {reason}"
+                    log.error("%s; run 'enclave audit verify'", self.refused)
+                    break
+                audit.record(session, actor=entry["actor"], action=PREFIX + entry["event"], target=_target(entry),
+                             outcome=entry["outcome"], details={
+                                 "source": SOURCE, "airlock_id": entry["id"], "airlock_at": entry["at"],
+                                 "airlock_prev_hash": entry["prev_hash"], "airlock_entry_hash": entry["entry_hash"],
+                                 "request_id": entry["request_id"], "project": entry["project"],
+                                 "details": entry["details"]})
+                last_id, last_hash = entry["id"], entry["entry_hash"]
+                added += 1
+        return added
+
+
+def airlock_data_dir(settings: EnclaveSettings) -> Path:
+    """Where the hub's airlock service keeps its data (enclave/hub/airlock.py gives it this folder)."""
+    return settings.state_path / "airlock"
+
+
+def airlock_database(settings: EnclaveSettings) -> Database | None:
+    """The airlock's database as the hub runs it, or None when the airlock has never run."""
+    url = EgressReview(data_dir=str(airlock_data_dir(settings))).db_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    return Database(url)
+
+
+def catch_up(settings: EnclaveSettings) -> tuple[int, str | None]:
+    """Forward what the airlock has not forwarded yet: (entries added, why it stopped short or None)."""
+    db = airlock_database(settings)
+    if db is None:
+        return 0, None
+    try:
+        sink = EnclaveAuditSink(settings)
+        return forward_pending(db, sink), sink.refused
+    finally:
+        db.dispose()

@@ -1,0 +1,151 @@
+"""`enclave audit verify`: is the one log whole?
+
+Four checks, each naming the entry and what happened to it:
+1. the enclave's chain (edited, inserted, reordered, deleted entries);
+2. the anchor outside the database (entries cut off the end, the chain rewritten);
+3. the airlock's own chain, in its database;
+4. the two against each other: every airlock entry is in the enclave's log
+   with the same hash, once and in order, and every event that claims to
+   come from the airlock says so (`source`) and exists there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from egress_review.storage.audit import entry_hash as airlock_entry_hash
+from egress_review.storage.db import Database
+from egress_review.storage.models import AuditEntry
+
+from .audit_forwarding import PREFIX, SOURCE, airlock_database, forwarded_entry_hash, is_forwarded
+from .settings import EnclaveSettings
+from .state.audit import verify_chain
+from .state.audit_anchor import anchor_paths, check_against_anchor
+from .state.audit_chain import DELETED, EDITED, INSERTED, REORDERED, Link, Problem, classify
+from .state.db import open_state_db
+from .state.models import AuditEvent
+
+MISSING = "missing from the one log"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    enclave_entries: int
+    airlock_entries: int | None  # None: the airlock has never run here
+    problems: list[Problem]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def _airlock_link(entry: AuditEntry) -> Link:
+    recomputed = airlock_entry_hash(prev_hash=entry.prev_hash, at=entry.at, actor=entry.actor, event=entry.event,
+                                    outcome=entry.outcome, request_id=entry.request_id, details=entry.details)
+    return Link(entry.id, entry.prev_hash, entry.entry_hash, recomputed == entry.entry_hash)
+
+
+def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], list[Problem]]:
+    """The airlock entries in the enclave's log by airlock id, and what is wrong with the copies themselves."""
+    copies: dict[int, AuditEvent] = {}
+    problems: list[Problem] = []
+    last_id = 0
+    for event in events:
+        if not is_forwarded(event):
+            if event.action.startswith(PREFIX):
+                problems.append(Problem("enclave", event.seq, INSERTED, f"it looks like an airlock entry but has no "
+                                                                        f"source '{SOURCE}': it was not forwarded"))
+            continue
+        airlock_id = event.details.get("airlock_id")
+        if not isinstance(airlock_id, int):
+            problems.append(Problem("enclave", event.seq, EDITED, "its airlock entry id is missing"))
+            continue
+        if airlock_id in copies:
+            problems.append(Problem("enclave", event.seq, INSERTED,
+                                    f"airlock entry {airlock_id} is already in the log at seq {copies[airlock_id].seq}"))
+            continue
+        if airlock_id < last_id:
+            problems.append(Problem("enclave", event.seq, REORDERED,
+                                    f"it holds airlock entry {airlock_id} after airlock entry {last_id}"))
+        if not event.action.startswith(PREFIX):
+            problems.append(Problem("enclave", event.seq, EDITED, f"its action lacks the prefix '{PREFIX}'"))
+        elif forwarded_entry_hash(event) != event.details.get("airlock_entry_hash"):
+            problems.append(Problem("enclave", event.seq, EDITED,
+                                    f"its copy of airlock entry {airlock_id} does not match that entry's hash"))
+        copies[airlock_id] = event
+        last_id = max(last_id, airlock_id)
+    return copies, problems
+
+
+def _cross_check(entries: list[AuditEntry], copies: dict[int, AuditEvent]) -> list[Problem]:
+    problems: list[Problem] = []
+    ids = {e.id for e in entries}
+    for entry in entries:
+        copy = copies.get(entry.id)
+        if copy is None:
+            problems.append(Problem("airlock", entry.id, MISSING, "it is not in the enclave's log (not forwarded: "
+                                                                  "the airlock's chain breaks at or before it)"))
+        elif copy.details.get("airlock_entry_hash") != entry.entry_hash:
+            problems.append(Problem("airlock", entry.id, EDITED, f"its hash differs from its copy in the one log "
+                                                                 f"(enclave seq {copy.seq}): it was changed and "
+                                                                 "re-hashed"))
+    for airlock_id, copy in sorted(copies.items()):
+        if airlock_id not in ids:
+            problems.append(Problem("airlock", airlock_id, DELETED, f"it is in the one log (enclave seq {copy.seq}) "
+                                                                    "but gone from the airlock's database"))
+    return problems
+
+
+def verify_one_log(settings: EnclaveSettings) -> Verdict:
+    """Every problem with the enclave's log, its anchor, the airlock's log and the two together."""
+    db = open_state_db(settings.database_url)
+
+    def newest_seq() -> int:
+        with db.reading() as fresh:
+            return fresh.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+
+    airlock = airlock_database(settings)
+    try:
+        entries = None if airlock is None else _airlock_entries(airlock)
+    finally:
+        if airlock is not None:
+            airlock.dispose()
+    with db.reading() as session:
+        events = list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
+        problems = verify_chain(session)
+        problems += check_against_anchor(anchor_paths(settings.database_url), {e.seq: e.entry_hash for e in events},
+                                         newest_seq)
+        copies, copy_problems = _forwarded_copies(events)
+        problems += copy_problems
+        if entries is None:
+            if copies:
+                problems.append(Problem("airlock", None, DELETED, f"its database is gone, but the one log holds "
+                                                                  f"{len(copies)} of its entries"))
+            return Verdict(len(events), None, _once_per_entry(problems))
+        problems += classify("airlock", [_airlock_link(e) for e in entries])
+        problems += _cross_check(entries, copies)
+        return Verdict(len(events), len(entries), _once_per_entry(problems))
+
+
+def _once_per_entry(problems: list[Problem]) -> list[Problem]:
+    """The first (most specific: the chain's) finding for each entry; findings about no one entry all stay."""
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for problem in problems:
+        if problem.key is not None:
+            if (problem.log, problem.key) in seen:
+                continue
+            seen.add((problem.log, problem.key))
+        kept.append(problem)
+    return kept
+
+
+def _airlock_entries(airlock: Database) -> list[AuditEntry]:
+    """The airlock's entries, oldest first (read before the enclave's log: an entry forwarded meanwhile is
+    then found in both, never in the enclave's log only)."""
+    with airlock.read() as session:
+        entries = list(session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
+        session.expunge_all()
+        return entries
