@@ -7,6 +7,7 @@ shares one session. Hail, PySpark and Java come with the optional extra
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -31,7 +32,11 @@ def init_hail(work_dir: Path | None = None):
         return hl
     if shutil.which("java") is None:
         raise InvalidState("Hail needs a Java runtime and `java` is not on PATH: run `bash scripts/ensure-java.sh`.")
-    base = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="enclave-hail-"))
+    if work_dir:
+        base = Path(work_dir)
+    else:
+        base = Path(tempfile.mkdtemp(prefix="enclave-hail-"))
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
     # Spark's local driver would otherwise bind to the host's public address.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for sub in ("tmp", "local", "spark"):
