@@ -43,8 +43,11 @@ up: install
 	@$(BIN)/enclave demo seed
 	@bash scripts/hub.sh start
 	@echo
-	@echo "The enclave is up. Log in at http://$$(hostname -I | awk '{print $$1}'):$(ENCLAVE_PUBLIC_PORT)/hub/login"
-	@echo "(on this machine: http://127.0.0.1:$(ENCLAVE_PUBLIC_PORT)/hub/login). Stop it with 'make down'."
+	@echo "The enclave is up. Log in at https://$$(hostname -I | awk '{print $$1}'):$(ENCLAVE_PUBLIC_PORT)/hub/login"
+	@echo "(on this machine: https://127.0.0.1:$(ENCLAVE_PUBLIC_PORT)/hub/login). Stop it with 'make down'."
+	@if [ -z "$${ENCLAVE_TLS_CERT:-}" ]; then \
+	  echo "The certificate is self-signed, so browsers warn once: check its fingerprint with"; \
+	  echo "'$(BIN)/enclave edge cert' and accept it, or set ENCLAVE_TLS_CERT and ENCLAVE_TLS_KEY to your own."; fi
 
 ## down: stop the hub and every workspace; keep all state
 down:

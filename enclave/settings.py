@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from traitlets import Float, Integer, Unicode, default, validate
+from traitlets import Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -139,6 +139,68 @@ class EnclaveSettings(Configurable):
             raise ValueError("metering_daily_budget must be at least 1 byte")
         return proposal["value"]
 
+    # --- The edge (enclave/edge): the public HTTPS entrance in front of the hub's proxy -----------
+
+    proxy_port = Integer(
+        help="Port of the hub's proxy (configurable-http-proxy), on 127.0.0.1 only: the edge, on "
+        "public_ip:public_port, is the only way in. Default: $ENCLAVE_PROXY_PORT or 8002.",
+    ).tag(config=True)
+
+    @default("proxy_port")
+    def _default_proxy_port(self) -> int:
+        return int(_env("ENCLAVE_PROXY_PORT", "8002"))
+
+    tls_cert = Unicode(
+        help="The operator's own certificate (PEM, full chain) for the public entrance. Empty: a "
+        "self-signed certificate is made in <state_dir>/tls/. Default: $ENCLAVE_TLS_CERT or empty.",
+    ).tag(config=True)
+
+    @default("tls_cert")
+    def _default_tls_cert(self) -> str:
+        return _env("ENCLAVE_TLS_CERT", "")
+
+    tls_key = Unicode(
+        help="The private key (PEM) of tls_cert; set both or neither. Default: $ENCLAVE_TLS_KEY or empty.",
+    ).tag(config=True)
+
+    @default("tls_key")
+    def _default_tls_key(self) -> str:
+        return _env("ENCLAVE_TLS_KEY", "")
+
+    tls_names = List(
+        Unicode(),
+        help="Extra host names or IP addresses the self-signed certificate is made for, besides "
+        "localhost, this host's names and addresses and public_ip. Default: $ENCLAVE_TLS_NAMES "
+        "(comma-separated) or none.",
+    ).tag(config=True)
+
+    @default("tls_names")
+    def _default_tls_names(self) -> list[str]:
+        return [n.strip() for n in _env("ENCLAVE_TLS_NAMES", "").split(",") if n.strip()]
+
+    edge_declared_apps = List(
+        Unicode(),
+        help="Names of operator-declared jupyter-server-proxy apps (c.ServerProxy.servers) the edge lets "
+        "through at /user/<user>/<project>/<name>/, metered as 'app'. Everything under /proxy/ stays "
+        "closed. Default: none.",
+    ).tag(config=True)
+
+    @validate("edge_declared_apps")
+    def _check_declared_apps(self, proposal) -> list[str]:
+        from .edge.policy import CLOSED_ROUTES  # the edge's own list of closed route names
+
+        for name in proposal["value"]:
+            if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name) or name in CLOSED_ROUTES or name in ("api", "lab"):
+                raise ValueError(f"edge_declared_apps: {name!r} is not a usable app name: use lower-case letters, "
+                                 "digits, '_' and '-', and not a route of Jupyter's own (api, lab, files, proxy, ...)")
+        return list(proposal["value"])
+
+    edge_max_file_content_bytes = Integer(
+        64 * 1024,
+        help="Largest file content (bytes) the edge lets the contents API send to a browser; notebooks "
+        "and folder listings are not capped. Default 65536, the workspace lockdown's own limit.",
+    ).tag(config=True)
+
     def prepare_state_dir(self) -> None:
         """Create the state folder readable by root only.
 
@@ -158,6 +220,11 @@ class EnclaveSettings(Configurable):
     def hub_dir(self) -> Path:
         """The hub's own files: its database, cookie secret and proxy token."""
         return self.state_path / "hub"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The edge's self-signed certificate and key, when the operator gives none."""
+        return self.state_path / "tls"
 
     @property
     def projects_dir(self) -> Path:

@@ -1,41 +1,71 @@
 #!/usr/bin/env bash
-# Start, stop or check the enclave's hub (JupyterHub with its proxy) in the background.
+# Start, stop or check the enclave's hub (JupyterHub with its proxy, on loopback) and its edge
+# (the public HTTPS entrance, `enclave edge serve`) in the background.
 #   usage: hub.sh start|stop|status
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 state="${ENCLAVE_STATE_DIR:?set ENCLAVE_STATE_DIR}"
 hub_dir="$state/hub"
 pid_file="$hub_dir/jupyterhub.pid"
+edge_pid_file="$hub_dir/edge.pid"
 log="$state/hub.log"
+edge_log="$state/edge.log"
 port="${ENCLAVE_PUBLIC_PORT:-8000}"
 export PATH="$repo/.venv/bin:$repo/.cache/node/node_modules/.bin:$PATH"
 
-running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running() { alive "$pid_file"; }
+
+# Liveness only: the self-signed certificate is checked; an operator's own names the public host
+# name rather than 127.0.0.1, so it is not checked here (browsers check it).
+login_page() {
+  if [ -n "${ENCLAVE_TLS_CERT:-}" ]; then
+    curl -fsSk -o /dev/null "https://127.0.0.1:$port/hub/login"
+  else
+    curl -fsS --cacert "$state/tls/edge.crt" -o /dev/null "https://127.0.0.1:$port/hub/login"
+  fi
+}
+
+stop_pid() {
+  local file="$1"
+  if alive "$file"; then
+    local pid; pid="$(cat "$file")"; kill "$pid"
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
 
 case "${1:-}" in
   start)
-    if running; then echo "The hub is already running (pid $(cat "$pid_file"))."; exit 0; fi
     mkdir -p "$hub_dir"
-    # A session of its own, no inherited descriptors: the hub outlives this script and its caller.
-    (cd "$hub_dir" && exec setsid jupyterhub -f "$repo/hub_config/jupyterhub_config.py" \
-      </dev/null >>"$log" 2>&1) &
-    echo $! >"$pid_file"
+    if running; then echo "The hub is already running (pid $(cat "$pid_file"))."; else
+      # A session of its own, no inherited descriptors: the hub outlives this script and its caller.
+      (cd "$hub_dir" && exec setsid jupyterhub -f "$repo/hub_config/jupyterhub_config.py" \
+        </dev/null >>"$log" 2>&1) &
+      echo $! >"$pid_file"
+    fi
+    if alive "$edge_pid_file"; then echo "The edge is already running (pid $(cat "$edge_pid_file"))."; else
+      # The edge makes its self-signed certificate on first start; it refuses to start without metering.
+      (cd "$hub_dir" && exec setsid python -m enclave.edge </dev/null >>"$edge_log" 2>&1) &
+      echo $! >"$edge_pid_file"
+    fi
     for _ in $(seq 1 60); do
-      if curl -fsS -o /dev/null "http://127.0.0.1:$port/hub/login" 2>/dev/null; then exit 0; fi
+      if login_page 2>/dev/null; then exit 0; fi
       running || { tail -n 40 "$log" >&2; echo "The hub exited; its log is above ($log)." >&2; exit 1; }
+      alive "$edge_pid_file" || { tail -n 40 "$edge_log" >&2; echo "The edge exited; its log is above ($edge_log)." >&2; exit 1; }
       sleep 1
     done
-    tail -n 40 "$log" >&2; echo "The hub did not answer within 60 s; log: $log" >&2; exit 1 ;;
+    tail -n 20 "$log" "$edge_log" >&2; echo "The enclave did not answer within 60 s; logs: $log $edge_log" >&2; exit 1 ;;
   stop)
-    if running; then
-      pid="$(cat "$pid_file")"; kill "$pid"
-      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_file"
+    stop_pid "$edge_pid_file"
+    stop_pid "$pid_file"
     # The proxy outlives a killed hub; stop it too.
     if [ -f "$hub_dir/proxy.pid" ]; then kill "$(cat "$hub_dir/proxy.pid")" 2>/dev/null || true; rm -f "$hub_dir/proxy.pid"; fi ;;
   status)
-    if running; then echo "running (pid $(cat "$pid_file"))"; else echo "stopped"; exit 1; fi ;;
+    code=0
+    if running; then echo "hub: running (pid $(cat "$pid_file"))"; else echo "hub: stopped"; code=1; fi
+    if alive "$edge_pid_file"; then echo "edge: running (pid $(cat "$edge_pid_file"))"; else echo "edge: stopped"; code=1; fi
+    exit $code ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

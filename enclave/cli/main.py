@@ -11,13 +11,13 @@ import argparse
 import sys
 
 from ..errors import EnclaveError
-from . import commands, metering
+from . import commands, edge, metering
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enclave", description="Operate an enclave installation.")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    for register in [*commands.REGISTRARS, *metering.REGISTRARS]:
+    for register in [*commands.REGISTRARS, *metering.REGISTRARS, *edge.REGISTRARS]:
         register(groups)
     return parser
 

@@ -65,8 +65,12 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.named_server_limit_per_user = 0
     c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
-    c.JupyterHub.ip = settings.public_ip
-    c.JupyterHub.port = settings.public_port
+    # The hub's proxy listens on loopback only: the edge (enclave/edge, `enclave edge serve`) is the
+    # public entrance, on public_ip:public_port over HTTPS, and says who the client is (X-Forwarded-*).
+    c.JupyterHub.ip = "127.0.0.1"
+    c.JupyterHub.port = settings.proxy_port
+    # Cookies only over HTTPS: the browser only ever reaches the hub through the edge.
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
     # Workspaces reach the hub on their own network's gateway (the spawner sets
     # hub_connect_url per project); the host firewall admits only this port.
     c.JupyterHub.hub_ip = "0.0.0.0"
@@ -75,7 +79,8 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
 
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
     c.ConfigurableHTTPProxy.auth_token = proxy_token(hub_dir)
-    c.ConfigurableHTTPProxy.command = proxy_command()
+    # The edge sets X-Forwarded-For/-Proto/-Host itself; the proxy must pass them on, not append its own.
+    c.ConfigurableHTTPProxy.command = [*proxy_command(), "--no-x-forward"]
     c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
 
     c.JupyterHub.template_paths = [str(TEMPLATES)]

@@ -15,10 +15,14 @@ LIMIT = 64 * 1024
 
 
 class Browser:
-    """Alice's own token, sent to her workspace through the hub's proxy, as her browser would."""
+    """Alice's own token, sent to her workspace through the hub's proxy, as her browser would.
+
+    It goes to the hub's proxy directly (loopback, behind the edge), so that what these tests
+    prove is the workspace's own lockdown; tests/security/test_edge.py proves the edge separately.
+    """
 
     def __init__(self, workspace):
-        self.base = workspace.user.server_url(workspace.project)
+        self.base = f"{workspace.enclave.inner_url}/user/{workspace.user.name}/{workspace.project}"
         self.headers = {"Authorization": f"token {workspace.token}"}
 
     def get(self, path: str, **kwargs) -> requests.Response:

@@ -22,7 +22,7 @@ from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings
 from enclave.state.db import open_state_db
 
-from .hub import HubUser
+from .hub import HubUser, trust
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,22 @@ class EnclaveUnderTest:
     log_path: Path
     passwords: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    edge_process: subprocess.Popen | None = None
+
+    @property
+    def ca_file(self) -> str:
+        """The edge's self-signed certificate: what clients of this enclave verify against."""
+        return str(self.settings.tls_dir / "edge.crt")
+
+    @property
+    def inner_url(self) -> str:
+        """The hub's proxy itself, on loopback behind the edge: for tests of the controls behind the edge."""
+        return f"http://127.0.0.1:{self.settings.proxy_port}"
+
+    @property
+    def http_url(self) -> str:
+        """The same public port, in plain HTTP (which the edge redirects or refuses)."""
+        return self.url.replace("https://", "http://", 1)
 
     def login(self, name: str, otp: str | None = None) -> HubUser:
         user = HubUser(self.url, name, self.passwords[name], otp=otp)
@@ -70,6 +86,7 @@ def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = Non
         public_ip="127.0.0.1",
         public_port=free_port(),
         hub_port=free_port(),
+        proxy_port=free_port(),
         proxy_api_port=free_port(),
         egress_port=free_port(),
         **(TEST_LIMITS if limits is None else limits),
@@ -77,7 +94,7 @@ def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = Non
 
 
 def hub_environment(settings: EnclaveSettings) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "WEBSOCKET_CLIENT_CA_BUNDLE")}
     env.update({
         "ENCLAVE_STATE_DIR": settings.state_dir,
         "ENCLAVE_INSTANCE": settings.instance,
@@ -85,6 +102,7 @@ def hub_environment(settings: EnclaveSettings) -> dict[str, str]:
         "ENCLAVE_PUBLIC_PORT": str(settings.public_port),
         "ENCLAVE_HUB_PORT": str(settings.hub_port),
         "ENCLAVE_PROXY_API_PORT": str(settings.proxy_api_port),
+        "ENCLAVE_PROXY_PORT": str(settings.proxy_port),
         "ENCLAVE_EGRESS_PORT": str(settings.egress_port),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), str(REPO / ".cache/node/node_modules/.bin"),
                                  env.get("PATH", "")]),
@@ -104,17 +122,34 @@ def start_hub(enclave: EnclaveUnderTest, extra_args: list[str] | None = None) ->
             *(extra_args or [])]
     enclave.process = subprocess.Popen(args, cwd=settings.hub_dir, env=hub_environment(settings), stdout=log,
                                        stderr=subprocess.STDOUT)
-    wait_for_login_page(enclave.url, enclave.process, enclave.log_tail)
+    start_edge(enclave)
+    wait_for_login_page(enclave.url, enclave.process, enclave.log_tail, verify=enclave.ca_file,
+                        also=enclave.edge_process)
 
 
-def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: float = 90) -> None:
-    """Wait until a hub process serves its login page; raise with its log if it dies or hangs."""
+def start_edge(enclave: EnclaveUnderTest) -> None:
+    """The public HTTPS entrance in front of the hub's proxy; it makes its self-signed certificate at start."""
+    log = open(enclave.log_path, "ab")
+    enclave.edge_process = subprocess.Popen([sys.executable, "-m", "enclave.edge"], cwd=enclave.settings.hub_dir,
+                                            env=hub_environment(enclave.settings), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not Path(enclave.ca_file).exists():
+        if enclave.edge_process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the edge did not start:\n{enclave.log_tail()}")
+        time.sleep(0.2)
+    trust(enclave.url, enclave.ca_file)
+
+
+def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: float = 90,
+                        verify: str | bool = True, also: subprocess.Popen | None = None) -> None:
+    """Wait until a hub process (and its edge, `also`) serves its login page; raise with its log if either dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the hub exited with {process.returncode}:\n{log_tail()}")
+        for watched in (process, also):
+            if watched is not None and watched.poll() is not None:
+                raise RuntimeError(f"{watched.args[0]} exited with {watched.returncode}:\n{log_tail()}")
         try:
-            if requests.get(f"{url}/hub/login", timeout=2).status_code == 200:
+            if requests.get(f"{url}/hub/login", timeout=2, verify=verify).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
@@ -124,6 +159,16 @@ def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: 
 
 def stop_hub(enclave: EnclaveUnderTest) -> None:
     stop_hub_process(enclave.process, enclave.settings.hub_dir / "proxy.pid")
+    stop_edge(enclave)
+
+
+def stop_edge(enclave: EnclaveUnderTest) -> None:
+    if enclave.edge_process and enclave.edge_process.poll() is None:
+        enclave.edge_process.terminate()
+        try:
+            enclave.edge_process.wait(30)
+        except subprocess.TimeoutExpired:
+            enclave.edge_process.kill()
 
 
 def stop_hub_process(process: subprocess.Popen | None, pid_file: Path) -> None:
@@ -184,5 +229,5 @@ def build_enclave(root: Path, settings: EnclaveSettings | None = None) -> Enclav
     settings.prepare_state_dir()
     ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor=f"{settings.instance}-operator",
                           workspaces=HubWorkspaces(settings))
-    return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"http://127.0.0.1:{settings.public_port}",
+    return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"https://127.0.0.1:{settings.public_port}",
                             log_path=root / "hub.log")

@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import certifi
 
 import requests
+
+# The certificate each test enclave's edge serves, by origin (https://host:port): the harness
+# registers it when it starts the edge, and every client of that origin verifies against it.
+_TRUSTED: dict[str, str] = {}
+
+
+def trust(url: str, ca_file: str) -> None:
+    """Verify `url`'s origin against `ca_file`, in HubUser and in every `requests` and websocket-client call.
+
+    Plain `requests.get(...)` and websocket-client read their CA bundle from the
+    environment: point both at the system CAs plus each trusted edge certificate
+    (this test process only; certificates are still verified, never skipped).
+    """
+    _TRUSTED[_origin(url)] = ca_file
+    bundle = Path(tempfile.gettempdir()) / f"enclave-test-cas-{os.getpid()}.pem"
+    bundle.write_text("\n".join([Path(certifi.where()).read_text(), *(Path(f).read_text() for f in _TRUSTED.values())]))
+    os.environ["REQUESTS_CA_BUNDLE"] = os.environ["WEBSOCKET_CLIENT_CA_BUNDLE"] = str(bundle)
+
+
+def verify_for(url: str) -> str | bool:
+    """What `requests` should verify `url`'s certificate with: its edge's certificate, else the system's CAs."""
+    return _TRUSTED.get(_origin(url), True)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class HubUser:
@@ -14,6 +47,7 @@ class HubUser:
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.http = requests.Session()
+        self.http.verify = verify_for(self.base_url)
         self.login_response = self._login(password, otp)
 
     def _login(self, password: str, otp: str | None) -> requests.Response:

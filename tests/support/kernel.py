@@ -20,14 +20,14 @@ class Execution:
 
 class KernelSession:
     def __init__(self, server_url: str, headers: dict, cookies: dict | None = None):
-        self.server_url = server_url.rstrip("/")  # e.g. http://127.0.0.1:8000/user/alice/alpha
+        self.server_url = server_url.rstrip("/")  # e.g. https://127.0.0.1:8000/user/alice/alpha
         self.headers = headers
         self.cookies = cookies or {}
         reply = requests.post(f"{self.server_url}/api/kernels", headers=headers, cookies=self.cookies,
                               json={"name": "python3"}, timeout=60)
         reply.raise_for_status()
         self.kernel_id = reply.json()["id"]
-        ws_url = self.server_url.replace("http://", "ws://", 1) + f"/api/kernels/{self.kernel_id}/channels"
+        ws_url = "ws" + self.server_url.removeprefix("http") + f"/api/kernels/{self.kernel_id}/channels"
         header = [f"{k}: {v}" for k, v in headers.items()]
         self.ws = websocket.create_connection(ws_url, header=header, timeout=120)
 

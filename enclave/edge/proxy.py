@@ -1,0 +1,223 @@
+"""The reverse proxy: every request to the enclave passes here on its way to the hub's proxy.
+
+HTTP bodies stream both ways (only contents API responses are held, up to the
+size check's cap); websockets (kernels, terminals) are relayed frame by frame
+both ways. Data-bearing traffic from a workspace to the browser is counted by
+the EgressMeter; when the meter says the budget is spent, the response is cut
+or the websocket closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from yarl import URL
+
+from .contents import PASS, REFUSE, ContentsCheck
+from .headers import add_security_headers, downstream_response_headers, upstream_request_headers
+from .policy import Decision, decide
+from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response
+
+log = logging.getLogger(__name__)
+
+BUDGET_SPENT = "metering-budget"
+WS_POLICY_VIOLATION = 1008
+# Headers aiohttp's client would otherwise add on its own.
+_NO_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
+
+
+class EdgeProxy:
+    def __init__(self, upstream: str, meter, refusals: RefusalAudit, *, declared_apps: frozenset[str],
+                 contents_limit: int, public_port: int):
+        self.upstream = upstream.rstrip("/")  # http://127.0.0.1:<proxy_port>
+        self.meter = meter
+        self.refusals = refusals
+        self.declared_apps = declared_apps
+        self.contents_limit = contents_limit
+        self.public_port = public_port
+        self.session: aiohttp.ClientSession | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self, app: web.Application | None = None) -> None:
+        self.session = aiohttp.ClientSession(
+            # No cookie jar: cookies belong to each browser, never to the edge.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=512),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+        )
+
+    async def close(self, app: web.Application | None = None) -> None:
+        if self.session:
+            await self.session.close()
+        await self.refusals.drain()
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=0)
+        app.on_startup.append(self.open)
+        app.on_cleanup.append(self.close)
+        app.on_response_prepare.append(_secure_headers)
+        app.router.add_route("*", "/{anything:.*}", self.handle)
+        return app
+
+    # --- one request -------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path, _, query = request.raw_path.partition("?")
+        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        decision = decide(request.method, path, query, websocket=websocket, declared_apps=self.declared_apps)
+        if decision.refused:
+            self._audit(request, decision.reason, decision)
+            return decision_response(decision)
+        if decision.channel and self.meter.blocked(decision.user, decision.server):
+            return refusal_response(429, BUDGET_SPENT, "this workspace's data budget for today is spent, or "
+                                    "the account is suspended. An operator can tell you more.")
+        if websocket:
+            return await self._relay_websocket(request, decision)
+        return await self._relay_http(request, decision)
+
+    def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "") -> None:
+        self.refusals.record(reason=reason, route=decision.route, method=request.method,
+                             client=request.remote or "", user=decision.user, server=decision.server,
+                             detail=detail)
+
+    def _upstream_url(self, request: web.Request) -> URL:
+        return URL(self.upstream + request.raw_path, encoded=True)
+
+    def _upstream_headers(self, request: web.Request, websocket: bool = False):
+        host = request.headers.get("Host", "")
+        return upstream_request_headers(request.headers, request.remote or "", host, self.public_port,
+                                        websocket=websocket)
+
+    def _count(self, decision: Decision, nbytes: int) -> bool:
+        if not decision.channel or not nbytes:
+            return True
+        return self.meter.count(decision.user, decision.server, nbytes, decision.channel)
+
+    async def _relay_http(self, request: web.Request, decision: Decision) -> web.StreamResponse:
+        headers = self._upstream_headers(request)
+        if decision.check_contents:
+            headers["Accept-Encoding"] = "identity"  # the check reads the body as sent
+        body = request.content if request.body_exists else None
+        try:
+            upstream = await self.session.request(
+                request.method, self._upstream_url(request), headers=headers, data=body, allow_redirects=False,
+                skip_auto_headers=_NO_AUTO_HEADERS)
+        except aiohttp.ClientError as error:
+            log.warning("upstream unreachable for %s %s: %s", request.method, decision.route, error)
+            return refusal_response(502, "upstream-unreachable", "the hub's proxy is not answering; try again "
+                                    "in a moment, or ask an operator to check the hub.")
+        try:
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                          headers=downstream_response_headers(upstream.headers))
+            if decision.check_contents:
+                return await self._relay_checked_contents(request, decision, upstream, response)
+            return await self._stream(request, decision, upstream, response, b"")
+        finally:
+            upstream.release()
+
+    async def _relay_checked_contents(self, request, decision, upstream, response) -> web.StreamResponse:
+        encoding = upstream.headers.get("Content-Encoding", "identity").lower()
+        if encoding != "identity":
+            return self._refuse_contents(request, decision, f"the response is encoded ({encoding})")
+        check = ContentsCheck(self.contents_limit)
+        verdict = None
+        async for chunk in upstream.content.iter_any():
+            verdict = check.feed(chunk)
+            if verdict != "hold":
+                break
+        if verdict == REFUSE:
+            return self._refuse_contents(request, decision, check.why)
+        if verdict != PASS:  # the whole body is in: judge it
+            if check.finish() == REFUSE:
+                return self._refuse_contents(request, decision, check.why)
+        return await self._stream(request, decision, upstream, response, bytes(check.buffer))
+
+    def _refuse_contents(self, request, decision: Decision, why: str) -> web.Response:
+        self._audit(request, "contents-too-large", decision, why)
+        return refusal_response(403, "contents-too-large", f"{why}. Files this large cannot be opened in the "
+                                "browser in the enclave; work on them in a notebook, and take results out "
+                                "through the airlock (egress review).")
+
+    async def _stream(self, request, decision: Decision, upstream, response: web.StreamResponse,
+                      head: bytes) -> web.StreamResponse:
+        if head and not self._count(decision, len(head)):
+            return refusal_response(429, BUDGET_SPENT, "this workspace's data budget for today is spent.")
+        await response.prepare(request)
+        if head:
+            await response.write(head)
+        async for chunk in upstream.content.iter_any():
+            if not self._count(decision, len(chunk)):
+                log.warning("metering budget spent: cutting %s for %s/%s", decision.route, decision.user,
+                            decision.server)
+                request.transport.close() if request.transport else None
+                return response
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    async def _relay_websocket(self, request: web.Request, decision: Decision) -> web.StreamResponse:
+        protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        try:
+            upstream = await self.session.ws_connect(
+                self._upstream_url(request), headers=self._upstream_headers(request, websocket=True),
+                protocols=protocols, max_msg_size=0, autoping=True, compress=0)
+        except aiohttp.WSServerHandshakeError as refused:
+            return web.Response(status=refused.status, text=f"The workspace refused the websocket ({refused.status}).")
+        except aiohttp.ClientError as error:
+            log.warning("upstream websocket unreachable for %s: %s", decision.route, error)
+            return refusal_response(502, "upstream-unreachable", "the hub's proxy is not answering.")
+        browser = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
+                                        max_msg_size=0, autoping=True)
+        await browser.prepare(request)
+        to_browser = asyncio.create_task(self._pump_to_browser(upstream, browser, decision))
+        to_upstream = asyncio.create_task(_pump(browser, upstream))
+        try:
+            await asyncio.wait({to_browser, to_upstream}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (to_browser, to_upstream):
+                task.cancel()
+            await asyncio.gather(to_browser, to_upstream, return_exceptions=True)
+            if not upstream.closed:
+                await upstream.close()
+            if not browser.closed:
+                await browser.close()
+        return browser
+
+    async def _pump_to_browser(self, upstream, browser: web.WebSocketResponse, decision: Decision) -> None:
+        async for message in upstream:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                data = message.data.encode() if message.type == WSMsgType.TEXT else message.data
+                if not self._count(decision, len(data)):
+                    await browser.close(code=WS_POLICY_VIOLATION,
+                                        message=f"{PREFIX}: data budget spent".encode()[:120])
+                    return
+                await _send(browser, message)
+            elif message.type == WSMsgType.CLOSE:
+                await browser.close(code=upstream.close_code or 1000)
+                return
+            elif message.type == WSMsgType.ERROR:
+                return
+
+
+async def _pump(source, target) -> None:
+    async for message in source:
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            await _send(target, message)
+        elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            return
+
+
+async def _send(target, message) -> None:
+    if message.type == WSMsgType.TEXT:
+        await target.send_str(message.data)
+    else:
+        await target.send_bytes(message.data)
+
+
+async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+    add_security_headers(response.headers)

@@ -1,0 +1,170 @@
+"""The edge's decisions: every closed route, every open one, path tricks and tokens in URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from enclave.edge.paths import AmbiguousPath, canonical
+from enclave.edge.policy import AMBIGUOUS, CLOSED_ROUTE, DOWNLOAD, TOKEN_IN_URL, decide
+
+pytestmark = pytest.mark.unit
+
+WS = "/user/alice/alpha"
+
+
+@pytest.mark.parametrize("route", [
+    "files/cohort.csv", "files/sub/dir/cohort.csv", "files/", "files",
+    "view/cohort.csv", "nbconvert/html/analysis.ipynb", "nbconvert/html", "nbconvert/script/a.ipynb",
+    "api/nbconvert", "api/nbconvert/", "proxy/8000/", "proxy/8000/data.csv", "proxy/absolute/8000/",
+    "proxy/localhost:8000/", "proxy/", "kernelspecs/python3/logo-64x64.png", "kernelspecs/evil/data.csv",
+    "edit/cohort.csv",
+])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE"])
+def test_routes_that_return_file_bytes_are_closed_for_every_method(route, method):
+    decision = decide(method, f"{WS}/{route}")
+    assert decision.refused and decision.status == 403 and decision.reason == CLOSED_ROUTE
+    assert (decision.user, decision.server) == ("alice", "alpha")
+    assert "closed by the enclave's edge" in decision.message
+
+
+@pytest.mark.parametrize("route", ["proxy/8000/", "files/x", "nbconvert/html/x.ipynb"])
+def test_closed_routes_are_closed_to_websockets(route):
+    assert decide("GET", f"{WS}/{route}", websocket=True).refused
+
+
+@pytest.mark.parametrize("trick", [
+    f"{WS}/%66iles/cohort.csv",  # escaped letter
+    f"{WS}/%66%69%6c%65%73/cohort.csv",  # all escaped
+    f"{WS}/%46%49%4C%45%53/cohort.csv",  # upper-case hex and upper-case name
+    f"{WS}/FILES/cohort.csv",  # case
+    f"{WS}/Files/cohort.csv",
+    f"{WS}//files/cohort.csv",  # empty segment
+    f"{WS}/./files/cohort.csv",  # dot segment
+    f"{WS}/%2e/files/cohort.csv",  # escaped dot segment
+    f"{WS}/files",  # no trailing slash
+    f"{WS}/files/",
+    f"/user//alice/alpha/files/x",  # empty segment before the server
+    f"{WS}/Proxy/8000/",
+    f"{WS}/api/NBConvert",
+    f"{WS}/%70roxy/absolute/8000/",
+])
+def test_path_tricks_do_not_slip_past(trick):
+    decision = decide("GET", trick)
+    assert decision.refused, trick
+
+
+@pytest.mark.parametrize("ambiguous", [
+    f"{WS}/../alpha/files/x",
+    f"{WS}/api/contents/../../data",
+    f"{WS}/%2e%2e/files/x",  # escaped '..'
+    f"{WS}/%2E%2E/x",
+    f"{WS}/api/contents/a%2fb",  # escaped slash
+    f"{WS}/api/contents/a%2Fb",
+    f"{WS}/api/contents/a%5cb",  # escaped backslash
+    f"{WS}/%2566iles/x",  # double escape: %66 once decoded
+    f"{WS}/api/contents/a%00b",  # NUL
+    f"{WS}/api/contents/a\\b",  # backslash
+    f"{WS}/api/contents/%zz",  # a '%' that is not an escape
+    f"{WS}/api/contents/%ff%fe",  # not UTF-8
+    "relative/path",
+])
+def test_ambiguous_paths_are_refused_not_guessed(ambiguous):
+    decision = decide("GET", ambiguous)
+    assert decision.refused and decision.status == 400 and decision.reason == AMBIGUOUS
+
+
+@pytest.mark.parametrize("query", [
+    "token=abc", "TOKEN=abc", "Token=abc", "%74oken=abc", "%54OKEN=abc", "a=1&token=abc", "token=",
+    "token", "access_token=abc", " token=abc", "x=1&ToKeN=abc",
+])
+@pytest.mark.parametrize("path", ["/hub/api/users", "/hub/login", f"{WS}/api/kernels", f"{WS}/lab",
+                                  "/services/egress-review/api/me", "/"])
+def test_tokens_in_the_query_are_refused_everywhere(path, query):
+    decision = decide("GET", path, query)
+    assert decision.refused and decision.status == 403 and decision.reason == TOKEN_IN_URL
+
+
+def test_tokens_in_the_query_are_refused_for_websockets():
+    decision = decide("GET", f"{WS}/api/kernels/k1/channels", "session_id=s&token=abc", websocket=True)
+    assert decision.refused and decision.reason == TOKEN_IN_URL
+
+
+@pytest.mark.parametrize("query", ["tokens=1", "mytoken=1", "x=token", "next=%2Fhub%2F%3Ftoken%3Dx"])
+def test_parameters_that_are_not_a_token_pass(query):
+    assert not decide("GET", "/hub/home", query).refused
+
+
+@pytest.mark.parametrize("query", ["download=1", "download=true", "download=0", "download", "DOWNLOAD=1",
+                                   "a=1&download=1"])
+@pytest.mark.parametrize("route", ["api/contents/small.txt", "lab/tree/x.csv", "api/contents/a.ipynb", "x"])
+def test_download_parameter_is_refused_under_a_workspace(route, query):
+    decision = decide("GET", f"{WS}/{route}", query)
+    assert decision.refused and decision.reason == DOWNLOAD
+
+
+@pytest.mark.parametrize("method,route,channel,checked", [
+    ("GET", "lab", None, False),
+    ("GET", "lab/tree/analysis.ipynb", None, False),
+    ("GET", "lab/workspaces/auto-a", None, False),
+    ("GET", "lab/api/workspaces", "other-api", False),  # JupyterLab's layout JSON: open
+    ("PUT", "lab/api/workspaces/default", "other-api", False),
+    ("GET", "lab/api/settings", "other-api", False),
+    ("GET", "static/lab/main.js", None, False),
+    ("GET", "lab/static/vendor.js", None, False),
+    ("GET", "lab/extensions/x/static/remoteEntry.js", None, False),
+    ("GET", "api/contents", "contents", True),
+    ("GET", "api/contents/analysis.ipynb", "contents", True),
+    ("GET", "api/contents/small.txt", "contents", True),
+    ("GET", "api/contents/data/checkpoints", "contents", True),
+    ("PUT", "api/contents/small.txt", "contents", False),
+    ("POST", "api/contents/small.txt/checkpoints", "contents", False),
+    ("GET", "api/kernels", "other-api", False),
+    ("POST", "api/kernels", "other-api", False),
+    ("GET", "api/kernelspecs", "other-api", False),
+    ("GET", "api/sessions", "other-api", False),
+    ("GET", "api/terminals", "other-api", False),
+    ("GET", "api/status", "other-api", False),
+])
+def test_open_routes_pass_with_their_metering_channel(method, route, channel, checked):
+    decision = decide(method, f"{WS}/{route}")
+    assert not decision.refused
+    assert decision.channel == channel and decision.check_contents is checked
+    assert (decision.user, decision.server) == ("alice", "alpha")
+
+
+def test_kernel_and_terminal_websockets_are_metered_on_their_channels():
+    assert decide("GET", f"{WS}/api/kernels/k1/channels", "session_id=s", websocket=True).channel == "kernel"
+    assert decide("GET", f"{WS}/terminals/websocket/1", websocket=True).channel == "terminal"
+    assert decide("GET", f"{WS}/api/events/subscribe", websocket=True).channel == "other-api"
+
+
+def test_declared_apps_pass_and_are_metered_as_apps_while_proxy_stays_closed():
+    apps = frozenset({"sparkui"})
+    assert decide("GET", f"{WS}/sparkui/jobs/", declared_apps=apps).channel == "app"
+    assert decide("GET", f"{WS}/sparkui/ws", websocket=True, declared_apps=apps).channel == "app"
+    assert decide("GET", f"{WS}/sparkui/jobs/").channel is None  # undeclared: nothing special, not an app
+    assert decide("GET", f"{WS}/proxy/4040/", declared_apps=apps).refused
+
+
+@pytest.mark.parametrize("path", ["/hub/login", "/hub/home", "/hub/api/users/alice", "/hub/static/js/x.js",
+                                  "/services/egress-review/requests", "/", "/hub/spawn/alice/alpha",
+                                  "/user/alice/alpha", "/user/alice/"])
+def test_hub_and_services_pass_unmetered(path):
+    decision = decide("GET", path)
+    assert not decision.refused and decision.channel is None and not decision.check_contents
+
+
+def test_the_airlock_download_of_a_release_is_not_a_workspace_download():
+    assert not decide("GET", "/services/egress-review/releases/7/files/3", "download=1").refused
+
+
+def test_a_server_named_like_a_closed_route_is_refused():
+    # /user/alice/files/... would be the files route of a default server: refused, not guessed.
+    assert decide("GET", "/user/alice/files/x").refused
+
+
+def test_canonical_form():
+    path = canonical("/user/a//b/./c/%41/")
+    assert path.segments == ("user", "a", "b", "c", "A") and path.text == "/user/a/b/c/A/"
+    with pytest.raises(AmbiguousPath):
+        canonical("/a/%2F")
