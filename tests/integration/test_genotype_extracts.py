@@ -1,0 +1,74 @@
+"""A real workspace of a project approved for genotypes sees the project's genotype extract: the VCF,
+the MatrixTable and samples.parquet, with the project's pseudonyms and canaries, never source ids."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from enclave.cohort import genotypes as geno
+from enclave.operations import datasets
+from enclave.state.models import DatasetExtract
+from tests.support.workspaces import Workspace
+
+pytestmark = pytest.mark.integration
+
+MOUNT = "/data/genotypes/v1"
+SAMPLES, VARIANTS = 40, 150
+
+READ_EXTRACT = f"""
+import gzip, json, os, pyarrow.parquet as pq
+with gzip.open('{MOUNT}/{geno.VCF_FILE}', 'rt') as handle:
+    header = next(line for line in handle if line.startswith('#CHROM')).rstrip('\\n').split('\\t')
+    data = [line.split('\\t') for line in handle]
+print(json.dumps({{
+    'files': sorted(os.listdir('{MOUNT}')),
+    'mt': sorted(os.listdir('{MOUNT}/{geno.MATRIX_TABLE}')),
+    'vcf_samples': header[9:],
+    'vcf_columns': sorted({{len(row) for row in data}}),
+    'variants': len(data),
+    'parquet_ids': [str(i) for i in pq.read_table('{MOUNT}/{geno.SAMPLES_FILE}')['participant_id'].to_pylist()],
+    'writable': os.access('{MOUNT}/{geno.VCF_FILE}', os.W_OK),
+}}))
+"""
+
+
+def _registered(ctx, data_root):
+    """The genotypes@v1 dataset of this test run (made here unless another test registered it already)."""
+    if not any(d.label == "genotypes@v1" for d in datasets.list_datasets(ctx)):
+        folder = data_root / "genotypes" / "v1"
+        geno.generate_genotypes(folder, data_root / "cohort" / "v1", samples=SAMPLES, variants=VARIANTS, seed=41,
+                                causal=2)
+        datasets.register_dataset(ctx, "genotypes", "v1", folder)
+    return data_root / "genotypes" / "v1"
+
+
+def test_a_workspace_sees_the_projects_genotype_extract(enclave):
+    data_root = enclave.settings.state_path.parent / "data"
+    source = _registered(enclave.ctx, data_root)
+    datasets.approve_dataset(enclave.ctx, "gamma", "genotypes", "v1")
+    enclave.ctx.workspaces.stop("gamma")  # a running workspace keeps the mounts it started with
+    workspace = Workspace(enclave, "dave", "gamma")
+    try:
+        seen = json.loads(workspace.run(READ_EXTRACT))
+    finally:
+        workspace.stop()
+        datasets.revoke_dataset(enclave.ctx, "gamma", "genotypes", "v1")
+
+    source_ids = {str(i) for i in pl.read_parquet(source / geno.SAMPLES_FILE)["participant_id"]}
+    with enclave.ctx.db.reading() as session:
+        canaries = session.execute(select(DatasetExtract.canaries).where(
+            DatasetExtract.project.has(name="gamma"), DatasetExtract.dataset.has(name="genotypes"))
+            .order_by(DatasetExtract.id.desc())).scalars().first()
+    assert seen["files"] == sorted([geno.MATRIX_TABLE, geno.SAMPLES_FILE, geno.VCF_FILE])
+    assert "metadata.json.gz" in seen["mt"] and "cols" in seen["mt"] and "entries" in seen["mt"]
+    assert len(seen["vcf_samples"]) == len(source_ids) + len(canaries)
+    assert set(seen["vcf_samples"]) == set(seen["parquet_ids"])  # one pseudonym per person in both files
+    assert set(canaries) <= set(seen["vcf_samples"])
+    assert not set(seen["vcf_samples"]) & source_ids
+    assert min(len(s) for s in seen["vcf_samples"]) >= 16
+    assert seen["vcf_columns"] == [9 + len(seen["vcf_samples"])] and seen["variants"] > 0
+    assert seen["writable"] is False
