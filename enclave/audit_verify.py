@@ -82,9 +82,14 @@ def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], 
 def _cross_check(entries: list[AuditEntry], copies: dict[int, AuditEvent]) -> list[Problem]:
     problems: list[Problem] = []
     ids = {e.id for e in entries}
+    forwarded_as = {copy.details.get("airlock_entry_hash"): airlock_id for airlock_id, copy in copies.items()}
     for entry in entries:
         copy = copies.get(entry.id)
-        if copy is None:
+        moved_from = forwarded_as.get(entry.entry_hash)
+        if moved_from is not None and moved_from != entry.id:
+            problems.append(Problem("airlock", entry.id, REORDERED, f"it was forwarded as airlock entry {moved_from} "
+                                                                    f"and now sits at {entry.id}"))
+        elif copy is None:
             problems.append(Problem("airlock", entry.id, MISSING, "it is not in the enclave's log (not forwarded: "
                                                                   "the airlock's chain breaks at or before it)"))
         elif copy.details.get("airlock_entry_hash") != entry.entry_hash:
@@ -130,14 +135,16 @@ def verify_one_log(settings: EnclaveSettings) -> Verdict:
 
 
 def _once_per_entry(problems: list[Problem]) -> list[Problem]:
-    """The first (most specific: the chain's) finding for each entry; findings about no one entry all stay."""
-    seen: set[tuple[str, int]] = set()
+    """The first (most specific: the chain's) finding for each entry, and whether it is missing from the one
+    log; findings about no one entry all stay."""
+    seen: set[tuple[str, int, bool]] = set()
     kept = []
     for problem in problems:
         if problem.key is not None:
-            if (problem.log, problem.key) in seen:
+            mark = (problem.log, problem.key, problem.kind == MISSING)
+            if mark in seen:
                 continue
-            seen.add((problem.log, problem.key))
+            seen.add(mark)
         kept.append(problem)
     return kept
 

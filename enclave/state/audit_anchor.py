@@ -105,17 +105,19 @@ def check_against_anchor(paths: list[Path], hashes: dict[int, str],
         for head in heads:
             if head.seq in hashes and hashes[head.seq] != head.entry_hash:
                 problems.append(Problem("enclave", head.seq, EDITED, f"its hash differs from the one recorded in "
-                                                                     f"{path}: the entry was rewritten"))
+                                                                     f"{path}: the entry was rewritten, or deleted and "
+                                                                     "replaced"))
         if anchored > db_head and (newest_seq is None or newest_seq() < anchored):
-            span = f"entry {anchored}" if anchored == db_head + 1 else f"entries {db_head + 1}..{anchored}"
-            problems.append(Problem("enclave", db_head + 1, DELETED,
-                                    f"{span} recorded in {path} are gone: deleted from the end of the log"))
+            span = (f"entry {anchored} recorded in {path} is" if anchored == db_head + 1
+                    else f"entries {db_head + 1}..{anchored} recorded in {path} are")
+            problems.append(Problem("enclave", db_head + 1, DELETED, f"{span} gone: deleted from the end of the log"))
         elif db_head > anchored:
             heads, _ = read_heads(path)  # entries committed while we read have been anchored by now
             anchored = max((h.seq for h in heads), default=0)
             if db_head > anchored:
-                span = f"entry {db_head}" if db_head == anchored + 1 else f"entries {anchored + 1}..{db_head}"
+                span = (f"entry {db_head} is" if db_head == anchored + 1
+                        else f"entries {anchored + 1}..{db_head} are")
                 problems.append(Problem("enclave", anchored + 1, INSERTED,
-                                        f"{span} are not in {path}: appended outside the enclave, or the anchor "
+                                        f"{span} not in {path}: appended outside the enclave, or the anchor "
                                         "could not be written (see the log of the process that wrote them)"))
     return problems
