@@ -100,6 +100,22 @@ class EnclaveSettings(Configurable):
     def _default_proxy_api_port(self) -> int:
         return int(_env("ENCLAVE_PROXY_API_PORT", "8001"))
 
+    spawner = Unicode(
+        help="How workspaces are started: 'enclave' (containers on this machine) or 'enclave-swarm' "
+        "(swarm services on any node of a Docker swarm; the hub then runs in its own container, see "
+        "docs/scaling.md). Default: $ENCLAVE_SPAWNER or 'enclave'.",
+    ).tag(config=True)
+
+    @default("spawner")
+    def _default_spawner(self) -> str:
+        return _env("ENCLAVE_SPAWNER", "enclave")
+
+    @validate("spawner")
+    def _check_spawner(self, proposal) -> str:
+        if proposal["value"] not in ("enclave", "enclave-swarm"):
+            raise ValueError(f"spawner {proposal['value']!r} is not known: use 'enclave' or 'enclave-swarm'")
+        return proposal["value"]
+
     egress_port = Integer(
         help="Loopback port of the airlock (egress review) service; the hub proxies it under "
         "/services/egress-review/. Default: $ENCLAVE_EGRESS_PORT or 8082.",

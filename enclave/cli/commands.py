@@ -8,6 +8,7 @@ from ..operations import datasets, people, projects
 from .audit import register_audit
 from .context import operator_context
 from .spark import register_spark
+from .swarm import register_swarm
 
 
 def _table(rows: list[list[str]], header: list[str]) -> None:
@@ -351,4 +352,4 @@ def register_setup(groups):
 
 
 REGISTRARS = [register_project, register_user, register_member, register_dataset, register_trace, register_audit,
-             register_spark, register_setup]
+             register_spark, register_setup, register_swarm]

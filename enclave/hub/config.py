@@ -58,7 +58,7 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     hub_dir = settings.hub_dir
 
     c.JupyterHub.authenticator_class = "enclave"
-    c.JupyterHub.spawner_class = "enclave"
+    c.JupyterHub.spawner_class = settings.spawner  # "enclave", or "enclave-swarm" in swarm mode
     c.JupyterHub.allow_named_servers = True
     # Land on the project list: there is no default (project-less) workspace to spawn.
     c.JupyterHub.default_url = "/hub/home"

@@ -68,6 +68,13 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
     with tempfile.TemporaryDirectory(prefix=f"enclave-build-{kind}-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(spec(kind).context, context)
+        for source in spec(kind).sources:  # the repository's own code, for the swarm hub (catalog.SOURCES)
+            target = context / "src" / source.name
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.parent.mkdir(exist_ok=True)
+                shutil.copy2(source, target)
         ca = build_ca_bundle()
         (context / "build-ca.crt").write_bytes(ca.read_bytes() if ca else b"")
         lines: list[str] = []

@@ -16,8 +16,14 @@ from pathlib import Path
 
 IMAGES_DIR = Path(os.environ.get("ENCLAVE_IMAGES_DIR", Path(__file__).resolve().parents[2] / "images"))
 # Each kind's parent kind; None means the base image. Order: parents before children.
-PARENTS: dict[str, str | None] = {"workspace": None, "genomics": "workspace"}
+PARENTS: dict[str, str | None] = {"workspace": None, "genomics": "workspace", "hub": None}
 KINDS = tuple(PARENTS)
+# What runs a project's workspace; `hub` is the hub itself in swarm mode (enclave/swarm/).
+WORKSPACE_KINDS = ("workspace", "genomics")
+# Parts of this repository a kind's build also takes (copied under src/ in its context, and hashed
+# into its tag): the swarm hub runs the enclave package itself.
+REPO = Path(__file__).resolve().parents[2]
+SOURCES: dict[str, tuple[str, ...]] = {"hub": ("pyproject.toml", "README.md", "enclave", "egress_review", "hub_config")}
 
 
 @dataclass(frozen=True)
@@ -26,12 +32,14 @@ class ImageSpec:
     context: Path
     repository: str
     parent: str | None  # the parent kind, or None for the base image
+    sources: tuple[Path, ...] = ()  # repository files and folders copied to src/ in the build context
 
 
 def spec(kind: str) -> ImageSpec:
     if kind not in PARENTS:
         raise ValueError(f"Unknown image {kind!r}; known images: {', '.join(KINDS)}")
-    return ImageSpec(kind=kind, context=IMAGES_DIR / kind, repository=f"enclave-{kind}", parent=PARENTS[kind])
+    return ImageSpec(kind=kind, context=IMAGES_DIR / kind, repository=f"enclave-{kind}", parent=PARENTS[kind],
+                     sources=tuple(REPO / name for name in SOURCES.get(kind, ())))
 
 
 def lineage(kind: str) -> list[str]:
@@ -45,8 +53,9 @@ def lineage(kind: str) -> list[str]:
 
 
 def _hash_tree(folder: Path, digest) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+    files = [folder] if folder.is_file() else folder.rglob("*")
+    for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(folder.parent if folder.is_file() else folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
 
 
@@ -70,4 +79,7 @@ def image_tag(kind: str) -> str:
     image = spec(kind)
     digest = hashlib.sha256(parent_image(kind).encode() + b"\0")
     _hash_tree(image.context, digest)
+    for source in image.sources:
+        digest.update(source.name.encode() + b"\0")
+        _hash_tree(source, digest)
     return f"{image.repository}:{digest.hexdigest()[:12]}"

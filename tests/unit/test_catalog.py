@@ -40,7 +40,7 @@ def test_genomics_is_built_from_the_workspace_image():
 
 
 def test_operators_can_choose_every_image_kind():
-    assert set(IMAGES) == set(catalog.KINDS)
+    assert set(IMAGES) == set(catalog.WORKSPACE_KINDS)
 
 
 def test_a_change_in_the_workspace_context_retags_workspace_and_genomics(images_dir):

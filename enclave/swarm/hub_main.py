@@ -1,0 +1,59 @@
+"""The hub container's entry point: its firewall first, then the hub (and the edge, when installed).
+
+`python -m enclave.swarm.hub_main [jupyterhub options]`. If the firewall
+cannot be put in place nothing starts. When any of the processes ends, the
+others are stopped and the container exits with its code, so the engine's
+restart policy brings the whole hub back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..settings import EnclaveSettings
+from . import hub_firewall
+
+HUB_CONFIG = Path("/opt/enclave/hub_config/jupyterhub_config.py")
+
+
+def commands(settings: EnclaveSettings, extra: list[str]) -> list[list[str]]:
+    hub = ["jupyterhub", "-f", str(HUB_CONFIG), *extra]
+    if importlib.util.find_spec("enclave.edge") is None:
+        return [hub]
+    # The public HTTPS entrance in front of the hub's proxy (issue 4), where this version has it.
+    return [hub, [sys.executable, "-m", "enclave.edge"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = EnclaveSettings()
+    settings.prepare_state_dir()
+    chain = hub_firewall.apply(settings.hub_port)
+    print(f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
+          "is open to workspace overlays", flush=True)
+    processes = [subprocess.Popen(cmd, cwd=settings.hub_dir) for cmd in commands(settings, list(argv or sys.argv[1:]))]
+
+    def stop(*_):
+        for p in processes:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(p.poll() is None for p in processes):
+        time.sleep(0.5)
+    stop()
+    for p in processes:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    return next((p.returncode for p in processes if p.returncode), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""EnclaveSwarmSpawner: one swarm service per (analyst, project), on an overlay of its own.
+
+The same decisions as the single-host EnclaveSpawner (spawner/plan.py), the
+same confinement (spawner/hardening.py, translated by service.py), the same
+audit events; what differs is where the workspace runs (any node the
+placement allows) and how it is isolated (networks.py instead of a project
+bridge and the host firewall). It runs inside the hub's container on a
+swarm manager: `enclave swarm up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import docker
+from dockerspawner import SwarmSpawner
+from tornado import web
+from traitlets import default
+
+from ..errors import EnclaveError, IsolationError, SpawnRefused
+from ..images.catalog import image_tag
+from ..settings import EnclaveSettings
+from ..state import audit
+from ..state.db import open_state_db
+from ..spawner.plan import WorkspacePlan, plan_workspace
+from . import networks, service
+from .settings import SwarmSettings
+
+
+class EnclaveSwarmSpawner(SwarmSpawner):
+    _plan: WorkspacePlan | None = None
+
+    @default("pull_policy")
+    def _default_pull_policy(self) -> str:
+        return "skip"  # images are built by the operator on each node, never fetched at spawn time
+
+    @default("options_form")
+    def _default_options_form(self) -> str:
+        return ""  # nothing for users to choose
+
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self) -> bool:
+        return True
+
+    def options_from_form(self, formdata):
+        return {}
+
+    @property
+    def settings(self) -> EnclaveSettings:
+        if not hasattr(self, "_settings"):
+            self._settings = EnclaveSettings(parent=self)
+        return self._settings
+
+    @property
+    def swarm(self) -> SwarmSettings:
+        if not hasattr(self, "_swarm"):
+            self._swarm = SwarmSettings(parent=self)
+        return self._swarm
+
+    @property
+    def state(self):
+        return open_state_db(self.settings.database_url)
+
+    def _audit(self, action: str, outcome: str, details: dict) -> None:
+        with self.state.transaction() as session:
+            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
+                         outcome=outcome, details=details)
+
+    @default("object_name")
+    def _object_name_default(self) -> str:
+        return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
+
+    def _isolate(self, plan: WorkspacePlan) -> networks.WorkspaceOverlay:
+        """Check the image, create or check the workspace's overlay, join the hub to it (blocking calls)."""
+        client = docker.from_env()
+        image = image_tag(plan.image_kind)
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise SpawnRefused(f"The workspace image {image} is not built yet. An operator runs "
+                               "'enclave images build' on every workspace node.") from None
+        net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user, self.swarm.encrypted)
+        address = networks.attach_hub(client, net, self.swarm.hub_container)
+        return networks.WorkspaceOverlay(name=net.name, hub_address=address)
+
+    def _configure(self, plan: WorkspacePlan, overlay: networks.WorkspaceOverlay) -> None:
+        self._plan = plan
+        self.network_name = overlay.name
+        self.hub_connect_url = f"http://{overlay.hub_address}:{self.settings.hub_port}"
+        self.image = image_tag(plan.image_kind)
+        self.mem_limit = plan.mem_limit
+        self.cpu_limit = plan.cpu_limit
+        self.environment = {"ENCLAVE_PROJECT": plan.project, "ENCLAVE_DATA_DIR": "/data"}
+
+    async def create_object(self):
+        """Create the service from the plan (SwarmSpawner's own spec has no room for the confinement)."""
+        kwargs = service.create_kwargs(
+            self._plan, name=self.service_name, instance=self.settings.instance, image=self.image,
+            env=self.get_env(), command=await self.get_command(), scratch_size=self.settings.workspace_scratch_size,
+            network=self.network_name, placement=self.swarm.placement)
+        created = await self.docker("create_service", **kwargs)
+        while not await self.docker("tasks", filters={"service": self.service_name}):
+            await asyncio.sleep(0.5)
+        return created
+
+    async def get_ip_and_port(self):
+        """The task's own address on the workspace's overlay (the service has no virtual IP: dnsrr)."""
+        task = await self.get_task()
+        for attachment in (task or {}).get("NetworksAttachments") or []:
+            if attachment["Network"]["Spec"]["Name"] == self.network_name and attachment.get("Addresses"):
+                return attachment["Addresses"][0].split("/")[0], self.port
+        raise RuntimeError(f"The workspace service {self.service_name} has no address on {self.network_name}.")
+
+    async def start(self):
+        if self.user_options:
+            self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
+            self.user_options = {}
+        try:
+            plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
+            overlay = await asyncio.to_thread(self._isolate, plan)
+            self._configure(plan, overlay)
+        except EnclaveError as refusal:
+            self._audit("workspace.start", "refused", {"reason": str(refusal)})
+            raise web.HTTPError(403, str(refusal)) from None
+        except docker.errors.APIError as failure:
+            refusal = IsolationError(f"The swarm refused the workspace's network: {failure.explanation or failure}")
+            self._audit("workspace.start", "refused", {"reason": str(refusal)})
+            raise web.HTTPError(403, str(refusal)) from None
+        try:
+            result = await super().start()
+        except Exception as failure:
+            self._audit("workspace.start", "error", {"service": self.service_name, "error": str(failure)[:500]})
+            raise
+        self._audit("workspace.start", "ok", {"service": self.service_name, "image": self.image,
+                                               "network": self.network_name,
+                                               "datasets": [m.label for m in plan.datasets]})
+        return result
+
+    async def stop(self, now: bool = False):
+        await super().stop(now=now)
+        self._audit("workspace.stop", "ok", {"service": self.service_name})
