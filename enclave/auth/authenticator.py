@@ -40,7 +40,13 @@ class EnclaveAuthenticator(NativeAuthenticator):
 
     @default("auth_refresh_age")
     def _default_auth_refresh_age(self) -> int:
-        return 60  # role changes and removals reach the hub within a minute
+        return 60  # role changes, removals and suspensions reach the hub within a minute
+
+    @default("auth_refresh_strict")
+    def _default_auth_refresh_strict(self) -> bool:
+        # refresh_user is False only for accounts suspended, removed or gone. Without strict,
+        # JupyterHub 6.1 keeps serving their API tokens (and admin spawns for them) on stale auth.
+        return True
 
     @property
     def state(self):
@@ -98,5 +104,10 @@ class EnclaveAuthenticator(NativeAuthenticator):
         return self._model(username) is not None
 
     async def refresh_user(self, user, handler=None):
-        """Log out removed accounts and keep groups in step with the enclave's roles."""
-        return self._model(user.name) or False
+        """Log out removed and suspended accounts (tokens too: auth_refresh_strict) and keep groups in step."""
+        model = self._model(user.name)
+        if model is None and handler is not None and not hasattr(handler, "_token_authenticated"):
+            # JupyterHub 6.1.1 reads this attribute, set only on token logins, when a refresh fails; without
+            # it a cookie session's spawn of a refused account ends in a 500 instead of the intended 403.
+            handler._token_authenticated = False
+        return model or False
