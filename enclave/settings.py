@@ -17,6 +17,16 @@ from traitlets.config import Configurable
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 
 
+def _checked_app_names(names: list[str]) -> list[str]:
+    from .edge.policy import CLOSED_ROUTES  # the edge's own list of closed route names
+
+    for name in names:
+        if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name) or name in CLOSED_ROUTES or name in ("api", "lab"):
+            raise ValueError(f"edge_declared_apps: {name!r} is not a usable app name: use lower-case letters, "
+                             "digits, '_' and '-', and not a route of Jupyter's own (api, lab, files, proxy, ...)")
+    return list(names)
+
+
 def _env(name: str, fallback: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or fallback
@@ -198,24 +208,26 @@ class EnclaveSettings(Configurable):
         Unicode(),
         help="Names of operator-declared jupyter-server-proxy apps (c.ServerProxy.servers) the edge lets "
         "through at /user/<user>/<project>/<name>/, metered as 'app'. Everything under /proxy/ stays "
-        "closed. Default: none.",
+        "closed. Default: $ENCLAVE_EDGE_DECLARED_APPS (comma-separated) or none.",
     ).tag(config=True)
+
+    @default("edge_declared_apps")
+    def _default_edge_declared_apps(self) -> list[str]:
+        return _checked_app_names([n.strip() for n in _env("ENCLAVE_EDGE_DECLARED_APPS", "").split(",") if n.strip()])
 
     @validate("edge_declared_apps")
     def _check_declared_apps(self, proposal) -> list[str]:
-        from .edge.policy import CLOSED_ROUTES  # the edge's own list of closed route names
-
-        for name in proposal["value"]:
-            if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name) or name in CLOSED_ROUTES or name in ("api", "lab"):
-                raise ValueError(f"edge_declared_apps: {name!r} is not a usable app name: use lower-case letters, "
-                                 "digits, '_' and '-', and not a route of Jupyter's own (api, lab, files, proxy, ...)")
-        return list(proposal["value"])
+        return _checked_app_names(proposal["value"])
 
     edge_max_file_content_bytes = Integer(
-        64 * 1024,
         help="Largest file content (bytes) the edge lets the contents API send to a browser; notebooks "
-        "and folder listings are not capped. Default 65536, the workspace lockdown's own limit.",
+        "and folder listings are not capped. Default: $ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES or 65536, "
+        "the workspace lockdown's own limit.",
     ).tag(config=True)
+
+    @default("edge_max_file_content_bytes")
+    def _default_edge_max_file_content_bytes(self) -> int:
+        return int(_env("ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES", str(64 * 1024)))
 
     def prepare_state_dir(self) -> None:
         """Create the state folder readable by root only.

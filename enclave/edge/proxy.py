@@ -71,7 +71,7 @@ class EdgeProxy:
         websocket = request.headers.get("Upgrade", "").lower() == "websocket"
         decision = decide(request.method, path, query, websocket=websocket, declared_apps=self.declared_apps)
         if decision.refused:
-            self._audit(request, decision.reason, decision)
+            await self._audit(request, decision.reason, decision)
             return decision_response(decision)
         if decision.channel and self.meter.blocked(decision.user, decision.server):
             return refusal_response(429, BUDGET_SPENT, "this workspace's data budget for today is spent, or "
@@ -80,8 +80,8 @@ class EdgeProxy:
             return await self._relay_websocket(request, decision)
         return await self._relay_http(request, decision)
 
-    def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "") -> None:
-        self.refusals.record(reason=reason, route=decision.route, method=request.method,
+    async def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "") -> None:
+        await self.refusals.record(reason=reason, route=decision.route, method=request.method,
                              client=request.remote or "", user=decision.user, server=decision.server,
                              detail=detail)
 
@@ -123,7 +123,7 @@ class EdgeProxy:
     async def _relay_checked_contents(self, request, decision, upstream, response) -> web.StreamResponse:
         encoding = upstream.headers.get("Content-Encoding", "identity").lower()
         if encoding != "identity":
-            return self._refuse_contents(request, decision, f"the response is encoded ({encoding})")
+            return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})")
         check = ContentsCheck(self.contents_limit)
         verdict = None
         async for chunk in upstream.content.iter_any():
@@ -131,14 +131,14 @@ class EdgeProxy:
             if verdict != "hold":
                 break
         if verdict == REFUSE:
-            return self._refuse_contents(request, decision, check.why)
+            return await self._refuse_contents(request, decision, check.why)
         if verdict != PASS:  # the whole body is in: judge it
             if check.finish() == REFUSE:
-                return self._refuse_contents(request, decision, check.why)
+                return await self._refuse_contents(request, decision, check.why)
         return await self._stream(request, decision, upstream, response, bytes(check.buffer))
 
-    def _refuse_contents(self, request, decision: Decision, why: str) -> web.Response:
-        self._audit(request, "contents-too-large", decision, why)
+    async def _refuse_contents(self, request, decision: Decision, why: str) -> web.Response:
+        await self._audit(request, "contents-too-large", decision, why)
         return refusal_response(403, "contents-too-large", f"{why}. Files this large cannot be opened in the "
                                 "browser in the enclave; work on them in a notebook, and take results out "
                                 "through the airlock (egress review).")

@@ -50,8 +50,9 @@ class RefusalAudit:
         self._folded: dict[tuple, int] = {}
         self._pending: set[asyncio.Future] = set()
 
-    def record(self, *, reason: str, route: str, method: str, client: str, user: str | None = None,
-               server: str | None = None, detail: str = "") -> None:
+    async def record(self, *, reason: str, route: str, method: str, client: str, user: str | None = None,
+                     server: str | None = None, detail: str = "") -> None:
+        """Record before the refusal is answered, so a refusal the client sees is already on record."""
         key = (reason, route, user, client)
         now = self.clock()
         last = self._last.get(key)
@@ -70,6 +71,7 @@ class RefusalAudit:
         future = asyncio.get_running_loop().run_in_executor(None, self._write, user or "-", details)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
+        await asyncio.shield(future)  # a client going away does not cancel the record
 
     def _write(self, target: str, details: dict) -> None:
         try:
