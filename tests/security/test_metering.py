@@ -118,7 +118,7 @@ def assert_cut_stopped_and_suspended(enclave, user: HubUser, project: str, token
 
 
 def test_printing_past_the_budget_from_a_kernel_is_cut_and_stops_and_suspends(enclave, metered_person):
-    """RT-90: print 4 MiB from a kernel to the browser against a 1 MiB budget."""
+    """RT-120: print 4 MiB from a kernel to the browser against a 1 MiB budget."""
     user = metered_person("kim", "mkernel")
     token = user.token()
     kernel = requests.post(f"{user.server_url('mkernel')}/api/kernels", headers={"Authorization": f"token {token}"},
@@ -140,7 +140,7 @@ def test_printing_past_the_budget_from_a_kernel_is_cut_and_stops_and_suspends(en
 
 
 def test_catting_a_file_past_the_budget_in_a_terminal_is_cut_and_stops_and_suspends(enclave, metered_person):
-    """RT-91: `cat` a 3 MB file in a terminal against a 1 MiB budget."""
+    """RT-121: `cat` a 3 MB file in a terminal against a 1 MiB budget."""
     user = metered_person("tom", "mterm")
     token = user.token()
     terminal = requests.post(f"{user.server_url('mterm')}/api/terminals", headers={"Authorization": f"token {token}"},
