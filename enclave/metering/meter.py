@@ -22,7 +22,7 @@ from collections import defaultdict
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..operations.base import WorkspaceControl
 from ..settings import EnclaveSettings
@@ -34,6 +34,8 @@ from .enforcement import enforce_exceeded
 from .thresholds import EXCEEDED, raise_new
 
 log = logging.getLogger(__name__)
+
+AUDIT_LOCK = 727274  # the advisory lock enclave.state.audit.record takes on PostgreSQL
 
 CHANNELS = frozenset({"kernel", "terminal", "contents", "app", "other-api"})
 
@@ -201,6 +203,10 @@ class EgressMeter:
             by_day[day][(user, project, channel)] = nbytes
         exceeded = []
         with self.db.transaction() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # SQLite's BEGIN IMMEDIATE serialises flushes; here the audit log's lock does, so two edges
+                # never both raise the same threshold (a unique-key clash would fail the flush closed).
+                session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
             for day_text, deltas in by_day.items():
                 day = date.fromisoformat(day_text)
                 touched = {(u, p) for u, p, _ in deltas}

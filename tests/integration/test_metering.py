@@ -10,15 +10,23 @@ shared workspaces (alice_alpha, ...) are never suspended.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import create_engine
 
 from enclave.metering import EgressMeter
 from enclave.metering.budgets import MIB
+from enclave.metering.ledger import totals
 from enclave.operations import people, projects
+from enclave.operations.base import OperatorContext
+from enclave.settings import EnclaveSettings
+from enclave.state.audit import verify_chain
 from enclave.state.audit_query import AuditFilter, as_record, find_events
+from enclave.state.db import StateDB
 from enclave.state.models import AccountStatus
 from enclave.state.queries import get_user
+from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 - a throwaway PostgreSQL server
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
@@ -26,7 +34,11 @@ pytestmark = pytest.mark.integration
 
 
 def audited(enclave, action: str, target: str) -> list[dict]:
-    with enclave.ctx.db.reading() as session:
+    return audited_in(enclave.ctx.db, action, target)
+
+
+def audited_in(db, action: str, target: str) -> list[dict]:
+    with db.reading() as session:
         return [r for r in (as_record(e) for e in find_events(session, AuditFilter(action=action)))
                 if r["action"] == action and r["target"] == target]
 
@@ -103,3 +115,72 @@ def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclav
     assert audited(enclave, "person.resumed", user.name)
     fresh = EgressMeter(enclave.settings)
     assert fresh.blocked(user.name, project)
+
+
+
+# --- the ledger on a real PostgreSQL server ----------------------------------------------------------
+
+class RecordingWorkspaces:
+    """No hub in this test: records which workspaces the meter asked to stop."""
+
+    def __init__(self):
+        self.stopped: list[tuple[str, str | None]] = []
+
+    def stop(self, project, user=None):
+        self.stopped.append((project, user))
+        return []
+
+
+@pytest.fixture
+def pg_ctx(tmp_path, postgres_url, monkeypatch):  # noqa: F811 - the fixture imported above
+    reset = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with reset.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    reset.dispose()
+    monkeypatch.setattr("os.chown", lambda *a, **k: None)
+    settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance="pgmeter", database_url=postgres_url,
+                               metering_daily_budget=10_000)
+    db = StateDB(postgres_url)
+    ctx = OperatorContext(settings=settings, db=db, actor="op", workspaces=RecordingWorkspaces())
+    projects.create_project(ctx, "alpha")
+    people.add_user(ctx, "alice", ["analyst"])
+    people.add_member(ctx, "alpha", "alice")
+    yield ctx
+    db.engine.dispose()
+
+
+def test_on_postgresql_two_meters_count_exactly_and_raise_each_threshold_once(pg_ctx):
+    frame, rounds = 13, 60
+    today = datetime.now(timezone.utc).date()
+
+    def meters():
+        return [EgressMeter(pg_ctx.settings, db=pg_ctx.db, workspaces=pg_ctx.workspaces) for _ in range(2)]
+
+    async def feed(meter):
+        for _ in range(rounds):
+            meter.count("alice", "alpha", frame, "kernel")
+            await meter.flush()
+
+    async def concurrent_flushes():
+        one, two = meters()
+        await asyncio.gather(feed(one), feed(two))
+        await asyncio.gather(one.close(), two.close())
+
+    async def both_cross_at_once():
+        one, two = meters()
+        one.count("alice", "alpha", 5_000, "kernel")
+        two.count("alice", "alpha", 5_000, "terminal")
+        await asyncio.gather(one.close(), two.close())
+
+    asyncio.run(concurrent_flushes())
+    with pg_ctx.db.reading() as session:
+        assert totals(session, today, {("alice", "alpha")})[("alice", "alpha")] == 2 * rounds * frame
+    assert audited_in(pg_ctx.db, "metering.alert", "alpha/alice") == []  # 1,560 of 10,000
+
+    asyncio.run(both_cross_at_once())
+    assert len(audited_in(pg_ctx.db, "metering.alert", "alpha/alice")) == 1
+    assert len(audited_in(pg_ctx.db, "metering.exceeded", "alpha/alice")) == 1
+    assert len(audited_in(pg_ctx.db, "person.suspended", "alice")) == 1
+    assert set(pg_ctx.workspaces.stopped) == {("alpha", "alice")}
+    with pg_ctx.db.reading() as session:
+        assert verify_chain(session) == []
