@@ -230,7 +230,9 @@ def register_dataset(groups):
         p.add_argument("version")
         if action == "approve":
             p.add_argument("--fields", help="comma-separated fields to extract (default: all); "
-                                            "the identifier column is always kept, pseudonymised")
+                                            "the identifier column is always kept, pseudonymised. For a "
+                                            "genotype dataset the fields are samples.parquet's columns; "
+                                            "the VCF and MatrixTable are always extracted whole")
         p.set_defaults(func=fn)
 
 

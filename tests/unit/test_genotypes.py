@@ -171,3 +171,18 @@ def test_the_cli_writes_the_dataset(cohort, tmp_path, capsys):
     assert (tmp_path / "cli" / "v1.truth.json").is_file()
     assert cli_main(["cohort", "genotypes", str(out), "--cohort", str(cohort), "--samples", "20"]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_demo_seed_registers_and_approves_genotypes_beside_the_cohort(ctx):
+    from enclave.demo import GENOTYPES, PROJECT, seed_demo
+    from enclave.operations import datasets
+
+    seed_demo(ctx, participants=300, genotype_samples=30, genotype_variants=60, say=lambda *_: None)
+    labels = {d.label for d in datasets.list_datasets(ctx)}
+    assert {"demo-cohort@v1", "genotypes@v1"} <= labels
+    folder = ctx.settings.datasets_dir / GENOTYPES[0] / GENOTYPES[1]
+    assert geno.truth_path(folder).is_file() and not list(folder.rglob("*truth*"))
+    extract = ctx.settings.state_path / "extracts" / PROJECT / "genotypes" / "v1"
+    assert sorted(p.name for p in extract.iterdir()) == sorted([geno.MATRIX_TABLE, geno.SAMPLES_FILE, geno.VCF_FILE])
+    seed_demo(ctx, participants=300, genotype_samples=30, genotype_variants=60, say=lambda *_: None)  # idempotent
+    assert {d.label for d in datasets.list_datasets(ctx)} == labels
