@@ -94,7 +94,8 @@ from .generate import _check_seed, _prepare_out_dir
 
 MAX_SAMPLES = 500_000
 MAX_VARIANTS = 10_000_000
-BLOCK_VARIANTS = 1_000  # variants simulated and written per step (memory: BLOCK x samples bytes)
+BLOCK_VARIANTS = 1_000  # at most this many variants simulated and written per step ...
+BLOCK_GENOTYPES = 8_000_000  # ... and at most this many genotypes (about 40 MB of arrays and text)
 VARIANCE_PER_CAUSAL = 0.045  # share of the trait's variance each causal variant explains
 MIN_CAUSAL_FREQUENCY = 0.15  # causal variants are common, so the default sizes detect them
 COVARIATE_EFFECTS = {"intercept": 0.0, "male": 0.35, "age": 0.025}
@@ -227,8 +228,9 @@ def _write_vcf(path: Path, ids: np.ndarray, sites: dict, causal_index: np.ndarra
     with vcf.bgzf_writer(partial) as writer:
         vcf.write_pieces(writer, vcf.header(CONTIGS, ids, SOURCE))
         total = len(sites["position"])
-        for start in range(0, total, BLOCK_VARIANTS):
-            stop = min(start + BLOCK_VARIANTS, total)
+        block = max(1, min(BLOCK_VARIANTS, BLOCK_GENOTYPES // len(ids)))
+        for start in range(0, total, block):
+            stop = min(start + block, total)
             # Hardy-Weinberg genotypes: two independent draws of the alternate allele.
             genotypes = rng.binomial(2, sites["frequency"][start:stop, None], size=(stop - start, len(ids)))
             genotypes = genotypes.astype(np.uint8)

@@ -248,3 +248,16 @@ def test_matrix_table_extract_carries_the_pseudonyms_and_canaries(ctx, sources, 
 def _manifest(ctx):
     with ctx.db.reading() as session:
         return session.execute(select(DatasetExtract.manifest_json)).scalar_one()
+
+
+def test_the_airlocks_identifier_check_sees_the_vcf_samples_and_canaries(world, sources):
+    from enclave.state.directory import EnclaveProjectDirectory
+
+    datasets.approve_dataset(world, "alpha", "genotypes", "v1")
+    directory = EnclaveProjectDirectory()
+    directory._settings = world.settings
+    _, header = vcf.read_header(_folder(world, "alpha") / geno.VCF_FILE)
+    identifiers = directory.identifiers("alpha")
+    assert set(header) <= identifiers and set(_record(world, "alpha")[0]) <= identifiers
+    assert not identifiers & set(_source_ids(sources))
+    assert directory.cohort_tables("alpha") == (_folder(world, "alpha") / geno.SAMPLES_FILE,)
