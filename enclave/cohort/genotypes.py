@@ -27,7 +27,7 @@ a project's extract: by default ``OUT.parent / f"{OUT.name}.truth.json"``
 argument. It holds JSON::
 
     {"seed": S, "samples": N, "variants": M, "trait": "trait",
-     "model": "trait = intercept + beta_sex*male + beta_age*age + sum(beta_i*dosage_i) + noise",
+     "model": "trait = intercept + male*is_male + age*age + sum(beta_i * alt_allele_count_i) + noise",
      "covariates": {"intercept": ..., "male": ..., "age": ...}, "noise_sd": ...,
      "causal": [{"contig": "chr2", "position": 123456, "ref": "A", "alt": "G",
                  "locus": "chr2:123456", "allele_frequency": 0.31, "beta": 0.42}, ...]}
@@ -67,18 +67,6 @@ Same seed, cohort and sizes give the same VCF bytes and the same samples.parquet
 
 from __future__ import annotations
 
-DEFAULT_SAMPLES = 2_000
-DEFAULT_VARIANTS = 20_000
-DEFAULT_CAUSAL = 8
-DEFAULT_SEED = 20260521
-
-VCF_FILE = "genotypes.vcf.bgz"
-MATRIX_TABLE = "genotypes.mt"
-SAMPLES_FILE = "samples.parquet"
-TRAIT = "trait"
-# GRCh38 lengths of the contigs the variants are spread over.
-CONTIGS = (("chr19", 58_617_616), ("chr20", 64_444_167), ("chr21", 46_709_983), ("chr22", 50_818_468))
-
 import json
 import os
 import shutil
@@ -91,6 +79,18 @@ import pyarrow.parquet as pq
 
 from . import vcf
 from .generate import _check_seed, _prepare_out_dir
+
+DEFAULT_SAMPLES = 2_000
+DEFAULT_VARIANTS = 20_000
+DEFAULT_CAUSAL = 8
+DEFAULT_SEED = 20260521
+
+VCF_FILE = "genotypes.vcf.bgz"
+MATRIX_TABLE = "genotypes.mt"
+SAMPLES_FILE = "samples.parquet"
+TRAIT = "trait"
+# GRCh38 lengths of the contigs the variants are spread over.
+CONTIGS = (("chr19", 58_617_616), ("chr20", 64_444_167), ("chr21", 46_709_983), ("chr22", 50_818_468))
 
 MAX_SAMPLES = 500_000
 MAX_VARIANTS = 10_000_000
