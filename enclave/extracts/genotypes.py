@@ -8,8 +8,10 @@ Parquet path. The VCF is streamed line by line:
   Pseudonymiser as the Parquet tables, so a participant has one pseudonym
   in samples.parquet and in the VCF); the project's canaries are added as
   sample columns. Every column (real and canary) goes to a keyed position,
-  so canaries cannot be dropped as "the last columns" and column order does
-  not link two projects' pseudonyms of one participant. Meta-information
+  so canaries cannot be dropped as "the last columns" and column position
+  does not pair two projects' pseudonyms of one participant. (Genotypes are
+  themselves a fingerprint: pseudonyms stop linkage by identifier, not by
+  content; keeping projects' extracts apart is the airlock's job.) Meta-information
   lines are kept only if they are of a kind that carries no sample
   identifiers (ALLOWED_META); ##SAMPLE, ##PEDIGREE, tool command lines and
   the like are dropped.
