@@ -190,7 +190,8 @@ class EgressMeter:
                                     if (d, u, p) == (today.isoformat(), *pair))
                     self._seen[pair] = total + unflushed
                 self._budgets.update(budgets)
-                self._active_users = active
+                # Only the people asked about: someone first seen during the write keeps their own status.
+                self._active_users = (self._active_users - {u for u, _ in pairs}) | active
             for user, project, details in exceeded:
                 task = asyncio.create_task(self._enforce(user, project, details))
                 self._enforcing.add(task)

@@ -334,3 +334,17 @@ def test_crossing_the_budget_enforces_without_waiting_for_the_next_tick(enclave)
 
     asyncio.run(run())
     assert status(enclave, "alice") is AccountStatus.SUSPENDED
+
+
+def test_a_person_first_seen_while_a_flush_is_under_way_is_not_blocked_by_it(enclave):
+    async def run():
+        meter = make_meter(enclave)
+        assert meter.count("alice", "alpha", 10, "kernel")
+        flushing = asyncio.create_task(meter.flush())
+        await asyncio.sleep(0)  # the flush has taken its batch and is writing in a thread
+        assert meter.count("bob", "alpha", 10, "kernel")
+        await flushing
+        assert not meter.blocked("bob", "alpha")
+        assert meter.count("bob", "alpha", 10, "kernel")
+
+    asyncio.run(run())
