@@ -61,47 +61,6 @@ def test_a_field_not_approved_is_absent(enclave):
         datasets.approve_dataset(enclave.ctx, "gamma", "cohort", "v1")
 
 
-def test_writing_to_the_approved_dataset_fails(alice_alpha):
-    out = alice_alpha.run(
-        "import errno\n"
-        "for attempt in ('new', 'existing'):\n"
-        f"    path = '{COHORT}/' + ('intruder.txt' if attempt == 'new' else 'participants.parquet')\n"
-        "    try:\n"
-        "        open(path, 'a').write('x')\n"
-        "        print(attempt, 'WRITTEN')\n"
-        "    except OSError as e:\n"
-        "        print(attempt, errno.errorcode[e.errno])\n"
-    )
-    new, existing = out.split("\n")[:2]
-    assert new == "new EROFS"
-    assert existing in ("existing EROFS", "existing EACCES")  # file permissions may refuse first
-    mount_options = alice_alpha.run(
-        "print([l.split()[5] for l in open('/proc/self/mountinfo') if l.split()[4] == '/data/cohort/v1'])"
-    )
-    assert mount_options.strip().startswith("['ro")
-
-
-def test_unapproved_dataset_is_absent(alice_alpha, enclave):
-    # 'secret' is approved for project beta only; its files are on this host.
-    out = alice_alpha.run("import os; print(sorted(os.listdir('/data')))")
-    assert out.strip() == "['cohort']"
-    secret_folder = str(enclave.settings.state_path.parent / "data" / "secret")
-    out = alice_alpha.run(
-        "mounts = open('/proc/self/mountinfo').read()\n"
-        f"print({secret_folder!r} in mounts, 'secret' in mounts)"
-    )
-    assert out.split() == ["False", "False"]
-
-
-def test_dataset_is_outside_the_jupyter_root_and_file_routes(alice_alpha):
-    # The Jupyter root is the home folder; its contents API cannot reach /data.
-    reply = alice_alpha.user.http.get(
-        f"{alice_alpha.user.server_url('alpha')}/api/contents/../../data",
-        headers={"Authorization": f"token {alice_alpha.token}"}, timeout=30,
-    )
-    assert reply.status_code in (400, 403, 404)
-
-
 def test_home_shared_and_outbox_are_writable(alice_alpha):
     out = alice_alpha.run(
         "import os\n"

@@ -100,7 +100,7 @@ def airlock_events(enclave, event: str) -> list[dict]:
     return [{**dict(row), "action": row["event"], "details": json.loads(row["details"])} for row in rows]
 
 
-def assert_audited(enclave, action: str, **match) -> dict:
+def assert_audited(enclave, action: str, /, **match) -> dict:
     """The audit entry recording `action` whose fields match; returned for further checks.
 
     Looks in the enclave's log first (where the airlock's events land, prefixed `egress.`, once they

@@ -26,12 +26,14 @@ def page_config(browser) -> dict:
 
 
 def test_download_export_open_in_tab_and_share_plugins_are_disabled_and_locked(browser):
+    """RT-90: use JupyterLab's download, export, open-in-tab or share buttons."""
     config = page_config(browser)
     assert LOCKED_PLUGINS <= set(config["disabledExtensions"])
     assert LOCKED_PLUGINS <= set(config["lockedExtensions"])
 
 
 def test_enabling_a_locked_plugin_is_refused(browser):
+    """RT-91: re-enable a locked plugin through /lab/api/plugins."""
     for plugin in sorted(LOCKED_PLUGINS):
         reply = browser.post("lab/api/plugins", json={"cmd": "enable", "plugin_name": plugin})
         assert reply.status_code >= 400, (plugin, reply.status_code, reply.text[:300])
@@ -40,6 +42,7 @@ def test_enabling_a_locked_plugin_is_refused(browser):
 
 
 def test_user_config_in_the_home_folder_is_ignored(browser, alice_alpha):
+    """RT-92: undo the lockdown with configuration in ~/.jupyter."""
     # Config that would undo the lockdown, where Jupyter looks by default.
     undo = {plugin: False for plugin in LOCKED_PLUGINS}
     server_config = (
@@ -68,6 +71,7 @@ def test_user_config_in_the_home_folder_is_ignored(browser, alice_alpha):
 
 
 def test_the_lockdown_is_root_owned_and_cannot_be_changed(alice_alpha):
+    """RT-93: change the lockdown's own files."""
     out = alice_alpha.run(
         "import errno, os\n"
         "targets = ['/etc/jupyter/jupyter_server_config.py', '/etc/jupyter/labconfig/page_config.json',\n"
