@@ -16,7 +16,8 @@ def page(chromium_path, tmp_path):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        # The edge's self-signed certificate: trusted for this context only (tests/browser/test_csp.py says why).
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
         page = context.new_page()
         yield page
         page.screenshot(path=str(tmp_path / "last.png"))
