@@ -35,7 +35,7 @@ def clock():
 
 
 @pytest.fixture
-def enclave(ctx):
+def members(ctx):
     """alice and bob, members of alpha and beta, with a 1000-byte default budget."""
     ctx.settings.metering_daily_budget = BUDGET
     for name in ("alpha", "beta"):
@@ -78,8 +78,8 @@ async def settle(meter: EgressMeter) -> None:
         await asyncio.gather(*meter._enforcing)
 
 
-def test_count_allows_until_the_budget_is_used_up(enclave):
-    meter = make_meter(enclave)
+def test_count_allows_until_the_budget_is_used_up(members):
+    meter = make_meter(members)
     assert meter.count("alice", "alpha", 600, "kernel") is True
     assert not meter.blocked("alice", "alpha")
     assert meter.count("alice", "alpha", 400, "terminal") is False  # reaches the budget exactly
@@ -87,16 +87,16 @@ def test_count_allows_until_the_budget_is_used_up(enclave):
     assert meter.count("alice", "alpha", 1, "kernel") is False
 
 
-def test_budgets_are_per_user_and_project(enclave):
-    meter = make_meter(enclave)
+def test_budgets_are_per_user_and_project(members):
+    meter = make_meter(members)
     assert meter.count("alice", "alpha", BUDGET, "kernel") is False
     assert meter.count("alice", "beta", 10, "kernel") is True
     assert meter.count("bob", "alpha", 10, "kernel") is True
     assert not meter.blocked("bob", "alpha")
 
 
-def test_unknown_channel_and_negative_bytes_are_refused(enclave):
-    meter = make_meter(enclave)
+def test_unknown_channel_and_negative_bytes_are_refused(members):
+    meter = make_meter(members)
     with pytest.raises(ValueError, match="unknown metering channel"):
         meter.count("alice", "alpha", 1, "static")
     with pytest.raises(ValueError, match="negative"):
@@ -104,9 +104,9 @@ def test_unknown_channel_and_negative_bytes_are_refused(enclave):
     assert CHANNELS == {"kernel", "terminal", "contents", "app", "other-api"}
 
 
-def test_unknown_and_removed_people_get_nothing(enclave):
-    people.remove_user(enclave, "bob")
-    meter = make_meter(enclave)
+def test_unknown_and_removed_people_get_nothing(members):
+    people.remove_user(members, "bob")
+    meter = make_meter(members)
     assert meter.count("mallory", "alpha", 1, "kernel") is False
     assert meter.count("bob", "alpha", 1, "kernel") is False
     assert meter.blocked("bob", "alpha")
@@ -120,39 +120,39 @@ def test_default_budget_is_64_mib_and_read_from_the_environment(tmp_path, monkey
         EnclaveSettings(state_dir=str(tmp_path), metering_daily_budget=0)
 
 
-def test_flush_writes_bytes_per_channel(enclave):
-    meter = make_meter(enclave)
+def test_flush_writes_bytes_per_channel(members):
+    meter = make_meter(members)
     meter.count("alice", "alpha", 100, "kernel")
     meter.count("alice", "alpha", 50, "kernel")
     meter.count("alice", "alpha", 7, "contents")
     asyncio.run(meter.flush())
-    with enclave.db.reading() as session:
+    with members.db.reading() as session:
         rows = {(r.channel, r.bytes) for r in session.execute(select(EgressUsage)).scalars()}
     assert rows == {("kernel", 150), ("contents", 7)}
 
 
-def test_alert_at_half_the_budget_is_raised_once(enclave):
+def test_alert_at_half_the_budget_is_raised_once(members):
     async def run():
-        meter = make_meter(enclave)
+        meter = make_meter(members)
         meter.count("alice", "alpha", 499, "kernel")
         await settle(meter)
-        assert events(enclave, "metering.alert") == []
+        assert events(members, "metering.alert") == []
         meter.count("alice", "alpha", 1, "kernel")
         await settle(meter)
         meter.count("alice", "alpha", 100, "kernel")
         await settle(meter)
 
     asyncio.run(run())
-    (alert,) = events(enclave, "metering.alert")
+    (alert,) = events(members, "metering.alert")
     assert alert.target == "alpha/alice"
     assert alert.details["bytes"] == 500 and alert.details["budget"] == BUDGET
-    assert status(enclave, "alice") is AccountStatus.ACTIVE
-    assert enclave.workspaces.stopped == []
+    assert status(members, "alice") is AccountStatus.ACTIVE
+    assert members.workspaces.stopped == []
 
 
-def test_exceeding_the_budget_suspends_and_stops_once(enclave):
+def test_exceeding_the_budget_suspends_and_stops_once(members):
     async def run():
-        meter = make_meter(enclave)
+        meter = make_meter(members)
         assert meter.count("alice", "alpha", 1200, "terminal") is False
         await settle(meter)
         assert meter.count("alice", "alpha", 10, "terminal") is False
@@ -160,55 +160,55 @@ def test_exceeding_the_budget_suspends_and_stops_once(enclave):
         return meter
 
     meter = asyncio.run(run())
-    (exceeded,) = events(enclave, "metering.exceeded")
+    (exceeded,) = events(members, "metering.exceeded")
     assert exceeded.target == "alpha/alice" and exceeded.details["bytes"] == 1200
-    (suspended,) = events(enclave, "person.suspended")
+    (suspended,) = events(members, "person.suspended")
     assert suspended.target == "alice" and suspended.actor == "metering"
     assert suspended.details["reason"] == "metering budget exceeded"
     assert suspended.seq > exceeded.seq
-    assert len(events(enclave, "metering.alert")) == 1  # crossing 50% and 100% at once raises both
-    assert status(enclave, "alice") is AccountStatus.SUSPENDED
-    assert ("alpha", "alice") in enclave.workspaces.stopped
+    assert len(events(members, "metering.alert")) == 1  # crossing 50% and 100% at once raises both
+    assert status(members, "alice") is AccountStatus.SUSPENDED
+    assert ("alpha", "alice") in members.workspaces.stopped
     assert meter.blocked("alice", "beta")  # a suspended person gets nothing from any project
     assert not meter.blocked("bob", "alpha")
 
 
-def test_a_resumed_person_stays_cut_off_until_the_budget_is_raised(enclave):
+def test_a_resumed_person_stays_cut_off_until_the_budget_is_raised(members):
     async def run():
-        meter = make_meter(enclave)
+        meter = make_meter(members)
         meter.count("alice", "alpha", BUDGET, "kernel")
         await settle(meter)
-        people.resume_user(enclave, "alice")
+        people.resume_user(members, "alice")
         await meter.flush()
         assert not meter.blocked("alice", "beta")
         assert meter.blocked("alice", "alpha")  # today's usage stays counted
-        projects.set_egress_budget(enclave, "alpha", 4 * BUDGET)
+        projects.set_egress_budget(members, "alpha", 4 * BUDGET)
         await meter.flush()
         assert not meter.blocked("alice", "alpha")
         assert meter.count("alice", "alpha", BUDGET, "kernel") is True  # 2000 of 4000: a new alert
         await settle(meter)
 
     asyncio.run(run())
-    assert [e.details["budget"] for e in events(enclave, "metering.alert")] == [BUDGET, 4 * BUDGET]
-    assert len(events(enclave, "person.resumed")) == 1
-    assert status(enclave, "alice") is AccountStatus.ACTIVE
+    assert [e.details["budget"] for e in events(members, "metering.alert")] == [BUDGET, 4 * BUDGET]
+    assert len(events(members, "person.resumed")) == 1
+    assert status(members, "alice") is AccountStatus.ACTIVE
 
 
-def test_per_project_override_and_back_to_default(enclave):
-    projects.set_egress_budget(enclave, "alpha", 100)
-    meter = make_meter(enclave)
+def test_per_project_override_and_back_to_default(members):
+    projects.set_egress_budget(members, "alpha", 100)
+    meter = make_meter(members)
     assert meter.count("alice", "alpha", 100, "kernel") is False
     assert meter.count("alice", "beta", 100, "kernel") is True
-    projects.set_egress_budget(enclave, "alpha", None)
+    projects.set_egress_budget(members, "alpha", None)
     asyncio.run(meter.flush())
     assert not meter.blocked("alice", "alpha")
-    changes = events(enclave, "project.set-budget")
+    changes = events(members, "project.set-budget")
     assert [e.details["daily_bytes"] for e in changes] == [100, "default"]
 
 
-def test_day_rollover_starts_a_new_budget_and_keeps_late_bytes_on_their_day(enclave, clock):
+def test_day_rollover_starts_a_new_budget_and_keeps_late_bytes_on_their_day(members, clock):
     async def run():
-        meter = make_meter(enclave, clock)
+        meter = make_meter(members, clock)
         meter.count("alice", "alpha", 600, "kernel")  # 23:59: alert for the 21st, not yet written
         clock.at += timedelta(minutes=2)  # 00:01 on the 22nd
         assert not meter.blocked("alice", "alpha")
@@ -218,28 +218,28 @@ def test_day_rollover_starts_a_new_budget_and_keeps_late_bytes_on_their_day(encl
         assert meter.count("alice", "alpha", 1, "kernel") is False
 
     asyncio.run(run())
-    with enclave.db.reading() as session:
+    with members.db.reading() as session:
         by_day = {r.day: r.bytes for r in session.execute(select(EgressUsage)).scalars()}
     assert by_day == {"2026-11-21": 600, "2026-11-22": 600}
-    assert sorted(e.details["day"] for e in events(enclave, "metering.alert")) == ["2026-11-21", "2026-11-22"]
+    assert sorted(e.details["day"] for e in events(members, "metering.alert")) == ["2026-11-21", "2026-11-22"]
 
 
-def test_a_restarted_meter_keeps_the_days_totals(enclave):
+def test_a_restarted_meter_keeps_the_days_totals(members):
     async def run():
-        first = make_meter(enclave)
+        first = make_meter(members)
         assert first.count("alice", "alpha", 900, "kernel") is True
         await first.close()
-        second = make_meter(enclave)
+        second = make_meter(members)
         assert second.count("alice", "alpha", 100, "kernel") is False
         await second.close()
 
     asyncio.run(run())
-    assert ledger_total(enclave, "alice", "alpha") == 1000
-    assert len(events(enclave, "metering.exceeded")) == 1
+    assert ledger_total(members, "alice", "alpha") == 1000
+    assert len(events(members, "metering.exceeded")) == 1
 
 
-def test_two_meters_on_one_database_neither_lose_nor_double_count(enclave):
-    enclave.settings.metering_daily_budget = 10**9
+def test_two_meters_on_one_database_neither_lose_nor_double_count(members):
+    members.settings.metering_daily_budget = 10**9
     rounds, frame = 40, 7
 
     async def feed(meter):
@@ -249,7 +249,7 @@ def test_two_meters_on_one_database_neither_lose_nor_double_count(enclave):
             await meter.flush()
 
     async def run():
-        one, two = make_meter(enclave), make_meter(enclave)
+        one, two = make_meter(members), make_meter(members)
         await asyncio.gather(feed(one), feed(two))
         await one.flush()
         await two.flush()
@@ -257,13 +257,13 @@ def test_two_meters_on_one_database_neither_lose_nor_double_count(enclave):
 
     one, two = asyncio.run(run())
     expected = 2 * rounds * 5 * frame
-    assert ledger_total(enclave, "alice", "alpha") == expected
+    assert ledger_total(members, "alice", "alpha") == expected
     assert one._seen[("alice", "alpha")] == two._seen[("alice", "alpha")] == expected  # each sees the other's
 
 
-def test_budget_is_judged_on_all_meters_together(enclave):
+def test_budget_is_judged_on_all_meters_together(members):
     async def run():
-        one, two = make_meter(enclave), make_meter(enclave)
+        one, two = make_meter(members), make_meter(members)
         assert one.count("alice", "alpha", 600, "kernel")
         assert two.count("alice", "alpha", 300, "kernel")
         await one.flush()
@@ -276,69 +276,69 @@ def test_budget_is_judged_on_all_meters_together(enclave):
     asyncio.run(run())
 
 
-def test_a_failing_ledger_write_fails_closed_and_loses_nothing(enclave):
+def test_a_failing_ledger_write_fails_closed_and_loses_nothing(members):
     async def run():
-        meter = make_meter(enclave)
+        meter = make_meter(members)
         assert meter.count("alice", "alpha", 100, "kernel")
-        with enclave.db.transaction() as session:
+        with members.db.transaction() as session:
             session.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON egress_usage "
                                  "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
         await meter.flush()
         assert meter.count("alice", "alpha", 1, "kernel") is False
         assert meter.blocked("bob", "beta")
-        with enclave.db.transaction() as session:
+        with members.db.transaction() as session:
             session.execute(text("DROP TRIGGER no_writes"))
         await meter.flush()
         assert meter.count("alice", "alpha", 1, "kernel") is True
 
     asyncio.run(run())
-    assert ledger_total(enclave, "alice", "alpha") == 100  # the refused frames were not counted
+    assert ledger_total(members, "alice", "alpha") == 100  # the refused frames were not counted
 
 
-def test_an_unreadable_ledger_refuses_data(enclave):
-    with enclave.db.transaction() as session:
+def test_an_unreadable_ledger_refuses_data(members):
+    with members.db.transaction() as session:
         session.execute(text("DROP TABLE egress_usage"))
-    meter = make_meter(enclave)
+    meter = make_meter(members)
     assert meter.count("alice", "alpha", 1, "kernel") is False
     assert meter.blocked("alice", "alpha")
 
 
-def test_start_flushes_in_the_background_and_close_flushes_the_rest(enclave):
+def test_start_flushes_in_the_background_and_close_flushes_the_rest(members):
     async def run():
-        meter = EgressMeter(enclave.settings, db=enclave.db, workspaces=enclave.workspaces, flush_interval=0.01)
+        meter = EgressMeter(members.settings, db=members.db, workspaces=members.workspaces, flush_interval=0.01)
         await meter.start()
         meter.count("alice", "alpha", 10, "contents")
         for _ in range(500):
-            if ledger_total(enclave, "alice", "alpha") == 10:
+            if ledger_total(members, "alice", "alpha") == 10:
                 break
             await asyncio.sleep(0.01)
-        assert ledger_total(enclave, "alice", "alpha") == 10
+        assert ledger_total(members, "alice", "alpha") == 10
         meter.count("alice", "alpha", 5, "contents")
         await meter.close()
 
     asyncio.run(run())
-    assert ledger_total(enclave, "alice", "alpha") == 15
+    assert ledger_total(members, "alice", "alpha") == 15
 
 
-def test_crossing_the_budget_enforces_without_waiting_for_the_next_tick(enclave):
+def test_crossing_the_budget_enforces_without_waiting_for_the_next_tick(members):
     async def run():
-        meter = EgressMeter(enclave.settings, db=enclave.db, workspaces=enclave.workspaces, flush_interval=3600)
+        meter = EgressMeter(members.settings, db=members.db, workspaces=members.workspaces, flush_interval=3600)
         await meter.start()
         await asyncio.sleep(0)
         meter.count("alice", "alpha", BUDGET, "kernel")
         for _ in range(500):
-            if status(enclave, "alice") is AccountStatus.SUSPENDED:
+            if status(members, "alice") is AccountStatus.SUSPENDED:
                 break
             await asyncio.sleep(0.01)
         await meter.close()
 
     asyncio.run(run())
-    assert status(enclave, "alice") is AccountStatus.SUSPENDED
+    assert status(members, "alice") is AccountStatus.SUSPENDED
 
 
-def test_a_person_first_seen_while_a_flush_is_under_way_is_not_blocked_by_it(enclave):
+def test_a_person_first_seen_while_a_flush_is_under_way_is_not_blocked_by_it(members):
     async def run():
-        meter = make_meter(enclave)
+        meter = make_meter(members)
         assert meter.count("alice", "alpha", 10, "kernel")
         flushing = asyncio.create_task(meter.flush())
         await asyncio.sleep(0)  # the flush has taken its batch and is writing in a thread
