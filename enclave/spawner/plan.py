@@ -86,7 +86,7 @@ def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: s
         except NotFound:
             raise SpawnRefused(f"{user!r} is not a member of a project named {project!r}.") from None
         if account.status is not AccountStatus.ACTIVE:
-            raise SpawnRefused(f"The account {user!r} is disabled. Ask an operator.")
+            raise SpawnRefused(f"The account {user!r} is {account.status.value}. Ask an operator.")
         if active_membership(session, proj, account) is None:
             raise SpawnRefused(f"{user!r} is not a member of a project named {project!r}.")
         if proj.status is not ProjectStatus.ACTIVE:

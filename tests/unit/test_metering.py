@@ -348,3 +348,15 @@ def test_a_person_first_seen_while_a_flush_is_under_way_is_not_blocked_by_it(mem
         assert meter.count("bob", "alpha", 10, "kernel")
 
     asyncio.run(run())
+
+
+def test_a_suspended_person_cannot_start_a_workspace_until_resumed(members):
+    from enclave.errors import SpawnRefused
+    from enclave.spawner.plan import plan_workspace
+
+    people.suspend_user(members, "alice", "metering budget exceeded")
+    with pytest.raises(SpawnRefused, match="'alice' is suspended"):
+        plan_workspace(members.db, members.settings, "alice", "alpha")
+    assert sorted(members.workspaces.stopped) == [("alpha", "alice"), ("beta", "alice")]
+    people.resume_user(members, "alice")
+    assert plan_workspace(members.db, members.settings, "alice", "alpha").user == "alice"
