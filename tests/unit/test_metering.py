@@ -360,3 +360,19 @@ def test_a_suspended_person_cannot_start_a_workspace_until_resumed(members):
     assert sorted(members.workspaces.stopped) == [("alpha", "alice"), ("beta", "alice")]
     people.resume_user(members, "alice")
     assert plan_workspace(members.db, members.settings, "alice", "alpha").user == "alice"
+
+
+def test_the_hub_logs_out_a_suspended_person_and_refuses_their_tokens(members, monkeypatch):
+    from enclave.auth.authenticator import EnclaveAuthenticator
+
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", members.settings.state_dir)
+    auth = EnclaveAuthenticator()
+    # The hub asks again at least every minute and before every spawn, for cookies and tokens alike.
+    assert (auth.auth_refresh_age, auth.refresh_pre_spawn, auth.auth_refresh_strict) == (60, True, True)
+    hub_user = SimpleNamespace(name="alice")
+    assert asyncio.run(auth.refresh_user(hub_user))["name"] == "alice"
+    people.suspend_user(members, "alice", "metering budget exceeded")
+    handler = SimpleNamespace()  # a cookie-authenticated request: JupyterHub never set the token flag
+    assert asyncio.run(auth.refresh_user(hub_user, handler)) is False
+    assert handler._token_authenticated is False
+    assert auth.check_allowed("alice") is False
