@@ -97,3 +97,48 @@ def test_the_hub_gives_its_airlock_the_enclave_sink(settings):
 
     command = airlock_service(settings)["command"]
     assert "--EgressReview.audit_sink_class=enclave.audit_forwarding.EnclaveAuditSink" in command
+
+
+def test_the_airlock_catches_up_at_start_up(airlock, ctx, settings):
+    create_request_at_status(airlock, RequestState.SUBMITTED)
+    forwarder = AuditForwarder(airlock.db, EnclaveAuditSink(settings))
+    try:
+        assert forwarder.start() == len(_airlock_log(airlock))
+    finally:
+        forwarder.stop()
+
+
+def test_two_forwarders_at_once_add_each_entry_once(airlock, ctx, settings):
+    import threading
+
+    create_request_at_status(airlock, RequestState.RELEASED)
+    added = []
+    workers = [threading.Thread(target=lambda: added.append(forward_pending(airlock.db, EnclaveAuditSink(settings))))
+               for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(added) == len(_airlock_log(airlock))
+    assert [f[0] for f in _forwarded(ctx)] == [e[0] for e in _airlock_log(airlock)]
+
+
+class BrokenSink:
+    def forwarded_up_to(self):
+        raise ConnectionError("the state database is not reachable")
+
+    def accept(self, entries):
+        raise AssertionError("not reached")
+
+
+def test_a_failing_forward_does_not_undo_the_airlocks_commit(airlock, caplog):
+    forwarder = AuditForwarder(airlock.db, BrokenSink())
+    with pytest.raises(ConnectionError):  # the start-up catch-up fails (the airlock logs it and starts)
+        forwarder.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="egress_review"):
+            rid = create_request_at_status(airlock, RequestState.DRAFT)
+    finally:
+        forwarder.stop()
+    assert rid and [e[1] for e in _airlock_log(airlock)] == ["request.created", "group.saved", "file.added"]
+    assert "could not forward audit entries" in caplog.text
