@@ -60,7 +60,7 @@ class EgressMeter:
         # What the ledger held at the last read, plus what this process counted since.
         self._day: date | None = None
         self._seen: dict[Pair, int] = {}
-        self._pending: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._pending: dict[tuple[str, str, str, str], int] = defaultdict(int)  # (day, user, project, channel)
         self._budgets: dict[str, int] = {}
         self._active_users: set[str] = set()
         self._healthy = True
@@ -137,9 +137,7 @@ class EgressMeter:
         except Exception:
             log.exception("egress ledger unreadable: refusing data for %s/%s", project, user)
             return False
-        unflushed = sum(n for (d, u, p, _), n in self._pending.items()
-                        if (d, u, p) == (self._day.isoformat(), user, project))
-        self._seen[pair] = total + unflushed
+        self._seen[pair] = total + self._unflushed(self._day, user, project)
         self._budgets[project] = budget
         if status is AccountStatus.ACTIVE:
             self._active_users.add(user)
@@ -172,33 +170,30 @@ class EgressMeter:
         """Add what was counted to the ledger, raise thresholds, refresh totals, budgets and statuses."""
         async with self._lock:
             batch, self._pending = dict(self._pending), defaultdict(int)
-            pairs = set(self._seen)
-            today = self._today()
-            try:
-                result = await asyncio.to_thread(self._write, batch, today, pairs)
-            except Exception:
-                log.exception("egress ledger write failed: refusing data until it succeeds")
-                for key, nbytes in batch.items():
-                    self._pending[key] += nbytes  # kept for the next attempt, never dropped
-                self._healthy = False
-                return
-            self._healthy = True
-            totals, budgets, active, exceeded = result
-            if self._day == today:
-                for pair, total in totals.items():
-                    unflushed = sum(n for (d, u, p, _), n in self._pending.items()
-                                    if (d, u, p) == (today.isoformat(), *pair))
-                    self._seen[pair] = total + unflushed
-                self._budgets.update(budgets)
-                # Only the people asked about: someone first seen during the write keeps their own status.
-                self._active_users = (self._active_users - {u for u, _ in pairs}) | active
+            today, pairs = self._today(), set(self._seen)
+            healthy, exceeded = True, []
+            if batch:
+                try:
+                    exceeded = await asyncio.to_thread(self._write, batch)
+                except Exception:
+                    log.exception("egress ledger write failed: refusing data until it succeeds")
+                    for key, nbytes in batch.items():
+                        self._pending[key] += nbytes  # not committed: kept for the next attempt, never dropped
+                    healthy = False
+            if healthy and pairs:
+                try:
+                    self._apply(today, pairs, *await asyncio.to_thread(self._read, today, pairs))
+                except Exception:
+                    log.exception("egress ledger unreadable: refusing data until it can be read")
+                    healthy = False
+            self._healthy = healthy
             for user, project, details in exceeded:
                 task = asyncio.create_task(self._enforce(user, project, details))
                 self._enforcing.add(task)
                 task.add_done_callback(self._enforcing.discard)
 
-    def _write(self, batch: dict[tuple[str, str, str, str], int], today: date, pairs: set[Pair]):
-        """One writer transaction: counters, thresholds with their audit events; then a fresh read."""
+    def _write(self, batch: dict[tuple[str, str, str, str], int]) -> list[tuple[str, str, dict]]:
+        """One writer transaction: the counters, and the thresholds they reach with their audit events."""
         by_day: dict[str, dict[ledger.UsageKey, int]] = defaultdict(dict)
         for (day, user, project, channel), nbytes in batch.items():
             by_day[day][(user, project, channel)] = nbytes
@@ -217,14 +212,32 @@ class EgressMeter:
                     budget = budgets[project]
                     if EXCEEDED in raise_new(session, day, user, project, total, budget):
                         exceeded.append((user, project, {"day": day_text, "bytes": total, "budget": budget}))
+        return exceeded
+
+    def _read(self, today: date, pairs: set[Pair]) -> tuple[dict[Pair, int], dict[str, int], set[str]]:
+        """Today's totals of every edge, the budgets and who is active, for the pairs this edge has seen."""
+        users = {u for u, _ in pairs}
         with self.db.reading() as session:
             totals = ledger.totals(session, today, pairs)
             budgets = budgets_of(session, self.settings, {p for _, p in pairs})
-            users = {u for u, _ in pairs}
             active = set(session.execute(
                 select(User.name).where(User.name.in_(users), User.status == AccountStatus.ACTIVE)
-            ).scalars()) if users else set()
-        return totals, budgets, active, exceeded
+            ).scalars())
+        return totals, budgets, active
+
+    def _apply(self, today: date, pairs: set[Pair], totals: dict[Pair, int], budgets: dict[str, int],
+               active: set[str]) -> None:
+        if self._day != today:
+            return  # midnight passed during the read: today's view starts afresh
+        for pair, total in totals.items():
+            self._seen[pair] = total + self._unflushed(today, *pair)
+        self._budgets.update(budgets)
+        # Only the people asked about: someone first seen during the read keeps their own status.
+        self._active_users = (self._active_users - {u for u, _ in pairs}) | active
+
+    def _unflushed(self, day: date, user: str, project: str) -> int:
+        key = (day.isoformat(), user, project)
+        return sum(n for (d, u, p, _), n in self._pending.items() if (d, u, p) == key)
 
     async def _enforce(self, user: str, project: str, details: dict) -> None:
         try:

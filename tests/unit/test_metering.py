@@ -376,3 +376,24 @@ def test_the_hub_logs_out_a_suspended_person_and_refuses_their_tokens(members, m
     assert asyncio.run(auth.refresh_user(hub_user, handler)) is False
     assert handler._token_authenticated is False
     assert auth.check_allowed("alice") is False
+
+
+def test_a_failing_read_after_a_committed_write_neither_recounts_nor_lets_data_through(members):
+    async def run():
+        meter = make_meter(members)
+        assert meter.count("alice", "alpha", 100, "kernel")
+        real_read = meter._read
+
+        def unreadable(*args):
+            raise OSError("injected: the database went away after the commit")
+
+        meter._read = unreadable
+        await meter.flush()
+        assert meter.blocked("alice", "alpha")  # fails closed
+        meter._read = real_read
+        await meter.flush()
+        assert meter.count("alice", "alpha", 1, "kernel")
+        await meter.flush()
+
+    asyncio.run(run())
+    assert ledger_total(members, "alice", "alpha") == 101
