@@ -125,3 +125,13 @@ def test_positions_and_genotypes_are_not_taken_for_identifiers(world, sources, t
     text = tmp_path / "positions.txt"
     text.write_text("\n".join(ids))
     assert [s.dataset for s in trace_file(world.db, text).sources] == ["genotypes@v1"]
+
+
+def test_the_cli_names_the_project_and_the_evidence(world, tmp_path, monkeypatch, capsys):
+    leak = tmp_path / "leak.vcf.bgz"
+    _cut(_extract_vcf(world, "alpha"), leak, list(range(12)), compress=True)
+    monkeypatch.setattr(cli.commands, "operator_context", lambda: world)
+    assert cli.main(["trace", str(leak)]) == 0
+    out = capsys.readouterr().out
+    assert "12 numbers (12 distinct) in its sample IDs in the VCF header" in out
+    assert "Project alpha: confidence high" in out and "Project beta" not in out and "SOURCE" not in out
