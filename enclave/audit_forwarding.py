@@ -38,7 +38,6 @@ log = logging.getLogger("enclave.audit")
 
 SOURCE = "egress-review"
 PREFIX = "egress."
-_LOOKBACK = 200  # events examined for the high-water mark, newest first
 
 
 def is_forwarded(event: AuditEvent) -> bool:
@@ -53,24 +52,19 @@ def forwarded_entry_hash(event: AuditEvent) -> str:
                               request_id=d.get("request_id"), details=canonical_json(d.get("details", {})))
 
 
-def _high_water(session: Session) -> tuple[int, str]:
-    """(id, entry_hash) of the newest airlock entry in the enclave's log; (0, genesis) if none."""
-    newest = session.execute(
-        select(AuditEvent).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
-        .order_by(AuditEvent.seq.desc()).limit(_LOOKBACK)
-    ).scalars()
-    for event in newest:
-        if is_forwarded(event):
-            return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"])
-    if session.execute(select(AuditEvent.seq).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
-                       .limit(1)).first() is None:
-        return 0, GENESIS
-    # Rare: more than _LOOKBACK unsourced 'egress.' events at the tail; look through them all.
-    for event in session.execute(select(AuditEvent).where(AuditEvent.action.startswith(PREFIX, autoescape=True))
-                                 .order_by(AuditEvent.seq.desc())).scalars():
-        if is_forwarded(event):
-            return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"])
-    return 0, GENESIS
+def _high_water(session: Session, from_seq: int = 0) -> tuple[int, str, int]:
+    """(airlock id, airlock entry hash, enclave seq) of the newest forwarded entry; (0, genesis, 0) if none.
+
+    `from_seq`: a seq known to hold a forwarded entry, so only the log's tail is read.
+    """
+    egress = AuditEvent.action.startswith(PREFIX, autoescape=True)
+    for lower in dict.fromkeys((from_seq, 0)):  # the tail first; the whole log if the mark is gone
+        newest = session.execute(select(AuditEvent).where(egress, AuditEvent.seq >= lower)
+                                 .order_by(AuditEvent.seq.desc())).scalars()
+        for event in newest:
+            if is_forwarded(event):
+                return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"]), event.seq
+    return 0, GENESIS, 0
 
 
 def _target(entry: dict) -> str:
@@ -78,6 +72,12 @@ def _target(entry: dict) -> str:
         return ""
     request = f"request/{entry['request_id']}"
     return f"{entry['project']}:{request}" if entry.get("project") else request
+
+
+def _details(entry: dict) -> dict:
+    return {"source": SOURCE, "airlock_id": entry["id"], "airlock_at": entry["at"],
+            "airlock_prev_hash": entry["prev_hash"], "airlock_entry_hash": entry["entry_hash"],
+            "request_id": entry["request_id"], "project": entry["project"], "details": entry["details"]}
 
 
 def _breaks_chain(entry: dict, prev_hash: str) -> str | None:
@@ -99,19 +99,21 @@ class EnclaveAuditSink(Configurable):
         super().__init__(**kwargs)
         self.settings = settings or EnclaveSettings(parent=self)
         self.refused: str | None = None  # why forwarding stopped short the last time, if it did
+        self._mark = 0  # seq of the newest forwarded entry seen: the high-water search starts there
 
     def _db(self):
         return open_state_db(self.settings.database_url)
 
     def forwarded_up_to(self) -> int:
         with self._db().reading() as session:
-            return _high_water(session)[0]
+            airlock_id, _, self._mark = _high_water(session, self._mark)
+            return airlock_id
 
     def accept(self, entries: list[dict]) -> int:
         added, self.refused = 0, None
         with self._db().transaction() as session:
             audit.lock_log(session)
-            last_id, last_hash = _high_water(session)
+            last_id, last_hash, self._mark = _high_water(session, self._mark)
             for entry in entries:
                 if entry["id"] <= last_id:
                     continue  # already forwarded (by another process, or an earlier pass)
@@ -120,14 +122,13 @@ class EnclaveAuditSink(Configurable):
                     self.refused = f"airlock entry {entry['id']} was not forwarded: {reason}"
                     log.error("%s; run 'enclave audit verify'", self.refused)
                     break
-                audit.record(session, actor=entry["actor"], action=PREFIX + entry["event"], target=_target(entry),
-                             outcome=entry["outcome"], details={
-                                 "source": SOURCE, "airlock_id": entry["id"], "airlock_at": entry["at"],
-                                 "airlock_prev_hash": entry["prev_hash"], "airlock_entry_hash": entry["entry_hash"],
-                                 "request_id": entry["request_id"], "project": entry["project"],
-                                 "details": entry["details"]})
+                event = audit.record(session, actor=entry["actor"], action=PREFIX + entry["event"],
+                                     target=_target(entry), outcome=entry["outcome"], details=_details(entry))
                 last_id, last_hash = entry["id"], entry["entry_hash"]
                 added += 1
+                mark = event.seq
+        if added:
+            self._mark = mark
         return added
 
 

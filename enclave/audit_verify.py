@@ -64,7 +64,8 @@ def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], 
             continue
         if airlock_id in copies:
             problems.append(Problem("enclave", event.seq, INSERTED,
-                                    f"airlock entry {airlock_id} is already in the log at seq {copies[airlock_id].seq}"))
+                                    f"airlock entry {airlock_id} is already in the log at seq "
+                                    f"{copies[airlock_id].seq}"))
             continue
         if airlock_id < last_id:
             problems.append(Problem("enclave", event.seq, REORDERED,

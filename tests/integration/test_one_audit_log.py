@@ -104,7 +104,8 @@ def test_everything_audited_is_in_the_one_log_in_order_and_verifies(enclave, cli
         ("egress.request.created", "ok", request), ("egress.group.saved", "ok", request),
         ("egress.file.added", "ok", request), ("egress.request.submitted", "ok", request),
         ("egress.vote.cast", "ok", request), ("egress.vote.cast", "ok", request),
-        ("egress.request.approved", "ok", request), ("egress.request.released", "ok", request), ("egress.file.downloaded", "ok", request),
+        ("egress.request.approved", "ok", request), ("egress.request.released", "ok", request),
+        ("egress.file.downloaded", "ok", request),
         ("metering.alert", "ok", me), ("metering.exceeded", "refused", me), ("person.suspended", "ok", PERSON),
         ("workspace.stop", "ok", me),
     ])

@@ -140,7 +140,8 @@ def test_inserting_an_enclave_entry_is_caught(logs, capsys):
 
 def test_reordering_enclave_entries_is_caught(logs, capsys):
     """RT-AUDIT-03: swap two entries of the enclave's log."""
-    logs.enclave(("UPDATE audit_events SET seq = -1 WHERE seq = 1",), ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
+    logs.enclave(("UPDATE audit_events SET seq = -1 WHERE seq = 1",),
+                 ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
                  ("UPDATE audit_events SET seq = 2 WHERE seq = -1",))
     problems = _verify(capsys)
     assert problems[("enclave", 1)] == problems[("enclave", 2)] == "reordered"

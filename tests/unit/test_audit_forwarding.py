@@ -30,7 +30,8 @@ def airlock(settings, ctx):
 
 def _airlock_log(env):
     with env.db.read() as session:
-        return [(e.id, e.event, e.entry_hash) for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+        entries = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+        return [(e.id, e.event, e.entry_hash) for e in entries]
 
 
 def _forwarded(ctx):
