@@ -263,3 +263,11 @@ def test_another_analysts_release_cannot_be_downloaded(enclave, people, released
     assert reply.status in (403, 404) and reply.error in ("not_author", "request_not_found"), reply.content
     assert AGGREGATE.encode() not in reply.content
     assert_audited(enclave, "action.refused", actor="carol", action="download")
+
+
+@pytest.mark.parametrize("name, project", [("bob", PROJECT), ("rita", PROJECT)], ids=["other-project", "reviewer"])
+def test_a_release_for_a_project_one_is_not_an_analyst_of_is_refused(enclave, people, name, project):
+    """RT-61: ask for a release from a project one is not an analyst of (bob is in beta; rita reviews)."""
+    reply = people(name).call("POST", "/requests", {"project": project, "title": "not mine"})
+    assert reply.status == 403 and reply.error in ("not_project_member", "missing_scope"), reply.content
+    assert_audited(enclave, "action.refused", actor=name, action="create_request", error=reply.error)
