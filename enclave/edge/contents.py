@@ -42,6 +42,7 @@ class ContentsCheck:
         self.cap = cap_for(limit)
         self.buffer = bytearray()
         self.why = ""
+        self.reason = "contents-too-large"  # or "contents-unreadable" (fail closed)
 
     def feed(self, chunk: bytes) -> str:
         self.buffer += chunk
@@ -61,12 +62,14 @@ class ContentsCheck:
             model = json.loads(bytes(self.buffer))
         except ValueError:
             self.why = "the contents API's answer could not be read"
+            self.reason = "contents-unreadable"
             return REFUSE
         if not isinstance(model, dict):
             return PASS  # a list: checkpoints
         size = content_size(model)
         if size is None:
             self.why = "the contents API's answer has a content that could not be measured"
+            self.reason = "contents-unreadable"
             return REFUSE
         if size > self.limit and model.get("type") not in ("notebook", "directory"):
             self.why = f"the file's content ({size} bytes) is over the edge's limit of {self.limit} bytes"

@@ -123,7 +123,8 @@ class EdgeProxy:
     async def _relay_checked_contents(self, request, decision, upstream, response) -> web.StreamResponse:
         encoding = upstream.headers.get("Content-Encoding", "identity").lower()
         if encoding != "identity":
-            return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})")
+            return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})",
+                                               "contents-unreadable")
         check = ContentsCheck(self.contents_limit)
         verdict = None
         async for chunk in upstream.content.iter_any():
@@ -131,17 +132,17 @@ class EdgeProxy:
             if verdict != "hold":
                 break
         if verdict == REFUSE:
-            return await self._refuse_contents(request, decision, check.why)
+            return await self._refuse_contents(request, decision, check.why, check.reason)
         if verdict != PASS:  # the whole body is in: judge it
             if check.finish() == REFUSE:
-                return await self._refuse_contents(request, decision, check.why)
+                return await self._refuse_contents(request, decision, check.why, check.reason)
         return await self._stream(request, decision, upstream, response, bytes(check.buffer))
 
-    async def _refuse_contents(self, request, decision: Decision, why: str) -> web.Response:
-        await self._audit(request, "contents-too-large", decision, why)
-        return refusal_response(403, "contents-too-large", f"{why}. Files this large cannot be opened in the "
-                                "browser in the enclave; work on them in a notebook, and take results out "
-                                "through the airlock (egress review).")
+    async def _refuse_contents(self, request, decision: Decision, why: str, reason: str) -> web.Response:
+        await self._audit(request, reason, decision, why)
+        return refusal_response(403, reason, f"{why}. Files this large, or answers the edge cannot check, are "
+                                "not opened in the browser in the enclave; work on the file in a notebook, and "
+                                "take results out through the airlock (egress review).")
 
     async def _stream(self, request, decision: Decision, upstream, response: web.StreamResponse,
                       head: bytes) -> web.StreamResponse:
