@@ -73,11 +73,11 @@ def write_vcf_extract(source: Path, out: Path, pseudonyms: Pseudonymiser, canari
         vcf.write_pieces(writer, head)
         pending, size = [], 0
         for number, line in enumerate(reader, 1):
-            if line.startswith(b"#"):
+            if line.startswith(b"#") or not line.strip():
                 continue
             fields = line.rstrip(b"\r\n").split(b"\t")
             if len(fields) != vcf.FIXED_COLUMNS + real:
-                raise InvalidInput(f"{source}: data line {number} has {len(fields)} columns, the header "
+                raise InvalidInput(f"{source}: line {number} has {len(fields)} columns, the header "
                                    f"{vcf.FIXED_COLUMNS + real}; the VCF is damaged.")
             columns = fields[vcf.FIXED_COLUMNS:]
             columns += [columns[i] for i in picks.integers(0, real, len(canaries)).tolist()]
