@@ -74,8 +74,8 @@ def read_heads(path: Path) -> tuple[list[Head], list[int]]:
             data = json.loads(line)
             heads.append(Head(int(data["seq"]), str(data["entry_hash"]), str(data["at"])))
         except (ValueError, KeyError, TypeError):
-            # A torn last line (power cut during the write) is expected; anything else is not.
-            if number < len(lines) - 1 or line.endswith("}"):
+            # A torn last line (a power cut during the write: no newline after it) is expected; nothing else.
+            if number < len(lines):
                 unreadable.append(number)
     return heads, unreadable
 

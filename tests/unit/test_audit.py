@@ -181,3 +181,23 @@ def test_a_missing_anchor_is_a_problem_once_there_are_entries(ctx, settings):
 def test_state_database_is_private_to_root(ctx):
     path = Path(ctx.db.url.removeprefix("sqlite:///"))
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_torn_last_anchor_line_is_ignored_but_a_changed_line_is_not(ctx, settings):
+    _write(ctx, 2)
+    path = _anchor(settings)
+    with path.open("a") as anchor:
+        anchor.write('{"seq": 3, "entry_')  # a power cut in the middle of a write
+    assert _problems(settings) == []
+    path.write_text(path.read_text().replace('"seq": 1', '"seq": one', 1))
+    assert [p.message for p in verify_one_log(settings).problems] == ["line 1 cannot be read: the anchor was changed"]
+
+
+def test_an_entry_committed_while_verify_reads_is_not_taken_for_a_deletion(ctx, settings):
+    from enclave.state.audit_anchor import check_against_anchor
+
+    _write(ctx, 3)
+    read_before_the_commit = {seq: h for seq, h in _hashes(ctx).items() if seq < 3}
+    paths = anchor_paths(settings.database_url)
+    assert check_against_anchor(paths, read_before_the_commit, newest_seq=lambda: 3) == []
+    assert [p.kind for p in check_against_anchor(paths, read_before_the_commit, newest_seq=lambda: 2)] == ["deleted"]
