@@ -8,6 +8,7 @@ workspace. The one log (the enclave's) must hold each, in that order, with the
 airlock's entries forwarded by the airlock itself, and `enclave audit verify`
 must pass. Then a copy of the installation's audit state is tampered with as
 an attacker with file access would, and verify must name the entries.
+The last test runs the one log on a real PostgreSQL server, with forwarders racing.
 """
 
 from __future__ import annotations
@@ -16,15 +17,27 @@ import asyncio
 import json
 import shutil
 import sqlite3
+import threading
 
 import pytest
+from sqlalchemy import create_engine
 
+from egress_review.config import EgressReview
+from egress_review.domain.states import RequestState
+from egress_review.storage.forwarding import AuditForwarder, forward_pending
+from egress_review.testing import create_request_at_status, make_env
+from enclave.audit_forwarding import EnclaveAuditSink
+from enclave.audit_verify import verify_one_log
 from enclave.cli.main import main
 from enclave.metering import EgressMeter
 from enclave.metering.budgets import MIB
 from enclave.operations import datasets, people, projects
+from enclave.settings import EnclaveSettings
+from enclave.state import audit
 from enclave.state.audit_anchor import anchor_paths
 from enclave.state.audit_query import AuditFilter, as_record, find_events
+from enclave.state.db import open_state_db
+from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 (a throwaway real PostgreSQL)
 from tests.integration.test_airlock import AGGREGATE, Airlock, _request_for
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
@@ -183,3 +196,58 @@ def _tamper(path, table, statement) -> None:
         for trigger in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)):
             db.execute(f"DROP TRIGGER {trigger[0]}")
         db.execute(statement)
+
+
+# --- the same log on PostgreSQL -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def enclave_on_postgres(postgres_url, tmp_path, monkeypatch):  # noqa: F811
+    """An installation whose state database is a fresh PostgreSQL database; the airlock's stays SQLite."""
+    name = f"enclave_{tmp_path.name.lower().replace('-', '_')[-40:]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ENCLAVE_DB_URL", postgres_url.rsplit("/", 1)[0] + f"/{name}")
+    monkeypatch.setattr("os.chown", lambda *a, **k: None)
+    settings = EnclaveSettings()
+    settings.prepare_state_dir()
+    yield settings
+
+
+def test_the_one_log_on_postgresql_forwards_once_and_catches_a_cut(enclave_on_postgres, capsys):
+    settings = enclave_on_postgres
+    db = open_state_db(settings.database_url)
+    with db.transaction() as session:
+        audit.record(session, actor="op", action="project.create", target="alpha")
+    root = settings.state_path / "airlock"
+    root.mkdir()
+    airlock = make_env(root, db_url=EgressReview(data_dir=str(root)).db_url)
+    forwarder = AuditForwarder(airlock.db, EnclaveAuditSink(settings))
+    forwarder.start()
+    try:
+        create_request_at_status(airlock, RequestState.RELEASED)
+        # Forwarders racing in other threads (the CLI's catch-up, a second airlock) add nothing twice.
+        racers = [threading.Thread(target=forward_pending, args=(airlock.db, EnclaveAuditSink(settings)))
+                  for _ in range(3)]
+        for racer in racers:
+            racer.start()
+        create_request_at_status(airlock, RequestState.SUBMITTED)
+        for racer in racers:
+            racer.join()
+    finally:
+        forwarder.stop()
+        airlock.db.dispose()
+    with db.transaction() as session:
+        audit.record(session, actor="op", action="project.suspend", target="alpha")
+    verdict = verify_one_log(settings)
+    assert verdict.problems == [] and verdict.enclave_entries == 2 + verdict.airlock_entries
+    assert (settings.state_path / "audit" / "anchor").exists()
+
+    with db.engine.begin() as conn:  # the attacker: drop the guard, cut off the newest entry
+        conn.exec_driver_sql("DROP TRIGGER audit_events_no_change ON audit_events")
+        conn.exec_driver_sql("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)")
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"enclave entry {verdict.enclave_entries}: deleted" in out
