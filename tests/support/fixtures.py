@@ -57,3 +57,19 @@ def _diagnostics_on_failure(request):
         print(f"----- {container.name} ({container.status}) -----")
         print(container.logs(tail=40).decode(errors="replace"))
     print(subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout)
+
+
+@pytest.fixture(scope="session")
+def genotypes_v1(enclave):
+    """genotypes@v1 registered in the shared enclave, simulated from its cohort (not approved for any
+    project). Sized so a GWAS finds every causal variant at p < 5e-8; the truth is beside the folder
+    (enclave.cohort.genotypes.truth_path(folder)). Returns the dataset folder."""
+    from enclave.cohort import genotypes
+    from enclave.operations import datasets
+
+    data_root = enclave.settings.state_path.parent / "data"
+    folder = data_root / "genotypes" / "v1"
+    if not any(d.label == "genotypes@v1" for d in datasets.list_datasets(enclave.ctx)):
+        genotypes.generate_genotypes(folder, data_root / "cohort" / "v1", samples=2_000, variants=5_000, seed=41)
+        datasets.register_dataset(enclave.ctx, "genotypes", "v1", folder)
+    return folder
