@@ -63,6 +63,10 @@ started once per process by ``enclave.cohort.hail_runtime.init_hail`` with
 its temporary files and logs under a temporary folder, never the repository.
 
 Same seed, cohort and sizes give the same VCF bytes and the same samples.parquet.
+
+Tests: the session fixture ``genotypes_v1`` (tests/support/fixtures.py)
+registers genotypes@v1 once in the shared test enclave (2,000 samples x
+5,000 variants, GWAS-detectable); approve it for a project to mount it.
 """
 
 from __future__ import annotations
