@@ -1,0 +1,188 @@
+"""The example notebooks (docs/examples/) run in a real genomics workspace and give the results they promise.
+
+A project on the genomics image with the cohort and a simulated genotype
+dataset approved; an analyst's workspace started through the hub; each
+notebook uploaded through the workspace's contents API and executed cell by
+cell in a real kernel (tests/support/kernel.py, over the hub's proxy). Then:
+the outputs are in the outbox, the GWAS finds the simulated causal variants
+(read from the truth file, which lives outside the dataset) and nothing else,
+and every output passes the airlock's checks on a real submission.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import requests
+
+from enclave.cohort.genotypes import generate_genotypes, read_truth, truth_path
+from enclave.extracts.store import extract_folder
+from enclave.images.catalog import image_tag
+from enclave.operations import datasets, people, projects
+from tests.integration.test_airlock import Airlock
+from tests.support.workspaces import Workspace
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+PROJECT, ANALYST = "genome", "gina"
+# Small enough for CI on 2 cores, large enough that every causal variant reaches p < 5e-8 (G1's
+# generator is sized for that at 2,000 samples). All of the test cohort's 2,000 participants.
+SAMPLES, VARIANTS, SEED = 2_000, 4_000, 11
+SIGNIFICANT = 5e-8
+CELL_TIMEOUT = 900  # seconds one cell may stay silent (Hail's JVM start and scans on a busy machine)
+PHENOTYPE_OUTPUTS = ("bmi_by_age_sex.csv", "bmi_by_age_sex.png")
+GWAS_OUTPUTS = ("gwas_hits.csv", "gwas_manhattan.png")
+
+
+@pytest.fixture(scope="module")
+def genomics_image(docker_client):
+    tag = image_tag("genomics")
+    try:
+        docker_client.images.get(tag)
+    except Exception:  # noqa: BLE001
+        pytest.fail(f"The genomics image {tag} is not built: run 'make images' (make test does).", pytrace=False)
+    return tag
+
+
+@pytest.fixture(scope="module")
+def genotypes(enclave) -> Path:
+    """The genotypes@v1 source folder (registered here unless the harness seeded it); its truth beside it."""
+    ctx = enclave.ctx
+    existing = {(d.name, d.version): Path(d.path) for d in datasets.list_datasets(ctx)}
+    if ("genotypes", "v1") in existing:
+        return existing[("genotypes", "v1")]
+    data = enclave.settings.state_path.parent / "data"
+    folder = data / "genotypes" / "v1"
+    generate_genotypes(folder, data / "cohort" / "v1", samples=SAMPLES, variants=VARIANTS, seed=SEED)
+    datasets.register_dataset(ctx, "genotypes", "v1", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def genome(enclave, genomics_image, genotypes):
+    """gina's running workspace in a genomics project with the cohort and the genotypes approved."""
+    ctx = enclave.ctx
+    projects.create_project(ctx, PROJECT, image="genomics")
+    # Hail's JVM needs more than the tests' 1G default (docs/operators.md: genomics projects).
+    projects.set_limits(ctx, PROJECT, mem_limit="4G", cpu_limit=2.0)
+    datasets.approve_dataset(ctx, PROJECT, "cohort", "v1")
+    datasets.approve_dataset(ctx, PROJECT, "genotypes", "v1")
+    enclave.passwords[ANALYST] = people.add_user(ctx, ANALYST, ["analyst"]).initial_password
+    people.add_member(ctx, PROJECT, ANALYST)
+    workspace = Workspace(enclave, ANALYST, PROJECT)
+    yield workspace
+    workspace.stop()
+
+
+def run_notebook(workspace: Workspace, name: str) -> list[str]:
+    """Upload a notebook through the contents API, read it back the same way, run its code cells in order."""
+    notebook = json.loads((EXAMPLES / name).read_text())
+    url = f"{workspace.user.server_url(workspace.project)}/api/contents/{name}"
+    headers = {"Authorization": f"token {workspace.token}"}
+    upload = requests.put(url, headers=headers, json={"type": "notebook", "format": "json", "content": notebook},
+                          timeout=60)
+    assert upload.status_code in (200, 201), upload.text
+    stored = requests.get(url, headers=headers, params={"content": "1"}, timeout=60)
+    stored.raise_for_status()
+    outputs = []
+    for number, cell in enumerate(stored.json()["content"]["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        result = workspace.kernel.execute(cell["source"], timeout=CELL_TIMEOUT)
+        assert result.error is None, f"{name} cell {number} raised {result.error}\n{result.stderr[-3000:]}"
+        outputs.append(result.stdout + "".join(r or "" for r in result.results))
+    return outputs
+
+
+def outbox(enclave) -> Path:
+    return enclave.settings.projects_dir / PROJECT / "outbox" / ANALYST
+
+
+def home(enclave) -> Path:
+    return enclave.settings.projects_dir / PROJECT / "homes" / ANALYST
+
+
+@pytest.fixture(scope="module")
+def executed(genome) -> dict[str, list[str]]:
+    """Both notebooks run once, in the order an analyst would, in one kernel each."""
+    ran = {"phenotype_polars.ipynb": run_notebook(genome, "phenotype_polars.ipynb")}
+    genome.close()  # a fresh kernel for the GWAS, as a new notebook gets
+    genome.ensure_running()
+    ran["gwas_hail.ipynb"] = run_notebook(genome, "gwas_hail.ipynb")
+    return ran
+
+
+def test_examples_are_stored_without_outputs():
+    for path in EXAMPLES.glob("*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in cells if c["cell_type"] == "code"), path.name
+
+
+def test_phenotype_notebook_writes_a_suppressed_and_rounded_summary(enclave, executed):
+    for name in PHENOTYPE_OUTPUTS:
+        assert (outbox(enclave) / name).stat().st_size > 0, name
+
+    released = pl.read_csv(outbox(enclave) / "bmi_by_age_sex.csv")
+    assert released.columns == ["age_band", "sex", "n", "bmi_mean", "bmi_sd", "ldl_mean", "ldl_sd"]
+    counts = released["n"].drop_nulls()
+    assert (counts >= 10).all() and (counts % 5 == 0).all()
+    # The released counts are the extract's true counts per age band and sex, rounded to 5.
+    extract = extract_folder(enclave.settings, PROJECT, "cohort", "v1")
+    people_ = pl.read_parquet(extract / "participants.parquet").join(
+        pl.read_parquet(extract / "baseline.parquet").select("participant_id"), on="participant_id")
+    start = (pl.col("age_at_recruitment") // 10) * 10
+    truth = (people_.with_columns(age_band=start.cast(pl.String) + "-" + (start + 9).cast(pl.String))
+             .group_by("age_band", "sex").agg(true_n=pl.len()))
+    paired = released.join(truth, on=["age_band", "sex"], how="full", coalesce=True)
+    assert paired.height == released.height == truth.height
+    for row in paired.iter_rows(named=True):
+        expected = None if row["true_n"] < 10 else int(round(row["true_n"] / 5) * 5)
+        assert row["n"] == expected, row
+
+
+def test_gwas_notebook_finds_the_simulated_causal_variants_and_no_null_one(enclave, executed, genotypes):
+    for name in GWAS_OUTPUTS:
+        assert (outbox(enclave) / name).stat().st_size > 0, name
+    assert (outbox(enclave) / "gwas_manhattan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    hits = pl.read_csv(outbox(enclave) / "gwas_hits.csv")
+    assert hits.columns == ["locus", "alleles", "beta", "se", "p"]  # summary statistics only
+    assert (hits["p"] < SIGNIFICANT).all()
+    causal = {c["locus"]: c for c in read_truth(truth_path(genotypes))["causal"]}
+    found = dict(zip(hits["locus"], hits["beta"]))
+    assert set(causal) <= set(found), f"causal variants missed: {sorted(set(causal) - set(found))}"
+    for locus, variant in causal.items():
+        assert (found[locus] > 0) == (variant["beta"] > 0), f"{locus}: effect of the wrong sign"
+    # Null variants are simulated independently of the trait and of each other: with 4,000 tests at
+    # 5e-8 the expected number of false positives is 2e-4, so any null hit is a real error.
+    assert set(found) <= set(causal), f"null variants reported as hits: {sorted(set(found) - set(causal))}"
+
+
+def test_hail_and_spark_wrote_nothing_to_the_home_folder(enclave, genome, executed):
+    names = {p.name for p in home(enclave).rglob("*")}
+    assert not {n for n in names if n.startswith(("hail-", "spark-", "blockmgr-")) or n.endswith(".log")}, names
+    assert not names & {"derby.log", "metastore_db", "spark-warehouse", "hail"}, names
+    logs = genome.run("import glob; print(sorted(glob.glob('/tmp/hail-*.log')))")
+    assert "/tmp/hail-" in logs
+
+
+def test_outputs_pass_the_airlock_checks(enclave, executed):
+    airlock = Airlock(enclave, ANALYST)
+    request = airlock.ok("POST", "/requests", json={"project": PROJECT, "title": "example results"})
+    rid = request["id"]
+    airlock.ok("POST", f"/requests/{rid}/groups", json={
+        "name": "examples", "context": "BMI by age band and sex; GWAS hits and Manhattan plot",
+        "controls": "cells under 10 suppressed, counts rounded to 5; per-variant statistics only"})
+    for name in PHENOTYPE_OUTPUTS + GWAS_OUTPUTS:
+        airlock.ok("POST", f"/requests/{rid}/files", json={"path": name, "group": "examples"})
+    staged = airlock.ok("POST", f"/requests/{rid}/submit")["staged_files"]
+    assert {f["path"] for f in staged} == set(PHENOTYPE_OUTPUTS + GWAS_OUTPUTS)
+    for f in staged:
+        verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}
+        assert not f["blocked"], (f["path"], verdicts)
+        assert set(verdicts.values()) <= {"pass"}, (f["path"], verdicts)
