@@ -3,9 +3,9 @@
 The extract holds the dataset's Parquet tables only: other files (notes,
 CSV exports, documents) could carry identifiers that cannot be replaced, so
 they are left out. The exception is a genotype dataset's VCF and its
-MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each table keeps the approved fields and the identifier
-column, whose values become the project's pseudonyms, and gains one row per
-canary participant. Everything is written in a temporary folder beside the
+MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each
+table keeps the approved fields and the identifier column, whose values
+become the project's pseudonyms, and gains one row per canary participant. Everything is written in a temporary folder beside the
 destination and renamed into place, so an extract is either whole or absent.
 """
 

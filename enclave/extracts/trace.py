@@ -3,10 +3,11 @@
 Every whole number in the file (CSV/TSV, Parquet, any text) is a candidate
 identifier. In a VCF (plain or gzip/bgzip) the candidates are the sample IDs
 of its #CHROM header line: that is where a VCF names participants, while its
-positions and genotypes are numbers that would only match by chance. Candidates are matched, vectorised with
-polars, against each project's pseudonyms and canaries (from the pseudonym
-lists written with each extract, kept even after revocation) and against the
-source identifiers of each registered dataset.
+positions and genotypes are numbers that would only match by chance.
+Candidates are matched, vectorised with polars, against each project's
+pseudonyms and canaries (from the pseudonym lists written with each extract,
+kept even after revocation) and against the source identifiers of each
+registered dataset.
 
 Confidence for a project (pseudonyms are 16+ digits drawn from 10^14 values
 per project, so a chance match is about one in 10^8 per number):
