@@ -114,6 +114,7 @@ def test_one_participant_has_one_pseudonym_across_a_projects_extracts_and_others
     alpha_canaries, beta_canaries = _record(world, "alpha")[0], _record(world, "beta")[0]
     assert set(alpha) - set(alpha_canaries) <= phenotypes  # analysts can join genotypes to phenotypes
     assert not set(alpha) & set(beta)
+    assert set(beta_canaries) <= set(beta) and not set(beta_canaries) & set(alpha_canaries)
     # Column order is keyed per project: position does not link alpha's and beta's pseudonyms of a person.
     project_ids = {p.name: p.id for p in projects.list_projects(world)}
     key = pseudonym_key(world.settings.hub_dir)
