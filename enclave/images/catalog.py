@@ -21,9 +21,12 @@ KINDS = tuple(PARENTS)
 # What runs a project's workspace; `hub` is the hub itself in swarm mode (enclave/swarm/).
 WORKSPACE_KINDS = ("workspace", "genomics")
 # Parts of this repository a kind's build also takes (copied under src/ in its context, and hashed
-# into its tag): the swarm hub runs the enclave package itself.
+# into its tag): the swarm hub runs the enclave package itself, and computes the workspace images' tags
+# from their build files as the host does.
 REPO = Path(__file__).resolve().parents[2]
-SOURCES: dict[str, tuple[str, ...]] = {"hub": ("pyproject.toml", "README.md", "enclave", "egress_review", "hub_config")}
+SOURCES: dict[str, tuple[str, ...]] = {
+    "hub": ("pyproject.toml", "README.md", "enclave", "egress_review", "hub_config", "images"),
+}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +75,10 @@ def hub_environment(settings: EnclaveSettings, swarm: SwarmSettings, container: 
         "ENCLAVE_SWARM_HUB_CONTAINER": container,
         "ENCLAVE_SWARM_PLACEMENT": ";".join(swarm.placement),
         "ENCLAVE_SWARM_ENCRYPTED": "true" if swarm.encrypted else "false",
+        "ENCLAVE_PROXY_PORT": str(settings.proxy_port),
     }
-    if hasattr(settings, "proxy_port"):  # the edge's settings (issue 4), where this version has them
-        env["ENCLAVE_PROXY_PORT"] = str(settings.proxy_port)
+    if os.environ.get("ENCLAVE_BASE_IMAGE"):  # the operator's base image: part of every image's tag
+        env["ENCLAVE_BASE_IMAGE"] = os.environ["ENCLAVE_BASE_IMAGE"]
     return env
 
 

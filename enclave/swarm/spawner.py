@@ -27,6 +27,10 @@ from . import networks, service
 from .settings import SwarmSettings
 
 
+# Task states from which a task never runs (the rest lead to "running" or are on their way).
+TASK_FAILED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
+
+
 class EnclaveSwarmSpawner(SwarmSpawner):
     _plan: WorkspacePlan | None = None
 
@@ -102,6 +106,21 @@ class EnclaveSwarmSpawner(SwarmSpawner):
         while not await self.docker("tasks", filters={"service": self.service_name}):
             await asyncio.sleep(0.5)
         return created
+
+    async def start_object(self):
+        """Wait until the task runs, polling briefly (SwarmSpawner backs off to 11 s between looks)."""
+        while True:
+            task = await self.get_task()
+            if task is None:
+                raise RuntimeError(f"The workspace service {self.service_name} has no task.")
+            status = task["Status"]
+            state = status["State"]
+            if state == "running":
+                return
+            if state in TASK_FAILED:
+                raise RuntimeError(f"The workspace service {self.service_name} did not start ({state}): "
+                                   f"{status.get('Err') or status.get('Message')}")
+            await asyncio.sleep(0.25)
 
     async def get_ip_and_port(self):
         """The task's own address on the workspace's overlay (the service has no virtual IP: dnsrr)."""
