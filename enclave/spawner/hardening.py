@@ -18,7 +18,9 @@ WORKSPACE_UID = "1000:1000"
 # container, and no query reaches the host or beyond (tests/security/test_dns.py).
 DNS_NOWHERE = "127.0.0.1"
 
-# A lower share than Docker's default 1024: under contention the hub and proxy win (CIS 5.12).
+# CIS 5.12: a CPU share set on purpose. Shares weigh containers against each other (the hub and proxy
+# run on the host, outside Docker's cgroup): half the default 1024, so under contention any service
+# container left at the default (a project's Spark nodes) gets twice a workspace's weight.
 CPU_SHARES = 512
 
 SECONDS = 1_000_000_000  # Docker gives health check times in nanoseconds
