@@ -11,7 +11,7 @@ def _up(args):
     ctx = operator_context()
     hub = swarm_up(ctx.settings, publish_ip=args.publish_ip, advertise_addr=args.advertise_addr)
     if hub.created_swarm:
-        print(f"Created a single-node swarm (this node, {hub.node_id[:12]}, labelled for workspaces); "
+        print(f"This installation created the swarm (node {hub.node_id[:12]}, labelled for workspaces); "
               "'enclave swarm down' leaves it again.")
     else:
         print(f"Using this engine's swarm (node {hub.node_id[:12]}); 'enclave swarm down' will not leave it.")

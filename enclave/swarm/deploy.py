@@ -38,7 +38,7 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 class HubDeployment:
     url: str
     container: str
-    created_swarm: bool
+    created_swarm: bool  # by this installation: `down` leaves it
     node_id: str
 
 
@@ -133,8 +133,8 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     record = record_path(settings)
     earlier = json.loads(record.read_text()) if record.exists() else {}
     created, node_id = ensure_swarm(client, advertise_addr)
-    record.write_text(json.dumps({"created_swarm": created or earlier.get("created_swarm", False),
-                                  "node_id": node_id}))
+    created = created or earlier.get("created_swarm", False)  # by this installation, now or at an earlier `up`
+    record.write_text(json.dumps({"created_swarm": created, "node_id": node_id}))
     name = hub_container_name(settings.instance)
     try:
         existing = client.containers.get(name)
@@ -144,14 +144,19 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     except DockerNotFound:
         pass
     network = _ensure_hub_network(client, settings.instance)
-    client.containers.run(
-        image, hub_arguments(settings), name=name, detach=True, network=network.name,
-        environment=hub_environment(settings, swarm, name),
-        ports={f"{settings.public_port}/tcp": (publish_ip, settings.public_port)},
-        volumes={DOCKER_SOCKET: {"bind": DOCKER_SOCKET, "mode": "rw"},
-                 settings.state_dir: {"bind": settings.state_dir, "mode": "rw"}},
-        cap_add=["NET_ADMIN"], restart_policy={"Name": "unless-stopped"},
-        labels={"enclave.instance": settings.instance, "enclave.kind": "hub"})
+    try:
+        client.containers.run(
+            image, hub_arguments(settings), name=name, detach=True, network=network.name,
+            environment=hub_environment(settings, swarm, name),
+            ports={f"{settings.public_port}/tcp": (publish_ip, settings.public_port)},
+            volumes={DOCKER_SOCKET: {"bind": DOCKER_SOCKET, "mode": "rw"},
+                     settings.state_dir: {"bind": settings.state_dir, "mode": "rw"}},
+            cap_add=["NET_ADMIN"], restart_policy={"Name": "unless-stopped"},
+            labels={"enclave.instance": settings.instance, "enclave.kind": "hub"})
+    except APIError as e:
+        raise InvalidState(f"The hub container could not start: {e.explanation or e}. If the port "
+                           f"{settings.public_port} is taken (a hub started with 'make up'?), stop that "
+                           "first ('make down') and run 'enclave swarm up' again.") from None
     return HubDeployment(public_url(settings, publish_ip), name, created, node_id)
 
 
