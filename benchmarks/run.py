@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark, print one table, write bench-results/<name>.json and summary.json.
 
-    python -m benchmarks.run [--out bench-results] [--only spawn,checks,submission]
+    python -m benchmarks.run [--out bench-results] [--only spawn,checks,submission,extracts,gwas]
 
 Each benchmark runs as its own process (its own CLI, its own JSON file), in
 turn, so that none disturbs another's timings. Targets are printed with
@@ -56,6 +56,10 @@ def spawn_rows(result: dict) -> list[dict]:
     return result["rows"]  # bench_spawn writes its rows in this form already
 
 
+def rows_as_written(result: dict) -> list[dict]:
+    return result["rows"]  # bench_gwas and bench_extracts write their rows in this form
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -70,6 +74,8 @@ BENCHMARKS = (
     # --grep-w-timeout bounds the optional whole-word grep, which GNU grep runs very slowly.
     Benchmark("checks", "benchmarks.bench_checks", ("--mb", "100", "--grep-w-timeout", "45"), 360, checks_rows),
     Benchmark("submission", "benchmarks.bench_submission", (), 180, submission_rows),
+    Benchmark("extracts", "benchmarks.bench_extracts", (), 900, rows_as_written),
+    Benchmark("gwas", "benchmarks.bench_gwas", (), 2400, rows_as_written),
 )
 
 
