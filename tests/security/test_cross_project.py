@@ -6,6 +6,8 @@ internal networks when it is on another project's network, by ICC off when it is
 read TIMEOUT; see probes.py).
 """
 
+import time
+
 import pytest
 
 from tests.security.conftest import assert_audited
@@ -44,8 +46,13 @@ def test_a_colleagues_workspace_in_the_same_project_by_name_is_unreachable(alice
     """RT-13: connect to carol's alpha workspace by its container name (which the network's resolver knows)."""
     require_mitigation(alice_alpha.container)
     name = carol_alpha.container.name
-    address = resolve(alice_alpha, [name])[name]
-    assert address == carol_alpha.ip  # the name resolves on the shared network ...
+    # The name resolves on the shared network (the engine may take a moment after carol's start) ...
+    for _ in range(10):
+        address = resolve(alice_alpha, [name])[name]
+        if address == carol_alpha.ip:
+            break
+        time.sleep(1)
+    assert address == carol_alpha.ip
     verdicts = connect(alice_alpha, [(name, SERVER_PORT)])
     assert verdicts[(name, SERVER_PORT)] == "TIMEOUT"  # ... and the connection is still dropped
 

@@ -44,7 +44,8 @@ class DnsSentinel:
 
     def _bind(self, kind) -> socket.socket:
         sock = socket.socket(socket.AF_INET, kind)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if kind == socket.SOCK_STREAM:  # past TIME_WAIT only; a UDP port must be this sentinel's alone
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         deadline = time.monotonic() + 30
         while True:  # another test run may hold the port for a moment
             try:
