@@ -142,7 +142,8 @@ def test_the_embedded_resolver_does_forward_outside_names_on_this_engine(enclave
     try:
         sentinel.prove_listening()
         docker_client.containers.run(
-            workspace_image, ["python3", "-c", f"import socket\ntry: socket.getaddrinfo({name!r}, 80)\nexcept OSError: pass"],
+            workspace_image,
+            ["python3", "-c", f"import socket\ntry: socket.getaddrinfo({name!r}, 80)\nexcept OSError: pass"],
             network=network.name, dns=[gw], user="1000:1000", remove=True,
             labels={"enclave.instance": instance, "enclave.kind": "sentinel"})
         assert sentinel.saw(label)

@@ -7,7 +7,7 @@ refusing, not a missing file.
 
 import pytest
 
-from tests.security.conftest import CLOSED, LIMIT, TOO_LARGE
+from tests.security.conftest import CLOSED, TOO_LARGE
 
 pytestmark = pytest.mark.integration
 
