@@ -228,8 +228,9 @@ def test_an_unapproved_file_cannot_be_downloaded(enclave, people, submitted):
     reply = people("alice").call("GET", f"/requests/{rid}/files/{staged['id']}/download")
     assert reply.status == 409 and reply.error == "not_released"
     assert AGGREGATE.encode() not in reply.content
-    assert_audited(enclave, "action.refused", actor="alice", action="download", request_id=rid,
-                   error="not_released")
+    entry = assert_audited(enclave, "action.refused", actor="alice", action="download", request_id=rid,
+                           error="not_released")
+    assert "seq" in entry and entry["action"] == "egress.action.refused"  # in the ONE log, forwarded at once
 
 
 @pytest.fixture(scope="module")
