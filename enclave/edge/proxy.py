@@ -49,6 +49,7 @@ class EdgeProxy:
             auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=512),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            max_line_size=64 * 1024, max_field_size=64 * 1024,
         )
 
     async def close(self, app: web.Application | None = None) -> None:

@@ -19,6 +19,8 @@ from .tls import certificate_for, describe, server_context
 
 log = logging.getLogger("enclave.edge")
 
+HEADER_LIMIT = 64 * 1024
+
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access log without query strings, so a token put in a URL is never written to a log."""
@@ -26,6 +28,12 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     def log(self, request, response, time):
         self.logger.info("%s %s %s %s %s %.3fs", request.remote, request.method, request.path, response.status,
                          response.headers.get("X-Enclave-Edge", "-"), time)
+
+
+def edge_runner(app: web.Application) -> web.AppRunner:
+    # Header limits above aiohttp's 8 KiB: the hub sets one cookie per workspace a person opens.
+    return web.AppRunner(app, access_log_class=PathOnlyAccessLogger, handler_cancellation=True,
+                         max_line_size=HEADER_LIMIT, max_field_size=HEADER_LIMIT)
 
 
 async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) -> None:
@@ -37,7 +45,7 @@ async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) ->
                       RefusalAudit(open_state_db(settings.database_url)),
                       declared_apps=frozenset(settings.edge_declared_apps),
                       contents_limit=settings.edge_max_file_content_bytes, public_port=settings.public_port)
-    tls_runner = web.AppRunner(proxy.application(), access_log_class=PathOnlyAccessLogger, handler_cancellation=True)
+    tls_runner = edge_runner(proxy.application())
     plain_runner = web.AppRunner(plain_http_application(settings.public_port), access_log_class=PathOnlyAccessLogger)
     await tls_runner.setup()
     await plain_runner.setup()
