@@ -286,3 +286,22 @@ def test_the_hubs_proxy_is_not_on_a_public_address(enclave):
                             text=True, check=True)
     listeners = [line.split()[3] for line in result.stdout.splitlines()]
     assert listeners and all(address.startswith("127.0.0.1:") for address in listeners), listeners
+
+
+def test_terminals_work_through_the_edge(enclave, alice_alpha, edge):
+    """Control: a terminal's websocket is relayed both ways by the edge (and metered as 'terminal')."""
+    reply = requests.post(f"{edge.base}/api/terminals", headers=edge.headers, timeout=60)
+    assert reply.status_code == 200, reply.text
+    name = reply.json()["name"]
+    url = "wss" + enclave.url.removeprefix("https") + f"/user/alice/alpha/terminals/websocket/{name}"
+    ws = websocket.create_connection(url, header=[f"Authorization: token {alice_alpha.token}"], timeout=60)
+    try:
+        ws.send(json.dumps(["stdin", "echo through-the-$((6*7))-edge\r"]))
+        output = ""
+        while "through-the-42-edge" not in output:
+            message = json.loads(ws.recv())
+            if message[0] == "stdout":
+                output += message[1]
+    finally:
+        ws.close()
+        requests.delete(f"{edge.base}/api/terminals/{name}", headers=edge.headers, timeout=60)
