@@ -74,33 +74,31 @@ def test_cluster_network_is_internal(cluster, docker_client):
 
 
 def test_pyspark_job_from_a_workspace_runs_on_both_workers(alice_sparky, cluster):
-    out = alice_sparky.run(
-        "import os\n"
+    job = alice_sparky.kernel.execute(
+        "import os, socket\n"
         "from pyspark.sql import SparkSession\n"
         "spark = (SparkSession.builder.master(os.environ['SPARK_MASTER_URL'])\n"
         "         .config('spark.driver.host', os.environ['SPARK_DRIVER_HOST'])\n"
         "         .config('spark.driver.bindAddress', '0.0.0.0')\n"
         "         .config('spark.executor.memory', '512m').config('spark.cores.max', '2')\n"
+        "         # schedule only once both workers' executors are in (a busy machine starts JVMs slowly)\n"
+        "         .config('spark.scheduler.minRegisteredResourcesRatio', '1.0')\n"
+        "         .config('spark.scheduler.maxRegisteredResourcesWaitingTime', '600s')\n"
         "         .appName('enclave-test').getOrCreate())\n"
-        "sc = spark.sparkContext\n"
-        "import time\n"
-        "deadline = time.time() + 120\n"
-        "while sc._jsc.sc().getExecutorMemoryStatus().size() < 3 and time.time() < deadline:\n"
-        "    time.sleep(1)\n"
-        "df = spark.read.parquet('/data/cohort/v1/participants.parquet')\n"
-        "hosts = sorted(set(sc.parallelize(range(200), 20).map(lambda _: __import__('socket').gethostname())"
-        ".collect()))\n"
-        "print(df.count(), ','.join(hosts))\n"
-        "spark.stop()\n"
+        "rows = spark.read.parquet('/data/cohort/v1/participants.parquet').count()\n"
+        "hosts = spark.sparkContext.parallelize(range(200), 20).map(lambda _: socket.gethostname()).distinct()\n"
+        "print(rows, ','.join(sorted(hosts.collect())))\n"
+        "spark.stop()\n",
+        timeout=900,
     )
-    count, hosts = out.split()
-    import polars as pl
+    assert not job.error, f"{job.error}\n{job.stderr[-3000:]}"
+    count, hosts = job.stdout.split()
     extract_rows = alice_sparky.run(
-        "import polars as pl\nprint(pl.scan_parquet('/data/cohort/v1/participants.parquet').select(pl.len()).collect().item())"
+        "import polars as pl\n"
+        "print(pl.scan_parquet('/data/cohort/v1/participants.parquet').select(pl.len()).collect().item())"
     )
     assert int(count) == int(extract_rows)
     assert hosts.split(",") == ["worker-1", "worker-2"], "the tasks ran on the two workers, not in the workspace"
-    del pl
 
 
 def test_the_cluster_cannot_reach_the_host(alice_sparky, cluster, enclave, docker_client):
