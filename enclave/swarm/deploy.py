@@ -32,6 +32,7 @@ from . import networks
 from .settings import WORKSPACE_NODE_LABEL, SwarmSettings
 
 DOCKER_SOCKET = "/var/run/docker.sock"
+GWBRIDGE = "docker_gwbridge"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class HubDeployment:
     container: str
     created_swarm: bool  # by this installation: `down` leaves it
     node_id: str
+
+
+def _exists(client: docker.DockerClient, network: str) -> bool:
+    try:
+        client.networks.get(network)
+        return True
+    except DockerNotFound:
+        return False
 
 
 def hub_container_name(instance: str) -> str:
@@ -132,9 +141,15 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     settings.prepare_state_dir()
     record = record_path(settings)
     earlier = json.loads(record.read_text()) if record.exists() else {}
+    had_gwbridge = _exists(client, GWBRIDGE)
     created, node_id = ensure_swarm(client, advertise_addr)
-    created = created or earlier.get("created_swarm", False)  # by this installation, now or at an earlier `up`
-    record.write_text(json.dumps({"created_swarm": created, "node_id": node_id}))
+    record.write_text(json.dumps({
+        "created_swarm": created or earlier.get("created_swarm", False),  # now or at an earlier `up`
+        # The engine makes this bridge for a swarm and keeps it after leaving; remove it then if ours.
+        "created_gwbridge": (created and not had_gwbridge) or earlier.get("created_gwbridge", False),
+        "node_id": node_id,
+    }))
+    created = json.loads(record.read_text())["created_swarm"]
     name = hub_container_name(settings.instance)
     try:
         existing = client.containers.get(name)
@@ -188,8 +203,15 @@ def swarm_down(settings: EnclaveSettings, leave: bool = True) -> list[str]:
     except DockerNotFound:
         pass
     record = record_path(settings)
-    if leave and record.exists() and json.loads(record.read_text()).get("created_swarm"):
+    owned = json.loads(record.read_text()) if record.exists() else {}
+    if leave and owned.get("created_swarm"):
         client.swarm.leave(force=True)
         removed.append("the swarm")
+        if owned.get("created_gwbridge"):
+            try:
+                client.networks.get(GWBRIDGE).remove()
+                removed.append(GWBRIDGE)
+            except (DockerNotFound, APIError):
+                pass  # gone already, or something else of this engine uses it now
         record.unlink()
     return removed

@@ -23,6 +23,7 @@ from ..settings import EnclaveSettings
 from ..state import audit
 from ..state.db import open_state_db
 from ..spawner.plan import WorkspacePlan, plan_workspace
+from ..spawner.workspace import EnclaveSpawner
 from . import networks, service
 from .settings import SwarmSettings
 
@@ -108,14 +109,18 @@ class EnclaveSwarmSpawner(SwarmSpawner):
         return created
 
     async def start_object(self):
-        """Wait until the task runs, polling briefly (SwarmSpawner backs off to 11 s between looks)."""
+        """Wait until the task's container has started, polling briefly (SwarmSpawner backs off to 11 s).
+
+        A task with a health check stays "starting" until its first check passes (a minute: the
+        check's interval); the hub's own readiness check is what matters, so "starting" will do.
+        """
         while True:
             task = await self.get_task()
             if task is None:
                 raise RuntimeError(f"The workspace service {self.service_name} has no task.")
             status = task["Status"]
             state = status["State"]
-            if state == "running":
+            if state in ("starting", "running") and status.get("ContainerStatus", {}).get("ContainerID"):
                 return
             if state in TASK_FAILED:
                 raise RuntimeError(f"The workspace service {self.service_name} did not start ({state}): "
@@ -147,6 +152,7 @@ class EnclaveSwarmSpawner(SwarmSpawner):
             raise web.HTTPError(403, str(refusal)) from None
         try:
             result = await super().start()
+            await EnclaveSpawner._until_listening(self, *result)  # the same early answer to the hub's check
         except Exception as failure:
             self._audit("workspace.start", "error", {"service": self.service_name, "error": str(failure)[:500]})
             raise

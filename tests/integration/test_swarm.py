@@ -212,6 +212,15 @@ def test_the_service_is_confined_like_a_single_host_workspace(alice):
     assert status[2:] == ["Read-only file system", "False False"]
 
 
+def test_the_swarm_spawner_refuses_a_project_one_is_not_in_and_audits_it(swarm_enclave):
+    reply = swarm_enclave.login("tina").start("alpha")
+    assert reply.status_code == 403 and "not a member" in reply.text
+    assert not docker.from_env().services.list(filters={"name": f"{swarm_enclave.settings.instance}-ws-alpha-tina"})
+    with swarm_enclave.ctx.db.reading() as session:
+        events = [as_record(e) for e in find_events(session, AuditFilter(user="tina", action="workspace.start"))]
+    assert [e["outcome"] for e in events] == ["refused"]
+
+
 def test_stopping_removes_the_service_and_both_are_audited(swarm_enclave, bob):
     name = f"{swarm_enclave.settings.instance}-ws-beta-bob"
     bob.stop()
