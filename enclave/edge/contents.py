@@ -46,12 +46,13 @@ class ContentsCheck:
 
     def feed(self, chunk: bytes) -> str:
         self.buffer += chunk
+        # Judged on the first cap bytes only: what comes after cannot change the content member's kind.
+        kind = _content_kind(self.buffer[:self.cap])
+        if kind in ("container", "null", "array"):
+            return PASS
         if len(self.buffer) > self.cap:
             self.why = f"the response is larger than {self.cap} bytes before its content could be judged"
             return REFUSE
-        kind = _content_kind(self.buffer)
-        if kind in ("container", "null", "array"):
-            return PASS
         return HOLD
 
     def finish(self) -> str:

@@ -64,6 +64,11 @@ def test_notebooks_and_listings_pass_at_once_whatever_their_size():
     assert judge(model(listing, kind="directory", fmt="json")) == PASS
 
 
+def test_a_large_notebook_arriving_in_one_chunk_passes():
+    nb = {"cells": [{"cell_type": "markdown", "source": "x" * (cap_for(LIMIT) * 2), "metadata": {}}]}
+    assert ContentsCheck(LIMIT).feed(model(nb, kind="notebook", fmt="json")) == PASS
+
+
 def test_a_model_without_content_passes():
     assert judge(model(None, fmt=None)) == PASS
 
