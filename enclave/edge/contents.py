@@ -9,7 +9,8 @@ the response as it arrives, finds the top-level "content" member and:
 - a string: the response is held until complete (at most `cap_for(limit)`
   bytes), parsed, and refused if the file's content is over the limit;
 - anything unreadable, or more than the cap before a decision: refused
-  (fail closed).
+  (fail closed); except a non-2xx answer that is not JSON (the hub's error
+  and redirect pages) no larger than the limit itself.
 
 JSON escaping makes a string at most 6 characters per byte (\\u0000), and
 base64 4 per 3, so a content string longer than `cap_for(limit)` is over the
@@ -37,8 +38,9 @@ def cap_for(limit: int) -> int:
 class ContentsCheck:
     """Feed the response body in chunks; `verdict` says what to do with what was fed so far."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, status: int = 200):
         self.limit = limit
+        self.status = status
         self.cap = cap_for(limit)
         self.buffer = bytearray()
         self.why = ""
@@ -62,6 +64,8 @@ class ContentsCheck:
         try:
             model = json.loads(bytes(self.buffer))
         except ValueError:
+            if not 200 <= self.status < 300 and len(self.buffer) <= self.limit:
+                return PASS  # an error or redirect page (e.g. the hub's "not running"), no bigger than a file may be
             self.why = "the contents API's answer could not be read"
             self.reason = "contents-unreadable"
             return REFUSE

@@ -126,7 +126,7 @@ class EdgeProxy:
         if encoding != "identity":
             return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})",
                                                "contents-unreadable")
-        check = ContentsCheck(self.contents_limit)
+        check = ContentsCheck(self.contents_limit, upstream.status)
         verdict = None
         async for chunk in upstream.content.iter_any():
             verdict = check.feed(chunk)

@@ -87,6 +87,15 @@ def test_unreadable_answers_are_refused(body):
     assert judge(body) == REFUSE
 
 
+def test_small_error_pages_pass_but_not_large_ones_nor_successes():
+    page = b"<html>Server not running</html>"
+    for status, body, verdict in [(503, page, PASS), (302, b"", PASS), (200, page, REFUSE),
+                                  (500, b"<html>" + b"x" * LIMIT + b"</html>", REFUSE)]:
+        check = ContentsCheck(LIMIT, status)
+        assert check.feed(body) == HOLD or not body
+        assert check.finish() == verdict, (status, len(body))
+
+
 def test_invalid_base64_is_refused():
     assert judge(model("!!!not base64!!!", fmt="base64")) == REFUSE
 
