@@ -86,7 +86,7 @@ def _channel(method: str, rest: tuple[str, ...], websocket: bool, declared_apps:
         return "kernel"
     if lowered[:2] == ("terminals", "websocket"):
         return "terminal"
-    if lowered[:2] == ("api", "contents"):
+    if lowered[:2] in (("api", "contents"), ("api", "notebooks")):
         return "contents"
     if rest[:1] and rest[0] in declared_apps:
         return "app"
@@ -126,4 +126,6 @@ def decide(method: str, raw_path: str, query: str = "", *, websocket: bool = Fal
         return Decision(route=route, user=user, server=server)
     return Decision(route=route, user=user, server=server,
                     channel=_channel(method, rest, websocket, declared_apps),
-                    check_contents=method == "GET" and lowered[:2] == ("api", "contents") and not websocket)
+                    # api/notebooks is the old name of api/contents (a redirect today): checked the same way.
+                    check_contents=method == "GET" and lowered[:2] in (("api", "contents"), ("api", "notebooks"))
+                    and not websocket)

@@ -116,6 +116,7 @@ def test_download_parameter_is_refused_under_a_workspace(route, query):
     ("GET", "api/contents/analysis.ipynb", "contents", True),
     ("GET", "api/contents/small.txt", "contents", True),
     ("GET", "api/contents/data/checkpoints", "contents", True),
+    ("GET", "api/notebooks/analysis.ipynb", "contents", True),
     ("PUT", "api/contents/small.txt", "contents", False),
     ("POST", "api/contents/small.txt/checkpoints", "contents", False),
     ("GET", "api/kernels", "other-api", False),
