@@ -19,7 +19,7 @@ from yarl import URL
 from .contents import PASS, REFUSE, ContentsCheck
 from .headers import add_security_headers, downstream_response_headers, upstream_request_headers
 from .policy import Decision, decide
-from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response
+from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ class EdgeProxy:
                 skip_auto_headers=_NO_AUTO_HEADERS)
         except aiohttp.ClientError as error:
             log.warning("upstream unreachable for %s %s: %s", request.method, decision.route, error)
-            return refusal_response(502, "upstream-unreachable", "the hub's proxy is not answering; try again "
-                                    "in a moment, or ask an operator to check the hub.")
+            return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
         try:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                           headers=downstream_response_headers(upstream.headers))
@@ -172,7 +171,7 @@ class EdgeProxy:
             return web.Response(status=refused.status, text=f"The workspace refused the websocket ({refused.status}).")
         except aiohttp.ClientError as error:
             log.warning("upstream websocket unreachable for %s: %s", decision.route, error)
-            return refusal_response(502, "upstream-unreachable", "the hub's proxy is not answering.")
+            return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
         browser = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
                                         max_msg_size=0, autoping=True)
         await browser.prepare(request)

@@ -36,6 +36,13 @@ def refusal_response(status: int, reason: str, message: str) -> web.Response:
                         headers={EDGE_MARKER: "refused"})
 
 
+def upstream_error_response(message: str) -> web.Response:
+    """Not a refusal: the hub's proxy behind the edge did not answer."""
+    body = {"message": f"The enclave's edge could not reach the hub: {message}", "reason": "upstream-unreachable"}
+    return web.Response(status=502, text=json.dumps(body), content_type="application/json",
+                        headers={EDGE_MARKER: "upstream-error"})
+
+
 def decision_response(decision: Decision) -> web.Response:
     return refusal_response(decision.status, decision.reason, decision.message)
 
