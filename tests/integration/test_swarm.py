@@ -212,6 +212,20 @@ def test_the_service_is_confined_like_a_single_host_workspace(alice):
     assert status[2:] == ["Read-only file system", "False False"]
 
 
+def test_the_workspaces_hub_token_reaches_its_own_server_record_but_cannot_list_users(alice):
+    out = alice.run(
+        "import os, urllib.request, urllib.error\n"
+        "api = os.environ['JUPYTERHUB_API_URL']\n"
+        "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']}\n"
+        "for path in ('/user', '/users'):\n"
+        "    try:\n"
+        "        print(path, urllib.request.urlopen(urllib.request.Request(api + path, headers=headers)).status)\n"
+        "    except urllib.error.HTTPError as e:\n"
+        "        print(path, e.code)\n"
+    )
+    assert out.splitlines() == ["/user 200", "/users 403"]
+
+
 def test_the_swarm_spawner_refuses_a_project_one_is_not_in_and_audits_it(swarm_enclave):
     reply = swarm_enclave.login("tina").start("alpha")
     assert reply.status_code == 403 and "not a member" in reply.text
