@@ -14,7 +14,6 @@ only such a swarm is left by `down`.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
@@ -65,8 +64,7 @@ def record_path(settings: EnclaveSettings) -> Path:
 
 def public_url(settings: EnclaveSettings, publish_ip: str) -> str:
     host = "127.0.0.1" if publish_ip in ("0.0.0.0", "") else publish_ip
-    scheme = "https" if importlib.util.find_spec("enclave.edge") is not None else "http"
-    return f"{scheme}://{host}:{settings.public_port}"
+    return f"https://{host}:{settings.public_port}"  # the edge's
 
 
 def hub_environment(settings: EnclaveSettings, swarm: SwarmSettings, container: str) -> dict[str, str]:

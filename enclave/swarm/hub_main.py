@@ -1,4 +1,4 @@
-"""The hub container's entry point: its firewall first, then the hub (and the edge, when installed).
+"""The hub container's entry point: its firewall first, then the hub and the edge.
 
 `python -m enclave.swarm.hub_main [jupyterhub options]`. If the firewall
 cannot be put in place nothing starts. When any of the processes ends, the
@@ -8,7 +8,6 @@ restart policy brings the whole hub back.
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import subprocess
 import sys
@@ -21,12 +20,9 @@ from . import hub_firewall
 HUB_CONFIG = Path("/opt/enclave/hub_config/jupyterhub_config.py")
 
 
-def commands(settings: EnclaveSettings, extra: list[str]) -> list[list[str]]:
-    hub = ["jupyterhub", "-f", str(HUB_CONFIG), *extra]
-    if importlib.util.find_spec("enclave.edge") is None:
-        return [hub]
-    # The public HTTPS entrance in front of the hub's proxy (issue 4), where this version has it.
-    return [hub, [sys.executable, "-m", "enclave.edge"]]
+def commands(extra: list[str]) -> list[list[str]]:
+    """JupyterHub (its proxy on loopback, the airlock as its service) and the edge, the public entrance."""
+    return [["jupyterhub", "-f", str(HUB_CONFIG), *extra], [sys.executable, "-m", "enclave.edge"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     chain = hub_firewall.apply(settings.hub_port)
     print(f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
           "is open to workspace overlays", flush=True)
-    processes = [subprocess.Popen(cmd, cwd=settings.hub_dir) for cmd in commands(settings, list(argv or sys.argv[1:]))]
+    processes = [subprocess.Popen(cmd, cwd=settings.hub_dir) for cmd in commands(list(argv or sys.argv[1:]))]
 
     def stop(*_):
         for p in processes:
