@@ -135,7 +135,7 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     try:
         client.images.get(image)
     except ImageNotFound:
-        raise InvalidState(f"The hub image {image} is not built: run 'enclave images build hub'.") from None
+        raise InvalidState(f"The hub image {image} is not built: run 'enclave images build --kind hub'.") from None
     settings.prepare_state_dir()
     record = record_path(settings)
     earlier = json.loads(record.read_text()) if record.exists() else {}

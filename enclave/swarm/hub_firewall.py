@@ -46,7 +46,7 @@ def uplink_interface(route_table: str = "/proc/net/route") -> str:
 def _iptables(*args: str) -> None:
     binary = shutil.which("iptables")
     if binary is None:
-        raise IsolationError("iptables is missing from the hub image; rebuild it ('enclave images build hub').")
+        raise IsolationError("iptables is missing from the hub image; rebuild it ('enclave images build --kind hub').")
     result = subprocess.run([binary, "-w", "10", *args], capture_output=True, text=True)
     if result.returncode != 0:
         raise IsolationError(f"iptables {' '.join(args)} failed in the hub container: {result.stderr.strip()} "
