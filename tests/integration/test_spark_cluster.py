@@ -113,17 +113,17 @@ def test_the_cluster_cannot_reach_the_host(alice_sparky, cluster, enclave, docke
 
 def test_another_projects_workspace_cannot_reach_the_master(bob_beta, cluster):
     master = next(n.address for n in cluster.nodes if n.role == "master")
-    assert bob_beta.run(f"{PROBE}print(s.connect_ex(('{master}', 7077)))") in {"11", "110", "113"}
+    assert bob_beta.run(f"{PROBE}print(s.connect_ex(('{master}', 7077)))").strip() in {"11", "110", "113"}
 
 
 def test_workspaces_on_the_cluster_network_cannot_reach_each_other(enclave, alice_sparky, cluster, docker_client):
     carol = Workspace(enclave, "carol", PROJECT)
     try:
         alice_ip = alice_sparky.container.attrs["NetworkSettings"]["Networks"][cluster.network]["IPAddress"]
-        reply = carol.run(f"{PROBE}print(s.connect_ex(('{alice_ip}', 8888)))")
+        reply = carol.run(f"{PROBE}print(s.connect_ex(('{alice_ip}', 8888)))").strip()
         assert reply in {"11", "110", "113"}, "the cluster network lets workspaces reach nodes only"
         master = next(n.address for n in cluster.nodes if n.role == "master")
-        assert carol.run(f"{PROBE}print(s.connect_ex(('{master}', 7077)))") == "0"
+        assert carol.run(f"{PROBE}print(s.connect_ex(('{master}', 7077)))").strip() == "0"
     finally:
         carol.stop()
 
