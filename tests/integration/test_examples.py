@@ -1,12 +1,13 @@
 """The example notebooks (docs/examples/) run in a real genomics workspace and give the results they promise.
 
-A project on the genomics image with the cohort and a simulated genotype
-dataset approved; an analyst's workspace started through the hub; each
-notebook uploaded through the workspace's contents API and executed cell by
-cell in a real kernel (tests/support/kernel.py, over the hub's proxy). Then:
-the outputs are in the outbox, the GWAS finds the simulated causal variants
-(read from the truth file, which lives outside the dataset) and nothing else,
-and every output passes the airlock's checks on a real submission.
+A project on the genomics image with the cohort and the shared simulated
+genotype dataset (tests/support/fixtures.py: genotypes_v1) approved; an
+analyst's workspace started through the hub; each notebook uploaded through
+the workspace's contents API and executed cell by cell in a real kernel
+(tests/support/kernel.py, over the hub's proxy). Then: the outputs are in the
+outbox, the GWAS finds the simulated causal variants (read from the truth
+file, which lives outside the dataset) and nothing else, and every output
+passes the airlock's checks on a real submission.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import polars as pl
 import pytest
 import requests
 
-from enclave.cohort.genotypes import generate_genotypes, read_truth, truth_path
+from enclave.cohort.genotypes import read_truth, truth_path
 from enclave.extracts.store import extract_folder
 from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
@@ -28,9 +29,6 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 PROJECT, ANALYST = "genome", "gina"
-# Small enough for CI on 2 cores, large enough that every causal variant reaches p < 5e-8 (G1's
-# generator is sized for that at 2,000 samples). All of the test cohort's 2,000 participants.
-SAMPLES, VARIANTS, SEED = 2_000, 4_000, 11
 SIGNIFICANT = 5e-8
 CELL_TIMEOUT = 900  # seconds one cell may stay silent (Hail's JVM start and scans on a busy machine)
 PHENOTYPE_OUTPUTS = ("bmi_by_age_sex.csv", "bmi_by_age_sex.png")
@@ -48,21 +46,7 @@ def genomics_image(docker_client):
 
 
 @pytest.fixture(scope="module")
-def genotypes(enclave) -> Path:
-    """The genotypes@v1 source folder (registered here unless the harness seeded it); its truth beside it."""
-    ctx = enclave.ctx
-    existing = {(d.name, d.version): Path(d.path) for d in datasets.list_datasets(ctx)}
-    if ("genotypes", "v1") in existing:
-        return existing[("genotypes", "v1")]
-    data = enclave.settings.state_path.parent / "data"
-    folder = data / "genotypes" / "v1"
-    generate_genotypes(folder, data / "cohort" / "v1", samples=SAMPLES, variants=VARIANTS, seed=SEED)
-    datasets.register_dataset(ctx, "genotypes", "v1", folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def genome(enclave, genomics_image, genotypes):
+def genome(enclave, genomics_image, genotypes_v1):
     """gina's running workspace in a genomics project with the cohort and the genotypes approved."""
     ctx = enclave.ctx
     projects.create_project(ctx, PROJECT, image="genomics")
@@ -144,7 +128,7 @@ def test_phenotype_notebook_writes_a_suppressed_and_rounded_summary(enclave, exe
         assert row["n"] == expected, row
 
 
-def test_gwas_notebook_finds_the_simulated_causal_variants_and_no_null_one(enclave, executed, genotypes):
+def test_gwas_notebook_finds_the_simulated_causal_variants_and_no_null_one(enclave, executed, genotypes_v1):
     for name in GWAS_OUTPUTS:
         assert (outbox(enclave) / name).stat().st_size > 0, name
     assert (outbox(enclave) / "gwas_manhattan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -152,13 +136,13 @@ def test_gwas_notebook_finds_the_simulated_causal_variants_and_no_null_one(encla
     hits = pl.read_csv(outbox(enclave) / "gwas_hits.csv")
     assert hits.columns == ["locus", "alleles", "beta", "se", "p"]  # summary statistics only
     assert (hits["p"] < SIGNIFICANT).all()
-    causal = {c["locus"]: c for c in read_truth(truth_path(genotypes))["causal"]}
+    causal = {c["locus"]: c for c in read_truth(truth_path(genotypes_v1))["causal"]}
     found = dict(zip(hits["locus"], hits["beta"]))
     assert set(causal) <= set(found), f"causal variants missed: {sorted(set(causal) - set(found))}"
     for locus, variant in causal.items():
         assert (found[locus] > 0) == (variant["beta"] > 0), f"{locus}: effect of the wrong sign"
-    # Null variants are simulated independently of the trait and of each other: with 4,000 tests at
-    # 5e-8 the expected number of false positives is 2e-4, so any null hit is a real error.
+    # Null variants are simulated independently of the trait and of each other: with a few thousand
+    # tests at 5e-8 the expected number of false positives is under 1e-3, so any null hit is an error.
     assert set(found) <= set(causal), f"null variants reported as hits: {sorted(set(found) - set(causal))}"
 
 
