@@ -12,6 +12,7 @@ passes the airlock's checks on a real submission.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -152,6 +153,52 @@ def test_hail_and_spark_wrote_nothing_to_the_home_folder(enclave, genome, execut
     assert not names & {"derby.log", "metastore_db", "spark-warehouse", "hail"}, names
     logs = genome.run("import glob; print(sorted(glob.glob('/tmp/hail-*.log')))")
     assert "/tmp/hail-" in logs
+
+
+LISTENERS = r"""
+import json, socket
+import hail as hl
+
+def listening(table, family):
+    found = []
+    for line in open(table).read().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state != "0A":  # LISTEN
+            continue
+        address, port = local.split(":")
+        raw = bytes.fromhex(address)
+        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # /proc stores 32-bit words
+        found.append([socket.inet_ntop(family, raw), int(port, 16)])
+    return found
+
+hl.init(quiet=True, idempotent=True)
+print(json.dumps({"ui": hl.spark_context().uiWebUrl, "hail_rpc": hl.current_backend()._jhttp_server.port(),
+                  "listening": listening("/proc/net/tcp", socket.AF_INET)
+                  + listening("/proc/net/tcp6", socket.AF_INET6)}))
+hl.stop()
+"""
+SERVER_PORT = 8888  # jupyterhub-singleuser: the one port the hub reaches, on the project network
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+def test_spark_listens_on_loopback_only(genome, executed):
+    """hl.init() with no arguments: Spark's driver RPC, block manager and UI bind to loopback only.
+
+    One listener cannot be moved: Hail 0.2.139's own RPC server for its Python side is created with
+    HttpServer.create(new InetSocketAddress(0)), every interface, hard-coded. It is reachable only
+    from what reaches the workspace's address (the host; ICC is off on the project network), and is
+    documented in docs/operators.md. This test fails if anything else listens beyond loopback.
+    """
+    found = json.loads(genome.run(LISTENERS).strip().splitlines()[-1])
+    assert ":4040" in (found["ui"] or ""), found["ui"]
+    assert [port for address, port in found["listening"] if port == 4040] == [4040]
+    assert all(is_loopback(address) for address, port in found["listening"] if port == 4040)
+    outside = {port for address, port in found["listening"] if not is_loopback(address)}
+    assert outside <= {SERVER_PORT, found["hail_rpc"]}, f"listening beyond loopback: {found['listening']}"
 
 
 def test_outputs_pass_the_airlock_checks(enclave, executed):
