@@ -15,6 +15,7 @@ from traitlets import Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
+SPARK_UI_APP = "spark-ui"  # declared in images/genomics/etc/jupyter; served at /user/<u>/<project>/spark-ui/
 
 
 def _checked_app_names(names: list[str]) -> list[str]:
@@ -208,12 +209,16 @@ class EnclaveSettings(Configurable):
         Unicode(),
         help="Names of operator-declared jupyter-server-proxy apps (c.ServerProxy.servers) the edge lets "
         "through at /user/<user>/<project>/<name>/, metered as 'app'. Everything under /proxy/ stays "
-        "closed. Default: $ENCLAVE_EDGE_DECLARED_APPS (comma-separated) or none.",
+        "closed. Default: $ENCLAVE_EDGE_DECLARED_APPS (comma-separated) or 'spark-ui', the Spark "
+        "master's page the genomics image declares (images/genomics/etc/jupyter); 'none' for none.",
     ).tag(config=True)
 
     @default("edge_declared_apps")
     def _default_edge_declared_apps(self) -> list[str]:
-        return _checked_app_names([n.strip() for n in _env("ENCLAVE_EDGE_DECLARED_APPS", "").split(",") if n.strip()])
+        declared = _env("ENCLAVE_EDGE_DECLARED_APPS", SPARK_UI_APP)
+        if declared.lower() == "none":
+            return []
+        return _checked_app_names([n.strip() for n in declared.split(",") if n.strip()])
 
     @validate("edge_declared_apps")
     def _check_declared_apps(self, proposal) -> list[str]:

@@ -7,6 +7,7 @@ project's workspaces join it and nothing else can reach it.
 from __future__ import annotations
 
 import pytest
+import requests
 
 from enclave.errors import InvalidInput
 from enclave.images.catalog import image_tag
@@ -147,3 +148,16 @@ def test_start_and_stop_are_audited_and_stop_removes_everything(enclave, genomic
     with enclave.ctx.db.reading() as session:
         actions = [(e.action, e.outcome) for e in find_events(session, AuditFilter(project="sparkstop"))]
     assert ("spark.start", "ok") in actions and ("spark.stop", "ok") in actions
+
+
+def test_spark_ui_is_reached_only_through_the_declared_app(alice_sparky, cluster, enclave):
+    """The master's page through the genomics image's declared app; its port through /proxy/ stays closed."""
+    base = alice_sparky.user.server_url(PROJECT)
+    headers = {"Authorization": f"token {alice_sparky.token}"}
+    page = requests.get(f"{base}/spark-ui/", headers=headers, timeout=120)
+    assert page.status_code == 200, page.text[:500]
+    assert "Spark Master at spark://spark-master:7077" in page.text
+    master = next(n.address for n in cluster.nodes if n.role == "master")
+    for path in ("proxy/8080/", f"proxy/{master}:8080/", "proxy/absolute/8080/"):
+        refused = requests.get(f"{base}/{path}", headers=headers, timeout=60, allow_redirects=False)
+        assert refused.status_code == 403 and refused.headers.get("X-Enclave-Edge") == "refused", path
