@@ -62,10 +62,19 @@ class HubWorkspaces:
         return removed
 
     def stop(self, project: str, user: str | None = None) -> list[str]:
-        """Stop the project's workspaces (one user's, if given); returns what was stopped."""
+        """Stop the project's workspaces (one user's, if given); returns what was stopped.
+
+        Stopping a whole project (a suspension, an archive) also removes its Spark cluster:
+        nothing of a stopped project keeps running with its data.
+        """
         stopped: list[str] = []
         try:
             stopped = self._stop_through_hub(project, user)
         except requests.RequestException:
             pass  # fall through to the engine, which is authoritative
-        return stopped + self._stop_at_engine(project, user)
+        stopped += self._stop_at_engine(project, user)
+        if user is None:
+            from ..spark.cluster import remove_cluster
+
+            stopped += remove_cluster(docker.from_env(), self.settings.instance, project)
+        return stopped

@@ -142,7 +142,7 @@ def start_cluster(ctx: OperatorContext, project: str, size: ClusterSize = Cluste
             raise IsolationError(f"Docker refused to start the cluster: {failure.explanation}") from None
     except EnclaveError as refusal:
         if not isinstance(refusal, InvalidInput):
-            _remove(client, ctx.settings.instance, project)  # leave nothing half-started
+            remove_cluster(client, ctx.settings.instance, project)  # leave nothing half-started
         ctx.audited("spark.start", project, _refuse(refusal), details=details)  # records it, re-raises
         raise
     ctx.audited("spark.start", project, lambda session: None,
@@ -151,7 +151,8 @@ def start_cluster(ctx: OperatorContext, project: str, size: ClusterSize = Cluste
     return status
 
 
-def _remove(client: docker.DockerClient, instance: str, project: str) -> list[str]:
+def remove_cluster(client: docker.DockerClient, instance: str, project: str) -> list[str]:
+    """Remove the project's cluster nodes, its network and the network's firewall rules."""
     removed = []
     for container in _node_containers(client, instance, project):
         container.remove(force=True)
@@ -174,6 +175,6 @@ def _remove(client: docker.DockerClient, instance: str, project: str) -> list[st
 
 def stop_cluster(ctx: OperatorContext, project: str) -> list[str]:
     """Stop and remove the project's cluster and its network; workspaces lose the cluster at once."""
-    removed = _remove(docker.from_env(), ctx.settings.instance, project)
+    removed = remove_cluster(docker.from_env(), ctx.settings.instance, project)
     ctx.audited("spark.stop", project, lambda session: None, details={"removed": removed})
     return removed

@@ -161,3 +161,12 @@ def test_spark_ui_is_reached_only_through_the_declared_app(alice_sparky, cluster
     for path in ("proxy/8080/", f"proxy/{master}:8080/", "proxy/absolute/8080/"):
         refused = requests.get(f"{base}/{path}", headers=headers, timeout=60, allow_redirects=False)
         assert refused.status_code == 403 and refused.headers.get("X-Enclave-Edge") == "refused", path
+
+
+def test_suspending_the_project_removes_its_cluster(enclave, genomics_image, docker_client):
+    ctx = enclave.ctx
+    projects.create_project(ctx, "sparksusp", image="genomics")
+    start_cluster(ctx, "sparksusp", ClusterSize(workers=1, worker_memory="256m"))
+    stopped = projects.suspend_project(ctx, "sparksusp")
+    assert any("spark-sparksusp-master" in name for name in stopped)
+    assert cluster_status(docker_client, enclave.settings.instance, "sparksusp") is None
