@@ -19,7 +19,6 @@ ENCLAVE_STATE_DIR), wall time and peak memory (the child's maximum RSS).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -35,7 +34,7 @@ from enclave.cohort import generate_cohort
 from enclave.extracts.store import extract_folder
 from enclave.settings import EnclaveSettings
 
-from .table import render, row
+from .table import publish, row
 
 PROJECTS = ("extracta", "extractb")
 ENCLAVE = str(Path(sys.executable).parent / "enclave")
@@ -154,14 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report["load_average_at_end"] = os.getloadavg()
     report["rows"] = extract_rows(report)
-    print(render(report["rows"]))
-    if report["errors"]:
-        print("\nerrors:", json.dumps(report["errors"]))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print(f"written to {args.out}")
-    return 1 if report["errors"] else 0
+    return publish(report, args.out)
 
 
 if __name__ == "__main__":

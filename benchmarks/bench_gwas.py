@@ -51,7 +51,7 @@ from tests.support.enclave import cleanup_instance, start_hub, stop_hub
 from tests.support.kernel import KernelSession
 
 from . import enclave_hub, scan
-from .table import render, row
+from .table import publish, row
 
 REPO = Path(__file__).resolve().parents[1]
 SPARK_CONF = REPO / "images" / "genomics" / "spark-conf"
@@ -286,14 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     report["load_average_at_end"] = os.getloadavg()
     report["rows"] = gwas_rows(report)
     print()
-    print(render(report["rows"]))
-    if report["errors"]:
-        print("\nerrors:", json.dumps(report["errors"]))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print(f"written to {args.out}")
-    return 1 if report["errors"] else 0
+    return publish(report, args.out)
 
 
 if __name__ == "__main__":

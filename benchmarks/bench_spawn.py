@@ -26,7 +26,6 @@ the end, on error and on SIGTERM too.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -52,7 +51,7 @@ from tests.support.kernel import KernelSession
 from . import enclave_hub, scan, spawning
 from .plain_hub import PlainHub
 from .spawn_report import scan_rows, spawn_rows
-from .table import render
+from .table import publish
 
 SINGLE_POLL = 0.1  # seconds between readiness polls for one spawn
 BATCH_POLL = 0.5  # per user when many start at once (HubUser.start's interval): light on the hub
@@ -281,14 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     report["environment"]["load_average_at_end"] = os.getloadavg()
     report["rows"] = spawn_rows(report) + scan_rows(report)
     print()
-    print(render(report["rows"]))
-    if report["errors"] or report["skipped"]:
-        print("\nerrors:", json.dumps(report["errors"]), "\nskipped:", json.dumps(report["skipped"]))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print(f"written to {args.out}")
-    return 1 if report["errors"] else 0
+    return publish(report, args.out, also=("skipped",))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ A target is informational: a miss is printed, never raised.
 
 from __future__ import annotations
 
+import json
 import operator
+from pathlib import Path
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -44,3 +46,17 @@ def render(rows: list[dict]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     notes = [f"  [{r['name']}] {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + (["", "notes:", *notes] if notes else []))
+
+
+
+def publish(report: dict, out: Path | None, also: tuple[str, ...] = ()) -> int:
+    """Print a benchmark's table and its errors (and any `also` keys), write the JSON report; the exit code."""
+    print(render(report["rows"]))
+    for key in ("errors", *also):
+        if report.get(key):
+            print(f"\n{key}:", json.dumps(report[key]))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print(f"written to {out}")
+    return 1 if report["errors"] else 0

@@ -20,16 +20,14 @@ from ..errors import EnclaveError, SpawnRefused
 from ..images.catalog import image_tag
 from ..isolation.firewall import allow_hub
 from ..isolation.network import ensure_project_network
-from ..settings import EnclaveSettings
 from ..spark.cluster import cluster_status
 from ..spark.nodes import MASTER_URL
-from ..state import audit
-from ..state.db import open_state_db
 from . import hardening
+from .common import EnclaveSpawnerMixin
 from .plan import WorkspacePlan, plan_workspace
 
 
-class EnclaveSpawner(DockerSpawner):
+class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
     _cluster = None  # the project's running Spark cluster, if any, found when the spawn is planned
 
     @default("remove")
@@ -39,36 +37,6 @@ class EnclaveSpawner(DockerSpawner):
     @default("pull_policy")
     def _default_pull_policy(self) -> str:
         return "never"  # images are built by the operator, never fetched at spawn time
-
-    @default("options_form")
-    def _default_options_form(self) -> str:
-        return ""  # nothing for users to choose: the operator fixes the image and limits
-
-    @default("use_internal_ip")
-    def _default_use_internal_ip(self) -> bool:
-        return True
-
-    def options_from_form(self, formdata):
-        return {}
-
-    @property
-    def settings(self) -> EnclaveSettings:
-        if not hasattr(self, "_settings"):
-            self._settings = EnclaveSettings(parent=self)
-        return self._settings
-
-    @property
-    def state(self):
-        return open_state_db(self.settings.database_url)
-
-    def _audit(self, action: str, outcome: str, details: dict) -> None:
-        with self.state.transaction() as session:
-            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
-                         outcome=outcome, details=details)
-
-    @default("object_name")
-    def _object_name_default(self) -> str:
-        return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
 
     def _isolate(self, plan: WorkspacePlan):
         """Check the image, create or check the project network, open only the hub's port (blocking calls)."""
@@ -130,11 +98,7 @@ class EnclaveSpawner(DockerSpawner):
                                "to restart the cluster ('enclave spark stop', then 'start').")
 
     async def start(self):
-        if self.user_options:
-            # Nothing is the user's to choose; the hub may also replay options saved from an
-            # earlier request, so they are dropped rather than refused.
-            self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
-            self.user_options = {}
+        self._drop_user_options()
         try:
             plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
             network = await asyncio.to_thread(self._isolate, plan)
@@ -153,27 +117,6 @@ class EnclaveSpawner(DockerSpawner):
                                                "datasets": [m.label for m in plan.datasets],
                                                "spark_cluster": self._cluster is not None})
         return result
-
-    async def _until_listening(self, ip: str, port: int) -> None:
-        """Wait (briefly polling) until the server accepts connections.
-
-        The hub's own readiness check backs off exponentially (0.2, 0.4, 0.8 ... s)
-        and so adds up to seconds after the server is already up; answering its
-        first check shortens spawn-to-ready without skipping the hub's check.
-        """
-        loop = asyncio.get_running_loop()
-        deadline, next_poll = loop.time() + self.http_timeout, loop.time() + 1
-        while loop.time() < deadline:
-            try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
-                writer.close()
-                return
-            except (OSError, asyncio.TimeoutError):
-                await asyncio.sleep(0.05)
-            if loop.time() > next_poll:
-                if await self.poll() is not None:
-                    return  # the container exited: the hub reports why
-                next_poll = loop.time() + 1
 
     async def stop(self, now: bool = False):
         await super().stop(now=now)

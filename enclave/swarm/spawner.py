@@ -19,11 +19,8 @@ from traitlets import default
 
 from ..errors import EnclaveError, IsolationError, SpawnRefused
 from ..images.catalog import image_tag
-from ..settings import EnclaveSettings
-from ..state import audit
-from ..state.db import open_state_db
+from ..spawner.common import EnclaveSpawnerMixin
 from ..spawner.plan import WorkspacePlan, plan_workspace
-from ..spawner.workspace import EnclaveSpawner
 from . import networks, service
 from .settings import SwarmSettings
 
@@ -32,48 +29,18 @@ from .settings import SwarmSettings
 TASK_FAILED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 
 
-class EnclaveSwarmSpawner(SwarmSpawner):
+class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
     _plan: WorkspacePlan | None = None
 
     @default("pull_policy")
     def _default_pull_policy(self) -> str:
         return "skip"  # images are built by the operator on each node, never fetched at spawn time
 
-    @default("options_form")
-    def _default_options_form(self) -> str:
-        return ""  # nothing for users to choose
-
-    @default("use_internal_ip")
-    def _default_use_internal_ip(self) -> bool:
-        return True
-
-    def options_from_form(self, formdata):
-        return {}
-
-    @property
-    def settings(self) -> EnclaveSettings:
-        if not hasattr(self, "_settings"):
-            self._settings = EnclaveSettings(parent=self)
-        return self._settings
-
     @property
     def swarm(self) -> SwarmSettings:
         if not hasattr(self, "_swarm"):
             self._swarm = SwarmSettings(parent=self)
         return self._swarm
-
-    @property
-    def state(self):
-        return open_state_db(self.settings.database_url)
-
-    def _audit(self, action: str, outcome: str, details: dict) -> None:
-        with self.state.transaction() as session:
-            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
-                         outcome=outcome, details=details)
-
-    @default("object_name")
-    def _object_name_default(self) -> str:
-        return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
 
     def _isolate(self, plan: WorkspacePlan) -> networks.WorkspaceOverlay:
         """Check the image, create or check the workspace's overlay, join the hub to it (blocking calls)."""
@@ -136,9 +103,7 @@ class EnclaveSwarmSpawner(SwarmSpawner):
         raise RuntimeError(f"The workspace service {self.service_name} has no address on {self.network_name}.")
 
     async def start(self):
-        if self.user_options:
-            self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
-            self.user_options = {}
+        self._drop_user_options()
         try:
             plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
             overlay = await asyncio.to_thread(self._isolate, plan)
@@ -152,7 +117,7 @@ class EnclaveSwarmSpawner(SwarmSpawner):
             raise web.HTTPError(403, str(refusal)) from None
         try:
             result = await super().start()
-            await EnclaveSpawner._until_listening(self, *result)  # the same early answer to the hub's check
+            await self._until_listening(*result)  # the same early answer to the hub's check
         except Exception as failure:
             self._audit("workspace.start", "error", {"service": self.service_name, "error": str(failure)[:500]})
             raise

@@ -22,7 +22,6 @@ import requests
 
 from enclave.cohort.genotypes import read_truth, truth_path
 from enclave.extracts.store import extract_folder
-from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from tests.support.workspaces import Workspace
 
@@ -34,16 +33,6 @@ SIGNIFICANT = 5e-8
 CELL_TIMEOUT = 900  # seconds one cell may stay silent (Hail's JVM start and scans on a busy machine)
 PHENOTYPE_OUTPUTS = ("bmi_by_age_sex.csv", "bmi_by_age_sex.png")
 GWAS_OUTPUTS = ("gwas_hits.csv", "gwas_manhattan.png")
-
-
-@pytest.fixture(scope="module")
-def genomics_image(docker_client):
-    tag = image_tag("genomics")
-    try:
-        docker_client.images.get(tag)
-    except Exception:  # noqa: BLE001
-        pytest.fail(f"The genomics image {tag} is not built: run 'make images' (make test does).", pytrace=False)
-    return tag
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from enclave.errors import InvalidInput
-from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from enclave.spark import ClusterSize, cluster_status, start_cluster, stop_cluster
 from enclave.state.audit_query import AuditFilter, find_events
@@ -20,16 +19,6 @@ pytestmark = pytest.mark.integration
 
 PROJECT = "sparky"
 PROBE = "import socket\ns = socket.socket(); s.settimeout(3)\n"
-
-
-@pytest.fixture(scope="module")
-def genomics_image(docker_client):
-    tag = image_tag("genomics")
-    try:
-        docker_client.images.get(tag)
-    except Exception:  # noqa: BLE001
-        pytest.fail(f"The genomics image {tag} is not built: run 'make images' (make test does).", pytrace=False)
-    return tag
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ import docker
 import pytest
 import requests
 
-from enclave.images.catalog import image_tag
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.swarm import deploy, networks
 from enclave.swarm.settings import SwarmSettings
 from tests.support.enclave import build_enclave, cleanup_instance, free_port, make_settings, seed
+from tests.support.fixtures import built_image
 from tests.support.hub import trust
 from tests.support.sentinel import HostSentinel, parse_probe, probe_code
 from tests.support.workspaces import Workspace
@@ -33,12 +33,7 @@ OPEN = "OPEN"
 
 @pytest.fixture(scope="module")
 def hub_image(docker_client):
-    tag = image_tag("hub")
-    try:
-        docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        pytest.fail(f"The hub image {tag} is not built: run 'make images' (make test does).", pytrace=False)
-    return tag
+    return built_image(docker_client, "hub")
 
 
 def _wait_for_login_page(enclave, container: str, timeout: float = 120) -> None:

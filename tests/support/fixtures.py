@@ -22,14 +22,24 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-@pytest.fixture(scope="session")
-def workspace_image(docker_client):
-    tag = image_tag("workspace")
+def built_image(docker_client, kind: str) -> str:
+    """The current tag of an image kind, failing the test (never skipping) when it is not built."""
+    tag = image_tag(kind)
     try:
         docker_client.images.get(tag)
     except Exception:  # noqa: BLE001
-        pytest.fail(f"The workspace image {tag} is not built: run 'make images' (make test does).", pytrace=False)
+        pytest.fail(f"The {kind} image {tag} is not built: run 'make images' (make test does).", pytrace=False)
     return tag
+
+
+@pytest.fixture(scope="session")
+def workspace_image(docker_client):
+    return built_image(docker_client, "workspace")
+
+
+@pytest.fixture(scope="session")
+def genomics_image(docker_client):
+    return built_image(docker_client, "genomics")
 
 
 @pytest.fixture(scope="session")

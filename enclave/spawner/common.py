@@ -1,0 +1,79 @@
+"""What every enclave spawner shares, on one host or on a swarm.
+
+The operator decides everything about a workspace, so there is no options
+form and any options a request carries are dropped; workspaces are reached
+at their own address on their network; each spawner reads the installation's
+settings and state and audits as the person whose workspace it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from traitlets import default
+
+from ..settings import EnclaveSettings
+from ..state import audit
+from ..state.db import open_state_db
+
+
+class EnclaveSpawnerMixin:
+    """Mixed in before a DockerSpawner class (EnclaveSpawner, EnclaveSwarmSpawner)."""
+
+    @default("options_form")
+    def _default_options_form(self) -> str:
+        return ""  # nothing for users to choose: the operator fixes the image and limits
+
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self) -> bool:
+        return True
+
+    @default("object_name")
+    def _object_name_default(self) -> str:
+        return f"{self.settings.instance}-ws-{self.name or 'none'}-{self.user.name}"
+
+    def options_from_form(self, formdata):
+        return {}
+
+    def _drop_user_options(self) -> None:
+        if self.user_options:
+            # Nothing is the user's to choose; the hub may also replay options saved from an
+            # earlier request, so they are dropped rather than refused.
+            self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
+            self.user_options = {}
+
+    @property
+    def settings(self) -> EnclaveSettings:
+        if not hasattr(self, "_settings"):
+            self._settings = EnclaveSettings(parent=self)
+        return self._settings
+
+    @property
+    def state(self):
+        return open_state_db(self.settings.database_url)
+
+    def _audit(self, action: str, outcome: str, details: dict) -> None:
+        with self.state.transaction() as session:
+            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
+                         outcome=outcome, details=details)
+
+    async def _until_listening(self, ip: str, port: int) -> None:
+        """Wait (briefly polling) until the server accepts connections.
+
+        The hub's own readiness check backs off exponentially (0.2, 0.4, 0.8 ... s)
+        and so adds up to seconds after the server is already up; answering its
+        first check shortens spawn-to-ready without skipping the hub's check.
+        """
+        loop = asyncio.get_running_loop()
+        deadline, next_poll = loop.time() + self.http_timeout, loop.time() + 1
+        while loop.time() < deadline:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
+                writer.close()
+                return
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep(0.05)
+            if loop.time() > next_poll:
+                if await self.poll() is not None:
+                    return  # the container exited: the hub reports why
+                next_poll = loop.time() + 1
