@@ -7,7 +7,7 @@ from enclave.operations import people
 from enclave.state.models import AuditEvent
 from nativeauthenticator.orm import UserInfo
 from tests.support.hub import HubUser
-from tests.support.totp import secret_from_uri, totp
+from tests.support.totp import fresh_totp, secret_from_uri
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_totp_second_factor_is_required_once_enabled(enclave):
     secret = secret_from_uri(uri)
     assert not HubUser(enclave.url, "tina", enclave.passwords["tina"]).logged_in
     assert not HubUser(enclave.url, "tina", enclave.passwords["tina"], otp="000000").logged_in
-    assert HubUser(enclave.url, "tina", enclave.passwords["tina"], otp=totp(secret)).logged_in
+    assert HubUser(enclave.url, "tina", enclave.passwords["tina"], otp=fresh_totp(secret)).logged_in
 
 
 def test_removed_users_cannot_log_in(enclave):

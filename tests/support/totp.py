@@ -19,3 +19,11 @@ def totp(secret: str, at: float | None = None, step: int = 30, digits: int = 6) 
     offset = digest[-1] & 0x0F
     code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 10**digits
     return str(code).zfill(digits)
+
+
+def fresh_totp(secret: str, step: int = 30, margin: float = 5.0) -> str:
+    """A code that stays valid for at least `margin` seconds (the hub accepts only the current step)."""
+    left = step - time.time() % step
+    if left < margin:
+        time.sleep(left + 0.1)
+    return totp(secret, step=step)
