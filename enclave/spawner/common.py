@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 
+import docker
 from traitlets import default
+
+from ..errors import SpawnRefused
+from ..images.catalog import image_tag
 
 from ..settings import EnclaveSettings
 from ..state import audit
@@ -41,6 +45,16 @@ class EnclaveSpawnerMixin:
             # earlier request, so they are dropped rather than refused.
             self.log.warning("Ignoring user options %s for %s", sorted(self.user_options), self._log_name)
             self.user_options = {}
+
+    @staticmethod
+    def _require_image(client: docker.DockerClient, kind: str, where: str) -> str:
+        """The image's current tag; refuse the spawn clearly if it is not built (images are never pulled)."""
+        image = image_tag(kind)
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise SpawnRefused(f"The workspace image {image} is not built yet. An operator runs {where}.") from None
+        return image
 
     @property
     def settings(self) -> EnclaveSettings:

@@ -41,12 +41,7 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
     def _isolate(self, plan: WorkspacePlan):
         """Check the image, create or check the project network, open only the hub's port (blocking calls)."""
         client = docker.from_env()
-        image = image_tag(plan.image_kind)
-        try:
-            client.images.get(image)
-        except docker.errors.ImageNotFound:
-            raise SpawnRefused(f"The workspace image {image} is not built yet. An operator runs "
-                               "'enclave images build' (or 'make images').") from None
+        self._require_image(client, plan.image_kind, "'enclave images build' (or 'make images')")
         network = ensure_project_network(client, self.settings.instance, plan.project)
         allow_hub(network, self.settings.hub_port)
         cluster = cluster_status(client, self.settings.instance, plan.project)

@@ -45,12 +45,7 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
     def _isolate(self, plan: WorkspacePlan) -> networks.WorkspaceOverlay:
         """Check the image, create or check the workspace's overlay, join the hub to it (blocking calls)."""
         client = docker.from_env()
-        image = image_tag(plan.image_kind)
-        try:
-            client.images.get(image)
-        except docker.errors.ImageNotFound:
-            raise SpawnRefused(f"The workspace image {image} is not built yet. An operator runs "
-                               "'enclave images build' on every workspace node.") from None
+        self._require_image(client, plan.image_kind, "'enclave images build' on every workspace node")
         net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user, self.swarm.encrypted)
         address = networks.attach_hub(client, net, self.swarm.hub_container)
         return networks.WorkspaceOverlay(name=net.name, hub_address=address)

@@ -49,19 +49,9 @@ def account_status(enclave, name: str) -> AccountStatus:
 
 
 @pytest.fixture
-def metered(enclave):
+def metered(metered_person):
     """A person with a running workspace in a project of their own whose budget is 1 MiB."""
-    person, project = "meg", "metered"
-    ctx = enclave.ctx
-    projects.create_project(ctx, project)
-    projects.set_egress_budget(ctx, project, MIB)
-    enclave.passwords[person] = people.add_user(ctx, person, ["analyst"]).initial_password
-    people.add_member(ctx, project, person)
-    user = enclave.login(person)
-    reply = user.start(project)
-    assert reply.status_code in (201, 202), reply.text
-    yield user, project
-    user.stop(project)
+    return metered_person("meg", "metered"), "metered"
 
 
 def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclave, metered):

@@ -19,7 +19,6 @@ import requests
 import websocket
 
 from enclave.metering.budgets import MIB
-from enclave.operations import people, projects
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import AccountStatus, EgressUsage
 from enclave.state.queries import get_user
@@ -56,28 +55,6 @@ def eventually(check, what: str, timeout: float = 120):
 def suspended(enclave, name: str) -> bool:
     with enclave.ctx.db.reading() as session:
         return get_user(session, name).status is AccountStatus.SUSPENDED
-
-
-@pytest.fixture
-def metered_person(enclave):
-    """Make a person with a running workspace in a project of their own whose budget is 1 MiB."""
-    made = []
-
-    def make(person: str, project: str) -> HubUser:
-        ctx = enclave.ctx
-        projects.create_project(ctx, project)
-        projects.set_egress_budget(ctx, project, MIB)
-        enclave.passwords[person] = people.add_user(ctx, person, ["analyst"]).initial_password
-        people.add_member(ctx, project, person)
-        user = enclave.login(person)
-        reply = user.start(project)
-        assert reply.status_code in (201, 202), reply.text
-        made.append((person, project))
-        return user
-
-    yield make
-    for person, project in made:
-        enclave.ctx.workspaces.stop(project, person)
 
 
 def websocket_to(user: HubUser, project: str, path: str, token: str) -> websocket.WebSocket:

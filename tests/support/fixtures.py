@@ -12,7 +12,10 @@ import subprocess
 import pytest
 
 from enclave.images.catalog import image_tag
+from enclave.metering.budgets import MIB
+from enclave.operations import people, projects
 from tests.support.enclave import build_enclave, cleanup_instance, seed, start_hub, stop_hub
+from tests.support.hub import HubUser
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -83,3 +86,25 @@ def genotypes_v1(enclave):
         genotypes.generate_genotypes(folder, data_root / "cohort" / "v1", samples=2_000, variants=5_000, seed=41)
         datasets.register_dataset(enclave.ctx, "genotypes", "v1", folder)
     return folder
+
+
+@pytest.fixture
+def metered_person(enclave):
+    """Make a person with a running workspace in a project of their own whose budget is 1 MiB."""
+    made = []
+
+    def make(person: str, project: str) -> HubUser:
+        ctx = enclave.ctx
+        projects.create_project(ctx, project)
+        projects.set_egress_budget(ctx, project, MIB)
+        enclave.passwords[person] = people.add_user(ctx, person, ["analyst"]).initial_password
+        people.add_member(ctx, project, person)
+        user = enclave.login(person)
+        reply = user.start(project)
+        assert reply.status_code in (201, 202), reply.text
+        made.append((person, project))
+        return user
+
+    yield make
+    for person, project in made:
+        enclave.ctx.workspaces.stop(project, person)
