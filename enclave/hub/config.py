@@ -11,6 +11,7 @@ from pathlib import Path
 
 from egress_review.hub_service import CUSTOM_SCOPES
 
+from ..isolation.firewall import guard_hub_port
 from ..settings import EnclaveSettings
 from .airlock import airlock_service
 from .home import projects_for
@@ -75,6 +76,10 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     # hub_connect_url per project); the host firewall admits only this port.
     c.JupyterHub.hub_ip = "0.0.0.0"
     c.JupyterHub.hub_port = settings.hub_port
+    if settings.spawner == "enclave":
+        # ...and from nowhere else but loopback (fails closed: no iptables, no hub). In swarm
+        # mode the hub's container has its own filter (enclave/swarm/hub_firewall.py).
+        guard_hub_port(settings.instance, settings.hub_port)
     c.JupyterHub.cleanup_servers = True
 
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"

@@ -10,6 +10,7 @@ on its own network's gateway, plus replies to connections the host opened
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 
@@ -94,6 +95,33 @@ def confine_cluster(network: ProjectNetwork, node_ips: list[str]) -> None:
             rule = [*same_bridge, direction, ip, "-j", "RETURN"]
             if not _has_rule(FORWARD_CHAIN, rule):
                 _iptables("-I", FORWARD_CHAIN, "1", *rule)
+
+
+def _hub_guard_comment(instance: str) -> str:
+    return f"enclave-hub:{instance}"
+
+
+def guard_hub_port(instance: str, hub_port: int) -> None:
+    """Let only loopback and project bridges reach the hub's own port.
+
+    The hub listens on every address, because each project network's gateway
+    is one of them. Without this, anyone who can reach the host could use the
+    hub's port directly, around the edge (no TLS, no route refusals, no
+    metering). Packets from project bridges are decided earlier in the chain.
+    """
+    ensure_base_rules()
+    rule = ["!", "-i", "lo", "-p", "tcp", "--dport", str(hub_port),
+            "-m", "comment", "--comment", _hub_guard_comment(instance), "-j", "DROP"]
+    if not _has_rule(CHAIN, rule):
+        _iptables("-A", CHAIN, *rule)
+
+
+def forget_hub_port(instance: str) -> None:
+    """Remove an installation's hub-port guard (teardown)."""
+    marker = f'--comment "{_hub_guard_comment(instance)}"'
+    for rule in _iptables("-S", CHAIN, check=False).stdout.splitlines():
+        if marker in rule or f"--comment {_hub_guard_comment(instance)} " in f"{rule} ":
+            _iptables("-D", *shlex.split(rule)[1:], check=False)
 
 
 def forget_bridge(bridge: str) -> None:

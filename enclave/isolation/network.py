@@ -101,7 +101,7 @@ def ensure_cluster_network(client: docker.DockerClient, instance: str, project: 
 
 def remove_instance(client: docker.DockerClient, instance: str) -> list[str]:
     """Remove an installation's containers, networks and their firewall rules (`make clean`, tests)."""
-    from .firewall import forget_bridge
+    from .firewall import forget_bridge, forget_hub_port
 
     label = {"label": f"enclave.instance={instance}"}
     for container in client.containers.list(all=True, filters=label):
@@ -114,4 +114,5 @@ def remove_instance(client: docker.DockerClient, instance: str) -> list[str]:
             forget_bridge(bridge)
         net.remove()
         removed.append(net.name)
+    forget_hub_port(instance)
     return removed

@@ -116,6 +116,23 @@ def test_a_server_on_another_docker_network_is_unreachable(alice_alpha, sentinel
     assert len(connected) == 1  # only the host's control connection
 
 
+def test_the_hubs_own_port_is_closed_to_the_network_around_the_edge(enclave, sentinel_container, host_sentinel):
+    """RT-08: from a machine outside the enclave (a container on another network), use the hub's port directly."""
+    container, _ = sentinel_container
+    network = next(iter(container.attrs["NetworkSettings"]["Networks"].values()))
+    probe = ("import socket\ns = socket.socket(); s.settimeout(3)\n"
+             "try:\n    s.connect(({host!r}, {port})); print('OPEN')\n"
+             "except socket.timeout:\n    print('TIMEOUT')\nexcept OSError as e:\n    print(e.errno)\n")
+    host = network["Gateway"]  # the host, as a neighbour on that network sees it
+    # Control: the same neighbour reaches a listener this test runs on all of the host's addresses.
+    control = container.exec_run(["python3", "-c", probe.format(host=host, port=host_sentinel.port)])
+    assert control.output.decode().strip() == "OPEN"
+    # The hub listens on every address (each project gateway is one), but only loopback and project
+    # bridges may reach it: anything else would talk to the hub without TLS, refusals or metering.
+    hub = container.exec_run(["python3", "-c", probe.format(host=host, port=enclave.settings.hub_port)])
+    assert hub.output.decode().strip() == "TIMEOUT"
+
+
 def test_the_workspaces_hub_token_cannot_list_users(alice_alpha):
     """RT-06: use the hub API token found in the workspace's environment to list the hub's users."""
     out = alice_alpha.run(
