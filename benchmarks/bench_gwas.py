@@ -41,16 +41,15 @@ import time
 import traceback
 from pathlib import Path
 
-import docker
 
 from enclave.cohort import generate_cohort
 from enclave.cohort.genotypes import read_truth
-from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from tests.support.enclave import cleanup_instance, start_hub, stop_hub
 from tests.support.kernel import KernelSession
 
 from . import enclave_hub, scan
+from .images import available_image
 from .table import publish, row
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,11 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run.py's timeout: clean up on the way out
 
-    image = image_tag("genomics")
-    try:
-        docker.from_env().images.get(image)
-    except docker.errors.DockerException as e:
-        print(f"The genomics image {image} is not available ({e}); run 'make images'.", file=sys.stderr)
+    image = available_image("genomics")
+    if image is None:
         return 2
 
     report: dict = {"image": image, "errors": {}, "load_average_at_start": os.getloadavg()}

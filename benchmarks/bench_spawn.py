@@ -43,12 +43,12 @@ import jupyterhub
 import polars as pl
 
 from enclave.cohort import generate_cohort
-from enclave.images.catalog import image_tag
 from tests.support.enclave import cleanup_instance, start_hub, stop_hub
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
 from . import enclave_hub, scan, spawning
+from .images import available_image
 from .plain_hub import PlainHub
 from .spawn_report import scan_rows, spawn_rows
 from .table import publish
@@ -122,11 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
 
-    image = image_tag("workspace")
-    try:
-        docker.from_env().images.get(image)
-    except docker.errors.DockerException as e:
-        print(f"The workspace image {image} is not available ({e}); run 'make images'.", file=sys.stderr)
+    image = available_image("workspace")
+    if image is None:
         return 2
 
     run = Run(args.budget)

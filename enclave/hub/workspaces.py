@@ -13,6 +13,7 @@ import docker
 import requests
 
 from ..settings import EnclaveSettings
+from ..spark.cluster import remove_cluster
 from .secrets import operator_token
 
 
@@ -74,7 +75,5 @@ class HubWorkspaces:
             pass  # fall through to the engine, which is authoritative
         stopped += self._stop_at_engine(project, user)
         if user is None:
-            from ..spark.cluster import remove_cluster
-
             stopped += remove_cluster(docker.from_env(), self.settings.instance, project)
         return stopped

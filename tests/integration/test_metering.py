@@ -29,6 +29,7 @@ from enclave.state.queries import get_user
 from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 - a throwaway PostgreSQL server
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
+from tests.support.recording import RecordingWorkspaces
 
 pytestmark = pytest.mark.integration
 
@@ -107,19 +108,7 @@ def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclav
     assert fresh.blocked(user.name, project)
 
 
-
 # --- the ledger on a real PostgreSQL server ----------------------------------------------------------
-
-class RecordingWorkspaces:
-    """No hub in this test: records which workspaces the meter asked to stop."""
-
-    def __init__(self):
-        self.stopped: list[tuple[str, str | None]] = []
-
-    def stop(self, project, user=None):
-        self.stopped.append((project, user))
-        return []
-
 
 @pytest.fixture
 def pg_ctx(tmp_path, postgres_url, monkeypatch):  # noqa: F811 - the fixture imported above

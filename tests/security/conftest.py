@@ -19,6 +19,7 @@ from enclave.state.audit_query import AuditFilter, as_record, find_events
 CLOSED = "This route is closed in the enclave"
 TOO_LARGE = "cannot be opened in the browser in the enclave"
 LIMIT = 64 * 1024
+WEB_SERVER_PORT = 8765  # the analyst's own web server in the workspace (proxy attempts)
 
 
 class Browser:
@@ -113,3 +114,24 @@ def assert_audited(enclave, action: str, /, **match) -> dict:
     hits = [r for r in candidates if _matches(r, match)]
     assert hits, f"no audit entry {action} matching {match}; entries for that action: {candidates[-5:]}"
     return hits[-1]
+
+
+@pytest.fixture
+def web_server(alice_alpha):
+    """`python -m http.server` serving the home folder, started from alice's kernel."""
+    port = WEB_SERVER_PORT
+    alice_alpha.run(
+        "import subprocess, sys, time, urllib.request\n"
+        f"server = subprocess.Popen([sys.executable, '-m', 'http.server', '{port}', '--bind', '127.0.0.1'],"
+        " cwd='/home/analyst', stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "for _ in range(50):\n"
+        "    try:\n"
+        f"        urllib.request.urlopen('http://127.0.0.1:{port}/', timeout=1); break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.2)\n"
+    )
+    # It really serves inside the container: a refusal in a test is the route's, not a dead port.
+    status = alice_alpha.run(f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/').status)")
+    assert status.strip() == "200"
+    yield port
+    alice_alpha.run("server.terminate(); server.wait()")

@@ -25,7 +25,6 @@ from tests.support.hub import trust
 
 pytestmark = pytest.mark.integration
 
-PORT = 8766
 STRICT_LIMIT = 16 * 1024  # the second edge's contents limit, under the lockdown's 64 KiB
 
 
@@ -130,23 +129,6 @@ def test_kernelspec_resources_are_refused_at_the_edge(edge):
     """RT-E04: fetch a kernelspec's resource file (a route that serves files from kernelspec folders)."""
     assert edge.get("api/kernelspecs").status_code == 200  # the JSON list stays open
     assert_refused_by_edge(edge.get("kernelspecs/python3/logo-64x64.png"))
-
-
-@pytest.fixture
-def web_server(alice_alpha):
-    """`python -m http.server` serving the home folder, started from alice's kernel."""
-    alice_alpha.run(
-        "import subprocess, sys, time, urllib.request\n"
-        f"edge_server = subprocess.Popen([sys.executable, '-m', 'http.server', '{PORT}', '--bind', '127.0.0.1'],"
-        " cwd='/home/analyst', stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-        "for _ in range(50):\n"
-        "    try:\n"
-        f"        urllib.request.urlopen('http://127.0.0.1:{PORT}/', timeout=1); break\n"
-        "    except OSError:\n"
-        "        time.sleep(0.2)\n"
-    )
-    yield PORT
-    alice_alpha.run("edge_server.terminate(); edge_server.wait()")
 
 
 @pytest.mark.parametrize("route", ["proxy/{p}/", "proxy/absolute/{p}/", "proxy/localhost:{p}/",

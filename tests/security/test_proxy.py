@@ -10,28 +10,6 @@ from tests.security.conftest import CLOSED
 
 pytestmark = pytest.mark.integration
 
-PORT = 8765
-
-
-@pytest.fixture
-def web_server(alice_alpha):
-    """`python -m http.server` serving the home folder, started from alice's kernel."""
-    alice_alpha.run(
-        "import subprocess, sys, time, urllib.request\n"
-        f"server = subprocess.Popen([sys.executable, '-m', 'http.server', '{PORT}', '--bind', '127.0.0.1'],"
-        " cwd='/home/analyst', stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-        "for _ in range(50):\n"
-        "    try:\n"
-        f"        urllib.request.urlopen('http://127.0.0.1:{PORT}/', timeout=1); break\n"
-        "    except OSError:\n"
-        "        time.sleep(0.2)\n"
-    )
-    # It really serves inside the container: the refusals below are the proxy's, not a dead port.
-    status = alice_alpha.run(f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{PORT}/').status)")
-    assert status.strip() == "200"
-    yield PORT
-    alice_alpha.run("server.terminate(); server.wait()")
-
 
 def test_proxy_to_a_port_in_the_workspace_is_refused(browser, web_server):
     """RT-80: start a web server in the workspace and reach it through /proxy/<port>/."""

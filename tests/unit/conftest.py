@@ -7,17 +7,7 @@ import pytest
 from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings
 from enclave.state.db import StateDB
-
-
-class RecordingWorkspaces:
-    """Stands in for the hub in unit tests: records which workspaces were asked to stop."""
-
-    def __init__(self):
-        self.stopped: list[tuple[str, str | None]] = []
-
-    def stop(self, project, user=None):
-        self.stopped.append((project, user))
-        return []
+from tests.support.recording import RecordingWorkspaces
 
 
 @pytest.fixture
