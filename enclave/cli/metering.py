@@ -13,7 +13,7 @@ from ..metering.report import readable, usage_report
 from ..operations import people, projects
 from .context import operator_context
 
-_COLUMNS = ("kernel", "terminal", "contents", "app", "other-api")
+_COLUMNS = ("kernel", "terminal", "contents", "app", "other-api", "page", "websocket", "hub", "airlock")
 assert set(_COLUMNS) == CHANNELS
 
 

@@ -29,6 +29,7 @@ from ..settings import EnclaveSettings
 from ..state.db import StateDB, open_state_db
 from ..state.models import AccountStatus, User
 from . import ledger
+from .channels import CHANNELS
 from .budgets import budgets_of
 from .enforcement import enforce_exceeded
 from .thresholds import EXCEEDED, raise_new
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 AUDIT_LOCK = 727274  # the advisory lock enclave.state.audit.record takes on PostgreSQL
 
-CHANNELS = frozenset({"kernel", "terminal", "contents", "app", "other-api"})
 
 Pair = tuple[str, str]  # (user, project)
 

@@ -101,7 +101,7 @@ def test_unknown_channel_and_negative_bytes_are_refused(members):
         meter.count("alice", "alpha", 1, "static")
     with pytest.raises(ValueError, match="negative"):
         meter.count("alice", "alpha", -1, "kernel")
-    assert CHANNELS == {"kernel", "terminal", "contents", "app", "other-api"}
+    assert CHANNELS == {"kernel", "terminal", "contents", "app", "other-api", "page", "websocket", "hub", "airlock"}
 
 
 def test_unknown_and_removed_people_get_nothing(members):
