@@ -1,5 +1,8 @@
 """The egress ledger: bytes per (UTC day, user, project, channel) in the state database.
 
+Two counters per row: `bytes`, the information counted against budgets (see information.py),
+and `raw_bytes`, what went over the wire.
+
 Counters are raised with `bytes = bytes + n` inside the database (an upsert),
 never read, added to and written back, so several edge processes flushing at
 once, or an edge restarting, neither lose nor double-count.
@@ -22,20 +25,21 @@ UsageKey = tuple[str, str, str]  # (user, project, channel)
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def add_bytes(session: Session, day: date, deltas: dict[UsageKey, int]) -> None:
-    """Add each delta to its counter in the caller's (writer) transaction."""
+def add_bytes(session: Session, day: date, deltas: dict[UsageKey, tuple[int, int]]) -> None:
+    """Add each (counted, raw) delta to its counters in the caller's (writer) transaction."""
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERTS:
         raise RuntimeError(f"egress metering supports SQLite and PostgreSQL, not {dialect}")
     insert = _INSERTS[dialect]
-    for (user, project, channel), nbytes in sorted(deltas.items()):
-        if nbytes <= 0:
+    for (user, project, channel), (counted, raw) in sorted(deltas.items()):
+        if counted <= 0 and raw <= 0:
             continue
         stmt = insert(EgressUsage).values(day=day.isoformat(), user=user, project=project, channel=channel,
-                                          bytes=nbytes)
+                                          bytes=counted, raw_bytes=raw)
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "user", "project", "channel"],
-            set_={"bytes": EgressUsage.bytes + stmt.excluded.bytes},
+            set_={"bytes": EgressUsage.bytes + stmt.excluded.bytes,
+                  "raw_bytes": EgressUsage.raw_bytes + stmt.excluded.raw_bytes},
         )
         session.execute(stmt)
 

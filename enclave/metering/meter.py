@@ -32,6 +32,7 @@ from . import ledger
 from .channels import CHANNELS
 from .budgets import budgets_of
 from .enforcement import enforce_exceeded
+from .information import ReceivedToday, StreamMeasure
 from .thresholds import EXCEEDED, raise_new
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,31 @@ Pair = tuple[str, str]  # (user, project)
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown metering channel {channel!r}: use one of {sorted(CHANNELS)}")
+
+
+class MeteredStream:
+    """One response's (or one websocket direction's) bytes to one person, measured as information (C2/C3)."""
+
+    def __init__(self, meter: "EgressMeter", user: str, project: str, channel: str):
+        self.meter, self.user, self.project, self.channel = meter, user, project, channel
+        self._measure = StreamMeasure()
+
+    def send(self, data: bytes) -> bool:
+        """Count `data` against the person and project; False: do not send it, stop the stream."""
+        meter = self.meter
+        if meter.blocked(self.user, self.project):
+            return False
+        memory = meter.received(self.user)
+        measured = self._measure.measure(data, memory)
+        if not meter._add(self.user, self.project, self.channel, measured.counted, measured.raw):
+            return False
+        memory.remember(measured.new_digests)  # only what really went out
+        return True
 
 
 class EgressMeter:
@@ -60,7 +86,9 @@ class EgressMeter:
         # What the ledger held at the last read, plus what this process counted since.
         self._day: date | None = None
         self._seen: dict[Pair, int] = {}
-        self._pending: dict[tuple[str, str, str, str], int] = defaultdict(int)  # (day, user, project, channel)
+        # (day, user, project, channel) -> [counted, raw] bytes not yet in the ledger
+        self._pending: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self._received: dict[str, ReceivedToday] = {}  # per person, today
         self._budgets: dict[str, int] = {}
         self._active_users: set[str] = set()
         self._healthy = True
@@ -91,27 +119,46 @@ class EgressMeter:
             # A new UTC day: yesterday's unflushed bytes stay queued under their own day.
             self._day = today
             self._seen = {}
+            self._received = {}
         return today
 
     # --- the hot path ------------------------------------------------------------
 
+    def stream(self, user: str, project: str, channel: str) -> MeteredStream:
+        """A stream measuring the information it carries to `user` (one per response or websocket direction)."""
+        _check_channel(channel)
+        return MeteredStream(self, user, project, channel)
+
     def count(self, user: str, project: str, nbytes: int, channel: str) -> bool:
-        """Count `nbytes` sent to `user`'s browser from `project`'s workspace.
+        """Count `nbytes` sent to `user`'s browser from `project`'s workspace, as they are (no measuring).
 
         Returns False when the budget is used up (this frame included), the
         person is not active, or the ledger is failing: the caller stops sending.
         """
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown metering channel {channel!r}: use one of {sorted(CHANNELS)}")
+        _check_channel(channel)
         if nbytes < 0:
             raise ValueError("nbytes must not be negative")
         if self.blocked(user, project):
             return False
+        return self._add(user, project, channel, nbytes, nbytes)
+
+    def received(self, user: str) -> ReceivedToday:
+        """What `user` already received today (digests), for measuring what is new to them."""
+        self._today()
+        memory = self._received.get(user)
+        if memory is None:
+            memory = self._received[user] = ReceivedToday()
+        return memory
+
+    def _add(self, user: str, project: str, channel: str, counted: int, raw: int) -> bool:
+        """Add to today's counters after `blocked` said no; True while the budget is not used up."""
         day, pair = self._day, (user, project)
         before = self._seen[pair]
-        after = before + nbytes
+        after = before + counted
         self._seen[pair] = after
-        self._pending[(day.isoformat(), user, project, channel)] += nbytes
+        pending = self._pending[(day.isoformat(), user, project, channel)]
+        pending[0] += counted
+        pending[1] += raw
         budget = self._budgets[project]
         if 2 * after >= budget > 2 * before or after >= budget:
             self._flush_now()  # a threshold was crossed: alert or enforce without waiting
@@ -169,7 +216,7 @@ class EgressMeter:
     async def flush(self) -> None:
         """Add what was counted to the ledger, raise thresholds, refresh totals, budgets and statuses."""
         async with self._lock:
-            batch, self._pending = dict(self._pending), defaultdict(int)
+            batch, self._pending = dict(self._pending), defaultdict(lambda: [0, 0])
             today, pairs = self._today(), set(self._seen)
             healthy, exceeded = True, []
             if batch:
@@ -177,8 +224,10 @@ class EgressMeter:
                     exceeded = await asyncio.to_thread(self._write, batch)
                 except Exception:
                     log.exception("egress ledger write failed: refusing data until it succeeds")
-                    for key, nbytes in batch.items():
-                        self._pending[key] += nbytes  # not committed: kept for the next attempt, never dropped
+                    for key, (counted, raw) in batch.items():
+                        pending = self._pending[key]  # not committed: kept for the next attempt, never dropped
+                        pending[0] += counted
+                        pending[1] += raw
                     healthy = False
             if healthy and pairs:
                 try:
@@ -192,11 +241,11 @@ class EgressMeter:
                 self._enforcing.add(task)
                 task.add_done_callback(self._enforcing.discard)
 
-    def _write(self, batch: dict[tuple[str, str, str, str], int]) -> list[tuple[str, str, dict]]:
+    def _write(self, batch: dict[tuple[str, str, str, str], list[int]]) -> list[tuple[str, str, dict]]:
         """One writer transaction: the counters, and the thresholds they reach with their audit events."""
-        by_day: dict[str, dict[ledger.UsageKey, int]] = defaultdict(dict)
-        for (day, user, project, channel), nbytes in batch.items():
-            by_day[day][(user, project, channel)] = nbytes
+        by_day: dict[str, dict[ledger.UsageKey, tuple[int, int]]] = defaultdict(dict)
+        for (day, user, project, channel), (counted, raw) in batch.items():
+            by_day[day][(user, project, channel)] = (counted, raw)
         exceeded = []
         with self.db.transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
@@ -237,7 +286,7 @@ class EgressMeter:
 
     def _unflushed(self, day: date, user: str, project: str) -> int:
         key = (day.isoformat(), user, project)
-        return sum(n for (d, u, p, _), n in self._pending.items() if (d, u, p) == key)
+        return sum(counted for (d, u, p, _), (counted, _raw) in self._pending.items() if (d, u, p) == key)
 
     async def _enforce(self, user: str, project: str, details: dict) -> None:
         try:

@@ -225,7 +225,8 @@ class EgressUsage(Base):
     user: Mapped[str] = mapped_column(String(40))
     project: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(16))
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # counted: the information (metering/information.py)
+    raw_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # as sent on the wire
 
 
 class EgressBudget(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -397,3 +398,58 @@ def test_a_failing_read_after_a_committed_write_neither_recounts_nor_lets_data_t
 
     asyncio.run(run())
     assert ledger_total(members, "alice", "alpha") == 101
+
+
+def ledger_rows(ctx) -> dict[tuple[str, str, str], tuple[int, int]]:
+    with ctx.db.reading() as session:
+        return {(r.user, r.project, r.channel): (r.bytes, r.raw_bytes)
+                for r in session.execute(select(EgressUsage)).scalars()}
+
+
+def test_a_stream_counts_information_and_records_raw_bytes_too(members):
+    members.settings.metering_daily_budget = 10**9
+    body = b'{"content": "' + b"x" * 100_000 + b'"}'
+
+    async def run():
+        meter = make_meter(members)
+        assert meter.stream("alice", "alpha", "contents").send(body) is True
+        assert meter.stream("alice", "alpha", "contents").send(body) is True  # reopened: a reference
+        await meter.close()
+
+    asyncio.run(run())
+    counted, raw = ledger_rows(members)[("alice", "alpha", "contents")]
+    assert raw == 2 * len(body)
+    assert 16 < counted < 2_000
+
+
+def test_a_stream_stops_at_the_budget_and_what_was_refused_is_not_remembered(members):
+    meter = make_meter(members)
+    stream = meter.stream("alice", "alpha", "kernel")
+    block = os.urandom(600)
+    assert stream.send(block) is True  # about 600 of 1000
+    refused = os.urandom(600)
+    assert stream.send(refused) is False
+    assert meter.blocked("alice", "alpha")
+    assert meter.stream("alice", "beta", "kernel").send(refused) is True  # not taken for a repeat...
+    assert meter._seen[("alice", "beta")] > 600  # ...so charged in full
+
+
+def test_a_stream_refuses_a_blocked_person_and_unknown_channels(members):
+    people.suspend_user(members, "bob", "test")
+    meter = make_meter(members)
+    assert meter.stream("bob", "alpha", "kernel").send(b"hello") is False
+    with pytest.raises(ValueError, match="unknown metering channel"):
+        meter.stream("alice", "alpha", "static")
+
+
+def test_repeats_are_remembered_per_person_and_day(members, clock):
+    members.settings.metering_daily_budget = 10**9
+    meter = make_meter(members, clock)
+    body = os.urandom(10_000)
+    meter.stream("alice", "alpha", "contents").send(body)
+    before = meter._seen[("bob", "alpha")] if ("bob", "alpha") in meter._seen else 0
+    meter.stream("bob", "alpha", "contents").send(body)
+    assert meter._seen[("bob", "alpha")] - before > len(body)  # bob never received it
+    clock.at += timedelta(minutes=2)  # a new UTC day: everything is new again
+    meter.stream("alice", "alpha", "contents").send(body)
+    assert meter._seen[("alice", "alpha")] > len(body)
