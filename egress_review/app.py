@@ -70,6 +70,7 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
         staging=staging,
         directory=build_directory(cfg, parent),
         limits=StagingLimits(max_file_bytes=cfg.max_file_bytes, max_files=cfg.max_files_per_request),
+        inputs=cfg.input_limits(),
         checks_config=ChecksConfig(
             max_file_bytes=cfg.max_file_bytes,
             max_table_rows=cfg.max_table_rows,

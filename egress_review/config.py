@@ -16,6 +16,7 @@ from traitlets import Integer, TraitError, Type, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .directory import DenyAllDirectory
+from .domain.limits import InputLimits
 
 SERVICE_NAME = "egress-review"
 
@@ -121,7 +122,65 @@ class EgressReview(Configurable):
         config=True
     )
 
-    @validate("max_file_bytes", "max_files_per_request", "max_table_rows", "small_count_threshold", "preview_rows", "row_match_min_columns")
+    # What analysts type or create is shown back by the pages and the API: every kind is capped
+    # (docs/analysts.md, "Limits"). Defaults: egress_review.domain.limits.InputLimits.
+    max_title_chars = Integer(
+        InputLimits.title_chars, help="Longest request title, in characters (default 200)."
+    ).tag(config=True)
+    max_name_chars = Integer(InputLimits.name_chars, help="Longest group name, in characters (default 100).").tag(
+        config=True
+    )
+    max_description_chars = Integer(
+        InputLimits.description_chars,
+        help="Longest context, and longest controls, of a group, in characters (default 4000).",
+    ).tag(config=True)
+    max_note_chars = Integer(
+        InputLimits.note_chars,
+        help="Longest file note, comment, vote reason or operator's reason, in characters (default 2000).",
+    ).tag(config=True)
+    max_path_chars = Integer(
+        InputLimits.path_chars, help="Longest path of a file relative to the outbox, in characters (default 200)."
+    ).tag(config=True)
+    max_groups_per_request = Integer(InputLimits.groups_per_request, help="Most groups one request may have (default 20).").tag(
+        config=True
+    )
+    max_open_requests = Integer(
+        InputLimits.open_requests_per_person,
+        help="Most open requests (draft, submitted, changes requested, approved) one person may have (default 10).",
+    ).tag(config=True)
+    max_comments_per_request = Integer(
+        InputLimits.comments_per_person_per_request,
+        help="Most comments one person may write on one request (default 100).",
+    ).tag(config=True)
+
+    def input_limits(self) -> InputLimits:
+        return InputLimits(
+            title_chars=self.max_title_chars,
+            name_chars=self.max_name_chars,
+            description_chars=self.max_description_chars,
+            note_chars=self.max_note_chars,
+            path_chars=self.max_path_chars,
+            groups_per_request=self.max_groups_per_request,
+            open_requests_per_person=self.max_open_requests,
+            comments_per_person_per_request=self.max_comments_per_request,
+        )
+
+    @validate(
+        "max_file_bytes",
+        "max_files_per_request",
+        "max_table_rows",
+        "small_count_threshold",
+        "preview_rows",
+        "row_match_min_columns",
+        "max_title_chars",
+        "max_name_chars",
+        "max_description_chars",
+        "max_note_chars",
+        "max_path_chars",
+        "max_groups_per_request",
+        "max_open_requests",
+        "max_comments_per_request",
+    )
     def _validate_positive(self, proposal):
         if proposal.value < 1:
             raise TraitError(f"{proposal.trait.name} must be at least 1, not {proposal.value}")

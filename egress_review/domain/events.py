@@ -25,6 +25,7 @@ class AuditEvent(str, enum.Enum):
     COMMENT_ADDED = "comment.added"
     BLOCK_OVERRIDDEN = "block.overridden"
     FILE_DOWNLOADED = "file.downloaded"
+    CONTENT_OPENED = "content.opened"  # an operator opened staged content, with a reason
     # an action that was refused (outcome "refused"), whatever it was
     ACTION_REFUSED = "action.refused"
 

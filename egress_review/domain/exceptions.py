@@ -30,6 +30,18 @@ class ReasonRequired(EgressError):
     code = "reason_required"
 
 
+class TextTooLong(InvalidInput):
+    """A typed field over its length cap (the message names the field and the cap)."""
+
+    code = "text_too_long"
+
+
+class LimitReached(EgressError):
+    """Too many requests, groups or comments: the airlock shows them all back, so they are capped."""
+
+    code = "limit_reached"
+
+
 # --- who may act --------------------------------------------------------------
 
 
@@ -55,6 +67,12 @@ class NotAuthor(EgressError):
 
 class OwnRequestReview(EgressError):
     code = "own_request_review"
+
+
+class ContentWithheld(EgressError):
+    """Staged content is shown only to the project's reviewers (and operators with a reason)."""
+
+    code = "content_withheld"
 
 
 # --- what exists ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from ..checks.types import CheckContext, CheckResult, ChecksConfig, Finding, Ver
 from ..directory import ProjectDirectory
 from ..domain.events import AuditEvent, Outcome
 from ..domain.exceptions import EgressError, RequestNotFound
+from ..domain.limits import InputLimits
 from ..domain.permissions import Principal
 from ..domain.states import RequestState
 from ..domain.transitions import Action, Transition, check_transition
@@ -51,6 +52,7 @@ class AirlockContext:
     staging: StagingStore
     directory: ProjectDirectory
     limits: StagingLimits = field(default_factory=StagingLimits)
+    inputs: InputLimits = field(default_factory=InputLimits)
     checks_config: ChecksConfig = field(default_factory=ChecksConfig)
     run_checks: ChecksRunner = default_checks_runner
 

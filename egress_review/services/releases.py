@@ -17,6 +17,7 @@ from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
 from ..storage import audit
 from ..storage.models import Release, Revocation, StagedFile, Vote, utcnow
+from .content import open_content
 from .context import AirlockContext, load_request, perform_transition
 
 log = logging.getLogger("egress_review")
@@ -165,8 +166,12 @@ class ReleaseService:
     def revoke(self, principal: Principal, request_id: str, reason: str) -> None:
         from .text import clean_text
 
-        reason = clean_text(reason, "reason", 20_000)
-        with self.ctx.refusals_audited(principal, "revoke", request_id), self.ctx.db.write() as session:
+        with self.ctx.refusals_audited(principal, "revoke", request_id):
+            reason = clean_text(reason, "reason", self.ctx.inputs.note_chars)
+            self._revoke(principal, request_id, reason)
+
+    def _revoke(self, principal: Principal, request_id: str, reason: str) -> None:
+        with self.ctx.db.write() as session:
             req = load_request(session, request_id)
             permissions.check_can_operate(principal)
             permissions.check_can_view(principal, req)
@@ -175,11 +180,17 @@ class ReleaseService:
             session.add(Revocation(request_id=req.id, operator=principal.name, reason=reason, created_at=utcnow()))
             perform_transition(session, req, Action.REVOKE, principal.name, {"reason": reason})
 
-    def manifest(self, principal: Principal, request_id: str) -> dict:
+    def manifest(self, principal: Principal, request_id: str, reason: str = "") -> dict:
+        """The release manifest: for everyone who sees the request while it is released. Once revoked,
+        its check records (which may quote the files) are content: operators only, with a reason."""
         with self.ctx.db.read() as session:
             req = load_request(session, request_id)
             permissions.check_can_view(principal, req)
             release = session.get(Release, req.id)
             if release is None:
                 raise NotReleased("This request has not been released, so it has no release manifest yet.")
-            return {"manifest_sha256": release.manifest_sha256, "manifest": json.loads(release.manifest)}
+            revoked = RequestState(req.state) is not RequestState.RELEASED
+            answer = {"manifest_sha256": release.manifest_sha256, "manifest": json.loads(release.manifest)}
+        if revoked:
+            open_content(self.ctx, principal, request_id, reason, "manifest")
+        return answer

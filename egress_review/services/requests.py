@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..checks.types import CheckContext, CheckResult
 from ..domain import permissions, policies
 from ..domain.events import AuditEvent
-from ..domain.exceptions import ConcurrentChange, DuplicateFile, FileNotInRequest, InvalidInput
+from ..domain.exceptions import ConcurrentChange, DuplicateFile, FileNotInRequest, InvalidInput, TextTooLong
 from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
@@ -23,8 +23,7 @@ from ..storage.models import CheckRecord, FileGroup, Request, RequestFile, Stage
 from .context import AirlockContext, checks_unavailable, load_request, perform_transition
 from .text import clean_text
 
-MAX_NAME = 200
-MAX_TEXT = 20_000
+MAX_PROJECT = 200  # a project's name is checked against the directory; this only bounds the lookup
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,12 @@ class RequestService:
     # --- drafting ---------------------------------------------------------------
 
     def create(self, principal: Principal, project: str, title: str = "") -> str:
-        project = clean_text(project, "project", MAX_NAME, required=True)
-        title = clean_text(title, "title", 500)
         with self.ctx.refusals_audited(principal, "create_request"):
+            project = clean_text(project, "project", MAX_PROJECT, required=True)
+            title = clean_text(title, "title", self.ctx.inputs.title_chars)
             permissions.check_can_request_for(principal, project, self.ctx.directory)
             with self.ctx.db.write() as session:
+                self.ctx.inputs.check_open_requests(_open_requests(session, principal.name) + 1)
                 now = utcnow()
                 req = Request(
                     id=uuid.uuid4().hex,
@@ -70,33 +70,42 @@ class RequestService:
                 return req.id
 
     def save_group(self, principal: Principal, request_id: str, name: str, context: str = "", controls: str = "") -> int:
-        name = clean_text(name, "group name", MAX_NAME, required=True)
-        context = clean_text(context, "context", MAX_TEXT)
-        controls = clean_text(controls, "controls", MAX_TEXT)
-        with self.ctx.refusals_audited(principal, "save_group", request_id), self.ctx.db.write() as session:
-            req = self._editable(session, principal, request_id)
-            group = _group(session, req, name)
-            if group is None:
-                group = FileGroup(request_id=req.id, name=name, context=context, controls=controls)
-                session.add(group)
-            else:
-                group.context, group.controls = context, controls
-            req.updated_at = utcnow()
-            session.flush()
-            audit.append(
-                session,
-                actor=principal.name,
-                event=AuditEvent.GROUP_SAVED,
-                request_id=req.id,
-                details={"group": name, "context": context, "controls": controls},
-            )
-            return group.id
+        inputs = self.ctx.inputs
+        with self.ctx.refusals_audited(principal, "save_group", request_id):
+            name = clean_text(name, "group name", inputs.name_chars, required=True)
+            context = clean_text(context, "context", inputs.description_chars)
+            controls = clean_text(controls, "controls", inputs.description_chars)
+            with self.ctx.db.write() as session:
+                req = self._editable(session, principal, request_id)
+                group = _group(session, req, name)
+                if group is None:
+                    inputs.check_groups(len(req.groups) + 1)
+                    group = FileGroup(request_id=req.id, name=name, context=context, controls=controls)
+                    session.add(group)
+                else:
+                    group.context, group.controls = context, controls
+                req.updated_at = utcnow()
+                session.flush()
+                audit.append(
+                    session,
+                    actor=principal.name,
+                    event=AuditEvent.GROUP_SAVED,
+                    request_id=req.id,
+                    details={"group": name, "context": context, "controls": controls},
+                )
+                return group.id
 
     def add_file(self, principal: Principal, request_id: str, path: str, group: str, comment: str = "") -> int:
-        group = clean_text(group, "group name", MAX_NAME, required=True)
-        comment = clean_text(comment, "comment", MAX_TEXT)
+        inputs = self.ctx.inputs
         with self.ctx.refusals_audited(principal, "add_file", request_id):
+            group = clean_text(group, "group name", inputs.name_chars, required=True)
+            comment = clean_text(comment, "comment", inputs.note_chars)
             path = normalise_relpath(path)
+            if len(path) > inputs.path_chars:
+                raise TextTooLong(
+                    f"'path' is too long: {len(path):,} characters, and the limit is {inputs.path_chars:,}. "
+                    "Give the file a shorter name (or move it up a folder) in your outbox; nothing was added."
+                )
             with self.ctx.db.write() as session:
                 req = self._editable(session, principal, request_id)
                 self.ctx.limits.check_file_count(len(req.files) + 1)
@@ -106,6 +115,7 @@ class RequestService:
                 size = inspect_outbox_file(outbox, path, self.ctx.limits)
                 grp = _group(session, req, group)
                 if grp is None:
+                    self.ctx.inputs.check_groups(len(req.groups) + 1)
                     grp = FileGroup(request_id=req.id, name=group, context="", controls="")
                     session.add(grp)
                     session.flush()
@@ -273,6 +283,18 @@ class RequestService:
         permissions.check_can_request_for(principal, req.project, self.ctx.directory)
         policies.check_editable(RequestState(req.state))
         return req
+
+
+def _open_requests(session: Session, author: str) -> int:
+    """The author's requests that are not finished: drafts, and those in review or awaiting changes."""
+    return session.execute(
+        select(func.count(Request.id)).where(Request.author == author, Request.state.in_(OPEN_STATES))
+    ).scalar_one()
+
+
+OPEN_STATES = tuple(
+    s.value for s in (RequestState.DRAFT, RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED, RequestState.APPROVED)
+)
 
 
 def _group(session: Session, req: Request, name: str) -> FileGroup | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, policies
@@ -55,9 +55,9 @@ class ReviewService:
 
     def vote(self, principal: Principal, request_id: str, decision, reason: str = "") -> str:
         """Cast one vote; closes the round once enough votes are in. Returns the new state."""
-        decision = parse_decision(decision)
-        reason = clean_text(reason, "reason", 20_000)
         with self.ctx.refusals_audited(principal, "vote", request_id):
+            decision = parse_decision(decision)
+            reason = clean_text(reason, "reason", self.ctx.inputs.note_chars)
             with self.ctx.db.write() as session:
                 req = load_request(session, request_id)
                 permissions.check_can_view(principal, req)
@@ -105,8 +105,12 @@ class ReviewService:
         return state.value
 
     def comment(self, principal: Principal, request_id: str, body: str, staged_file_id: int | None = None) -> int:
-        body = clean_text(body, "comment", 20_000, required=True)
-        with self.ctx.refusals_audited(principal, "comment", request_id), self.ctx.db.write() as session:
+        with self.ctx.refusals_audited(principal, "comment", request_id):
+            body = clean_text(body, "comment", self.ctx.inputs.note_chars, required=True)
+            return self._comment(principal, request_id, body, staged_file_id)
+
+    def _comment(self, principal: Principal, request_id: str, body: str, staged_file_id: int | None) -> int:
+        with self.ctx.db.write() as session:
             req = load_request(session, request_id)
             permissions.check_can_view(principal, req)
             if not (permissions.can_be_author(principal, req) or permissions.can_review(principal, req)):
@@ -115,6 +119,10 @@ class ReviewService:
                 raise RequestNotEditable("Comments are for submitted requests; this one is still a draft.")
             if staged_file_id is not None:
                 _file_of(session, req, staged_file_id)
+            written = session.execute(
+                select(func.count(Comment.id)).where(Comment.request_id == req.id, Comment.author == principal.name)
+            ).scalar_one()
+            self.ctx.inputs.check_comments(written + 1)
             c = Comment(
                 request_id=req.id,
                 round=req.round,
@@ -136,8 +144,12 @@ class ReviewService:
 
     def override_block(self, principal: Principal, request_id: str, staged_file_id: int, reason: str) -> None:
         """An operator lets a blocked file be approved, with a written reason (audited)."""
-        reason = clean_text(reason, "reason", 20_000)
-        with self.ctx.refusals_audited(principal, "override_block", request_id), self.ctx.db.write() as session:
+        with self.ctx.refusals_audited(principal, "override_block", request_id):
+            reason = clean_text(reason, "reason", self.ctx.inputs.note_chars)
+            self._override_block(principal, request_id, staged_file_id, reason)
+
+    def _override_block(self, principal: Principal, request_id: str, staged_file_id: int, reason: str) -> None:
+        with self.ctx.db.write() as session:
             req = load_request(session, request_id)
             permissions.check_can_operate(principal)
             permissions.check_can_view(principal, req)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..domain.exceptions import InvalidInput
+from ..domain.exceptions import InvalidInput, TextTooLong
 
 
 def clean_text(value, what: str, max_len: int, *, required: bool = False) -> str:
+    """``value`` stripped, or a clear refusal naming the field ``what`` (and its cap when too long)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -20,5 +21,8 @@ def clean_text(value, what: str, max_len: int, *, required: bool = False) -> str
     if required and not value:
         raise InvalidInput(f"Give a {what}.")
     if len(value) > max_len:
-        raise InvalidInput(f"'{what}' is too long ({len(value)} characters); keep it under {max_len}.")
+        raise TextTooLong(
+            f"'{what}' is too long: {len(value):,} characters, and the limit is {max_len:,}. "
+            "Shorten it and try again; nothing was saved."
+        )
     return value

@@ -19,6 +19,8 @@ from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState, VoteDecision
 from ..domain.transitions import Action, can_transition
 from ..storage.models import Comment, Release, Request, Revocation, StagedFile, Vote
+from . import findings
+from .content import content_access, open_content
 from .context import AirlockContext, load_request
 from .reviews import is_blocked
 
@@ -75,7 +77,11 @@ def list_requests(ctx: AirlockContext, principal: Principal, view: str) -> list[
         return [summary(r) for r in rows]
 
 
-def request_detail(ctx: AirlockContext, principal: Principal, request_id: str) -> dict[str, Any]:
+def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, reason: str = "") -> dict[str, Any]:
+    """Everything this person may see of a request. Check details that may quote the files go only to
+    those who get content (domain/disclosure.py; an operator with ``reason``, audited)."""
+    audience, shown = content_access(ctx, principal, request_id, reason, "request")
+    checks_view = _full_checks if shown else _author_checks
     with ctx.db.read() as session:
         req = load_request(session, request_id)
         permissions.check_can_view(principal, req)
@@ -117,7 +123,8 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str) -
                     }
                     for g in req.groups
                 ],
-                "staged_files": [_staged(sf) for sf in current],
+                "staged_files": [_staged(sf, checks_view) for sf in current],
+                "content": {"audience": audience.value, "shown": shown},
                 "your_vote": None if my_vote is None else _vote(my_vote),
                 "votes_hidden": not sees_current,
                 "votes": [_vote(v) for v in votes if visible_vote(v)],
@@ -134,8 +141,19 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str) -
         return detail
 
 
-def staged_file(ctx: AirlockContext, principal: Principal, request_id: str, staged_file_id: int) -> tuple[dict, str]:
-    """Metadata and blob hash of one file of the current round, for previews."""
+def project_of(ctx: AirlockContext, principal: Principal, request_id: str) -> str | None:
+    """The project of a request this person can see (None otherwise)."""
+    with ctx.db.read() as session:
+        req = load_request(session, request_id)
+        return req.project if permissions.can_view(principal, req) else None
+
+
+def staged_file(
+    ctx: AirlockContext, principal: Principal, request_id: str, staged_file_id: int, reason: str = ""
+) -> tuple[dict, str]:
+    """Metadata and blob hash of one file of the current round, for previews: only for those who get
+    content (refused and audited otherwise; an operator's opening is audited with the reason)."""
+    open_content(ctx, principal, request_id, reason, "file", staged_file_id)
     with ctx.db.read() as session:
         req = load_request(session, request_id)
         permissions.check_can_view(principal, req)
@@ -144,11 +162,19 @@ def staged_file(ctx: AirlockContext, principal: Principal, request_id: str, stag
             from ..domain.exceptions import FileNotInRequest
 
             raise FileNotInRequest("That file is not in this request. Reload the page.")
-        return _staged(sf), sf.sha256
+        return _staged(sf, _full_checks), sf.sha256
 
 
-def _staged(sf: StagedFile) -> dict[str, Any]:
-    checks = [json.loads(c.record) for c in sf.checks]
+def _full_checks(sf: StagedFile) -> list[dict[str, Any]]:
+    return [json.loads(c.record) for c in sf.checks]
+
+
+def _author_checks(sf: StagedFile) -> list[dict[str, Any]]:
+    return [findings.for_author(record) for record in _full_checks(sf)]
+
+
+def _staged(sf: StagedFile, checks_view) -> dict[str, Any]:
+    checks = checks_view(sf)
     return {
         "id": sf.id,
         "round": sf.round,

@@ -48,9 +48,12 @@ class RequestsHandler(ApiHandler):
 
 
 class RequestHandler(ApiHandler):
+    request_scoped = True
+
     async def get(self, request_id):
         p = self.require_principal()
-        self.write_json(await self.run(views.request_detail, self.airlock.ctx, p, request_id))
+        reason = self.get_argument("reason", "")
+        self.write_json(await self.run(views.request_detail, self.airlock.ctx, p, request_id, reason))
 
     async def detail(self, p, request_id, status=200):
         self.write_json(await self.run(views.request_detail, self.airlock.ctx, p, request_id), status=status)
@@ -154,6 +157,8 @@ class RevokeHandler(RequestHandler):
 
 
 class DownloadHandler(ApiHandler):
+    request_scoped = True
+
     async def get(self, request_id, file_id):
         p = self.require_principal()
         download = await self.run(self.airlock.releases.download, p, request_id, int_arg(file_id))
@@ -169,9 +174,12 @@ def send_download(handler, download) -> None:
 
 
 class ManifestHandler(ApiHandler):
+    request_scoped = True
+
     async def get(self, request_id):
         p = self.require_principal()
-        self.write_json(await self.run(self.airlock.releases.manifest, p, request_id))
+        reason = self.get_argument("reason", "")
+        self.write_json(await self.run(self.airlock.releases.manifest, p, request_id, reason))
 
 
 class AuditHandler(ApiHandler):

@@ -13,8 +13,9 @@ from tornado.ioloop import IOLoop
 
 from ..domain.exceptions import EgressError, InvalidInput, NotAuthenticated
 from ..domain.permissions import Principal, Scope
-from ..services import Airlock
+from ..services import Airlock, views
 from .errors import http_error_body, status_for
+from .recipient import PROJECT_HEADER, RECIPIENT_HEADER, recipient_headers
 
 log = logging.getLogger("egress_review.web")
 
@@ -27,6 +28,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     """
 
     required_scopes: tuple[Scope, ...] = (Scope.REQUEST, Scope.REVIEW, Scope.OPERATE)
+    #: The route's first argument is a request id: responses name that request's project.
+    request_scoped = False
 
     def initialize(self) -> None:
         self.hub_auth = self.settings["hub_auth"]
@@ -67,6 +70,37 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         if self.hub_auth.get_token(self, in_cookie=False):
             _ = self.current_user
         return super().check_xsrf_cookie()
+
+    def flush(self, include_footers: bool = False):
+        # Every response passes here before its headers go out (finish, errors and redirects too):
+        # the one place that names whom it is counted against.
+        if not self._headers_written:
+            self.name_the_recipient()
+        return super().flush(include_footers)
+
+    def name_the_recipient(self) -> None:
+        self.clear_header(RECIPIENT_HEADER)
+        self.clear_header(PROJECT_HEADER)
+        person = self._signed_in_name()
+        project = self._project_of_request(person) if person else None
+        for name, value in recipient_headers(person, project).items():
+            self.set_header(name, value)
+
+    def _signed_in_name(self) -> str | None:
+        try:
+            user = self.current_user
+        except Exception:  # the hub could not say who it is: then nobody is named (the edge fails closed)
+            return None
+        return user.get("name") if isinstance(user, dict) else None
+
+    def _project_of_request(self, person: str) -> str | None:
+        if not (self.request_scoped and getattr(self, "path_args", None)):
+            return None
+        try:
+            principal = self.principal
+            return views.project_of(self.airlock.ctx, principal, self.path_args[0])
+        except Exception:  # unknown or invisible request: counted under the airlock's pseudo-project
+            return None
 
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")

@@ -27,6 +27,7 @@ class PageHandler(BaseHandler):
             roles=principal.roles if principal else [],
             xsrf_token=self.xsrf_token.decode() if isinstance(self.xsrf_token, bytes) else self.xsrf_token,
             states=RequestState,
+            limits=self.airlock.ctx.inputs,
             **context,
         )
         self.set_status(status)
@@ -84,20 +85,25 @@ class QueuePage(PageHandler):
 
 
 class RequestPage(PageHandler):
+    request_scoped = True
+
     @web.authenticated
     async def get(self, request_id):
         p = self.require_principal()
-        detail = await self.run(views.request_detail, self.airlock.ctx, p, request_id)
-        previews = await self.run(self._previews, detail)
+        reason = self.get_argument("reason", "")
+        detail = await self.run(views.request_detail, self.airlock.ctx, p, request_id, reason)
+        previews = await self.run(self._previews, detail) if detail["content"]["shown"] else {}
         self.render_page(
             "request.html",
             r=detail,
             previews=previews,
+            reason=reason if detail["content"]["shown"] else "",
             decisions=VoteDecision,
             done=self.get_argument("done", ""),
         )
 
     def _previews(self, detail: dict) -> dict:
+        """Previews of the staged files, for people who get content (request_detail decided)."""
         out = {}
         rows = self.settings["preview_rows"]
         for sf in detail["staged_files"]:
@@ -140,6 +146,8 @@ _ACTIONS = {
 class RequestActionPage(PageHandler):
     """One POST endpoint per form on the request page; redirects back after it."""
 
+    request_scoped = True
+
     @web.authenticated
     async def post(self, request_id, action):
         p = self.require_principal()
@@ -151,12 +159,15 @@ class RequestActionPage(PageHandler):
 
 
 class ImagePage(PageHandler):
-    """Inline image previews for people who may see the request (images only)."""
+    """Inline image previews, for people who get content (domain/disclosure.py; images only)."""
+
+    request_scoped = True
 
     @web.authenticated
     async def get(self, request_id, file_id):
         p = self.require_principal()
-        meta, sha = await self.run(views.staged_file, self.airlock.ctx, p, request_id, int_arg(file_id))
+        reason = self.get_argument("reason", "")
+        meta, sha = await self.run(views.staged_file, self.airlock.ctx, p, request_id, int_arg(file_id), reason)
         content = await self.run(self.airlock.ctx.staging.read_verified, sha)
         mime = image_type(content)
         if mime is None:
@@ -167,6 +178,8 @@ class ImagePage(PageHandler):
 
 
 class DownloadPage(PageHandler):
+    request_scoped = True
+
     @web.authenticated
     async def get(self, request_id, file_id):
         p = self.require_principal()
