@@ -1,9 +1,10 @@
 """The containers of a project's Spark cluster: what runs, confined how.
 
 Nodes get the same confinement as workspaces (unprivileged user, no
-capabilities, no new privileges, read-only root with scratch in /tmp, limits
-on memory, CPU and processes, no devices, no published ports) and see the
-project's extracts read-only at the workspace's paths.
+capabilities, no new privileges, the workspaces' seccomp profile and DNS
+setting, the image's execute-only init, read-only root with scratch in /tmp,
+limits on memory, CPU and processes, no devices, no published ports) and see
+the project's extracts read-only at the workspace's paths.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..errors import InvalidInput
 from ..images.catalog import image_tag
 from ..isolation.network import BRIDGE_NAME_OPTION, cluster_network_name
 from ..settings import EnclaveSettings
+from ..spawner import hardening
 from ..spawner.plan import DatasetMount
 
 MASTER_ALIAS = "spark-master"
@@ -73,9 +75,10 @@ def _confined(settings: EnclaveSettings, project: str, network: str, datasets: l
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={settings.workspace_scratch_size},mode=1777"},
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges:true"],
+        "security_opt": hardening.security_opt(),
         "privileged": False,
-        "init": True,
+        "init": False,  # the image's own init is PID 1 (hardening.IMAGE_INIT)
+        "dns": [hardening.DNS_NOWHERE],
         "ipc_mode": "private",
         "pids_limit": NODE_PIDS_LIMIT,
         "mem_limit": memory,

@@ -6,9 +6,16 @@ tests can compare a running container's `docker inspect` against it.
 
 from __future__ import annotations
 
+from . import seccomp
 from .plan import HOME, WorkspacePlan
 
 WORKSPACE_UID = "1000:1000"
+
+# The container's first process (the images' ENTRYPOINT). Docker's own init (`init: True`) is a
+# file the analyst can read, so it would run dumpable: the analyst's code could rewrite PID 1 through
+# /proc/1/mem to outlive the server, kill the server and answer on its port. This tini is
+# execute-only, hence not dumpable, and exits when the server does, taking the container with it.
+IMAGE_INIT = "/opt/enclave/bin/tini"
 
 # The upstream resolver Docker's embedded DNS (127.0.0.11) forwards outside names to. Docker Engine
 # before 26.0 forwards lookups from internal networks (CVE-2024-29018); a loopback resolver from the
@@ -28,7 +35,8 @@ SECONDS = 1_000_000_000  # Docker gives health check times in nanoseconds
 # CIS 5.27: the engine records whether the server answers. Jupyter's /api answers without a login.
 # (DockerSpawner formats these strings with str.format: no braces.)
 HEALTHCHECK = {
-    "test": ["CMD", "python3", "-c",
+    # -I: the check runs in the analyst's home; nothing there (e.g. ~/urllib/) may be imported.
+    "test": ["CMD", "python3", "-I", "-c",
              "import os, urllib.request as u; "
              "u.urlopen(os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1') + 'api', timeout=10)"],
     "interval": 60 * SECONDS,
@@ -38,14 +46,19 @@ HEALTHCHECK = {
 }
 
 
+def security_opt() -> list[str]:
+    """No new privileges, and Docker's default seccomp profile less every reach into another process."""
+    return ["no-new-privileges:true", seccomp.security_opt()]
+
+
 def host_config(plan: WorkspacePlan, scratch_size: str) -> dict:
     """docker-py host_config keyword arguments (merged over DockerSpawner's own)."""
     return {
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges:true"],
+        "security_opt": security_opt(),
         "read_only": True,
         "privileged": False,
-        "init": True,  # reap kernels' orphaned children
+        "init": False,  # the image's IMAGE_INIT is PID 1 and reaps kernels' orphaned children
         "ipc_mode": "private",
         "pids_limit": plan.pids_limit,
         "memswap_limit": plan.mem_limit,  # equal to the memory limit: no swap

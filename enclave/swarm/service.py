@@ -20,14 +20,19 @@ from ..spawner.plan import WorkspacePlan
 # 1.41 have no security_opt, but an unprivileged process may set the bit for itself, and it is
 # inherited and can never be cleared (prctl PR_SET_NO_NEW_PRIVS). setpriv is util-linux (always in Debian).
 NO_NEW_PRIVS = ["setpriv", "--no-new-privs"]
+# A service's command replaces the image's ENTRYPOINT: start the image's execute-only init (PID 1,
+# not dumpable; see hardening.IMAGE_INIT) explicitly, as the image would.
+COMMAND = [hardening.IMAGE_INIT, "--", *NO_NEW_PRIVS]
 
 # How each setting of hardening.host_config is kept for a service.
 EQUIVALENTS: dict[str, str] = {
     "cap_drop": "ContainerSpec.CapabilityDrop (API 1.41)",
-    "security_opt": "no-new-privileges: the command runs under `setpriv --no-new-privs` (NO_NEW_PRIVS)",
+    "security_opt": "no-new-privileges: the command runs under `setpriv --no-new-privs` (NO_NEW_PRIVS); the "
+                    "seccomp profile: NOT AVAILABLE for services before API 1.44 (Engine 25): the engine's "
+                    "default profile applies (docs/scaling.md)",
     "read_only": "ContainerSpec.ReadOnly",
     "privileged": "services cannot be privileged",
-    "init": "ContainerSpec.Init",
+    "init": "ContainerSpec.Init, off as in hardening: COMMAND starts the image's own init",
     "ipc_mode": "the engine's default IPC mode, private (checked by the swarm test)",
     "pids_limit": "Resources.Limits.Pids (API 1.41)",
     "memswap_limit": "NOT AVAILABLE for services: workspace nodes run without swap (docs/scaling.md)",
@@ -54,7 +59,7 @@ def container_spec(plan: WorkspacePlan, instance: str, image: str, env: dict, co
     host = hardening.host_config(plan, scratch_size)
     spec = ContainerSpec(
         image=image,
-        command=NO_NEW_PRIVS,
+        command=COMMAND,
         args=command,
         env=env,
         user=hardening.WORKSPACE_UID,

@@ -17,6 +17,7 @@ import docker
 import pytest
 import requests
 
+from enclave.spawner import hardening
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.swarm import deploy, networks
 from enclave.swarm.settings import SwarmSettings
@@ -185,7 +186,7 @@ def test_no_route_out_nor_to_other_workspaces_nor_to_the_hubs_other_ports(swarm_
 def test_the_service_is_confined_like_a_single_host_workspace(alice):
     host = alice.container.attrs["HostConfig"]
     assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
-    assert host["ReadonlyRootfs"] is True and host["Privileged"] is False and host["Init"] is True
+    assert host["ReadonlyRootfs"] is True and host["Privileged"] is False and host["Init"] is False
     assert host["IpcMode"] == "private" and host["PidMode"] == "" and host["NetworkMode"] != "host"
     assert host["PidsLimit"] == 256 and host["Memory"] == 1024 ** 3 and host["NanoCpus"] == 1_000_000_000
     assert host["Ulimits"] == [{"Name": "core", "Hard": 0, "Soft": 0}]
@@ -201,10 +202,13 @@ def test_the_service_is_confined_like_a_single_host_workspace(alice):
         "except OSError as e:\n"
         "    print(e.strerror)\n"
         "print(os.path.exists('/var/run/docker.sock'), os.path.exists('/run/containerd/containerd.sock'))\n"
+        # PID 1 is the image's init and, like the server (the kernel's parent), not dumpable: /proc is root's.
+        "print(open('/proc/1/cmdline').read().split(chr(0))[0], os.stat('/proc/1/mem').st_uid,"
+        " os.stat(f'/proc/{os.getppid()}/mem').st_uid)\n"
     ).splitlines()
     assert status[0] == "1000 1 0"
     assert {"nosuid", "nodev"} <= set(status[1].split(","))
-    assert status[2:] == ["Read-only file system", "False False"]
+    assert status[2:] == ["Read-only file system", "False False", f"{hardening.IMAGE_INIT} 0 0"]
 
 
 def test_the_workspaces_hub_token_reaches_its_own_server_record_but_cannot_list_users(alice):

@@ -7,7 +7,7 @@ these tests pin the policy itself and the shape DockerSpawner needs.
 import ipaddress
 from pathlib import Path
 
-from enclave.spawner import hardening
+from enclave.spawner import hardening, seccomp
 from enclave.spawner.plan import WorkspacePlan
 
 
@@ -30,7 +30,8 @@ def test_no_restart_by_the_engine_and_a_lower_cpu_share_than_the_default():
 
 def test_capabilities_privileges_and_limits_are_in_the_policy():
     config = hardening.host_config(_plan(), "256m")
-    assert config["cap_drop"] == ["ALL"] and config["security_opt"] == ["no-new-privileges:true"]
+    assert config["cap_drop"] == ["ALL"]
+    assert config["security_opt"] == ["no-new-privileges:true", seccomp.security_opt()]
     assert config["read_only"] is True and config["privileged"] is False
     assert config["pids_limit"] == 256 and config["memswap_limit"] == "1G"
     assert config["tmpfs"]["/tmp"].startswith("rw,nosuid,nodev,size=256m")
@@ -42,3 +43,16 @@ def test_the_health_check_survives_dockerspawners_template_formatting():
     assert check["test"][0] == "CMD"
     assert not any("{" in part or "}" in part for part in check["test"])
     assert check["interval"] >= 30 * hardening.SECONDS and check["retries"] >= 1
+
+
+def test_the_images_own_init_is_pid_1_not_dockers():
+    # Docker's init is readable, hence dumpable and writable through /proc/1/mem by the analyst's code.
+    assert hardening.host_config(_plan(), "256m")["init"] is False
+    dockerfile = (Path(__file__).parents[2] / "images" / "workspace" / "Dockerfile").read_text()
+    assert f'ENTRYPOINT ["{hardening.IMAGE_INIT}", "--"]' in dockerfile
+    assert f"install -D -m 0711 /usr/bin/tini-static {hardening.IMAGE_INIT}" in dockerfile
+
+
+def test_the_health_check_imports_nothing_from_the_analysts_home():
+    # It runs with the home as working directory: isolated mode keeps '' off sys.path.
+    assert hardening.HEALTHCHECK["test"][1:4] == ["python3", "-I", "-c"]

@@ -10,6 +10,7 @@ from enclave.errors import InvalidInput
 from enclave.settings import EnclaveSettings
 from enclave.spark import ClusterSize
 from enclave.spark.nodes import MASTER_URL, container_memory, master_spec, worker_spec
+from enclave.spawner import hardening
 from enclave.spawner.plan import DatasetMount
 
 pytestmark = pytest.mark.unit
@@ -45,7 +46,9 @@ def test_nodes_are_confined_like_workspaces(settings):
                  worker_spec(settings, "alpha", "net", DATA, 1, ClusterSize())):
         assert spec["user"] == "1000:1000"
         assert spec["read_only"] and spec["cap_drop"] == ["ALL"] and not spec["privileged"]
-        assert spec["security_opt"] == ["no-new-privileges:true"]
+        assert spec["security_opt"] == hardening.security_opt()  # no new privileges, the workspaces' seccomp
+        assert any(o.startswith("seccomp=") for o in spec["security_opt"])
+        assert spec["dns"] == [hardening.DNS_NOWHERE] and spec["init"] is False
         assert "ports" not in spec and spec["network"] == "net"
         assert spec["memswap_limit"] == spec["mem_limit"]
         assert [(m["Target"], m["ReadOnly"]) for m in spec["mounts"]] == [("/data/cohort/v1", True)]

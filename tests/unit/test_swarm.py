@@ -39,9 +39,10 @@ def test_every_confinement_setting_has_a_swarm_equivalent_or_a_stated_gap():
 
 def test_the_service_runs_the_server_without_new_privileges_capabilities_or_a_writable_root():
     spec = _create_kwargs()["task_template"]["ContainerSpec"]
-    assert spec["Command"] == ["setpriv", "--no-new-privs"] and spec["Args"] == ["jupyterhub-singleuser"]
+    assert spec["Command"] == [hardening.IMAGE_INIT, "--", "setpriv", "--no-new-privs"]
+    assert spec["Args"] == ["jupyterhub-singleuser"]
     assert spec["CapabilityDrop"] == ["ALL"] and "CapabilityAdd" not in spec
-    assert spec["ReadOnly"] is True and spec["Init"] is True
+    assert spec["ReadOnly"] is True and spec["Init"] is False  # the image's execute-only init is PID 1
     assert spec["User"] == hardening.WORKSPACE_UID
     assert spec["Ulimits"] == [{"Name": "core", "Soft": 0, "Hard": 0}]
     assert spec["DNSConfig"]["Nameservers"] == [hardening.DNS_NOWHERE]

@@ -11,11 +11,14 @@ What it does:
   jupyter-server-proxy apps live at /<name>/ and are untouched);
 - ``LockedContentsManager`` refuses the content of any non-notebook file
   larger than ``max_file_content_bytes`` through the contents API. Listings,
-  notebooks and small text files (the editor) keep working.
+  notebooks and small text files (the editor) keep working;
+- makes the server process not dumpable before it serves anything (see
+  ``make_undumpable``): its kernels run the analyst's code as the same uid.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
@@ -68,11 +71,30 @@ class LockedContentsManager(AsyncLargeFileManager):
             )
 
 
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+
+
+def make_undumpable() -> None:
+    """Put the server's memory, environment and descriptors out of reach of its own kernels.
+
+    Kernels run the analyst's code as the server's uid. Without this, a kernel could write the
+    server's /proc/<pid>/mem (no Yama here, and seccomp cannot filter an open()) and answer any
+    route as the server. The kernel grants ptrace-class access to a process that is not dumpable
+    only with CAP_SYS_PTRACE, which nobody in a workspace has; /proc/<pid>/{mem,environ,fd,...}
+    become root's. The flag is per process and execve resets it, so kernels stay as they are.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise RuntimeError(f"enclave_lockdown: the server could not make itself undumpable (errno {ctypes.get_errno()})")
+
+
 def _jupyter_server_extension_points():
     return [{"module": "enclave_lockdown"}]
 
 
 def _load_jupyter_server_extension(serverapp):
+    make_undumpable()  # first: a failure stops the server (reraise_server_extension_failures)
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
     pattern = url_path_join(base_url, r"/(?:%s)(?:/.*)?" % "|".join(CLOSED_PREFIXES))
@@ -83,4 +105,5 @@ def _load_jupyter_server_extension(serverapp):
     rules.insert(0, rules.pop(-2))
     if not isinstance(serverapp.contents_manager, LockedContentsManager):
         raise RuntimeError("enclave_lockdown: ServerApp.contents_manager_class must be LockedContentsManager")
-    serverapp.log.info("enclave_lockdown: closed %s under %s", ", ".join(CLOSED_PREFIXES), base_url)
+    serverapp.log.info("enclave_lockdown: closed %s under %s; server not dumpable", ", ".join(CLOSED_PREFIXES),
+                       base_url)
