@@ -234,6 +234,18 @@ class EnclaveSettings(Configurable):
     def _default_edge_max_file_content_bytes(self) -> int:
         return int(_env("ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES", str(64 * 1024)))
 
+    static_cache_dir = Unicode(
+        help="Folder of the edge's copies of the workspace images' static files (JupyterLab's bundle, "
+        "kernel logos), one per image tag, made by 'enclave images build' or by the edge on first use; "
+        "per machine, like the images. Default: $ENCLAVE_STATIC_CACHE or /var/cache/enclave/static.",
+    ).tag(config=True)
+
+    @default("static_cache_dir")
+    def _default_static_cache_dir(self) -> str:
+        from .images.static_copy import cache_root
+
+        return str(cache_root())
+
     def prepare_state_dir(self) -> None:
         """Create the state folder readable by root only.
 

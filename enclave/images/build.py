@@ -1,4 +1,8 @@
-"""Building the enclave's images, skipping any whose content-tag exists already."""
+"""Building the enclave's images, skipping any whose content-tag exists already.
+
+A workspace image's static files are then copied out of it for the edge, which
+serves them itself (enclave/images/static_copy.py, enclave/edge/static.py).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from typing import Callable
 import docker
 from docker.errors import ImageNotFound
 
-from .catalog import IMAGES_DIR, base_image, image_tag, spec
+from .catalog import IMAGES_DIR, WORKSPACE_KINDS, base_image, image_tag, spec
+from .static_copy import StaticCopyError, cache_root, ensure_copy, has_copy, prune
 
 DEFAULT_BUILD_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -57,6 +62,7 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
     tag = image_tag(kind)
     if _exists(client, tag):
         say(f"{tag} is up to date.")
+        _copy_static_files(client, kind, tag, say)
         return tag
     # The parent first: the base image, or the parent kind built (or found) by its own content tag.
     parent_kind = spec(kind).parent
@@ -92,7 +98,25 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
                 log_path.parent.mkdir(parents=True, exist_ok=True)
                 log_path.write_text("".join(lines))
     say(f"Built {tag}.")
+    _copy_static_files(client, kind, tag, say)
     return tag
+
+
+def _copy_static_files(client: docker.DockerClient, kind: str, tag: str, say: Callable[[str], None],
+                       root: Path | None = None) -> None:
+    """The edge's copy of a workspace image's static files (made once per image), and old copies removed."""
+    if kind not in WORKSPACE_KINDS:
+        return
+    root = root or cache_root()
+    fresh = not has_copy(root, tag)
+    try:
+        folder = ensure_copy(root, tag, client)
+    except (StaticCopyError, OSError) as e:
+        raise ImageBuildError(f"Copying the static files of {tag} for the edge failed: {e}") from None
+    if fresh:
+        say(f"Copied the static files of {tag} for the edge to {folder}.")
+    for gone in prune(root, client, spec(kind).repository):
+        say(f"Removed the edge's copy of {gone} (the image is gone).")
 
 
 def _parent_log(log_path: Path | None, parent_kind: str) -> Path | None:
