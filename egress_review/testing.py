@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .checks.types import CheckContext, CheckResult, Finding, Verdict
 from .directory import InMemoryProjectDirectory
+from .domain.limits import InputLimits
 from .domain.permissions import Principal, Scope
 from .domain.states import RequestState
 from .services import Airlock, AirlockContext
@@ -89,6 +90,7 @@ def make_env(
     db_url: str | None = None,
     checks=passing_checks,
     limits: StagingLimits | None = None,
+    inputs: InputLimits | None = None,
     approvals_required: int = 2,
 ) -> Env:
     root = Path(root)
@@ -98,7 +100,12 @@ def make_env(
     db.upgrade()
     staging = StagingStore(root / "staging")
     ctx = AirlockContext(
-        db=db, staging=staging, directory=directory, limits=limits or StagingLimits(), run_checks=checks
+        db=db,
+        staging=staging,
+        directory=directory,
+        limits=limits or StagingLimits(),
+        inputs=inputs or InputLimits(),
+        run_checks=checks,
     )
     return Env(airlock=Airlock(ctx), directory=directory, db=db, staging=staging, root=root)
 

@@ -100,12 +100,12 @@ class RequestService:
         with self.ctx.refusals_audited(principal, "add_file", request_id):
             group = clean_text(group, "group name", inputs.name_chars, required=True)
             comment = clean_text(comment, "comment", inputs.note_chars)
-            path = normalise_relpath(path)
-            if len(path) > inputs.path_chars:
+            if isinstance(path, str) and len(path) > inputs.path_chars:  # checked before it is echoed in errors
                 raise TextTooLong(
                     f"'path' is too long: {len(path):,} characters, and the limit is {inputs.path_chars:,}. "
                     "Give the file a shorter name (or move it up a folder) in your outbox; nothing was added."
                 )
+            path = normalise_relpath(path)
             with self.ctx.db.write() as session:
                 req = self._editable(session, principal, request_id)
                 self.ctx.limits.check_file_count(len(req.files) + 1)
