@@ -95,13 +95,22 @@ class EnclaveSettings(Configurable):
         return int(_env("ENCLAVE_PUBLIC_PORT", "8000"))
 
     hub_port = Integer(
-        help="Port of the hub's internal API, the only host port workspaces may reach. "
-        "Default: $ENCLAVE_HUB_PORT or 8081.",
+        help="Port of the hub gate (enclave/hubgate), the only host port workspaces may reach: it passes "
+        "only the few hub API calls a workspace's server needs to the hub. Default: $ENCLAVE_HUB_PORT or 8081.",
     ).tag(config=True)
 
     @default("hub_port")
     def _default_hub_port(self) -> int:
         return int(_env("ENCLAVE_HUB_PORT", "8081"))
+
+    hub_internal_port = Integer(
+        help="Port of the hub's own API, on loopback only: the hub gate, the airlock and the operator CLI "
+        "use it; workspaces never reach it. Default: $ENCLAVE_HUB_INTERNAL_PORT or 8083.",
+    ).tag(config=True)
+
+    @default("hub_internal_port")
+    def _default_hub_internal_port(self) -> int:
+        return int(_env("ENCLAVE_HUB_INTERNAL_PORT", "8083"))
 
     proxy_api_port = Integer(
         help="Port of the proxy's API, on loopback only. Default: $ENCLAVE_PROXY_API_PORT or 8001.",
@@ -149,21 +158,51 @@ class EnclaveSettings(Configurable):
         "2g", help="Size of the workspace's /tmp scratch (tmpfs, counted in its memory). Default 2g."
     ).tag(config=True)
 
-    metering_daily_budget = Integer(
-        help="Bytes of data-bearing traffic (kernel and terminal output, contents reads, proxied "
-        "apps) one person may receive from one project's workspace per UTC day before the flow "
-        "is cut, the workspace stopped and the person suspended; a project may override it "
-        "(`enclave project budget`). Default: $ENCLAVE_METERING_DAILY_BUDGET or 64 MiB (67108864).",
+    # --- Metering (enclave/metering): budgets sized to the data ------------------------------------
+
+    metering_days_to_extract = Float(
+        help="How many days it must take to carry a project's extracts out through metered channels, "
+        "for one person and for all its members together: each project's daily budget per person, and "
+        "its daily cap for all members, is the information in its extracts (their compressed size) "
+        "divided by this, within metering_budget_floor and metering_budget_ceiling. A project may set "
+        "its own (`enclave project budget P --days N`). Default: $ENCLAVE_METERING_DAYS_TO_EXTRACT or 30.",
     ).tag(config=True)
 
-    @default("metering_daily_budget")
-    def _default_metering_daily_budget(self) -> int:
-        return int(_env("ENCLAVE_METERING_DAILY_BUDGET", str(64 * 1024 * 1024)))
+    @default("metering_days_to_extract")
+    def _default_metering_days_to_extract(self) -> float:
+        return float(_env("ENCLAVE_METERING_DAYS_TO_EXTRACT", "30"))
 
-    @validate("metering_daily_budget")
+    @validate("metering_days_to_extract")
+    def _positive_days(self, proposal) -> float:
+        if not proposal["value"] >= 1:
+            raise ValueError("metering_days_to_extract must be at least 1 day")
+        return proposal["value"]
+
+    metering_budget_floor = Integer(
+        help="The smallest daily budget a project's data can give a person (and its cap for all members): "
+        "enough for a working day in JupyterLab (pages, plots, reopened notebooks) on a project whose "
+        "extracts are small; also the budget of traffic outside any project (the hub's pages, the "
+        "airlock's) and of unknown projects. Default: $ENCLAVE_METERING_BUDGET_FLOOR or 1 MiB (1048576).",
+    ).tag(config=True)
+
+    @default("metering_budget_floor")
+    def _default_metering_budget_floor(self) -> int:
+        return int(_env("ENCLAVE_METERING_BUDGET_FLOOR", str(1024 * 1024)))
+
+    metering_budget_ceiling = Integer(
+        help="The largest daily budget a project's data can give a person (and its cap for all members), "
+        "however large its extracts: beyond it, more data means more days, not a wider channel. "
+        "Default: $ENCLAVE_METERING_BUDGET_CEILING or 64 MiB (67108864).",
+    ).tag(config=True)
+
+    @default("metering_budget_ceiling")
+    def _default_metering_budget_ceiling(self) -> int:
+        return int(_env("ENCLAVE_METERING_BUDGET_CEILING", str(64 * 1024 * 1024)))
+
+    @validate("metering_budget_floor", "metering_budget_ceiling")
     def _positive_budget(self, proposal) -> int:
         if proposal["value"] < 1:
-            raise ValueError("metering_daily_budget must be at least 1 byte")
+            raise ValueError(f"{proposal['trait'].name} must be at least 1 byte")
         return proposal["value"]
 
     # --- The edge (enclave/edge): the public HTTPS entrance in front of the hub's proxy -----------
@@ -260,6 +299,11 @@ class EnclaveSettings(Configurable):
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir)
+
+    @property
+    def hub_internal_url(self) -> str:
+        """The hub itself, on loopback (its API is under /hub/api): for the gate, the airlock and the CLI."""
+        return f"http://127.0.0.1:{self.hub_internal_port}"
 
     @property
     def hub_dir(self) -> Path:

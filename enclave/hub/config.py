@@ -11,10 +11,10 @@ from pathlib import Path
 
 from egress_review.hub_service import CUSTOM_SCOPES
 
-from ..isolation.firewall import guard_hub_port
 from ..settings import EnclaveSettings
 from .airlock import airlock_service
 from .home import projects_for
+from .recipient import install as name_recipients
 from .secrets import operator_token, proxy_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -57,6 +57,7 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     settings = settings or EnclaveSettings(config=c)
     settings.prepare_state_dir()
     hub_dir = settings.hub_dir
+    name_recipients()  # every answer names its recipient, whom the edge counts it against (recipient.py)
 
     c.JupyterHub.authenticator_class = "enclave"
     c.JupyterHub.spawner_class = settings.spawner  # "enclave", or "enclave-swarm" in swarm mode
@@ -72,14 +73,11 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.port = settings.proxy_port
     # Cookies only over HTTPS: the browser only ever reaches the hub through the edge.
     c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
-    # Workspaces reach the hub on their own network's gateway (the spawner sets
-    # hub_connect_url per project); the host firewall admits only this port.
-    c.JupyterHub.hub_ip = "0.0.0.0"
-    c.JupyterHub.hub_port = settings.hub_port
-    if settings.spawner == "enclave":
-        # ...and from nowhere else but loopback (fails closed: no iptables, no hub). In swarm
-        # mode the hub's container has its own filter (enclave/swarm/hub_firewall.py).
-        guard_hub_port(settings.instance, settings.hub_port)
+    # The hub's own API listens on loopback only: services (the airlock) and the operator CLI use it there.
+    # Workspaces reach it only through the hub gate (enclave/hubgate) on their network's gateway, at
+    # settings.hub_port (the spawner sets hub_connect_url per project), which passes only the calls a
+    # Jupyter server needs.
+    c.JupyterHub.hub_bind_url = settings.hub_internal_url
     c.JupyterHub.cleanup_servers = True
 
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"

@@ -20,7 +20,7 @@ from .secrets import operator_token
 class HubWorkspaces:
     def __init__(self, settings: EnclaveSettings):
         self.settings = settings
-        self.api = f"http://127.0.0.1:{settings.hub_port}/hub/api"
+        self.api = f"{settings.hub_internal_url}/hub/api"  # loopback: the gate would refuse these calls
 
     def _headers(self) -> dict:
         return {"Authorization": f"token {operator_token(self.settings.hub_dir)}"}

@@ -76,6 +76,7 @@ def hub_environment(settings: EnclaveSettings, swarm: SwarmSettings, container: 
         "ENCLAVE_PUBLIC_IP": "0.0.0.0",  # inside the container; the engine publishes it on publish_ip
         "ENCLAVE_PUBLIC_PORT": str(settings.public_port),
         "ENCLAVE_HUB_PORT": str(settings.hub_port),
+        "ENCLAVE_HUB_INTERNAL_PORT": str(settings.hub_internal_port),
         "ENCLAVE_PROXY_API_PORT": str(settings.proxy_api_port),
         "ENCLAVE_EGRESS_PORT": str(settings.egress_port),
         "ENCLAVE_SPAWNER": "enclave-swarm",

@@ -1,4 +1,4 @@
-"""The hub container's entry point: its firewall first, then the hub and the edge.
+"""The hub container's entry point: its firewall first, then the hub gate, the hub and the edge.
 
 `python -m enclave.swarm.hub_main [jupyterhub options]`. If the firewall
 cannot be put in place nothing starts. When any of the processes ends, the
@@ -21,8 +21,10 @@ HUB_CONFIG = Path("/opt/enclave/hub_config/jupyterhub_config.py")
 
 
 def commands(extra: list[str]) -> list[list[str]]:
-    """JupyterHub (its proxy on loopback, the airlock as its service) and the edge, the public entrance."""
-    return [["jupyterhub", "-f", str(HUB_CONFIG), *extra], [sys.executable, "-m", "enclave.edge"]]
+    """The hub gate (the workspaces' only way to the hub, on hub_port), JupyterHub (its API, its proxy and
+    the airlock on loopback) and the edge, the public entrance."""
+    return [[sys.executable, "-m", "enclave.hubgate"], ["jupyterhub", "-f", str(HUB_CONFIG), *extra],
+            [sys.executable, "-m", "enclave.edge"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.prepare_state_dir()
     chain = hub_firewall.apply(settings.hub_port)
     print(f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
-          "is open to workspace overlays", flush=True)
+          "(the hub gate) is open to workspace overlays", flush=True)
     processes = [subprocess.Popen(cmd, cwd=settings.hub_dir) for cmd in commands(list(argv or sys.argv[1:]))]
 
     def stop(*_):

@@ -79,7 +79,7 @@ def cli(enclave, monkeypatch):
     """`enclave ...` as the operator runs it on this installation."""
     monkeypatch.setenv("ENCLAVE_STATE_DIR", enclave.settings.state_dir)
     monkeypatch.setenv("ENCLAVE_INSTANCE", enclave.settings.instance)
-    monkeypatch.setenv("ENCLAVE_HUB_PORT", str(enclave.settings.hub_port))
+    monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", str(enclave.settings.hub_internal_port))
     return main
 
 

@@ -42,6 +42,7 @@ class EnclaveUnderTest:
     passwords: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     edge_process: subprocess.Popen | None = None
+    gate_process: subprocess.Popen | None = None
 
     @property
     def ca_file(self) -> str:
@@ -86,6 +87,7 @@ def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = Non
         public_ip="127.0.0.1",
         public_port=free_port(),
         hub_port=free_port(),
+        hub_internal_port=free_port(),
         proxy_port=free_port(),
         proxy_api_port=free_port(),
         egress_port=free_port(),
@@ -101,6 +103,7 @@ def hub_environment(settings: EnclaveSettings) -> dict[str, str]:
         "ENCLAVE_PUBLIC_IP": settings.public_ip,
         "ENCLAVE_PUBLIC_PORT": str(settings.public_port),
         "ENCLAVE_HUB_PORT": str(settings.hub_port),
+        "ENCLAVE_HUB_INTERNAL_PORT": str(settings.hub_internal_port),
         "ENCLAVE_PROXY_API_PORT": str(settings.proxy_api_port),
         "ENCLAVE_PROXY_PORT": str(settings.proxy_port),
         "ENCLAVE_EGRESS_PORT": str(settings.egress_port),
@@ -120,11 +123,28 @@ def start_hub(enclave: EnclaveUnderTest, extra_args: list[str] | None = None) ->
             f"--EnclaveSettings.workspace_pids_limit={settings.workspace_pids_limit}",
             f"--EnclaveSettings.workspace_scratch_size={settings.workspace_scratch_size}",
             *(extra_args or [])]
+    start_gate(enclave)  # before the hub: workspaces the hub starts call it at once
     enclave.process = subprocess.Popen(args, cwd=settings.hub_dir, env=hub_environment(settings), stdout=log,
                                        stderr=subprocess.STDOUT)
     start_edge(enclave)
     wait_for_login_page(enclave.url, enclave.process, enclave.log_tail, verify=enclave.ca_file,
                         also=enclave.edge_process)
+
+
+def start_gate(enclave: EnclaveUnderTest) -> None:
+    """The hub gate on settings.hub_port, the only way from workspaces to the hub (enclave/hubgate)."""
+    log = open(enclave.log_path, "ab")
+    enclave.gate_process = subprocess.Popen([sys.executable, "-m", "enclave.hubgate"], cwd=enclave.settings.hub_dir,
+                                            env=hub_environment(enclave.settings), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", enclave.settings.hub_port), 1).close()
+            return
+        except OSError:
+            if enclave.gate_process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the hub gate did not start:\n{enclave.log_tail()}") from None
+            time.sleep(0.2)
 
 
 def start_edge(enclave: EnclaveUnderTest) -> None:
@@ -160,15 +180,24 @@ def wait_for_login_page(url: str, process: subprocess.Popen, log_tail, timeout: 
 def stop_hub(enclave: EnclaveUnderTest) -> None:
     stop_hub_process(enclave.process, enclave.settings.hub_dir / "proxy.pid")
     stop_edge(enclave)
+    stop_gate(enclave)
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def stop_edge(enclave: EnclaveUnderTest) -> None:
-    if enclave.edge_process and enclave.edge_process.poll() is None:
-        enclave.edge_process.terminate()
-        try:
-            enclave.edge_process.wait(30)
-        except subprocess.TimeoutExpired:
-            enclave.edge_process.kill()
+    _stop(enclave.edge_process)
+
+
+def stop_gate(enclave: EnclaveUnderTest) -> None:
+    _stop(enclave.gate_process)
 
 
 def stop_hub_process(process: subprocess.Popen | None, pid_file: Path) -> None:

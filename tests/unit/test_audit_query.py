@@ -96,7 +96,7 @@ def test_access_by_user_and_by_project(log):
 
 def test_show_json_and_export_write_one_event_per_line(log, settings, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
-    monkeypatch.setenv("ENCLAVE_HUB_PORT", "1")
+    monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", "1")
     assert main(["audit", "show", "--event", "workspace.", "--json"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["target"] for r in shown] == ["alpha/alice", "beta/bob"]

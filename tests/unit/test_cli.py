@@ -10,7 +10,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("ENCLAVE_HUB_PORT", "1")  # no hub: stopping workspaces falls back to the engine
+    monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", "1")  # no hub: stopping workspaces falls back to the engine
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
     monkeypatch.setattr("enclave.hub.workspaces.HubWorkspaces.stop", lambda self, project, user=None: [])
     return tmp_path

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("ENCLAVE_HUB_PORT", "1")
+    monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", "1")
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
     stopped = []
     monkeypatch.setattr("enclave.hub.workspaces.HubWorkspaces.stop",
