@@ -1,0 +1,225 @@
+"""A normal analyst day in real Chromium, through the edge, and the share of the daily budget it uses.
+
+The day, scripted as a person clicks it (Playwright, /usr/bin/chromium):
+
+1. log in with the hub's form, start the project's workspace from the hub's home page;
+2. open docs/examples/phenotype_polars.ipynb and gwas_hail.ipynb (copied, unchanged, into the home
+   folder as an analyst uploads them), Run All Cells in each, save, close;
+3. open an exploration notebook of 20 plot cells (histograms and scatter plots of the project's
+   cohort, drawn inline by matplotlib), Run All Cells, save, close;
+4. reopen each of the three notebooks five times (double-click in the file browser, wait until every
+   output is shown again, close the tab);
+5. browse the airlock: its home page, the list of requests and the page of the release request of
+   the day's four outputs (made through the airlock's API, as test_examples does).
+
+Then the meter's ledger is read: what was counted (and the raw bytes) for that person, on the
+project and on the hub's and the airlock's pseudo-projects, against the budgets that apply to them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "docs" / "examples"
+NOTEBOOKS = ("phenotype_polars.ipynb", "gwas_hail.ipynb")
+EXPLORATION = "exploration.ipynb"
+OUTPUTS = ("bmi_by_age_sex.csv", "bmi_by_age_sex.png", "gwas_hits.csv", "gwas_manhattan.png")
+PLOTS = 20
+REOPENS = 5
+WORKSPACE_UID = 1000  # the analyst in the workspace (enclave/spawner/hardening.py)
+AIRLOCK = "/services/egress-review"
+
+_SETUP = """\
+%matplotlib inline
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import polars as pl
+
+DATA = Path("/data/cohort/v1")
+people = pl.read_parquet(DATA / "participants.parquet").join(
+    pl.read_parquet(DATA / "baseline.parquet"), on="participant_id")
+measures = ["height_cm", "weight_kg", "bmi", "systolic_bp", "diastolic_bp", "ldl_cholesterol", "hba1c",
+            "townsend_deprivation_index", "age_at_recruitment", "year_of_birth"]
+people.height"""
+
+_HISTOGRAM = """\
+fig, ax = plt.subplots(figsize=(6, 4))
+for (sex,), part in people.sort("sex").group_by("sex", maintain_order=True):
+    ax.hist(part["{m}"].drop_nulls().to_numpy(), bins={bins}, alpha=0.5, label=sex)
+ax.set_xlabel("{m}")
+ax.legend()
+plt.show()"""
+
+_SCATTER = """\
+sample = people.drop_nulls(["{m}", "bmi"]).sample(3_000, seed={seed})
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.scatter(sample["{m}"].to_numpy(), sample["bmi"].to_numpy(), s=3, alpha=0.4)
+ax.set_xlabel("{m}")
+ax.set_ylabel("bmi")
+plt.show()"""
+
+MEASURES = ("height_cm", "weight_kg", "bmi", "systolic_bp", "diastolic_bp", "ldl_cholesterol", "hba1c",
+            "townsend_deprivation_index", "age_at_recruitment", "year_of_birth")
+
+
+def _cell(source: str) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": source.splitlines(keepends=True)}
+
+
+def exploration_notebook() -> dict:
+    """One set-up cell and PLOTS plot cells: ten histograms by sex, then ten scatter plots against BMI."""
+    cells = [_cell(_SETUP)]
+    for i in range(PLOTS):
+        m = MEASURES[i % len(MEASURES)]
+        cells.append(_cell(_HISTOGRAM.format(m=m, bins=30 + i) if i < len(MEASURES) else
+                           _SCATTER.format(m=m, seed=i)))
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                        "language": "python"}}}
+
+
+def place_notebooks(home: Path) -> list[str]:
+    """The two examples and the exploration notebook in the analyst's home, owned by the analyst."""
+    home.mkdir(parents=True, exist_ok=True)
+    for name in NOTEBOOKS:
+        (home / name).write_bytes((EXAMPLES / name).read_bytes())
+    (home / EXPLORATION).write_text(json.dumps(exploration_notebook(), indent=1))
+    for name in (*NOTEBOOKS, EXPLORATION):
+        os.chown(home / name, WORKSPACE_UID, WORKSPACE_UID)
+    return [*NOTEBOOKS, EXPLORATION]
+
+
+# --- JupyterLab, as a person uses it -------------------------------------------------------------
+
+_CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+_PROMPTS = f"""() => [...document.querySelectorAll("{_CURRENT} .jp-CodeCell .jp-InputArea-prompt")]
+                     .map(p => p.textContent.trim())"""
+_OUTPUTS = f"""() => document.querySelectorAll("{_CURRENT} .jp-OutputArea-output").length"""
+_LAST_OUTPUT = f"""() => {{ const o = [...document.querySelectorAll("{_CURRENT} .jp-OutputArea-output")];
+                          return o.length ? o[o.length - 1].innerText.slice(-2000) : ""; }}"""
+
+
+def _menu(page, menu: str, command: str) -> None:
+    page.click(f".lm-MenuBar-item:has(.lm-MenuBar-itemLabel:text-is('{menu}'))")
+    page.click(f".lm-Menu-item[data-command='{command}']")
+
+
+def open_from_file_browser(page, name: str) -> None:
+    page.dblclick(f".jp-DirListing-item[title^='Name: {name}']")
+    page.wait_for_selector(f"{_CURRENT} .jp-CodeCell", timeout=120_000)
+
+
+def run_all(page, name: str, timeout_s: float) -> None:
+    """Run > Run All Cells, then wait until every code cell has its execution count."""
+    _menu(page, "Run", "notebook:run-all-cells")
+    deadline, started = time.monotonic() + timeout_s, time.monotonic()
+    while time.monotonic() < deadline:
+        prompts = page.evaluate(_PROMPTS)
+        if prompts and all(p[1:-2].strip().isdigit() for p in prompts):  # "[12]:"
+            return
+        # Queued cells show [*]; once a cell fails, JupyterLab clears the queue back to [ ].
+        if time.monotonic() - started > 10 and prompts and not any("*" in p for p in prompts):
+            raise RuntimeError(f"{name}: a cell failed (prompts {prompts}); last output:\n"
+                               f"{page.evaluate(_LAST_OUTPUT)}")
+        time.sleep(1)
+    raise RuntimeError(f"{name}: not finished within {timeout_s:.0f} s (prompts {page.evaluate(_PROMPTS)})")
+
+
+def save_and_close(page) -> None:
+    _menu(page, "File", "docmanager:save")
+    page.wait_for_selector(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)",
+                           timeout=60_000)
+    _menu(page, "File", "application:close")
+
+
+def reopen(page, name: str, outputs: int) -> None:
+    """Open the saved notebook again and wait until all its outputs are shown; close it."""
+    open_from_file_browser(page, name)
+    deadline = time.monotonic() + 120
+    while page.evaluate(_OUTPUTS) < outputs:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: {page.evaluate(_OUTPUTS)} of {outputs} outputs shown after reopening")
+        time.sleep(0.2)
+    _menu(page, "File", "application:close")
+
+
+def work_in_lab(page, notebooks: list[str], cell_timeout_s: float) -> dict:
+    """Run, save and close each notebook; reopen each REOPENS times. The outputs each notebook shows."""
+    shown = {}
+    for name in notebooks:
+        open_from_file_browser(page, name)
+        run_all(page, name, cell_timeout_s)
+        shown[name] = page.evaluate(_OUTPUTS)
+        save_and_close(page)
+    for _ in range(REOPENS):
+        for name in notebooks:
+            reopen(page, name, shown[name])
+    return shown
+
+
+def browse_airlock(page, base_url: str, request_id: str | int) -> list[str]:
+    """The airlock's home page, the list of requests, and the day's request; the pages visited."""
+    visited = []
+    for path in ("/", "/requests", f"/requests/{request_id}"):
+        response = page.goto(f"{base_url}{AIRLOCK}{path}")
+        if response is None or response.status != 200:
+            raise RuntimeError(f"the airlock's {path} answered {response.status if response else 'nothing'}")
+        visited.append(path)
+    return visited
+
+
+# --- the ledger ----------------------------------------------------------------------------------
+
+def usage_of(ctx, user: str, days) -> list[dict]:
+    """The person's ledger lines (every project and pseudo-project) on the given UTC days."""
+    from enclave.metering.report import usage_report
+
+    lines = []
+    with ctx.db.reading() as session:
+        for day in days:
+            lines += [line.as_dict() for line in usage_report(session, ctx.settings, day, user=user)]
+    return lines
+
+
+def settled_usage(ctx, user: str, days, quiet_s: float = 3.0, timeout_s: float = 60) -> list[dict]:
+    """The usage once the edge's meter has flushed everything (about once a second): stable for quiet_s."""
+    deadline = time.monotonic() + timeout_s
+    last, stable_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = usage_of(ctx, user, days)
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet_s:
+            return now
+        time.sleep(0.5)
+    return last or []
+
+
+def day_rows(result: dict, project: str) -> list[dict]:
+    from enclave.metering.report import readable
+
+    from .table import row
+
+    lines = {line["project"]: line for line in result["usage"]}
+    main = lines.get(project)
+    if main is None:
+        return [row("day: nothing was metered for the analyst's project", None, "",
+                    note="the edge counted none of the day's traffic: a metering gap, or the ledger was not read")]
+    counted, budget = main["total"], main["budget"]
+    raw = main.get("raw_total", main.get("raw"))
+    note = (f"{readable(counted)} counted of a {readable(budget)} budget"
+            + (f", {readable(raw)} raw" if raw is not None else "")
+            + f"; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}")
+    rows = [row(f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
+                "share of the person's daily budget", 100 * counted / budget, "%", "<= 25", note=note)]
+    for name, line in sorted(lines.items()):
+        if name != project:
+            rows.append(row(f"day: share of the person's {name} budget (same day)", 100 * line["total"] / line["budget"],
+                            "%", note=f"{readable(line['total'])} counted of {readable(line['budget'])}"))
+    return rows

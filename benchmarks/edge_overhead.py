@@ -1,0 +1,268 @@
+"""What metering everything at the edge costs: a JupyterLab page load and kernel output, edge against direct.
+
+The same running workspace is reached two ways, with the same person's API token:
+
+- through the edge (https://127.0.0.1:<public port>): TLS, the route allowlist, metering of every
+  response (headers included) and of every websocket message, the edge's own static files;
+- straight to the hub's proxy (http://127.0.0.1:<proxy port>, loopback, behind the edge).
+
+Page load: the GET requests real Chromium makes to load JupyterLab (/user/<u>/<p>/lab, its scripts,
+styles, settings, the file listing, ...) are recorded once through the edge, then replayed by one
+HTTP client as a browser with an empty cache would: the page first, then everything else over six
+connections. Kernel output: a kernel writes fresh random base64 (`--kernel-mb` megabytes; the worst
+case for the information measure, which must compress every byte of it) to stdout, read as stream
+messages over the kernel websocket, which offers permessage-deflate as Chromium does. The two sides
+take turns in ABBA order, so the machine's noise falls on both alike; the first load of each side
+warms its connections and is not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .table import row
+
+BROWSER_CONNECTIONS = 6  # what Chromium opens per origin over HTTP/1.1
+WRITE_RAW_BYTES = 48 * 1024  # random bytes per write; base64 makes 64 KiB of stdout
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    base: str  # the origin: scheme://host:port
+    ssl: ssl.SSLContext | bool
+
+    def connector(self) -> aiohttp.TCPConnector:
+        return aiohttp.TCPConnector(limit=BROWSER_CONNECTIONS, ssl=self.ssl)
+
+
+def sides(edge_url: str, ca_file: str, inner_url: str) -> tuple[Side, Side]:
+    return Side("edge", edge_url.rstrip("/"), ssl.create_default_context(cafile=ca_file)), \
+        Side("direct", inner_url.rstrip("/"), False)
+
+
+def abba(rounds: int, names: tuple[str, str]) -> list[str]:
+    """A, B, B, A, A, B, ...: each side goes first as often as the other."""
+    order = []
+    for i in range(rounds):
+        order += list(names if i % 2 == 0 else names[::-1])
+    return order
+
+
+# --- page load -----------------------------------------------------------------------------------
+
+def record_lab_requests(page, server_url: str) -> list[str]:
+    """The same-origin GETs (path and query) Chromium makes to load JupyterLab, in order, each once."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(server_url))
+    seen: dict[str, None] = {}
+
+    def on_request(request):
+        if request.method == "GET" and request.resource_type != "websocket" and request.url.startswith(origin):
+            seen[request.url.removeprefix(origin)] = None
+
+    page.on("request", on_request)
+    page.goto(f"{server_url}/lab")
+    page.wait_for_selector(".jp-Launcher", timeout=180_000)
+    try:
+        page.wait_for_load_state("networkidle", timeout=30_000)
+    except Exception:  # noqa: BLE001 - JupyterLab polls; what it asked for until now is the page load
+        pass
+    page.remove_listener("request", on_request)
+    paths = list(seen)
+    lab = next((p for p in paths if urlsplit(p).path.endswith("/lab")), None)
+    if lab is None:
+        raise RuntimeError(f"Chromium never asked for the lab page itself; recorded {paths[:5]}")
+    return [lab] + [p for p in paths if p != lab]
+
+
+async def _get(session: aiohttp.ClientSession, url: str, headers: dict) -> tuple[int, int]:
+    async with session.get(url, headers=headers, allow_redirects=False) as response:
+        body = await response.read()
+        return response.status, len(body)
+
+
+async def _page_load(session, side: Side, paths: list[str], headers: dict) -> dict:
+    started = time.perf_counter()
+    first = await _get(session, side.base + paths[0], headers)
+    rest = await asyncio.gather(*(_get(session, side.base + p, headers) for p in paths[1:]))
+    seconds = time.perf_counter() - started
+    statuses = [first[0]] + [s for s, _ in rest]
+    return {"seconds": seconds, "bytes": first[1] + sum(n for _, n in rest), "statuses": statuses}
+
+
+async def page_loads(pair: tuple[Side, Side], paths: list[str], token: str, rounds: int) -> dict:
+    """`rounds` loads per side (after one warm-up each), ABBA; p50 per side and their ratio."""
+    # Chromium's own request headers, so compression is negotiated as the browser would.
+    headers = {"Authorization": f"token {token}", "Accept-Encoding": "gzip, deflate, br",
+               "Accept": "*/*", "User-Agent": "enclave-benchmark (Chromium's requests, replayed)"}
+    sessions = {s.name: aiohttp.ClientSession(connector=s.connector(), auto_decompress=False) for s in pair}
+    by_name = {s.name: s for s in pair}
+    samples: dict[str, list[float]] = {s.name: [] for s in pair}
+    last: dict[str, dict] = {}
+    try:
+        for side in pair:  # warm-up: connections opened, TLS negotiated, caches of the servers filled
+            last[side.name] = await _page_load(sessions[side.name], side, paths, headers)
+        for name in abba(rounds, tuple(by_name)):
+            load = await _page_load(sessions[name], by_name[name], paths, headers)
+            samples[name].append(load["seconds"])
+            last[name] = load
+    finally:
+        for session in sessions.values():
+            await session.close()
+    result = {"requests": len(paths), "paths": paths, "rounds": rounds}
+    for name, values in samples.items():
+        result[name] = {"p50_s": statistics.median(values), "min_s": min(values), "max_s": max(values),
+                        "samples_s": [round(v, 4) for v in values], "bytes": last[name]["bytes"],
+                        "statuses": last[name]["statuses"]}
+    a, b = pair
+    result["ratio_p50"] = result[a.name]["p50_s"] / result[b.name]["p50_s"]
+    result["status_differs"] = [p for p, x, y in zip(paths, result[a.name]["statuses"], result[b.name]["statuses"],
+                                                     strict=True) if x != y]
+    result["failed"] = sorted({f"{name}: {p} -> {s}" for name in by_name for p, s in
+                               zip(paths, result[name]["statuses"], strict=True) if s >= 400})
+    return result
+
+
+# --- kernel output -------------------------------------------------------------------------------
+
+def _output_code(megabytes: float) -> tuple[str, int]:
+    writes = max(1, round(megabytes * 1e6 / (WRITE_RAW_BYTES * 4 / 3 + 1)))
+    code = ("import base64, os, sys\n"
+            f"for _ in range({writes}):\n"
+            f"    sys.stdout.write(base64.b64encode(os.urandom({WRITE_RAW_BYTES})).decode() + '\\n')\n"
+            "    sys.stdout.flush()\n")
+    return code, writes * (WRITE_RAW_BYTES * 4 // 3 + 1)
+
+
+class Kernel:
+    """One kernel of the workspace, reached through one side, talking the kernel protocol over its websocket."""
+
+    def __init__(self, session: aiohttp.ClientSession, side: Side, server_path: str, headers: dict):
+        self.session, self.side, self.headers = session, side, headers
+        self.api = f"{side.base}{server_path}/api/kernels"
+        self.kernel_id = self.ws = None
+
+    async def open(self) -> None:
+        async with self.session.post(self.api, json={"name": "python3"}, headers=self.headers) as reply:
+            if reply.status != 201:
+                raise RuntimeError(f"{self.side.name}: starting a kernel answered {reply.status}: "
+                                   f"{(await reply.text())[:300]}")
+            self.kernel_id = (await reply.json())["id"]
+        ws_url = "ws" + self.api.removeprefix("http") + f"/{self.kernel_id}/channels"
+        # compress=15 offers permessage-deflate, as Chromium does; whether it was agreed is reported.
+        self.ws = await self.session.ws_connect(ws_url, headers={**self.headers, "Origin": self.side.base},
+                                                compress=15, max_msg_size=0)
+
+    @property
+    def deflate(self) -> bool:
+        return bool(self.ws is not None and self.ws.compress)
+
+    async def execute(self, code: str) -> dict:
+        """Run `code`; the time from sending it until the kernel is idle again, and what came back."""
+        msg_id = uuid.uuid4().hex
+        message = {"header": {"msg_id": msg_id, "username": "bench", "session": uuid.uuid4().hex,
+                              "msg_type": "execute_request", "version": "5.3"},
+                   "parent_header": {}, "metadata": {}, "channel": "shell",
+                   "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                               "allow_stdin": False, "stop_on_error": True}}
+        started = time.perf_counter()
+        await self.ws.send_str(json.dumps(message))
+        stdout = frames = 0
+        error = None
+        async for frame in self.ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                raise RuntimeError(f"{self.side.name}: kernel websocket ended ({frame.type!r}, {frame.data!r})")
+            frames += len(frame.data)
+            msg = json.loads(frame.data)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream" and content["name"] == "stdout":
+                stdout += len(content["text"])
+            elif kind == "error":
+                error = f"{content['ename']}: {content['evalue']}"
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        else:
+            raise RuntimeError(f"{self.side.name}: kernel websocket closed ({self.ws.close_code})")
+        return {"seconds": time.perf_counter() - started, "stdout_bytes": stdout, "frame_bytes": frames,
+                "error": error}
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.kernel_id:
+            async with self.session.delete(f"{self.api}/{self.kernel_id}", headers=self.headers):
+                pass
+
+
+async def kernel_output(pair: tuple[Side, Side], server_path: str, token: str, megabytes: float,
+                        rounds: int) -> dict:
+    """`rounds` runs per side (after a small warm-up each), ABBA; MB/s of stdout per side and their ratio."""
+    headers = {"Authorization": f"token {token}"}
+    code, expected = _output_code(megabytes)
+    sessions = {s.name: aiohttp.ClientSession(connector=s.connector()) for s in pair}
+    kernels = {s.name: Kernel(sessions[s.name], s, server_path, headers) for s in pair}
+    runs: dict[str, list[dict]] = {s.name: [] for s in pair}
+    try:
+        for kernel in kernels.values():
+            await kernel.open()
+            await kernel.execute(_output_code(1)[0])  # warm-up: imports, first frames
+        for name in abba(rounds, tuple(kernels)):
+            run = await kernels[name].execute(code)
+            if run["error"] or run["stdout_bytes"] != expected:
+                raise RuntimeError(f"{name}: the kernel's output did not all arrive ({run['stdout_bytes']:,} of "
+                                   f"{expected:,} bytes; error {run['error']})")
+            runs[name].append(run)
+        deflate = {name: k.deflate for name, k in kernels.items()}
+    finally:
+        for kernel in kernels.values():
+            try:
+                await kernel.close()
+            except Exception:  # noqa: BLE001 - best effort: the workspace is stopped at the end anyway
+                pass
+        for session in sessions.values():
+            await session.close()
+    result = {"stdout_bytes_per_run": expected, "rounds": rounds, "permessage_deflate": deflate}
+    for name, done in runs.items():
+        rates = [r["stdout_bytes"] / 1e6 / r["seconds"] for r in done]
+        result[name] = {"median_mb_per_s": statistics.median(rates), "best_mb_per_s": max(rates),
+                        "samples_mb_per_s": [round(r, 2) for r in rates],
+                        "frame_bytes_per_run": done[-1]["frame_bytes"]}
+    a, b = pair
+    result["ratio_median"] = result[a.name]["median_mb_per_s"] / result[b.name]["median_mb_per_s"]
+    return result
+
+
+def overhead_rows(result: dict) -> list[dict]:
+    rows = []
+    page = result.get("page")
+    if page:
+        note = f"{page['requests']} requests, {page['edge']['bytes'] / 1e6:.1f} MB, {page['rounds']} loads per side"
+        if page["status_differs"]:
+            note += f"; answered differently: {', '.join(page['status_differs'][:3])}"
+        rows += [
+            row("edge: JupyterLab page load p50, through the edge", page["edge"]["p50_s"], "s", note=note),
+            row("edge: JupyterLab page load p50, straight to the hub's proxy", page["direct"]["p50_s"], "s"),
+            row("edge: page load p50, edge / direct (within 10%)", page["ratio_p50"], "x", "<= 1.1"),
+        ]
+    kernel = result.get("kernel")
+    if kernel:
+        rows += [
+            row("edge: kernel output through the edge (median)", kernel["edge"]["median_mb_per_s"], "MB/s",
+                note=f"{kernel['stdout_bytes_per_run'] / 1e6:.0f} MB of random base64 per run, "
+                     f"{kernel['rounds']} runs per side; permessage-deflate {kernel['permessage_deflate']}"),
+            row("edge: kernel output straight to the hub's proxy (median)", kernel["direct"]["median_mb_per_s"],
+                "MB/s"),
+            row("edge: kernel output, edge / direct (within 10%)", kernel["ratio_median"], "x", ">= 0.9"),
+        ]
+    return rows
