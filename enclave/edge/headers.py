@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ..metering.channels import PROJECT_HEADER, RECIPIENT_HEADER
+
 # JupyterLab 4 evaluates code (its settings validator compiles JSON schemas with
 # `new Function`) and injects styles, and the hub's pages carry inline scripts:
 # 'unsafe-inline' and 'unsafe-eval' for scripts and styles keep them working.
@@ -46,6 +48,10 @@ WEBSOCKET_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "
                                  "sec-websocket-protocol", "sec-websocket-accept"})
 
 EDGE_MARKER = "X-Enclave-Edge"
+# The enclave's own headers (the edge's marker, the recipient headers of enclave.metering.channels): set
+# only by the edge and by trusted host services, never passed on from a browser, and removed from every
+# response before it reaches one (a workspace must never choose whom it is counted against).
+ENCLAVE_PREFIX = "x-enclave-"
 
 
 def upstream_request_headers(incoming: CIMultiDictProxy, client_ip: str, host: str, port: int,
@@ -59,6 +65,8 @@ def upstream_request_headers(incoming: CIMultiDictProxy, client_ip: str, host: s
         if lowered in HOP_BY_HOP or lowered in FORWARDED or lowered in connection_named:
             continue
         if websocket and lowered in WEBSOCKET_HANDSHAKE:
+            continue
+        if lowered.startswith(ENCLAVE_PREFIX):
             continue
         out.add(name, value)
     out["X-Forwarded-For"] = client_ip
@@ -75,17 +83,38 @@ def secure_cookie(value: str) -> str:
 
 
 def downstream_response_headers(upstream: CIMultiDictProxy) -> CIMultiDict:
-    """The upstream response's headers for the browser: hop-by-hop dropped, cookies secured, ours added."""
+    """The upstream response's headers for the browser: hop-by-hop and X-Enclave-* dropped, cookies secured,
+    ours added."""
     out = CIMultiDict()
     for name, value in upstream.items():
         lowered = name.lower()
-        if lowered in HOP_BY_HOP:
+        if lowered in HOP_BY_HOP or lowered.startswith(ENCLAVE_PREFIX):
             continue
         if lowered in (h.lower() for h in SECURITY_HEADERS):
             continue  # ours replace whatever a server behind says
         out.add(name, secure_cookie(value) if lowered == "set-cookie" else value)
     add_security_headers(out)
     return out
+
+
+def named_recipient(upstream: CIMultiDictProxy) -> tuple[str | None, str | None]:
+    """(recipient, project) a trusted service named in its response headers; None for what it did not name.
+
+    A header sent more than once with different values names nobody (fail closed: the response is then
+    treated as unnamed).
+    """
+    return _single(upstream.getall(RECIPIENT_HEADER, [])), _single(upstream.getall(PROJECT_HEADER, []))
+
+
+def _single(values: list[str]) -> str | None:
+    distinct = {v.strip() for v in values}
+    return distinct.pop() if len(distinct) == 1 and "" not in distinct else None
+
+
+def serialised_head(status: int, reason: str | None, headers) -> bytes:
+    """The status line and headers as sent on the wire: what the meter counts of a response's head."""
+    lines = [f"HTTP/1.1 {status} {reason or ''}", *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
 
 def add_security_headers(headers) -> None:

@@ -1,10 +1,14 @@
 """The reverse proxy: every request to the enclave passes here on its way to the hub's proxy.
 
 HTTP bodies stream both ways (only contents API responses are held, up to the
-size check's cap); websockets (kernels, terminals) are relayed frame by frame
-both ways. Data-bearing traffic from a workspace to the browser is counted by
-the EgressMeter; when the meter says the budget is spent, the response is cut
-or the websocket closed.
+size check's cap); websockets are relayed frame by frame both ways. Every
+response that can carry analyst-influenced bytes (enclave.edge.policy says
+which) goes through one metered stream (enclave.metering, contract C2), head
+included: a workspace's against the path's owner and server, the hub's and
+the airlock's against the person they name in X-Enclave-Recipient (read and
+removed here). An unnamed hub or airlock answer over `UNNAMED_LIMIT` bytes is
+refused (fail closed). When the meter says the budget is spent, the response
+is refused before it starts, cut during its body, or the websocket closed.
 """
 
 from __future__ import annotations
@@ -17,13 +21,18 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from .contents import PASS, REFUSE, ContentsCheck
-from .headers import add_security_headers, downstream_response_headers, upstream_request_headers
-from .policy import Decision, decide
+from .headers import (add_security_headers, downstream_response_headers, named_recipient, serialised_head,
+                      upstream_request_headers)
+from .policy import AIRLOCK, EDGE_ANSWER, HUB, WORKSPACE, Decision, decide
 from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
 
 log = logging.getLogger(__name__)
 
 BUDGET_SPENT = "metering-budget"
+NO_RECIPIENT = "no-recipient"
+# Largest hub or airlock answer that names no recipient (a login page, a redirect, an error): passed
+# unmetered since it is sent before anyone is logged in; anything larger must say whom it is for.
+UNNAMED_LIMIT = 16 * 1024
 WS_POLICY_VIOLATION = 1008
 # Headers aiohttp's client would otherwise add on its own.
 _NO_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
@@ -74,9 +83,10 @@ class EdgeProxy:
         if decision.refused:
             await self._audit(request, decision.reason, decision)
             return decision_response(decision)
-        if decision.channel and self.meter.blocked(decision.user, decision.server):
-            return refusal_response(429, BUDGET_SPENT, "this workspace's data budget for today is spent, or "
-                                    "the account is suspended. An operator can tell you more.")
+        if decision.kind == EDGE_ANSWER:
+            return web.Response(text=decision.answer, content_type="application/json")
+        if decision.kind == WORKSPACE and self.meter.blocked(decision.user, decision.server):
+            return _budget_spent()
         if websocket:
             return await self._relay_websocket(request, decision)
         return await self._relay_http(request, decision)
@@ -94,10 +104,18 @@ class EdgeProxy:
         return upstream_request_headers(request.headers, request.remote or "", host, self.public_port,
                                         websocket=websocket)
 
-    def _count(self, decision: Decision, nbytes: int) -> bool:
-        if not decision.channel or not nbytes:
-            return True
-        return self.meter.count(decision.user, decision.server, nbytes, decision.channel)
+    def _metered_stream(self, decision: Decision, upstream_headers):
+        """The meter's stream for one response, or None when it is not metered or names no recipient."""
+        if decision.kind == WORKSPACE:
+            return self.meter.stream(decision.user, decision.server, decision.channel)
+        if decision.kind in (HUB, AIRLOCK):
+            recipient, project = named_recipient(upstream_headers)
+            if recipient is None:
+                return None
+            # The hub's answers concern no project; the airlock names one when its answer concerns one.
+            project = project if decision.kind == AIRLOCK and project else decision.default_project
+            return self.meter.stream(recipient, project, decision.channel)
+        return None
 
     async def _relay_http(self, request: web.Request, decision: Decision) -> web.StreamResponse:
         headers = self._upstream_headers(request)
@@ -114,13 +132,33 @@ class EdgeProxy:
         try:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                           headers=downstream_response_headers(upstream.headers))
+            stream = self._metered_stream(decision, upstream.headers)
+            if stream is None and decision.kind in (HUB, AIRLOCK):
+                return await self._relay_unnamed(request, decision, upstream, response)
             if decision.check_contents:
-                return await self._relay_checked_contents(request, decision, upstream, response)
-            return await self._stream(request, decision, upstream, response, b"")
+                return await self._relay_checked_contents(request, decision, upstream, response, stream)
+            return await self._stream(request, decision, upstream, response, b"", stream)
         finally:
             upstream.release()
 
-    async def _relay_checked_contents(self, request, decision, upstream, response) -> web.StreamResponse:
+    async def _relay_unnamed(self, request, decision: Decision, upstream, response) -> web.StreamResponse:
+        """A hub or airlock answer naming nobody: passed only when it is small, else refused (502, audited)."""
+        if (upstream.content_length or 0) <= UNNAMED_LIMIT:
+            body = bytearray()
+            async for chunk in upstream.content.iter_any():
+                body += chunk
+                if len(body) > UNNAMED_LIMIT:
+                    break
+            else:
+                await response.prepare(request)
+                await response.write(bytes(body))
+                await response.write_eof()
+                return response
+        why = f"the answer is larger than {UNNAMED_LIMIT} bytes and names no recipient to count it against"
+        await self._audit(request, NO_RECIPIENT, decision, why)
+        return refusal_response(502, NO_RECIPIENT, f"{why}. This is a fault of the enclave: tell an operator.")
+
+    async def _relay_checked_contents(self, request, decision, upstream, response, stream) -> web.StreamResponse:
         encoding = upstream.headers.get("Content-Encoding", "identity").lower()
         if encoding != "identity":
             return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})",
@@ -136,7 +174,7 @@ class EdgeProxy:
         if verdict != PASS:  # the whole body is in: judge it
             if check.finish() == REFUSE:
                 return await self._refuse_contents(request, decision, check.why, check.reason)
-        return await self._stream(request, decision, upstream, response, bytes(check.buffer))
+        return await self._stream(request, decision, upstream, response, bytes(check.buffer), stream)
 
     async def _refuse_contents(self, request, decision: Decision, why: str, reason: str) -> web.Response:
         await self._audit(request, reason, decision, why)
@@ -145,16 +183,20 @@ class EdgeProxy:
                                 "take results out through the airlock (egress review).")
 
     async def _stream(self, request, decision: Decision, upstream, response: web.StreamResponse,
-                      head: bytes) -> web.StreamResponse:
-        if head and not self._count(decision, len(head)):
-            return refusal_response(429, BUDGET_SPENT, "this workspace's data budget for today is spent.")
+                      first: bytes, stream) -> web.StreamResponse:
+        """Send the response, its head and each chunk counted first (`stream` None: not metered)."""
+        if stream is not None:
+            if not stream.send(serialised_head(response.status, response.reason, response.headers)):
+                return _budget_spent()
+            if first and not stream.send(first):
+                return _budget_spent()
         await response.prepare(request)
-        if head:
-            await response.write(head)
+        if first:
+            await response.write(first)
         async for chunk in upstream.content.iter_any():
-            if not self._count(decision, len(chunk)):
-                log.warning("metering budget spent: cutting %s for %s/%s", decision.route, decision.user,
-                            decision.server)
+            if stream is not None and not stream.send(chunk):
+                log.warning("metering budget spent: cutting %s (%s/%s on %s)", decision.route, stream.user,
+                            stream.project, stream.channel)
                 request.transport.close() if request.transport else None
                 return response
             await response.write(chunk)
@@ -175,7 +217,9 @@ class EdgeProxy:
         browser = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
                                         max_msg_size=0, autoping=True)
         await browser.prepare(request)
-        to_browser = asyncio.create_task(self._pump_to_browser(upstream, browser, decision))
+        # Websockets pass only under a workspace (policy): counted against its owner and server.
+        stream = self.meter.stream(decision.user, decision.server, decision.channel)
+        to_browser = asyncio.create_task(_pump_to_browser(upstream, browser, stream))
         to_upstream = asyncio.create_task(_pump(browser, upstream))
         try:
             await asyncio.wait({to_browser, to_upstream}, return_when=asyncio.FIRST_COMPLETED)
@@ -189,20 +233,25 @@ class EdgeProxy:
                 await browser.close()
         return browser
 
-    async def _pump_to_browser(self, upstream, browser: web.WebSocketResponse, decision: Decision) -> None:
-        async for message in upstream:
-            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                data = message.data.encode() if message.type == WSMsgType.TEXT else message.data
-                if not self._count(decision, len(data)):
-                    await browser.close(code=WS_POLICY_VIOLATION,
-                                        message=f"{PREFIX}: data budget spent".encode()[:120])
-                    return
-                await _send(browser, message)
-            elif message.type == WSMsgType.CLOSE:
-                await browser.close(code=upstream.close_code or 1000)
+
+async def _pump_to_browser(upstream, browser: web.WebSocketResponse, stream) -> None:
+    async for message in upstream:
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            data = message.data.encode() if message.type == WSMsgType.TEXT else message.data
+            if not stream.send(data):
+                await browser.close(code=WS_POLICY_VIOLATION, message=f"{PREFIX}: data budget spent".encode()[:120])
                 return
-            elif message.type == WSMsgType.ERROR:
-                return
+            await _send(browser, message)
+        elif message.type == WSMsgType.CLOSE:
+            await browser.close(code=upstream.close_code or 1000)
+            return
+        elif message.type == WSMsgType.ERROR:
+            return
+
+
+def _budget_spent() -> web.Response:
+    return refusal_response(429, BUDGET_SPENT, "the data budget for today is spent, or the account is suspended. "
+                            "An operator can tell you more.")
 
 
 async def _pump(source, target) -> None:

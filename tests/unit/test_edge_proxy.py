@@ -2,8 +2,8 @@
 
 The real hub behind the real edge is tested in tests/security/test_edge.py; here the upstream is an
 aiohttp app standing in for the hub's proxy, so that streaming, websockets, metering cuts and the
-plain-HTTP answer can be driven exactly. The meter is a recording stand-in with a byte budget (the real
-one, enclave.metering, has its own tests).
+plain-HTTP answer can be driven exactly. The meter is a recording stand-in with a byte budget that counts
+raw bytes (the real one, enclave.metering, measures information and has its own tests).
 """
 
 from __future__ import annotations
@@ -32,15 +32,32 @@ WS = "/user/alice/alpha"
 
 
 class BudgetMeter:
-    def __init__(self, budget: int = 10**9, blocked: bool = False):
-        self.budget, self.is_blocked, self.counted = budget, blocked, []
+    """The meter's streaming API (contract C2), counting raw bytes against one budget for everyone."""
 
-    def count(self, user, project, nbytes, channel) -> bool:
-        self.counted.append((user, project, nbytes, channel))
-        return sum(c[2] for c in self.counted) <= self.budget
+    def __init__(self, budget: int = 10**9, blocked: bool = False):
+        self.budget, self.is_blocked, self.counted, self.sent = budget, blocked, [], []
+
+    def stream(self, user, project, channel):
+        return RecordingStream(self, user, project, channel)
 
     def blocked(self, user, project) -> bool:
         return self.is_blocked
+
+    def total(self, user=None, project=None, channel=None) -> int:
+        return sum(c[2] for c in self.counted if (user, project, channel) == (
+            user and c[0], project and c[1], channel and c[3]))
+
+
+class RecordingStream:
+    def __init__(self, meter: BudgetMeter, user, project, channel):
+        self.meter, self.user, self.project, self.channel = meter, user, project, channel
+
+    def send(self, data: bytes) -> bool:
+        if self.meter.is_blocked:
+            return False
+        self.meter.counted.append((self.user, self.project, len(data), self.channel))
+        self.meter.sent.append(bytes(data))
+        return sum(c[2] for c in self.meter.counted) <= self.meter.budget
 
 
 def upstream_app(seen: list) -> web.Application:
@@ -69,6 +86,24 @@ def upstream_app(seen: list) -> web.Application:
     async def gzipped(request):
         return web.Response(body=b"\x1f\x8b...", headers={"Content-Encoding": "gzip"})
 
+    async def claims(request):
+        """A workspace (or anything behind the edge) trying to choose whom it is counted against."""
+        return web.Response(text="mine", headers={"X-Enclave-Recipient": request.query.get("as", "bob"),
+                                                  "X-Enclave-Project": "beta", "X-Enclave-Edge": "refused"})
+
+    async def named(request):
+        """A hub or airlock answer: its size from ?size=, its recipient (and project) from the query."""
+        body = b"n" * int(request.query.get("size", "100"))
+        headers = {k: v for k, v in (("X-Enclave-Recipient", request.query.get("to")),
+                                     ("X-Enclave-Project", request.query.get("project"))) if v}
+        if request.query.get("chunked"):
+            response = web.StreamResponse(headers=headers)
+            await response.prepare(request)
+            for start in range(0, len(body), 1000):
+                await response.write(body[start:start + 1000])
+            return response
+        return web.Response(body=body, headers=headers)
+
     async def socket_handler(request):
         ws = web.WebSocketResponse(protocols=["v1.kernel.websocket.jupyter.org"])
         await ws.prepare(request)
@@ -81,10 +116,14 @@ def upstream_app(seen: list) -> web.Application:
         return ws
 
     app = web.Application()
-    app.router.add_get(WS + "/api/big", big)
+    app.router.add_get(WS + "/lab", big)
     app.router.add_get(WS + "/api/contents/{path}", contents)
-    app.router.add_get(WS + "/api/gz", gzipped)
+    app.router.add_get(WS + "/api/status", gzipped)
+    app.router.add_get(WS + "/api/me", claims)
     app.router.add_get(WS + "/api/kernels/k/channels", socket_handler)
+    app.router.add_get(WS + "/api/events/subscribe", socket_handler)
+    app.router.add_get("/hub/api/named", named)
+    app.router.add_get("/services/egress-review/named", named)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app
 
@@ -160,19 +199,129 @@ def test_large_cookie_headers_pass(tmp_path):
     run(scenario())
 
 
-def test_static_and_hub_pages_are_not_metered(tmp_path):
+def test_every_workspace_response_is_metered_head_included(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter()) as s:
-            for path in ("/hub/login", f"{WS}/static/x.js", f"{WS}/lab"):
-                assert (await s.client.get(s.url + path)).status == 200
+            reply = await s.client.get(f"{s.url}{WS}/lab/tree/x.ipynb")
+            body = await reply.read()
+            head = s.meter.sent[0]
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Set-Cookie: session=s1" in head
+            assert head.endswith(b"\r\n\r\n")
+            # Every byte received is counted: the body, and the head with every header the browser got.
+            assert s.meter.total("alice", "alpha", "page") >= len(body) + sum(
+                len(k) + len(v) + 4 for k, v in reply.headers.items() if k not in ("Date", "Server", "Content-Length"))
+            assert {c[:2] for c in s.meter.counted} == {("alice", "alpha")}
+    run(scenario())
+
+
+def test_a_workspace_cannot_choose_whom_it_is_counted_against(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            reply = await s.client.get(f"{s.url}{WS}/api/me?as=carol")
+            assert reply.status == 200 and await reply.text() == "mine"
+            assert not [h for h in reply.headers if h.lower().startswith("x-enclave-")]  # all stripped
+            assert {c[:2] for c in s.meter.counted} == {("alice", "alpha")}  # the path's owner, not carol
+    run(scenario())
+
+
+def test_a_browser_cannot_send_enclave_headers_upstream(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            await s.client.get(f"{s.url}/hub/home", headers={"X-Enclave-Recipient": "bob", "X-Enclave-Edge": "x"})
+            assert not [h for h in s.seen[-1] if h.lower().startswith("x-enclave-")]
+    run(scenario())
+
+
+def test_hub_answers_are_counted_against_the_recipient_the_hub_names(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            reply = await s.client.get(f"{s.url}/hub/api/named?size=50000&to=carol")
+            assert reply.status == 200 and len(await reply.read()) == 50000
+            assert "X-Enclave-Recipient" not in reply.headers
+            assert {c[:2] + c[3:] for c in s.meter.counted} == {("carol", "(hub)", "hub")}
+            assert s.meter.total("carol", "(hub)", "hub") > 50000  # body and head
+            # The hub's own project header is not honoured: its answers concern no project.
+            await s.client.get(f"{s.url}/hub/api/named?to=carol&project=alpha")
+            assert {c[1] for c in s.meter.counted} == {"(hub)"}
+    run(scenario())
+
+
+def test_airlock_answers_are_counted_against_the_recipient_and_project_it_names(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            reply = await s.client.get(f"{s.url}/services/egress-review/named?size=30000&to=rita&project=alpha")
+            assert reply.status == 200 and "X-Enclave-Project" not in reply.headers
+            assert {c[:2] + c[3:] for c in s.meter.counted} == {("rita", "alpha", "airlock")}
+            await s.client.get(f"{s.url}/services/egress-review/named?size=30000&to=rita")
+            assert s.meter.total("rita", "(airlock)", "airlock") > 30000
+    run(scenario())
+
+
+@pytest.mark.parametrize("where", ["/hub/api/named", "/services/egress-review/named"])
+def test_unnamed_hub_and_airlock_answers_pass_only_when_small(tmp_path, where):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            small = await s.client.get(f"{s.url}{where}?size=16384")
+            assert small.status == 200 and len(await small.read()) == 16384
+            for query in ("size=16385", "size=16385&chunked=1", "size=200000&chunked=1"):
+                large = await s.client.get(f"{s.url}{where}?{query}")
+                assert large.status == 502 and (await large.json())["reason"] == "no-recipient", query
+                assert large.headers["X-Enclave-Edge"] == "refused"
             assert s.meter.counted == []
+        with s.db.reading() as session:
+            from enclave.state.models import AuditEvent
+            events = session.query(AuditEvent).filter_by(action="edge.refused").all()
+            assert {e.details["reason"] for e in events} == {"no-recipient"}
+    run(scenario())
+
+
+def test_a_recipient_whose_budget_is_spent_gets_429_from_the_hub(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter(blocked=True)) as s:
+            reply = await s.client.get(f"{s.url}/hub/api/named?to=carol")
+            assert reply.status == 429 and (await reply.json())["reason"] == "metering-budget"
+    run(scenario())
+
+
+def test_the_hubs_static_files_are_not_metered(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            assert (await s.client.get(f"{s.url}/hub/static/js/home.js")).status == 200
+            assert s.meter.counted == []
+    run(scenario())
+
+
+def test_routes_not_allowed_under_a_workspace_are_refused_audited_and_never_relayed(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            for method, route in (("GET", "api/config/notebook"), ("POST", "lab"), ("GET", "my/route")):
+                reply = await s.client.request(method, f"{s.url}{WS}/{route}")
+                assert reply.status == 403 and (await reply.json())["reason"] == "route-not-allowed"
+            assert s.seen == []
+        with s.db.reading() as session:
+            from enclave.state.models import AuditEvent
+            events = session.query(AuditEvent).filter_by(action="edge.refused").all()
+            assert [(e.details["reason"], e.details["method"]) for e in events] == [
+                ("route-not-allowed", "GET"), ("route-not-allowed", "POST"), ("route-not-allowed", "GET")]
+    run(scenario())
+
+
+def test_the_exporter_list_is_answered_by_the_edge_empty_and_not_audited(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            reply = await s.client.get(f"{s.url}{WS}/api/nbconvert")
+            assert reply.status == 200 and await reply.json() == {}
+            assert s.seen == [] and s.meter.counted == []
+        with s.db.reading() as session:
+            from enclave.state.models import AuditEvent
+            assert session.query(AuditEvent).filter_by(action="edge.refused").count() == 0
     run(scenario())
 
 
 def test_a_response_is_cut_when_the_budget_is_spent(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter(budget=300_000)) as s:
-            reply = await s.client.get(f"{s.url}{WS}/api/big")
+            reply = await s.client.get(f"{s.url}{WS}/lab")
             with pytest.raises(aiohttp.ClientPayloadError):
                 await reply.read()  # 1,000,000 bytes promised, cut after about 300,000
             assert sum(c[2] for c in s.meter.counted) < 400_000
@@ -206,6 +355,20 @@ def test_websockets_relay_both_ways_with_the_subprotocol_and_close_when_the_budg
     run(scenario())
 
 
+def test_other_websockets_are_metered_on_the_websocket_channel(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            ws = await s.client.ws_connect(f"wss://127.0.0.1:{s.port}{WS}/api/events/subscribe")
+            await ws.send_str("hello")
+            assert (await ws.receive()).data == "echo:hello"
+            await ws.close()
+            assert s.meter.counted == [("alice", "alpha", len("echo:hello"), "websocket")]
+            refused = await s.client.get(f"wss://127.0.0.1:{s.port}{WS}/api/kernels",
+                                         headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+            assert refused.status == 403 and (await refused.json())["reason"] == "route-not-allowed"
+    run(scenario())
+
+
 def test_contents_over_the_limit_are_refused_and_audited_notebooks_pass(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter()) as s:
@@ -229,7 +392,7 @@ def test_an_encoded_contents_answer_is_refused_as_unreadable(tmp_path):
         async with Stack(tmp_path, BudgetMeter()) as s:
             reply = await s.client.get(f"{s.url}{WS}/api/contents/encoded.txt")
             assert reply.status == 403 and (await reply.json())["reason"] == "contents-unreadable"
-            assert (await s.client.get(f"{s.url}{WS}/api/gz")).status == 200  # elsewhere, encodings pass as is
+            assert (await s.client.get(f"{s.url}{WS}/api/status")).status == 200  # elsewhere, encodings pass as is
     run(scenario())
 
 
