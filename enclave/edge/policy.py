@@ -12,9 +12,10 @@ against the person who receives it (enclave.metering.channels):
   from a real session in Chromium. Everything else is refused
   (`route-not-allowed`), whatever the method. Every allowed response is
   metered against the path's owner and server; the workspace never chooses
-  (it runs the analyst's code beside its server). Static assets of the
-  workspace image are answered by the edge from its own copy
-  (enclave.edge.static) before this policy is asked.
+  (it runs the analyst's code beside its server). Static addresses (static/,
+  lab/extensions/, lab/api/themes/, kernelspecs/<kernel>/, custom/) are not in
+  the list: the edge answers them from its copy of the image
+  (enclave.edge.static) before the list is consulted, and never relays them.
 - The hub (`/hub/`, and every address outside `/user/<u>/<s>/` and
   `/services/`) is metered on channel "hub" against the person the hub names
   in its response (enclave.hub.recipient); its static files are not.
@@ -61,7 +62,9 @@ AIRLOCK = "airlock"  # relayed, metered against the recipient (and project) the 
 UNMETERED = "unmetered"  # relayed, not analyst-controlled (the hub's static files)
 EDGE_ANSWER = "edge-answer"  # answered by the edge itself (`answer`)
 
-NO_EXPORTERS = "{}"  # api/nbconvert: JupyterLab offers no "Export as" formats
+NO_EXPORTERS = "{}"
+CLOSED_MESSAGE = ("This route is closed by the enclave's edge: it would send file bytes to the browser. Results "
+                  "leave through the airlock (egress review).")  # api/nbconvert: JupyterLab offers no "Export as" formats
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,6 @@ WORKSPACE_ROUTES: tuple[Route, ...] = tuple([
              "lab/api/translations/*", "lab/api/workspaces"),
     *_routes("other-api", "GET PUT", "lab/api/settings/*/**"),  # ids hold a '/' (@scope/package:plugin)
     *_routes("other-api", "GET PUT DELETE", "lab/api/workspaces/*"),
-    # Static assets: answered by the edge from the image's copy when it has one (enclave.edge.static);
-    # if one is ever relayed, it is metered like a page.
-    *_routes("page", "GET", "static/**", "lab/static/**", "lab/extensions/**", "lab/api/themes/**",
-             "custom/**"),
 ])
 
 
@@ -134,6 +133,7 @@ class Decision:
     route: str = ""  # the canonical path (or the raw one when it could not be made canonical)
     user: str | None = None  # the workspace's owner and server, when the path is under /user/<u>/<s>/
     server: str | None = None
+    rest: tuple[str, ...] | None = None  # the canonical segments under /user/<u>/<s>/ (None elsewhere)
     kind: str = WORKSPACE  # WORKSPACE, HUB, AIRLOCK, UNMETERED or EDGE_ANSWER
     channel: str | None = None  # the metering channel; None when not metered
     default_project: str | None = None  # HUB and AIRLOCK: what the response is counted under unless named
@@ -141,9 +141,9 @@ class Decision:
     answer: str = ""  # EDGE_ANSWER: the JSON body the edge sends
 
 
-def _refuse(status: int, reason: str, message: str, route: str, user=None, server=None) -> Decision:
+def _refuse(status: int, reason: str, message: str, route: str, user=None, server=None, rest=None) -> Decision:
     return Decision(refused=True, status=status, reason=reason, message=message, route=route, user=user,
-                    server=server)
+                    server=server, rest=rest)
 
 
 def has_token_parameter(query: str) -> bool:
@@ -208,22 +208,18 @@ def decide(method: str, raw_path: str, query: str = "", *, websocket: bool = Fal
     lowered = tuple(s.lower() for s in rest)
     closed = (lowered[:1] and lowered[0] in CLOSED_ROUTES) or server.lower() in CLOSED_ROUTES
     if closed:
-        return _refuse(403, CLOSED_ROUTE, "This route is closed by the enclave's edge: it would send file "
-                       "bytes to the browser. Results leave through the airlock (egress review).", route, user,
-                       server)
+        return _refuse(403, CLOSED_ROUTE, CLOSED_MESSAGE, route, user, server, rest)
     if has_download_parameter(query):
         return _refuse(403, DOWNLOAD, "Downloads are closed by the enclave's edge. Results leave through the "
-                       "airlock (egress review).", route, user, server)
+                       "airlock (egress review).", route, user, server, rest)
     if rest == ("api", "nbconvert") and method == "GET" and not websocket:
-        return Decision(route=route, user=user, server=server, kind=EDGE_ANSWER, answer=NO_EXPORTERS)
+        return Decision(route=route, user=user, server=server, rest=rest, kind=EDGE_ANSWER, answer=NO_EXPORTERS)
     if lowered[:2] == ("api", "nbconvert"):
-        return _refuse(403, CLOSED_ROUTE, "This route is closed by the enclave's edge: it would send file "
-                       "bytes to the browser. Results leave through the airlock (egress review).", route, user,
-                       server)
+        return _refuse(403, CLOSED_ROUTE, CLOSED_MESSAGE, route, user, server, rest)
     channel = workspace_channel(method, rest, websocket, declared_apps)
     if channel is None:
         return _refuse(403, NOT_ALLOWED, f"The enclave's edge lets through only the requests JupyterLab needs; "
                        f"{method} {'(websocket) ' if websocket else ''}on this address is not one of them.",
-                       route, user, server)
-    return Decision(route=route, user=user, server=server, channel=channel,
+                       route, user, server, rest)
+    return Decision(route=route, user=user, server=server, rest=rest, channel=channel,
                     check_contents=method == "GET" and channel == "contents")

@@ -23,7 +23,7 @@ from yarl import URL
 from .contents import PASS, REFUSE, ContentsCheck
 from .headers import (add_security_headers, downstream_response_headers, named_recipient, serialised_head,
                       upstream_request_headers)
-from .policy import AIRLOCK, EDGE_ANSWER, HUB, WORKSPACE, Decision, decide
+from .policy import AIRLOCK, EDGE_ANSWER, HUB, TOKEN_IN_URL, WORKSPACE, Decision, decide
 from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,11 @@ _NO_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
 
 
 class EdgeProxy:
-    def __init__(self, upstream: str, meter, refusals: RefusalAudit, *, declared_apps: frozenset[str],
+    def __init__(self, upstream: str, meter, refusals: RefusalAudit, static, *, declared_apps: frozenset[str],
                  contents_limit: int, public_port: int):
         self.upstream = upstream.rstrip("/")  # http://127.0.0.1:<proxy_port>
         self.meter = meter
+        self.static = static  # enclave.edge.static.StaticAssets: the workspace image's static files
         self.refusals = refusals
         self.declared_apps = declared_apps
         self.contents_limit = contents_limit
@@ -80,6 +81,11 @@ class EdgeProxy:
         path, _, query = request.raw_path.partition("?")
         websocket = request.headers.get("Upgrade", "").lower() == "websocket"
         decision = decide(request.method, path, query, websocket=websocket, declared_apps=self.declared_apps)
+        if decision.rest is not None and decision.reason != TOKEN_IN_URL and not websocket:
+            # Static addresses of a workspace are the edge's own answer (file, 404 or 503), never relayed.
+            found = self.static.lookup(decision.user, decision.server, decision.rest, query)
+            if found is not None:
+                return await self.static.response_for(found, request)
         if decision.refused:
             await self._audit(request, decision.reason, decision)
             return decision_response(decision)

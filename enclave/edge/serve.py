@@ -15,6 +15,7 @@ from ..state.db import open_state_db
 from .listener import EdgeListener, plain_http_application
 from .proxy import EdgeProxy
 from .refusals import RefusalAudit
+from .static import StaticAssets
 from .tls import certificate_for, describe, server_context
 
 log = logging.getLogger("enclave.edge")
@@ -41,8 +42,9 @@ async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) ->
     context = server_context(chosen)
     meter = EgressMeter(settings)
     await meter.start()
-    proxy = EdgeProxy(f"http://127.0.0.1:{settings.proxy_port}", meter,
-                      RefusalAudit(open_state_db(settings.database_url)),
+    db = open_state_db(settings.database_url)
+    proxy = EdgeProxy(f"http://127.0.0.1:{settings.proxy_port}", meter, RefusalAudit(db),
+                      StaticAssets.from_settings(settings, db),
                       declared_apps=frozenset(settings.edge_declared_apps),
                       contents_limit=settings.edge_max_file_content_bytes, public_port=settings.public_port)
     tls_runner = edge_runner(proxy.application())

@@ -23,12 +23,26 @@ from enclave.edge.listener import EdgeListener, plain_http_application
 from enclave.edge.proxy import EdgeProxy
 from enclave.edge.refusals import RefusalAudit
 from enclave.edge.serve import edge_runner
+from enclave.edge.static import StaticAssets
 from enclave.edge.tls import make_self_signed, server_context
+from enclave.images.static_copy import KERNELS, MANIFEST, SERVER_STATIC, copy_folder
 from enclave.state.db import StateDB
 
 pytestmark = pytest.mark.unit
 
 WS = "/user/alice/alpha"
+IMAGE = "enclave-workspace:0123456789ab"
+
+
+def static_assets(root) -> StaticAssets:
+    """The edge's copy of alpha's image: one server static file and the python3 kernel's logo."""
+    copy = copy_folder(root, IMAGE)
+    for path, data in ((f"{SERVER_STATIC}/x.js", b"from the image"), (f"{KERNELS[1]}/python3/kernel.json", b"{}"),
+                       (f"{KERNELS[1]}/python3/logo-64x64.png", b"\x89PNG logo")):
+        (copy / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (copy / path.lstrip("/")).write_bytes(data)
+    (copy / MANIFEST).write_text(json.dumps({"tag": IMAGE}))
+    return StaticAssets(root, lambda user, server: IMAGE if server == "alpha" else None)
 
 
 class BudgetMeter:
@@ -148,6 +162,7 @@ class Stack:
         self.cert = make_self_signed(self.tmp_path / "tls", (["localhost"], ["127.0.0.1"]))
         self.db = StateDB(f"sqlite:///{self.tmp_path / 'state.sqlite'}")
         proxy = EdgeProxy(f"http://127.0.0.1:{up_port}", self.meter, RefusalAudit(self.db),
+                          static_assets(self.tmp_path / "static"),
                           declared_apps=frozenset(), contents_limit=1000, public_port=0)
         self.edge = edge_runner(proxy.application())
         self.plain = web.AppRunner(plain_http_application(0))
@@ -280,6 +295,24 @@ def test_a_recipient_whose_budget_is_spent_gets_429_from_the_hub(tmp_path):
         async with Stack(tmp_path, BudgetMeter(blocked=True)) as s:
             reply = await s.client.get(f"{s.url}/hub/api/named?to=carol")
             assert reply.status == 429 and (await reply.json())["reason"] == "metering-budget"
+    run(scenario())
+
+
+def test_a_workspaces_static_addresses_are_answered_by_the_edge_from_the_image_never_relayed(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            served = await s.client.get(f"{s.url}{WS}/static/x.js?v=1")
+            assert served.status == 200 and await served.read() == b"from the image"
+            assert served.headers["X-Enclave-Edge"] == "static"
+            logo = await s.client.get(f"{s.url}{WS}/kernelspecs/python3/logo-64x64.png")
+            assert logo.status == 200 and await logo.read() == b"\x89PNG logo"
+            for missing in ("static/lab/nothing.js", "kernelspecs/evil/data.csv", "custom/custom.css"):
+                reply = await s.client.get(f"{s.url}{WS}/{missing}")
+                assert reply.status == 404 and reply.headers["X-Enclave-Edge"] == "static", missing
+            assert (await s.client.post(f"{s.url}{WS}/static/x.js", data=b"x")).status == 405
+            assert s.seen == [] and s.meter.counted == []  # not relayed, nothing analyst-controlled to count
+            # A token in the address is refused before anything is answered.
+            assert (await s.client.get(f"{s.url}{WS}/static/x.js?token=t")).status == 403
     run(scenario())
 
 
