@@ -8,20 +8,9 @@ import pytest
 import requests
 
 from egress_review.domain.permissions import Scope
+from tests.integration.egress.clients import Browser, Client
 
 pytestmark = pytest.mark.integration
-
-
-class Client:
-    def __init__(self, served, token):
-        self.base = served.url
-        self.h = {"Authorization": f"token {token}"}
-
-    def get(self, path, **kw):
-        return requests.get(self.base + path, headers=self.h, timeout=30, **kw)
-
-    def post(self, path, json=None, **kw):
-        return requests.post(self.base + path, headers=self.h, json=json, timeout=30, **kw)
 
 
 @pytest.fixture
@@ -98,24 +87,6 @@ def test_errors_are_json_with_a_message_that_says_what_to_do(env, people):
 def test_openapi_description_is_served_and_is_openapi_3(served):
     spec = requests.get(served.url + "api/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/requests/{request_id}/votes" in spec["paths"]
-
-
-class Browser:
-    """A cookie-authenticated session, as after the HubOAuth login."""
-
-    def __init__(self, served, token):
-        self.s = requests.Session()
-        name, value = served.oauth_cookie(token)
-        self.s.cookies.set(name, value)
-        self.base = served.url
-
-    def page(self, path):
-        r = self.s.get(self.base + path, headers={"Sec-Fetch-Mode": "navigate"})
-        token = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
-        return r, token.group(1) if token else None
-
-    def form(self, path, data, xsrf):
-        return self.s.post(self.base + path, data={**data, "_xsrf": xsrf}, allow_redirects=False)
 
 
 def test_pages_reviewer_flow_with_previews_blinding_and_xsrf(env, served, hub):
