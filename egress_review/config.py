@@ -146,7 +146,7 @@ class EgressReview(Configurable):
     )
     max_open_requests = Integer(
         InputLimits.open_requests_per_person,
-        help="Most open requests (draft, submitted, changes requested, approved) one person may have (default 10).",
+        help="Most open requests (draft, submitted, changes requested, approved) one person may have (default 20).",
     ).tag(config=True)
     max_comments_per_request = Integer(
         InputLimits.comments_per_person_per_request,

@@ -23,7 +23,7 @@ class InputLimits:
     note_chars: int = 2_000  # a file's note, a comment, a vote's or an operator's reason
     path_chars: int = 200  # a file's path relative to the outbox, as shown back
     groups_per_request: int = 20
-    open_requests_per_person: int = 10  # drafts and requests still in review, per person
+    open_requests_per_person: int = 20  # drafts and requests still in review, per person
     comments_per_person_per_request: int = 100
 
     def check_groups(self, count: int) -> None:

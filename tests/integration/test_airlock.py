@@ -70,6 +70,29 @@ def test_result_leaves_after_checks_and_two_independent_approvals(enclave, alice
     assert first.call("GET", f"/requests/{rid}/files/{staged['id']}/download").status_code in (403, 404)
 
 
+def test_the_airlock_names_the_recipient_and_project_of_every_response_for_the_edge(enclave, alice_alpha):
+    """Straight at the airlock's own port (the edge reads and removes these headers, contract C4): a
+    reviewer's view of a request, a refusal and a list each name the reviewer; only the request's name
+    the project."""
+    alice_alpha.run(f"open('/home/analyst/outbox/by_sex_2.csv', 'w').write({AGGREGATE!r})")
+    rid = _request_for(Airlock(enclave, "alice"), "alpha", ["by_sex_2.csv"])
+    Airlock(enclave, "alice").ok("POST", f"/requests/{rid}/submit")
+    direct = f"http://127.0.0.1:{enclave.settings.egress_port}/services/egress-review"
+    headers = {"Authorization": f"token {enclave.login('rex').token()}"}
+    replies = {
+        "detail": requests.get(f"{direct}/api/requests/{rid}", headers=headers, timeout=60),
+        "page": requests.get(f"{direct}/requests/{rid}", headers=headers, timeout=60),
+        "refused": requests.get(f"{direct}/api/requests/{rid}/files/1/download", headers=headers, timeout=60),
+        "queue": requests.get(f"{direct}/api/requests?view=queue", headers=headers, timeout=60),
+    }
+    assert replies["detail"].status_code == 200 and replies["page"].status_code == 200
+    assert replies["refused"].status_code in (403, 404) and replies["queue"].status_code == 200
+    named = {what: (r.headers.get("X-Enclave-Recipient"), r.headers.get("X-Enclave-Project")) for what, r in replies.items()}
+    assert named == {"detail": ("rex", "alpha"), "page": ("rex", "alpha"), "refused": ("rex", "alpha"),
+                     "queue": ("rex", None)}
+    Airlock(enclave, "alice").ok("POST", f"/requests/{rid}/withdraw")
+
+
 def test_the_services_own_token_cannot_reach_analysts_servers(enclave, alice_alpha):
     pid = next(p for p in os.listdir("/proc") if p.isdigit() and _is_airlock(p, enclave))
     environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)

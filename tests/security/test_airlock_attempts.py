@@ -9,7 +9,10 @@ Every refusal names its reason (the airlock's error code) and is found in the au
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
+from urllib.parse import quote
 
 import pytest
 
@@ -28,7 +31,8 @@ FETCH = """async ([method, url, xsrf, body]) => {
     if (body !== null) { init.body = JSON.stringify(body); init.headers['Content-Type'] = 'application/json'; }
     const reply = await fetch(url, init);
     const bytes = Array.from(new Uint8Array(await reply.arrayBuffer()));
-    return {status: reply.status, bytes, sha256: reply.headers.get('X-Content-SHA256')};
+    return {status: reply.status, bytes, sha256: reply.headers.get('X-Content-SHA256'),
+            headers: Array.from(reply.headers.entries())};
 }"""
 
 
@@ -37,6 +41,11 @@ class Reply:
         self.status = raw["status"]
         self.content = bytes(raw["bytes"])
         self.sha256 = raw["sha256"]
+        self.headers = dict(raw["headers"])
+
+    def everything(self) -> bytes:
+        """What the browser received: headers and body."""
+        return "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode() + self.content
 
     def json(self) -> dict:
         import json
@@ -72,7 +81,11 @@ class AirlockSession:
                         if c["name"] == "_xsrf" and c["path"].rstrip("/") == AIRLOCK]
 
     def call(self, method: str, path: str, body: dict | None = None) -> Reply:
-        url = f"{self.enclave.url}{AIRLOCK}/api{path}"
+        return self.fetch(method, f"/api{path}", body)
+
+    def fetch(self, method: str, path: str, body: dict | None = None) -> Reply:
+        """Any of the airlock's addresses (pages too), from the person's page, with their cookies."""
+        url = f"{self.enclave.url}{AIRLOCK}{path}"
         return Reply(self.page.evaluate(FETCH, [method, url, self.xsrf, body]))
 
     def ok(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -98,8 +111,22 @@ def people(enclave, chromium_path):
         browser.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def drafts_withdrawn(people):
+    """Withdraw the requests this module leaves open: a person may have only so many open requests."""
+    yield
+    alice = people("alice")
+    for rid in _DRAFTS:
+        if "withdraw" in alice.ok("GET", f"/requests/{rid}")["allowed_actions"]:
+            alice.ok("POST", f"/requests/{rid}/withdraw")
+
+
+_DRAFTS: list[str] = []
+
+
 def draft(alice: AirlockSession, title: str) -> str:
     request = alice.ok("POST", "/requests", {"project": PROJECT, "title": title})
+    _DRAFTS.append(request["id"])
     alice.ok("POST", f"/requests/{request['id']}/groups", {"name": "tables", "context": "results",
                                                            "controls": "all cells >= 10"})
     return request["id"]
@@ -272,3 +299,124 @@ def test_a_release_for_a_project_one_is_not_an_analyst_of_is_refused(enclave, pe
     reply = people(name).call("POST", "/requests", {"project": project, "title": "not mine"})
     assert reply.status == 403 and reply.error in ("not_project_member", "missing_scope"), reply.content
     assert_audited(enclave, "action.refused", actor=name, action="create_request", error=reply.error)
+
+
+class StagedMarker:
+    """Two files staged in a submitted request of alice's: a 'PNG' (the signature, then anything) and a
+    table whose cells and count column's name hold a random marker."""
+
+    def __init__(self, people, outbox):
+        self.marker = "mk" + secrets.token_hex(12)
+        self.png = b"\x89PNG\r\n\x1a\n" + self.marker.encode()
+        self.csv = f"label,{self.marker}\n{self.marker}a,3\n{self.marker}b,4\n"
+        outbox(f"open('marked.png', 'wb').write({self.png!r} + os.urandom(64))\n"
+               f"open('marked.csv', 'w').write({self.csv!r})")
+        alice = people("alice")
+        self.rid = draft(alice, "read back")
+        for path in ("marked.png", "marked.csv"):
+            alice.ok("POST", f"/requests/{self.rid}/files", {"path": path, "group": "tables"})
+        staged = alice.ok("POST", f"/requests/{self.rid}/submit")["staged_files"]
+        self.files = {f["path"]: f["id"] for f in staged}
+
+    def author_routes(self) -> list[str]:
+        rid = self.rid
+        routes = ["/requests", f"/requests/{rid}", f"/requests/{rid}?reason=mine", "/api/requests",
+                  f"/api/requests/{rid}", f"/api/requests/{rid}?reason=mine", f"/api/requests/{rid}/manifest"]
+        for fid in self.files.values():
+            routes += [f"/requests/{rid}/files/{fid}/image", f"/requests/{rid}/files/{fid}/image?reason=mine",
+                       f"/requests/{rid}/files/{fid}/download", f"/api/requests/{rid}/files/{fid}/download"]
+        return routes
+
+    def assert_nothing_of_it_in(self, received: bytes) -> None:
+        assert self.marker.encode() not in received
+        assert base64.b64encode(self.png)[:16] not in received  # nor as a data: URL
+
+    def assert_author_receives_nothing(self, alice: AirlockSession) -> None:
+        replies = {route: alice.fetch("GET", route) for route in self.author_routes()}
+        for route, reply in replies.items():
+            self.assert_nothing_of_it_in(reply.everything())
+            if "/image" in route:
+                assert reply.status == 403, (route, reply.status)
+        alice.page.goto(f"{alice.enclave.url}{AIRLOCK}/requests/{self.rid}")  # the page as Chromium renders it
+        self.assert_nothing_of_it_in(alice.page.content().encode())
+        assert alice.page.locator("#content-withheld").is_visible()
+
+
+@pytest.fixture
+def staged_marker(people, outbox):
+    return StagedMarker(people, outbox)
+
+
+def test_an_author_receives_no_byte_of_her_staged_files_before_or_after_withdrawing(people, staged_marker):
+    """RT-62: alice stages a 'PNG' and a table holding a random marker, then reads them back through every
+    page and API route of the airlock (previews, the request's JSON, the manifest, downloads), before and
+    after withdrawing the request; a reviewer sees the previews while reviewing, not after the withdrawal."""
+    alice, rita, staged = people("alice"), people("rita"), staged_marker
+    staged.assert_author_receives_nothing(alice)
+    checks = {f["path"]: {c["rule"]: c for c in f["checks"]}
+              for f in alice.ok("GET", f"/requests/{staged.rid}")["staged_files"]}
+    assert checks["marked.csv"]["small_counts"]["verdict"] == "flag"  # where the checks found something...
+    assert checks["marked.csv"]["small_counts"]["findings"][0]["location"] == "row 1, column 2"  # ...not what
+
+    page = rita.fetch("GET", f"/requests/{staged.rid}")
+    assert page.status == 200 and f"<td>{staged.marker}a</td>".encode() in page.content  # the table preview
+    image = rita.fetch("GET", f"/requests/{staged.rid}/files/{staged.files['marked.png']}/image")
+    assert image.status == 200 and image.content.startswith(staged.png)
+
+    assert alice.ok("POST", f"/requests/{staged.rid}/withdraw")["state"] == "withdrawn"
+    staged.assert_author_receives_nothing(alice)
+    for route in (f"/requests/{staged.rid}", f"/requests/{staged.rid}/files/{staged.files['marked.png']}/image"):
+        staged.assert_nothing_of_it_in(rita.fetch("GET", route).everything())
+
+
+def test_an_operator_opens_a_withdrawn_requests_content_only_with_a_reason_which_is_audited(
+        enclave, people, staged_marker):
+    """RT-63: an operator opens the content of alice's withdrawn request without giving a reason."""
+    staged, oscar = staged_marker, people("oscar")
+    people("alice").ok("POST", f"/requests/{staged.rid}/withdraw")
+    image = f"/requests/{staged.rid}/files/{staged.files['marked.png']}/image"
+    refused = oscar.fetch("GET", image)
+    assert refused.status == 400 and b"reason" in refused.content
+    staged.assert_nothing_of_it_in(oscar.fetch("GET", f"/requests/{staged.rid}").everything())
+    assert_audited(enclave, "action.refused", actor="oscar", action="open_content", error="reason_required")
+
+    reason = f"incident {secrets.token_hex(4)}: what did alice stage?"
+    page = oscar.fetch("GET", f"/requests/{staged.rid}?reason={quote(reason)}")
+    assert f"<td>{staged.marker}a</td>".encode() in page.content
+    assert oscar.fetch("GET", f"{image}?reason={quote(reason)}").content.startswith(staged.png)
+    assert_audited(enclave, "content.opened", actor="oscar", request_id=staged.rid, reason=reason, what="request")
+    assert_audited(enclave, "content.opened", actor="oscar", request_id=staged.rid, reason=reason, what="file")
+
+
+@pytest.mark.parametrize("field, body, limit", [
+    ("title", {"title": "t" * 201}, 200),
+    ("context", {"context": "c" * 4001}, 4000),
+    ("comment", {"comment": "n" * 2001}, 2000),
+])
+def test_overlong_airlock_fields_are_refused_with_their_limit(enclave, people, field, body, limit):
+    """RT-64: alice stores megabytes in the airlock's free-text fields (title, group context, a file's note)."""
+    alice = people("alice")
+    if field == "title":
+        reply = alice.call("POST", "/requests", {"project": PROJECT, **body})
+    else:
+        rid = draft(alice, "long text")
+        path = "groups" if field == "context" else "files"
+        reply = alice.call("POST", f"/requests/{rid}/{path}",
+                           {"name": "tables", "group": "tables", "path": "by_sex.csv", **body})
+    assert reply.status == 400 and reply.error == "text_too_long", reply.content
+    assert f"'{field}' is too long" in reply.json()["message"] and f"limit is {limit:,}" in reply.json()["message"]
+    assert_audited(enclave, "action.refused", actor="alice", error="text_too_long",
+                   message=lambda m: f"limit is {limit:,}" in m)
+
+
+def test_an_overlong_title_typed_into_the_form_is_refused_on_a_page_that_says_so(enclave, people):
+    """RT-65: alice removes the form's maxlength in the browser and submits a 5,000-character title."""
+    alice = people("alice")
+    page = alice.page
+    page.goto(f"{enclave.url}{AIRLOCK}/requests")
+    page.fill("#new-request input[name=project]", PROJECT)
+    page.locator("#new-request input[name=title]").evaluate("input => input.removeAttribute('maxlength')")
+    page.fill("#new-request input[name=title]", "x" * 5000)
+    page.get_by_role("button", name="New request").click()
+    assert "'title' is too long: 5,000 characters, and the limit is 200" in page.locator("#error-message").inner_text()
+

@@ -31,7 +31,7 @@ def count(env, model) -> int:
 
 def test_the_default_caps():
     assert InputLimits() == InputLimits(title_chars=200, name_chars=100, description_chars=4000, note_chars=2000,
-                                        path_chars=200, groups_per_request=20, open_requests_per_person=10,
+                                        path_chars=200, groups_per_request=20, open_requests_per_person=20,
                                         comments_per_person_per_request=100)
 
 
