@@ -2,6 +2,8 @@
 
 import pytest
 
+from enclave.spawner import hardening
+
 pytestmark = pytest.mark.integration
 
 
@@ -87,3 +89,20 @@ def test_user_config_in_home_is_ignored(inspected, alice_alpha):
         "print(os.stat('/opt/enclave/user-config').st_uid, os.access('/opt/enclave/user-config', os.W_OK))"
     )
     assert out.split() == ["0", "False"]
+
+
+def test_the_seccomp_profile_and_the_images_own_init(inspected, alice_alpha):
+    host = inspected["HostConfig"]
+    # Docker's default profile less the ptrace-class calls, passed whole (tests/unit/test_seccomp.py).
+    assert host["SecurityOpt"] == hardening.security_opt()
+    assert host["Init"] is False and inspected["Config"]["Entrypoint"] == [hardening.IMAGE_INIT, "--"]
+    out = alice_alpha.run(
+        "import os\n"
+        "print(open('/proc/1/cmdline').read().split(chr(0))[0])\n"
+        "print(os.stat('/proc/1/mem').st_uid, os.stat(f'/proc/{os.getppid()}/mem').st_uid,"
+        " os.stat('/proc/self/mem').st_uid)\n"
+        "print(open('/proc/self/status').read().split('Seccomp:')[1].split()[0])\n"
+    )
+    # PID 1 is the execute-only init; it and the server (the kernel's parent) are not dumpable, so
+    # their /proc files are root's; the kernel itself is as before.
+    assert out.splitlines() == [hardening.IMAGE_INIT, "0 0 1000", "2"]

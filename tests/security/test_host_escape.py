@@ -122,7 +122,7 @@ def test_the_kernel_runs_with_no_capabilities(alice_alpha):
     for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert fields[name].strip() == "0000000000000000", name
     assert fields["NoNewPrivs"].strip() == "1"
-    assert fields["Seccomp"].strip() == "2"  # the engine's default seccomp filter is on
+    assert fields["Seccomp"].strip() == "2"  # a seccomp filter is on (the workspace profile: test_hardening.py)
 
 
 @pytest.mark.parametrize("command, refusal", [
