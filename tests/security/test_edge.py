@@ -1,24 +1,32 @@
-"""At the edge, outside every container: file routes, large contents reads, tokens in URLs, plain HTTP.
+"""At the edge, outside every container: file routes, routes JupyterLab does not need, large contents reads,
+tokens in URLs, plain HTTP, and the metering of every answer (workspaces', the hub's, the airlock's).
 
 Each attempt goes through the enclave's public HTTPS entrance with alice's real token or session, at her
 real workspace, and each refusal is asserted to be the EDGE's (its header `X-Enclave-Edge: refused` and
 its own message), not the workspace lockdown's: the outer control is proved on its own. The inner one is
-proved by test_jupyter_routes.py and test_proxy.py, which go around the edge.
+proved by test_jupyter_routes.py and test_proxy.py, which go around the edge. What is counted is read from
+the ledger the edge writes (about once a second): raw bytes as sent, and the information counted.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import subprocess
 import sys
 import time
+from collections import defaultdict
 
 import pytest
 import requests
 import websocket
 
 from enclave.edge.refusals import PREFIX
+from enclave.metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
+from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
+from enclave.state.models import EgressUsage
 from tests.security.conftest import CLOSED, LIMIT
 from tests.support.enclave import free_port, hub_environment
 from tests.support.hub import trust
@@ -91,6 +99,42 @@ def edge_refusals(enclave, **match) -> list[dict]:
     return [r for r in records if all(r["details"].get(k) == v for k, v in match.items())]
 
 
+def ledger(enclave, user: str, project: str) -> dict[str, tuple[int, int]]:
+    """Today's (counted, raw) bytes per channel for a person and project, as the edge wrote them."""
+    with enclave.ctx.db.reading() as session:
+        rows = session.query(EgressUsage).filter(EgressUsage.user == user, EgressUsage.project == project)
+        return {row.channel: (row.bytes, row.raw_bytes) for row in rows}
+
+
+def grown(enclave, user: str, project: str, before: dict, wanted: dict[str, int], timeout: float = 60) -> dict:
+    """Wait until each channel's raw bytes grew by at least `wanted[channel]` since `before`; the growth."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = ledger(enclave, user, project)
+        growth = {ch: tuple(n - b for n, b in zip(now.get(ch, (0, 0)), before.get(ch, (0, 0)))) for ch in wanted}
+        if all(growth[ch][1] >= n for ch, n in wanted.items()) or time.monotonic() > deadline:
+            return growth
+        time.sleep(0.5)
+
+
+def head_size(reply: requests.Response) -> int:
+    """The status line and the headers the browser received (as they would be written on the wire), but for
+    the connection's own, which the edge's server adds after counting (chunked framing, keep-alive)."""
+    return len(f"HTTP/1.1 {reply.status_code} {reply.reason}\r\n\r\n") + sum(
+        len(name) + len(value) + 4 for name, value in reply.raw.headers.items()
+        if name.lower() not in ("transfer-encoding", "connection", "keep-alive"))
+
+
+def assert_no_enclave_headers(reply: requests.Response) -> None:
+    assert not [h for h in reply.headers if h.lower().startswith("x-enclave-") and h.lower() != "x-enclave-edge"]
+
+
+def new_person(enclave, name: str, roles=("analyst",)):
+    if name not in enclave.passwords:
+        enclave.passwords[name] = people.add_user(enclave.ctx, name, list(roles)).initial_password
+    return enclave.login(name)
+
+
 def first_row(alice_alpha, name: str) -> bytes:
     return alice_alpha.run(f"print(open('/home/analyst/{name}').readlines()[1].strip())").strip().encode()
 
@@ -125,10 +169,23 @@ def test_download_parameter_is_refused_at_the_edge(enclave, edge, alice_alpha):
     assert edge_refusals(enclave, reason="download-parameter", user="alice")
 
 
-def test_kernelspec_resources_are_refused_at_the_edge(edge):
+def test_kernelspec_resources_come_from_the_edges_copy_of_the_image_only(edge, alice_alpha, cohort_file):
     """RT-E04: fetch a kernelspec's resource file (a route that serves files from kernelspec folders)."""
     assert edge.get("api/kernelspecs").status_code == 200  # the JSON list stays open
-    assert_refused_by_edge(edge.get("kernelspecs/python3/logo-64x64.png"))
+    logo = edge.get("kernelspecs/python3/logo-64x64.png")  # the image's own logo, from the edge's copy
+    assert logo.status_code == 200 and logo.content.startswith(b"\x89PNG")
+    assert logo.headers["X-Enclave-Edge"] == "static"
+    alice_alpha.run(  # a kernelspec the analyst makes in the home folder, its "logo" a cohort file
+        "import json, os, shutil\n"
+        "folder = '/home/analyst/.local/share/jupyter/kernels/leak'\n"
+        "os.makedirs(folder, exist_ok=True)\n"
+        "json.dump({'argv': ['python'], 'display_name': 'leak', 'language': 'python'},"
+        " open(folder + '/kernel.json', 'w'))\n"
+        f"shutil.copy('/home/analyst/{cohort_file}', folder + '/logo-64x64.png')\n"
+    )
+    leak = edge.get("kernelspecs/leak/logo-64x64.png")
+    assert leak.status_code == 404 and leak.headers["X-Enclave-Edge"] == "static"  # never asked of the workspace
+    assert first_row(alice_alpha, cohort_file) not in leak.content
 
 
 @pytest.mark.parametrize("route", ["proxy/{p}/", "proxy/absolute/{p}/", "proxy/localhost:{p}/",
@@ -287,3 +344,100 @@ def test_terminals_work_through_the_edge(enclave, alice_alpha, edge):
     finally:
         ws.close()
         requests.delete(f"{edge.base}/api/terminals/{name}", headers=edge.headers, timeout=60)
+
+
+# --- routes allowed by list ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,route", [("GET", "api/config/notebook"), ("GET", "api/spec.yaml"),
+                                          ("GET", "api/notebooks/small.txt"), ("GET", "metrics")])
+def test_routes_jupyterlab_does_not_need_are_refused_at_the_edge(enclave, alice_alpha, edge, method, route):
+    """RT-E16: ask the workspace's server for a route it has but JupyterLab never uses (its config, its API
+    spec, the old notebooks API, its metrics)."""
+    alice_alpha.run("open('/home/analyst/small.txt', 'w').write('small')")
+    behind = requests.request(method, f"{enclave.inner_url}/user/alice/alpha/{route}", timeout=60,
+                              headers={"Authorization": f"token {alice_alpha.token}"}, allow_redirects=False)
+    assert behind.status_code in (200, 301, 302), (route, behind.status_code)  # the server answers it
+    body = assert_refused_by_edge(edge.get(route) if method == "GET" else edge.post(route))
+    assert body["reason"] == "route-not-allowed"
+    assert edge_refusals(enclave, reason="route-not-allowed", route=f"/user/alice/alpha/{route}", method=method)
+
+
+def test_websockets_are_refused_on_every_other_route(enclave, alice_alpha):
+    """RT-E17: open a websocket on a workspace route that is not a kernel's, a terminal's or the events'."""
+    base = "wss" + enclave.url.removeprefix("https") + "/user/alice/alpha"
+    for route in ("api/kernels", "lab", "api/contents/x"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(f"{base}/{route}", header=[f"Authorization: token {alice_alpha.token}"],
+                                        timeout=30)
+        assert refused.value.status_code == 403, route
+    assert edge_refusals(enclave, reason="route-not-allowed", route="/user/alice/alpha/lab")
+
+
+def test_the_exporter_list_is_the_edges_own_empty_answer(enclave, edge):
+    """Control for RT-E02: JupyterLab asks for the exporter list on every notebook; the edge says there are
+    none, without asking the workspace and without an audit entry (nobody attempted anything)."""
+    reply = edge.get("api/nbconvert")
+    assert reply.status_code == 200 and reply.json() == {}
+    assert not edge_refusals(enclave, route="/user/alice/alpha/api/nbconvert", method="GET")
+
+
+# --- every answer is counted against the person who receives it ------------------------------------------
+
+def test_every_kind_of_workspace_answer_is_counted_against_its_owner_head_included(enclave, alice_alpha, edge):
+    """RT-E18: take bytes out through each kind of route a workspace answers (pages, contents, other API,
+    kernel and events websockets): every byte received, heads included, is in the ledger."""
+    marker = secrets.token_hex(8)
+    alice_alpha.run(f"open('/home/analyst/notes-{marker}.txt', 'w').write('{marker}' * 2000)")
+    before = ledger(enclave, "alice", "alpha")
+    received: dict[str, int] = defaultdict(int)
+    for channel, route in (("page", "lab"), ("page", "lab/tree/x.ipynb"), ("contents", "api/contents/"),
+                           ("contents", f"api/contents/notes-{marker}.txt"), ("other-api", "api/kernelspecs"),
+                           ("other-api", "lab/api/settings"), ("other-api", "api/sessions")):
+        reply = edge.get(route, headers={"Accept-Encoding": "identity"})
+        assert reply.status_code == 200, (route, reply.status_code)
+        assert_no_enclave_headers(reply)
+        received[channel] += len(reply.content) + head_size(reply)
+    events_url = "wss" + enclave.url.removeprefix("https") + "/user/alice/alpha/api/events/subscribe"
+    events = websocket.create_connection(events_url, header=[f"Authorization: token {alice_alpha.token}"],
+                                         timeout=60)
+    try:
+        assert edge.get(f"api/contents/notes-{marker}.txt").status_code == 200  # the server emits an event
+        received["websocket"] += len(events.recv())
+    finally:
+        events.close()
+    printed = alice_alpha.run(f"print('{marker}' * 5000)")
+    received["kernel"] += len(printed)
+    growth = grown(enclave, "alice", "alpha", before, dict(received))
+    for channel, nbytes in received.items():
+        counted, raw = growth[channel]
+        assert raw >= nbytes and counted > 0, (channel, growth[channel], nbytes)
+
+
+def test_what_a_person_wrote_in_the_hub_is_counted_when_it_comes_back(enclave):
+    """RT-E19: write a long token note in the hub and read it back through /hub/api: counted on channel
+    'hub' against the person reading it (the hub names them; the edge removes the name)."""
+    hugo = new_person(enclave, "hugo")
+    note = base64.b64encode(secrets.token_bytes(24_000)).decode()  # 32,000 characters of information
+    before = ledger(enclave, "hugo", HUB_PROJECT)
+    made = hugo.api("POST", "/users/hugo/tokens", json={"note": note, "expires_in": 600})
+    assert made.status_code == 201, made.text
+    back = hugo.api("GET", "/users/hugo/tokens")
+    assert back.status_code == 200 and note in back.text
+    for reply in (made, back):
+        assert_no_enclave_headers(reply)
+    wanted = len(back.content) + head_size(back)
+    counted, raw = grown(enclave, "hugo", HUB_PROJECT, before, {"hub": wanted})["hub"]
+    assert raw >= wanted
+    assert counted >= 0.74 * len(note)  # random bytes in base64: 6 bits a character, which no measure beats
+    assert ledger(enclave, "hugo", "alpha") == {}  # nothing against a workspace
+
+
+def test_the_airlocks_answers_are_counted_against_the_person_it_names(enclave):
+    """RT-E20: read the airlock's pages: counted on channel 'airlock' against the person signed in."""
+    rosa = new_person(enclave, "rosa", roles=("reviewer",))
+    before = ledger(enclave, "rosa", AIRLOCK_PROJECT)
+    page = rosa.http.get(f"{enclave.url}/services/egress-review/", timeout=60)  # signs in through the hub
+    assert page.status_code == 200, page.status_code
+    assert_no_enclave_headers(page)
+    counted, raw = grown(enclave, "rosa", AIRLOCK_PROJECT, before, {"airlock": len(page.content)})["airlock"]
+    assert raw >= len(page.content) and counted > 0

@@ -41,6 +41,13 @@ def usage(enclave, user: str, project: str) -> dict[str, int]:
         return {row.channel: row.bytes for row in rows}
 
 
+def raw_usage(enclave, user: str, project: str) -> dict[str, int]:
+    """Bytes as sent on the wire, per channel (`usage` is the information counted)."""
+    with enclave.ctx.db.reading() as session:
+        rows = session.query(EgressUsage).filter(EgressUsage.user == user, EgressUsage.project == project)
+        return {row.channel: row.raw_bytes for row in rows}
+
+
 def eventually(check, what: str, timeout: float = 120):
     """Poll `check` until it returns something truthy; fail saying `what` never happened."""
     deadline = time.monotonic() + timeout
@@ -106,14 +113,18 @@ def test_printing_past_the_budget_from_a_kernel_is_cut_and_stops_and_suspends(en
         "header": {"msg_id": uuid.uuid4().hex, "username": "kim", "session": uuid.uuid4().hex,
                    "msg_type": "execute_request", "version": "5.3"},
         "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": "for _ in range(40):\n    print('x' * 100_000, flush=True)", "silent": False,
+        # Random bytes in base64: information the meter cannot compress away (repeated 'x's it would).
+        "content": {"code": "import base64, os\nfor _ in range(40):\n"
+                            "    print(base64.b64encode(os.urandom(75_000)).decode(), flush=True)", "silent": False,
                     "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
     }))
     received, code = drain(ws)
     assert code == WS_POLICY_VIOLATION
-    assert MIB // 2 < received < MIB  # the stream ran until the budget, and the frame reaching it was not sent
+    # The stream ran until the budget (counted as information: 3/4 of base64's characters) and was cut.
+    assert MIB // 2 < received < 2 * MIB
     assert_cut_stopped_and_suspended(enclave, user, "mkernel", token)
     assert usage(enclave, "kim", "mkernel").get("kernel", 0) >= MIB // 2
+    assert raw_usage(enclave, "kim", "mkernel")["kernel"] >= received
 
 
 def test_catting_a_file_past_the_budget_in_a_terminal_is_cut_and_stops_and_suspends(enclave, metered_person):
@@ -127,13 +138,14 @@ def test_catting_a_file_past_the_budget_in_a_terminal_is_cut_and_stops_and_suspe
     ws.send(json.dumps(["stdin", "head -c 2250000 /dev/urandom | base64 > ~/big.txt && cat ~/big.txt\r"]))
     received, code = drain(ws)
     assert code == WS_POLICY_VIOLATION
-    assert received < MIB
+    assert received < 2 * MIB  # 3 MB asked for: cut once about 1 MiB of information was counted
     assert_cut_stopped_and_suspended(enclave, user, "mterm", token)
     assert usage(enclave, "tom", "mterm").get("terminal", 0) >= MIB // 2
 
 
-def test_static_assets_and_the_lab_page_are_not_counted(enclave, metered_person):
-    """Static assets carry no data: only the contents read after them is counted."""
+def test_static_assets_come_from_the_edge_uncounted_and_everything_else_is_counted(enclave, metered_person):
+    """Static assets are the edge's own copy of the image (never the workspace's): not counted. The lab page
+    and the contents read around them come from the workspace: counted, heads included."""
     user = metered_person("sam", "mstatic")
     headers = {"Authorization": f"token {user.token()}", "Accept-Encoding": "identity"}
     base = user.server_url("mstatic")
@@ -142,9 +154,14 @@ def test_static_assets_and_the_lab_page_are_not_counted(enclave, metered_person)
     scripts = re.findall(r'src="([^"]+/static/[^"]+\.js[^"]*)"', lab.text)
     assert scripts, "the lab page names its static scripts"
     origin = re.match(r"https?://[^/]+", base).group(0)
-    asset = requests.get(origin + scripts[0], headers=headers, timeout=60)
-    assert asset.status_code == 200 and len(asset.content) > 1000
+    assets = [requests.get(origin + script, headers=headers, timeout=60) for script in scripts]
+    assert all(a.status_code == 200 and a.headers["X-Enclave-Edge"] == "static" for a in assets)
+    static_bytes = sum(len(a.content) for a in assets)
+    assert static_bytes > 100_000  # JupyterLab's bundle: far more than any head
     listing = requests.get(f"{base}/api/contents", headers=headers, timeout=60)
     assert listing.status_code == 200
-    counted = eventually(lambda: usage(enclave, "sam", "mstatic"), "the contents read reaching the ledger", 60)
-    assert counted == {"contents": len(listing.content)}
+    raw = eventually(lambda: (lambda r: r if {"page", "contents"} <= set(r) else None)(
+        raw_usage(enclave, "sam", "mstatic")), "the page and the contents read reaching the ledger", 60)
+    assert set(raw) == {"page", "contents"}
+    assert len(lab.content) < raw["page"] < len(lab.content) + static_bytes  # the page and its head, no asset
+    assert raw["contents"] > len(listing.content)

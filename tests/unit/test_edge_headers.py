@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from enclave.edge.headers import (SECURITY_HEADERS, downstream_response_headers, secure_cookie,
-                                  upstream_request_headers)
+from enclave.edge.headers import (SECURITY_HEADERS, downstream_response_headers, named_recipient, secure_cookie,
+                                  serialised_head, upstream_request_headers)
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +49,29 @@ def test_response_headers_lose_hop_by_hop_and_get_ours_in_place_of_the_servers()
     for directive in ("default-src 'self'", "connect-src 'self'", "img-src 'self' data: blob:",
                       "frame-ancestors 'self'", "form-action 'self'", "base-uri 'self'"):
         assert directive in csp
+
+
+def test_enclave_headers_never_pass_in_either_direction():
+    sent = CIMultiDictProxy(CIMultiDict({"X-Enclave-Recipient": "bob", "x-enclave-project": "beta",
+                                         "X-Enclave-Edge": "refused", "X-Enclave-Anything": "1", "X-Other": "kept"}))
+    assert list(upstream_request_headers(sent, "192.0.2.7", "h", 1)) == [
+        "X-Other", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port"]
+    out = downstream_response_headers(sent)
+    assert not [h for h in out if h.lower().startswith("x-enclave-")] and out["X-Other"] == "kept"
+
+
+@pytest.mark.parametrize("headers,named", [
+    ({"X-Enclave-Recipient": "rita", "X-Enclave-Project": "alpha"}, ("rita", "alpha")),
+    ({"x-enclave-recipient": "rita"}, ("rita", None)),
+    ({}, (None, None)),
+    ({"X-Enclave-Recipient": ""}, (None, None)),
+    ([("X-Enclave-Recipient", "rita"), ("X-Enclave-Recipient", "rex")], (None, None)),  # two names: nobody
+    ([("X-Enclave-Recipient", "rita"), ("X-Enclave-Recipient", "rita")], ("rita", None)),
+])
+def test_the_recipient_a_trusted_service_names(headers, named):
+    assert named_recipient(CIMultiDictProxy(CIMultiDict(headers))) == named
+
+
+def test_a_serialised_head_is_the_status_line_and_every_header_as_on_the_wire():
+    head = serialised_head(200, "OK", CIMultiDict([("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X", "é")]))
+    assert head == "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX: é\r\n\r\n".encode()
