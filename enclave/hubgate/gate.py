@@ -75,6 +75,8 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 
 
 class HubGate:
+    """Judges each request (policy.decide), forwards what passes to the hub, refuses and records the rest."""
+
     def __init__(self, upstream: str, refusals: RefusalAudit, sources: WorkspaceSources):
         self.upstream = upstream.rstrip("/")
         self.refusals = refusals
