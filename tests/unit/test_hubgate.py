@@ -208,3 +208,51 @@ def test_sources_name_the_workspace_by_its_address_and_ask_the_engine_sparingly(
     engine.listed = []  # the container is gone; its address may pass to another
     now[0] = 10.0
     assert sources.workspace_at("172.19.0.2") is None
+
+
+class FakeService:
+    def __init__(self, labels, addresses):
+        self.attrs = {"Spec": {"TaskTemplate": {"ContainerSpec": {"Labels": labels}}}}
+        self.addresses = addresses
+
+    def tasks(self, filters):
+        assert filters == {"desired-state": "running"}
+        return [{"NetworksAttachments": [{"Addresses": [f"{a}/24" for a in self.addresses]}]}]
+
+
+class FakeSwarmEngine(FakeEngine):
+    def __init__(self, containers, services):
+        super().__init__(containers)
+        self.services = type("Services", (), {"list": lambda _, filters: services})()
+
+
+def test_in_swarm_mode_workspaces_on_other_nodes_are_named_by_their_tasks_addresses():
+    engine = FakeSwarmEngine([], [FakeService({"enclave.user": "bob", "enclave.project": "beta"}, ["10.0.5.3"])])
+    assert WorkspaceSources("enctest-x", swarm=True, client=engine).workspace_at("10.0.5.3") == Workspace("bob", "beta")
+    assert WorkspaceSources("enctest-x", swarm=False, client=engine).workspace_at("10.0.5.3") is None
+
+
+def test_the_swarm_hub_container_runs_the_gate_before_the_hub_with_the_hubs_loopback_port(tmp_path):
+    from enclave.settings import EnclaveSettings
+    from enclave.swarm import deploy, hub_main
+    from enclave.swarm.settings import SwarmSettings
+
+    gate, hub, edge = hub_main.commands([])
+    assert gate[1:] == ["-m", "enclave.hubgate"] and hub[0] == "jupyterhub" and edge[1:] == ["-m", "enclave.edge"]
+    settings = EnclaveSettings(state_dir=str(tmp_path), instance="inst", hub_internal_port=9183)
+    env = deploy.hub_environment(settings, SwarmSettings(placement=["node.role==worker"]), "inst-hub")
+    assert env["ENCLAVE_HUB_INTERNAL_PORT"] == "9183"
+
+
+def test_the_hub_listens_on_loopback_only_and_workspaces_are_given_the_gate(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    from enclave.hub import config
+    from enclave.settings import EnclaveSettings
+
+    monkeypatch.setattr(config, "proxy_command", lambda: ["configurable-http-proxy"])
+    settings = EnclaveSettings(state_dir=str(tmp_path), instance="inst", hub_port=9181, hub_internal_port=9183)
+    c = Config()
+    config.apply(c, settings)
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:9183"
+    assert "hub_ip" not in c.JupyterHub and "hub_port" not in c.JupyterHub
