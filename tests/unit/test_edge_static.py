@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from docker.errors import ImageNotFound
 
 from enclave.edge.paths import canonical
 from enclave.edge.static import MARKER, ProjectImages, StaticAssets, content_type, static_route
@@ -308,3 +309,40 @@ def test_a_copy_is_put_in_place_whole(tmp_path):
     assert (target / "new.txt").read_bytes() == b"new" and not (target / LAB_STATIC.lstrip("/")).exists()
     assert [p.name for p in target.parent.iterdir()] == [target.name]
 
+
+
+class Images:
+    """The Docker client's image lookup, for the images `present` only."""
+
+    def __init__(self, present: set[str]):
+        self.present = present
+        self.images = self
+
+    def get(self, tag: str):
+        if tag not in self.present:
+            raise ImageNotFound(tag)
+        return tag
+
+
+def test_copies_of_images_no_longer_on_the_machine_are_removed(tmp_path):
+    kept, gone = "enclave-workspace:aaaaaaaaaaaa", "enclave-workspace:bbbbbbbbbbbb"
+    for tag in (kept, gone):
+        make_copy(tmp_path, tag)
+    staging = tmp_path / "enclave-workspace" / ".cccccccccccc-123"  # another build's copy in the making
+    staging.mkdir()
+    assert static_copy.prune(tmp_path, Images({kept}), "enclave-workspace") == [gone]
+    assert copy_folder(tmp_path, kept).is_dir() and not copy_folder(tmp_path, gone).exists() and staging.is_dir()
+
+
+def test_a_build_fails_when_the_images_static_files_cannot_be_copied(tmp_path, monkeypatch):
+    from enclave.images import build
+
+    def layout_changed(root, tag, client):
+        raise StaticCopyError(f"The image {tag} has no {LAB_STATIC}")
+
+    monkeypatch.setattr(build, "ensure_copy", layout_changed)
+    said = []
+    build._copy_static_files(Images(set()), "hub", "enclave-hub:x", said.append, tmp_path)  # not a workspace image
+    with pytest.raises(build.ImageBuildError, match=f"Copying the static files of {TAG}.*{LAB_STATIC}"):
+        build._copy_static_files(Images({TAG}), "workspace", TAG, said.append, tmp_path)
+    assert said == []
