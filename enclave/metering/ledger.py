@@ -61,6 +61,21 @@ def totals(session: Session, day: date, pairs: set[tuple[str, str]]) -> dict[tup
     return found
 
 
+def project_totals(session: Session, day: date, projects: set[str]) -> dict[str, int]:
+    """Today's total per project, all members together, for the projects asked about."""
+    found = {project: 0 for project in projects}
+    if not projects:
+        return found
+    rows = session.execute(
+        select(EgressUsage.project, func.sum(EgressUsage.bytes))
+        .where(EgressUsage.day == day.isoformat(), EgressUsage.project.in_(projects))
+        .group_by(EgressUsage.project)
+    )
+    for project, total in rows:
+        found[project] = int(total)
+    return found
+
+
 @dataclass
 class UsageRow:
     """One person's traffic from one project on one day, for reports."""
@@ -68,7 +83,8 @@ class UsageRow:
     day: str
     user: str
     project: str
-    channels: dict[str, int] = field(default_factory=dict)
+    channels: dict[str, int] = field(default_factory=dict)  # counted bytes per channel
+    raw: int = 0  # bytes on the wire, all channels
 
     @property
     def total(self) -> int:
@@ -86,8 +102,9 @@ def usage(session: Session, day: date, user: str | None = None, project: str | N
     channels: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for entry in session.execute(query).scalars():
         key = (entry.user, entry.project)
-        rows.setdefault(key, UsageRow(day=entry.day, user=entry.user, project=entry.project))
+        row = rows.setdefault(key, UsageRow(day=entry.day, user=entry.user, project=entry.project))
         channels[key][entry.channel] = entry.bytes
+        row.raw += entry.raw_bytes
     for key, row in rows.items():
         row.channels = channels[key]
     return sorted(rows.values(), key=lambda r: (-r.total, r.user, r.project))

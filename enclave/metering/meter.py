@@ -1,7 +1,14 @@
 """EgressMeter: the cheap, synchronous counting the edge calls for every frame it relays.
 
-The hot path (`count`, `blocked`) touches only dictionaries, except the first
-time a (day, user, project) is seen, when it reads that day's total, the budget
+The edge sends each response (or websocket direction) through a MeteredStream,
+which counts the information the bytes carry for the person (information.py)
+against two daily budgets (budgets.py): the person's own in the project, and the
+project's cap on all its members together. Spending the person's budget cuts
+them off, stops the workspace and suspends them; spending the project's cap cuts
+every member off until the next UTC day, and suspends no one for it.
+
+The hot path (`stream().send`, `count`, `blocked`) touches only dictionaries, except the first
+time a (day, user, project) is seen, when it reads that day's totals, the budgets
 and the account's status once. A background task adds the counted bytes to the
 ledger about once a second, and at once when a threshold is crossed; each
 flush also reads back the totals of all edges, budgets and account statuses,
@@ -30,10 +37,10 @@ from ..state.db import StateDB, open_state_db
 from ..state.models import AccountStatus, User
 from . import ledger
 from .channels import CHANNELS
-from .budgets import budgets_of
+from .budgets import Budget, budgets_of
 from .enforcement import enforce_exceeded
 from .information import ReceivedToday, StreamMeasure
-from .thresholds import EXCEEDED, raise_new
+from .thresholds import EXCEEDED, PROJECT_WIDE, raise_new
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,11 @@ Pair = tuple[str, str]  # (user, project)
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _crosses(before: int, after: int, limit: int | None) -> bool:
+    """Whether going from `before` to `after` reaches half of `limit` or all of it."""
+    return limit is not None and (2 * after >= limit > 2 * before or after >= limit)
 
 
 def _check_channel(channel: str) -> None:
@@ -86,10 +98,11 @@ class EgressMeter:
         # What the ledger held at the last read, plus what this process counted since.
         self._day: date | None = None
         self._seen: dict[Pair, int] = {}
+        self._project_seen: dict[str, int] = {}  # all members together
         # (day, user, project, channel) -> [counted, raw] bytes not yet in the ledger
         self._pending: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self._received: dict[str, ReceivedToday] = {}  # per person, today
-        self._budgets: dict[str, int] = {}
+        self._budgets: dict[str, Budget] = {}
         self._active_users: set[str] = set()
         self._healthy = True
         self._lock = asyncio.Lock()
@@ -119,6 +132,7 @@ class EgressMeter:
             # A new UTC day: yesterday's unflushed bytes stay queued under their own day.
             self._day = today
             self._seen = {}
+            self._project_seen = {}
             self._received = {}
         return today
 
@@ -151,40 +165,46 @@ class EgressMeter:
         return memory
 
     def _add(self, user: str, project: str, channel: str, counted: int, raw: int) -> bool:
-        """Add to today's counters after `blocked` said no; True while the budget is not used up."""
+        """Add to today's counters after `blocked` said no; True while neither budget is used up."""
         day, pair = self._day, (user, project)
-        before = self._seen[pair]
-        after = before + counted
-        self._seen[pair] = after
+        before, project_before = self._seen[pair], self._project_seen[project]
+        after, project_after = before + counted, project_before + counted
+        self._seen[pair], self._project_seen[project] = after, project_after
         pending = self._pending[(day.isoformat(), user, project, channel)]
         pending[0] += counted
         pending[1] += raw
-        budget = self._budgets[project]
-        if 2 * after >= budget > 2 * before or after >= budget:
+        person, cap = self._budgets[project].per_person, self._budgets[project].project_cap
+        if _crosses(before, after, person) or _crosses(project_before, project_after, cap):
             self._flush_now()  # a threshold was crossed: alert or enforce without waiting
-        return after < budget
+        return after < person and (cap is None or project_after < cap)
 
     def blocked(self, user: str, project: str) -> bool:
-        """True once today's budget is used up, the person is suspended or removed, or the ledger fails."""
+        """True once today's budget of the person or of the project is used up, the person is
+        suspended or removed, or the ledger fails."""
         self._today()
         if (user, project) not in self._seen and not self._load(user, project):
             return True
         if not self._healthy or user not in self._active_users:
             return True
-        return self._seen[(user, project)] >= self._budgets[project]
+        budget = self._budgets[project]
+        if budget.project_cap is not None and self._project_seen[project] >= budget.project_cap:
+            return True
+        return self._seen[(user, project)] >= budget.per_person
 
     def _load(self, user: str, project: str) -> bool:
-        """First sight of a pair today: read its total, budget and account status (once)."""
+        """First sight of a pair today: read its totals, budgets and account status (once)."""
         pair = (user, project)
         try:
             with self.db.reading() as session:
                 total = ledger.totals(session, self._day, {pair})[pair]
+                project_total = ledger.project_totals(session, self._day, {project})[project]
                 budget = budgets_of(session, self.settings, {project})[project]
                 status = session.execute(select(User.status).where(User.name == user)).scalar_one_or_none()
         except Exception:
             log.exception("egress ledger unreadable: refusing data for %s/%s", project, user)
             return False
         self._seen[pair] = total + self._unflushed(self._day, user, project)
+        self._project_seen[project] = project_total + self._unflushed(self._day, None, project)
         self._budgets[project] = budget
         if status is AccountStatus.ACTIVE:
             self._active_users.add(user)
@@ -258,35 +278,45 @@ class EgressMeter:
                 ledger.add_bytes(session, day, deltas)
                 budgets = budgets_of(session, self.settings, {p for _, p in touched})
                 for (user, project), total in ledger.totals(session, day, touched).items():
-                    budget = budgets[project]
+                    budget = budgets[project].per_person
                     if EXCEEDED in raise_new(session, day, user, project, total, budget):
                         exceeded.append((user, project, {"day": day_text, "bytes": total, "budget": budget}))
+                capped = {p for p, b in budgets.items() if b.project_cap is not None}
+                for project, total in ledger.project_totals(session, day, capped).items():
+                    # Spending the project's cap cuts everyone off today (blocked) but suspends no one.
+                    raise_new(session, day, PROJECT_WIDE, project, total, budgets[project].project_cap)
         return exceeded
 
-    def _read(self, today: date, pairs: set[Pair]) -> tuple[dict[Pair, int], dict[str, int], set[str]]:
+    def _read(self, today: date, pairs: set[Pair]) -> tuple[dict[Pair, int], dict[str, int], dict[str, Budget],
+                                                           set[str]]:
         """Today's totals of every edge, the budgets and who is active, for the pairs this edge has seen."""
-        users = {u for u, _ in pairs}
+        users, projects = {u for u, _ in pairs}, {p for _, p in pairs}
         with self.db.reading() as session:
             totals = ledger.totals(session, today, pairs)
-            budgets = budgets_of(session, self.settings, {p for _, p in pairs})
+            project_totals = ledger.project_totals(session, today, projects)
+            budgets = budgets_of(session, self.settings, projects)
             active = set(session.execute(
                 select(User.name).where(User.name.in_(users), User.status == AccountStatus.ACTIVE)
             ).scalars())
-        return totals, budgets, active
+        return totals, project_totals, budgets, active
 
-    def _apply(self, today: date, pairs: set[Pair], totals: dict[Pair, int], budgets: dict[str, int],
-               active: set[str]) -> None:
+    def _apply(self, today: date, pairs: set[Pair], totals: dict[Pair, int], project_totals: dict[str, int],
+               budgets: dict[str, Budget], active: set[str]) -> None:
         if self._day != today:
             return  # midnight passed during the read: today's view starts afresh
         for pair, total in totals.items():
             self._seen[pair] = total + self._unflushed(today, *pair)
+        for project, total in project_totals.items():
+            self._project_seen[project] = total + self._unflushed(today, None, project)
         self._budgets.update(budgets)
         # Only the people asked about: someone first seen during the read keeps their own status.
         self._active_users = (self._active_users - {u for u, _ in pairs}) | active
 
-    def _unflushed(self, day: date, user: str, project: str) -> int:
-        key = (day.isoformat(), user, project)
-        return sum(counted for (d, u, p, _), (counted, _raw) in self._pending.items() if (d, u, p) == key)
+    def _unflushed(self, day: date, user: str | None, project: str) -> int:
+        """Counted bytes not yet in the ledger, of one person (or, user None, everyone) in `project`."""
+        day_text = day.isoformat()
+        return sum(counted for (d, u, p, _), (counted, _raw) in self._pending.items()
+                   if d == day_text and p == project and user in (None, u))
 
     async def _enforce(self, user: str, project: str, details: dict) -> None:
         try:

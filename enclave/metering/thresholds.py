@@ -1,4 +1,9 @@
-"""Raising the 50% alert and the 100% exceeded event, once each, with their audit entries."""
+"""Raising the 50% alert and the 100% exceeded event, once each, with their audit entries.
+
+For a person: metering.alert and metering.exceeded (target project/user). For a project's cap on
+all its members together: metering.project-alert and metering.project-exceeded (target project),
+marked with PROJECT_WIDE as the user.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from ..state.models import EgressMark
 
 ACTOR = "metering"
 ALERT, EXCEEDED = "alert", "exceeded"
+PROJECT_WIDE = ""  # the mark's user for a project's cap: no one person
 
 
 def reached(total: int, budget: int) -> list[str]:
@@ -27,11 +33,14 @@ def reached(total: int, budget: int) -> list[str]:
 def raise_new(session: Session, day: date, user: str, project: str, total: int, budget: int) -> list[str]:
     """Record each reached threshold not yet recorded for this day and budget; returns the new ones.
 
+    `user` PROJECT_WIDE: the project's cap on all its members together.
+
     Runs in the writer transaction that added the bytes: the mark, its audit
     event and the counters commit together, and BEGIN IMMEDIATE (SQLite) or the
     unique key (PostgreSQL) keeps two edge processes from both raising it.
     """
     new = []
+    whole_project = user == PROJECT_WIDE
     for kind in reached(total, budget):
         exists = session.execute(
             select(EgressMark.id).where(EgressMark.day == day.isoformat(), EgressMark.user == user,
@@ -42,7 +51,9 @@ def raise_new(session: Session, day: date, user: str, project: str, total: int, 
             continue
         session.add(EgressMark(day=day.isoformat(), user=user, project=project, kind=kind, budget=budget))
         session.flush()
-        audit.record(session, actor=ACTOR, action=f"metering.{kind}", target=f"{project}/{user}",
+        action, target = (f"metering.project-{kind}", project) if whole_project else (f"metering.{kind}",
+                                                                                      f"{project}/{user}")
+        audit.record(session, actor=ACTOR, action=action, target=target,
                      outcome="ok" if kind == ALERT else "refused",
                      details={"day": day.isoformat(), "bytes": total, "budget": budget,
                               "percent": round(100 * total / budget, 1)})

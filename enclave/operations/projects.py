@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..errors import AlreadyExists, InvalidInput, InvalidState
+from ..metering.budgets import Budget, budgets_of
 from ..state.models import Project, ProjectStatus
 from ..state.queries import get_project
 from .base import OperatorContext
@@ -102,27 +103,53 @@ def set_limits(ctx: OperatorContext, name: str, mem_limit: str | None = None, cp
                        {"mem_limit": mem_limit, "cpu_limit": cpu_limit, "pids_limit": pids_limit})
 
 
-def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes: int | None) -> int | None:
-    """Set the project's daily egress budget per person (None: back to the installation default).
+UNCHANGED = object()  # set_egress_budget: leave this part as it is
 
-    Running edges pick the new budget up within about a second.
+
+def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *, project_daily_bytes=UNCHANGED,
+                      days_to_extract=UNCHANGED) -> Budget:
+    """Set a project's own metering: its budget per person, its cap on all members together (bytes per
+    UTC day) and the days target both derive from; None: derived again from the installation's
+    settings and the project's extracts (enclave.metering.budgets). Returns the project's budget now.
+
+    Running edges pick the new budgets up within about a second.
     """
     from ..state.models import EgressBudget
 
+    wanted = {"daily_bytes": daily_bytes, "project_daily_bytes": project_daily_bytes,
+              "days_to_extract": days_to_extract}
+    changes = {key: value for key, value in wanted.items() if value is not UNCHANGED}
+
     def change(session):
+        for key, value in changes.items():
+            if value is None:
+                continue
+            if key == "days_to_extract" and not value >= 1:
+                raise InvalidInput("A days target must be at least 1 day; use --default for the installation's.")
+            if key != "days_to_extract" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidInput("A daily budget must be a whole number of bytes, at least 1; use --default "
+                                   "for the installation's.")
         project = get_project(session, name)
         row = session.execute(select(EgressBudget).where(EgressBudget.project_id == project.id)).scalar_one_or_none()
-        if daily_bytes is None:
-            if row is not None:
-                session.delete(row)
-            return None
-        if daily_bytes < 1:
-            raise InvalidInput("A daily budget must be at least 1 byte; use --default for the installation's.")
         if row is None:
-            session.add(EgressBudget(project_id=project.id, daily_bytes=daily_bytes))
-        else:
-            row.daily_bytes = daily_bytes
-        return daily_bytes
+            row = EgressBudget(project_id=project.id)
+            session.add(row)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        if row.daily_bytes is None and row.project_daily_bytes is None and row.days_to_extract is None:
+            session.delete(row)  # nothing of its own: everything derived
+        session.flush()
+        return budgets_of(session, ctx.settings, {name})[name]
 
     return ctx.audited("project.set-budget", name, change,
-                       {"daily_bytes": daily_bytes if daily_bytes is not None else "default"})
+                       {key: "derived" if value is None else value for key, value in changes.items()})
+
+
+def project_budgets(ctx: OperatorContext, names: set[str] | None = None) -> dict[str, Budget]:
+    """The budgets of the projects named (every project when None), by name."""
+    with ctx.db.reading() as session:
+        if names is None:
+            names = set(session.execute(select(Project.name)).scalars())
+        for name in names:
+            get_project(session, name)  # a clear error for a project that does not exist
+        return budgets_of(session, ctx.settings, set(names))

@@ -201,6 +201,8 @@ class DatasetExtract(Base):
     manifest_digest: Mapped[str] = mapped_column(String(64))
     participants: Mapped[int] = mapped_column(Integer)
     canaries: Mapped[list] = mapped_column(JSON)  # canary pseudonyms, as text
+    # The information its files hold (compressed size, enclave.metering.extracts); sizes the project's budgets.
+    information_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -230,13 +232,15 @@ class EgressUsage(Base):
 
 
 class EgressBudget(Base):
-    """A project's own daily egress budget per person, overriding the installation's default."""
+    """A project's own metering settings; None in a column: derived from its extracts (metering/budgets.py)."""
 
     __tablename__ = "egress_budgets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
-    daily_bytes: Mapped[int] = mapped_column(BigInteger)
+    daily_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # per person per UTC day
+    project_daily_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # all members together
+    days_to_extract: Mapped[float | None] = mapped_column(Float, nullable=True)  # the target budgets derive from
 
     project: Mapped[Project] = relationship()
 

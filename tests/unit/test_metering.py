@@ -35,12 +35,18 @@ def clock():
     return Clock(datetime(2026, 11, 21, 23, 59, tzinfo=timezone.utc))
 
 
+def per_person(ctx, nbytes: int) -> None:
+    """Make every project's derived budget per person `nbytes` (floor and ceiling both)."""
+    ctx.settings.metering_budget_floor = ctx.settings.metering_budget_ceiling = nbytes
+
+
 @pytest.fixture
 def members(ctx):
-    """alice and bob, members of alpha and beta, with a 1000-byte default budget."""
-    ctx.settings.metering_daily_budget = BUDGET
+    """alice and bob, members of alpha and beta, with a 1000-byte budget per person and no effective project cap."""
+    per_person(ctx, BUDGET)
     for name in ("alpha", "beta"):
         projects.create_project(ctx, name)
+        projects.set_egress_budget(ctx, name, project_daily_bytes=10**12)
     for name in ("alice", "bob"):
         people.add_user(ctx, name, ["analyst"])
         for project in ("alpha", "beta"):
@@ -113,12 +119,20 @@ def test_unknown_and_removed_people_get_nothing(members):
     assert meter.blocked("bob", "alpha")
 
 
-def test_default_budget_is_64_mib_and_read_from_the_environment(tmp_path, monkeypatch):
-    assert EnclaveSettings(state_dir=str(tmp_path)).metering_daily_budget == 64 * 1024 * 1024
-    monkeypatch.setenv("ENCLAVE_METERING_DAILY_BUDGET", "2048")
-    assert EnclaveSettings(state_dir=str(tmp_path)).metering_daily_budget == 2048
+def test_budget_settings_defaults_and_environment(tmp_path, monkeypatch):
+    settings = EnclaveSettings(state_dir=str(tmp_path))
+    assert settings.metering_days_to_extract == 30
+    assert (settings.metering_budget_floor, settings.metering_budget_ceiling) == (1024 * 1024, 64 * 1024 * 1024)
+    monkeypatch.setenv("ENCLAVE_METERING_DAYS_TO_EXTRACT", "45")
+    monkeypatch.setenv("ENCLAVE_METERING_BUDGET_FLOOR", "2048")
+    monkeypatch.setenv("ENCLAVE_METERING_BUDGET_CEILING", "4096")
+    settings = EnclaveSettings(state_dir=str(tmp_path))
+    assert (settings.metering_days_to_extract, settings.metering_budget_floor,
+            settings.metering_budget_ceiling) == (45, 2048, 4096)
     with pytest.raises(Exception, match="at least 1 byte"):
-        EnclaveSettings(state_dir=str(tmp_path), metering_daily_budget=0)
+        EnclaveSettings(state_dir=str(tmp_path), metering_budget_floor=0)
+    with pytest.raises(Exception, match="at least 1 day"):
+        EnclaveSettings(state_dir=str(tmp_path), metering_days_to_extract=0.5)
 
 
 def test_flush_writes_bytes_per_channel(members):
@@ -203,8 +217,8 @@ def test_per_project_override_and_back_to_default(members):
     projects.set_egress_budget(members, "alpha", None)
     asyncio.run(meter.flush())
     assert not meter.blocked("alice", "alpha")
-    changes = events(members, "project.set-budget")
-    assert [e.details["daily_bytes"] for e in changes] == [100, "default"]
+    changes = [e.details for e in events(members, "project.set-budget") if "daily_bytes" in e.details]
+    assert changes == [{"daily_bytes": 100}, {"daily_bytes": "derived"}]
 
 
 def test_day_rollover_starts_a_new_budget_and_keeps_late_bytes_on_their_day(members, clock):
@@ -240,7 +254,7 @@ def test_a_restarted_meter_keeps_the_days_totals(members):
 
 
 def test_two_meters_on_one_database_neither_lose_nor_double_count(members):
-    members.settings.metering_daily_budget = 10**9
+    per_person(members, 10**9)
     rounds, frame = 40, 7
 
     async def feed(meter):
@@ -407,7 +421,7 @@ def ledger_rows(ctx) -> dict[tuple[str, str, str], tuple[int, int]]:
 
 
 def test_a_stream_counts_information_and_records_raw_bytes_too(members):
-    members.settings.metering_daily_budget = 10**9
+    per_person(members, 10**9)
     body = b'{"content": "' + b"x" * 100_000 + b'"}'
 
     async def run():
@@ -443,7 +457,7 @@ def test_a_stream_refuses_a_blocked_person_and_unknown_channels(members):
 
 
 def test_repeats_are_remembered_per_person_and_day(members, clock):
-    members.settings.metering_daily_budget = 10**9
+    per_person(members, 10**9)
     meter = make_meter(members, clock)
     body = os.urandom(10_000)
     meter.stream("alice", "alpha", "contents").send(body)

@@ -42,30 +42,39 @@ def send(*counts):
 
 
 def test_egress_usage_table_is_sorted_by_total_with_channels_budget_and_percent(cli_env, capsys):
+    for project in ("alpha", "beta"):
+        assert main(["project", "budget", project, "--daily-mb", "64", "--project-mb", "128"]) == 0
     send(("bob", "alpha", 3 * 1024 * 1024, "kernel"), ("alice", "alpha", 1536, "terminal"),
          ("alice", "alpha", 100, "contents"), ("alice", "beta", 10 * 1024 * 1024, "app"))
     capsys.readouterr()
     assert main(["egress-usage"]) == 0
     out = capsys.readouterr().out.splitlines()
-    header = out[1].split()
-    assert header == ["USER", "PROJECT", "KERNEL", "TERMINAL", "CONTENTS", "APP", "OTHER-API", "TOTAL", "BUDGET",
-                      "USED", "ACCOUNT"]
-    assert [line.split()[:2] for line in out[2:]] == [["alice", "beta"], ["bob", "alpha"], ["alice", "alpha"]]
-    assert "10.0 MiB  64.0 MiB  15.6%  active" in out[2]
-    assert "1.5 KiB" in out[4] and "100 B" in out[4] and "1.6 KiB" in out[4]
+    people = out[out.index("Per person, counted (the information received), largest first:") + 1:]
+    assert people[0].split() == ["USER", "PROJECT", "KERNEL", "TERMINAL", "CONTENTS", "APP", "COUNTED", "RAW",
+                                 "BUDGET", "USED", "ACCOUNT"]  # only the channels that carried something
+    assert [line.split()[:2] for line in people[1:]] == [["alice", "beta"], ["bob", "alpha"], ["alice", "alpha"]]
+    assert "10.0 MiB  10.0 MiB  64.0 MiB  15.6%  active" in people[1]
+    assert "1.5 KiB" in people[3] and "100 B" in people[3] and "1.6 KiB" in people[3]
+    projects = [line.split() for line in out[1:4]]
+    assert projects[0][:3] == ["PROJECT", "EXTRACTS", "DAYS-TARGET"]
+    assert projects[1][0] == "alpha" and "3.0 MiB" in out[2] and "2.3%" in out[2]  # of the 128 MiB cap
 
 
 def test_egress_usage_filters_and_json(cli_env, capsys):
     send(("bob", "alpha", 2048, "kernel"), ("alice", "alpha", 1024, "terminal"))
     capsys.readouterr()
     assert main(["egress-usage", "--user", "alice", "--json"]) == 0
-    (line,) = json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)
+    (line,) = report["people"]
     assert line["user"] == "alice" and line["channels"] == {"terminal": 1024}
-    assert line["total"] == 1024 and line["budget"] == 64 * 1024 * 1024
+    assert line["total"] == line["raw"] == 1024 and line["budget"] == 1024 * 1024  # no extracts: the floor
+    alpha = next(p for p in report["projects"] if p["project"] == "alpha")
+    assert alpha["total"] == 3072 and alpha["per_person"] == alpha["project_cap"] == 1024 * 1024
+    assert alpha["extract_bytes"] == 0 and alpha["days_target"] == 30 and alpha["days_person"] == 0
     assert main(["egress-usage", "--project", "beta"]) == 0
     assert "No data-bearing traffic metered" in capsys.readouterr().out
     assert main(["egress-usage", "--day", "2020-01-01", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out)["people"] == []
 
 
 def test_egress_usage_rejects_a_malformed_day(cli_env, capsys):
@@ -74,17 +83,28 @@ def test_egress_usage_rejects_a_malformed_day(cli_env, capsys):
 
 
 def test_project_budget_override_shows_in_usage_and_back_to_default(cli_env, capsys):
-    assert main(["project", "budget", "alpha", "--daily-mb", "1"]) == 0
-    assert "1.0 MiB" in capsys.readouterr().out
+    assert main(["project", "budget", "alpha", "--daily-mb", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "per person:   2.0 MiB a UTC day (set for the project)" in out
+    assert "all members:  2.0 MiB a UTC day (derived)" in out
     send(("alice", "alpha", 512 * 1024, "kernel"))
     assert main(["egress-usage", "--json"]) == 0
-    (line,) = json.loads(capsys.readouterr().out)
-    assert line["budget"] == 1024 * 1024 and line["percent"] == 50.0
+    (line,) = json.loads(capsys.readouterr().out)["people"]
+    assert line["budget"] == 2 * 1024 * 1024 and line["percent"] == 25.0
+    assert main(["project", "budget", "alpha", "--project-mb", "3", "--days", "60", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["per_person"], shown["project_cap"], shown["days_target"]) == (2 * 1024 * 1024, 3 * 1024 * 1024, 60)
+    assert shown["fixed"] == ["person", "project", "days"]
     assert main(["project", "budget", "alpha", "--default"]) == 0
-    assert "installation default" in capsys.readouterr().out
+    assert "per person:   1.0 MiB a UTC day (derived)" in capsys.readouterr().out
+    assert main(["project", "budget", "alpha"]) == 0  # no flags: show
+    assert "days target 30 (derived)" in capsys.readouterr().out
     assert main(["project", "budget", "alpha", "--daily-mb", "0"]) == 2
     assert "positive" in capsys.readouterr().err
+    assert main(["project", "budget", "alpha", "--default", "--days", "40"]) == 2
+    assert "either --default" in capsys.readouterr().err
     assert main(["project", "budget", "ghost", "--daily-mb", "1"]) == 2
+    assert main(["project", "budget", "ghost"]) == 2
 
 
 def test_user_suspend_and_resume(cli_env, capsys):
