@@ -118,7 +118,7 @@ def pg_ctx(tmp_path, postgres_url, monkeypatch):  # noqa: F811 - the fixture imp
     reset.dispose()
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
     settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance="pgmeter", database_url=postgres_url,
-                               metering_daily_budget=10_000)
+                               metering_budget_floor=10_000, metering_budget_ceiling=10_000)
     db = StateDB(postgres_url)
     ctx = OperatorContext(settings=settings, db=db, actor="op", workspaces=RecordingWorkspaces())
     projects.create_project(ctx, "alpha")
