@@ -13,7 +13,7 @@ import pytest
 
 from enclave.images.catalog import image_tag
 from enclave.metering.budgets import MIB
-from enclave.operations import people, projects
+from enclave.operations import datasets, people, projects
 from tests.support.enclave import build_enclave, cleanup_instance, seed, start_hub, stop_hub
 from tests.support.hub import HubUser
 
@@ -90,13 +90,16 @@ def genotypes_v1(enclave):
 
 @pytest.fixture
 def metered_person(enclave):
-    """Make a person with a running workspace in a project of their own whose budget is 1 MiB."""
+    """Make a person with a running workspace in a project of their own whose budget is 1 MiB
+    (with the datasets named in `approved`, e.g. [("cohort", "v1")], approved for it)."""
     made = []
 
-    def make(person: str, project: str) -> HubUser:
+    def make(person: str, project: str, approved: list[tuple[str, str]] = ()) -> HubUser:
         ctx = enclave.ctx
         projects.create_project(ctx, project)
         projects.set_egress_budget(ctx, project, MIB)
+        for dataset, version in approved:
+            datasets.approve_dataset(ctx, project, dataset, version)
         enclave.passwords[person] = people.add_user(ctx, person, ["analyst"]).initial_password
         people.add_member(ctx, project, person)
         user = enclave.login(person)
