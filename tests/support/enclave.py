@@ -77,6 +77,7 @@ class EnclaveUnderTest:
 
 TEST_LIMITS = {"workspace_mem_limit": "1G", "workspace_cpu_limit": 1.0, "workspace_pids_limit": 256,
                "workspace_scratch_size": "256m"}
+SHARED_PROJECT_BUDGET = 256 * 1024 * 1024  # bytes a day, per person and for all members of a shared project
 
 
 def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = None) -> EnclaveSettings:
@@ -231,6 +232,9 @@ def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
     datasets.register_dataset(ctx, "secret", "v1", secret)
     for name in ("alpha", "beta", "gamma", "delta"):
         projects.create_project(ctx, name)
+        # Shared by every test of a run, so their metered traffic adds up all day: a budget of their own,
+        # not the 1 MiB floor a small cohort derives. Tests of the budget make their own project (metered_person).
+        projects.set_egress_budget(ctx, name, SHARED_PROJECT_BUDGET, project_daily_bytes=SHARED_PROJECT_BUDGET)
     datasets.approve_dataset(ctx, "alpha", "cohort", "v1")
     datasets.approve_dataset(ctx, "beta", "secret", "v1")
     datasets.approve_dataset(ctx, "gamma", "cohort", "v1")
