@@ -130,7 +130,9 @@ def extract(client: docker.DockerClient, image, tag: str, root: Path) -> Path:
     target = copy_folder(root, tag)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    container = client.containers.create(image.id, command=["true"], network_disabled=True)
+    # Created, never started: only its file system is read. Labelled so a left-over one can be told apart.
+    container = client.containers.create(image.id, command=["true"], network_disabled=True,
+                                         labels={"enclave.kind": "static-copy", "enclave.image": tag})
     try:
         found, skipped = [], 0
         for folder in FOLDERS:
