@@ -149,7 +149,8 @@ class EdgeProxy:
 
     async def _relay_unnamed(self, request, decision: Decision, upstream, response) -> web.StreamResponse:
         """A hub or airlock answer naming nobody: passed only when it is small, else refused (502, audited)."""
-        if (upstream.content_length or 0) <= UNNAMED_LIMIT:
+        announced = 0 if request.method == "HEAD" else upstream.content_length or 0  # HEAD: a length, no body
+        if announced <= UNNAMED_LIMIT:
             body = bytearray()
             async for chunk in upstream.content.iter_any():
                 body += chunk
