@@ -23,11 +23,13 @@ RANGE = re.compile(r"RT-((?:[A-Z]+-?)?)(\d+)\.\.(?:[A-Z]+-?)?(\d+)")
 
 
 def attempts() -> dict[str, list[str]]:
-    """Each id in a test's docstring first line (`RT-07: ...`) -> the tests that carry it."""
+    """Each id in a test's docstring first line (`RT-07: ...`) -> the tests that carry it.
+
+    A row of a parametrised matrix is an `attempt_...` function with its own id (test_exfiltration_matrix.py)."""
     found: dict[str, list[str]] = {}
     for path in sorted(SUITE.glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith(("test_", "attempt_")):
                 match = re.match(rf"({ID}):", ast.get_docstring(node) or "")
                 if match:
                     found.setdefault(match.group(1), []).append(f"{path.name}::{node.name}")
