@@ -14,12 +14,14 @@ import asyncio
 import json
 import logging
 import signal
+import time
+from collections import deque
 
 import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from ..edge.refusals import RefusalAudit
+from ..edge.refusals import REPEAT_WINDOW, RefusalAudit
 from ..state import audit
 from ..state.db import StateDB, open_state_db
 from .policy import BODY_LIMIT, GateDecision, decide
@@ -36,10 +38,32 @@ FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept", "User-Ag
 DROPPED_RESPONSE_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
                             "set-cookie", "upgrade", "proxy-authenticate", "trailer", "te"}
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=60)
+ROUTES_PER_SOURCE = 30  # refusals recorded one by one per source and repeat window; the rest fold under ANY_ROUTE
+ANY_ROUTE = "(many routes)"
 
 
 class GateAudit(RefusalAudit):
-    """The edge's folding of repeated refusals, recorded under the gate's own action."""
+    """The edge's folding of repeated refusals, recorded under the gate's own action.
+
+    A kernel can send refused calls as fast as it likes, each to a new path; so
+    past ROUTES_PER_SOURCE distinct records from one source within the repeat
+    window, its further refusals are recorded under the route ANY_ROUTE, where
+    they fold like repeats: the audit log stays readable and cannot be flooded.
+    """
+
+    def __init__(self, db: StateDB, clock=time.monotonic):
+        super().__init__(db, clock)
+        self._routes: dict[str, dict[str, float]] = {}  # source -> route -> when it was last recorded
+
+    async def record(self, *, route: str, client: str, **kwargs) -> None:
+        now = self.clock()
+        routes = {r: at for r, at in self._routes.get(client, {}).items() if now - at < REPEAT_WINDOW}
+        if route not in routes and len(routes) >= ROUTES_PER_SOURCE:
+            route = ANY_ROUTE
+        elif route not in routes:
+            routes[route] = now
+        self._routes[client] = routes
+        await super().record(route=route, client=client, **kwargs)
 
     def _write(self, target: str, details: dict) -> None:
         try:

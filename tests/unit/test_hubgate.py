@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from enclave.hubgate.gate import ACTION, GateAudit, HubGate
+from enclave.hubgate.gate import ACTION, ANY_ROUTE, ROUTES_PER_SOURCE, GateAudit, HubGate
 from enclave.hubgate.policy import BODY_LIMIT
 from enclave.hubgate.sources import Workspace, WorkspaceSources
 from enclave.state.db import StateDB
@@ -256,3 +256,17 @@ def test_the_hub_listens_on_loopback_only_and_workspaces_are_given_the_gate(tmp_
     config.apply(c, settings)
     assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:9183"
     assert "hub_ip" not in c.JupyterHub and "hub_port" not in c.JupyterHub
+
+
+def test_a_flood_of_refusals_to_ever_new_paths_folds_instead_of_filling_the_audit_log(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path) as s:
+            for n in range(ROUTES_PER_SOURCE + 20):
+                reply = await s.client.get(f"{s.url}/hub/api/users/alice/tokens/{n}")
+                assert reply.status == 403
+            events = s.refusals()
+            assert len(events) == ROUTES_PER_SOURCE + 1
+            assert events[-1][2]["route"] == ANY_ROUTE
+            reply = await s.client.get(f"{s.url}/hub/api/users")  # still refused; folded into ANY_ROUTE
+            assert reply.status == 403 and len(s.refusals()) == ROUTES_PER_SOURCE + 1
+    run(scenario())
