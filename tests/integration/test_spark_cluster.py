@@ -12,6 +12,7 @@ import requests
 from enclave.errors import InvalidInput
 from enclave.operations import datasets, people, projects
 from enclave.spark import ClusterSize, cluster_status, start_cluster, stop_cluster
+from enclave.spawner import hardening
 from enclave.state.audit_query import AuditFilter, find_events
 from tests.support.workspaces import Workspace
 
@@ -50,6 +51,9 @@ def test_cluster_has_a_master_and_two_workers_confined_like_workspaces(cluster, 
         assert attrs["Config"]["User"] == "1000:1000"
         assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and not host["Privileged"]
         assert "no-new-privileges:true" in host["SecurityOpt"]
+        # The workspaces' seccomp profile, DNS setting and execute-only init (enclave/spark/nodes.py).
+        assert host["SecurityOpt"] == hardening.security_opt() and host["Dns"] == [hardening.DNS_NOWHERE]
+        assert host["Init"] is False and attrs["Config"]["Entrypoint"] == [hardening.IMAGE_INIT, "--"]
         assert host["Memory"] > 0 and host["NanoCpus"] > 0 and host["PidsLimit"] > 0
         assert not host["PortBindings"]
         assert list(attrs["NetworkSettings"]["Networks"]) == [cluster.network]
