@@ -48,6 +48,14 @@ _FILE_ID = {
     "schema": {"type": "integer", "minimum": 1},
     "description": "For download, override and comments: a staged file id; for DELETE: a draft file id.",
 }
+_REASON = {
+    "name": "reason",
+    "in": "query",
+    "required": False,
+    "description": "Operators: why you open the content of this request's files (kept in the audit log). "
+    "Without it an operator sees what the author sees.",
+    "schema": {"type": "string"},
+}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -129,6 +137,11 @@ _SCHEMAS: dict[str, Any] = {
             "parameters": {"type": "object"},
             "verdict": {"type": "string", "enum": ["pass", "flag", "block", "error"]},
             "summary": {"type": "string"},
+            "details_withheld": {
+                "type": "boolean",
+                "description": "True when the summary and findings are the author's view: a fixed sentence "
+                "per rule and the place (row, column, line), never the values the check found.",
+            },
             "findings": {
                 "type": "array",
                 "items": {
@@ -230,9 +243,25 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
                     {"name": "view", "in": "query", "required": False, "schema": {"type": "string", "enum": ["mine", "queue", "all"]}}
                 ],
             ),
-            "post": _op("Create a draft request for a project you are an active member of.", _DETAIL_CREATED, 400, body="NewRequest"),
+            "post": _op(
+                "Create a draft request for a project you are an active member of (at most a configured number "
+                "of open requests per person: 409 limit_reached).",
+                _DETAIL_CREATED,
+                400,
+                409,
+                body="NewRequest",
+            ),
         },
-        "/api/requests/{request_id}": {"get": _op("One request.", _DETAIL_OK, 404, params=[r])},
+        "/api/requests/{request_id}": {
+            "get": _op(
+                "One request. Check findings in full (which may quote the files) only for the project's reviewers "
+                "while they review, and operators who give a reason (audited); others get places, not values.",
+                _DETAIL_OK,
+                400,
+                404,
+                params=[r, _REASON],
+            )
+        },
         "/api/requests/{request_id}/groups": {
             "post": _op("Create or update a named group (context, controls).", _DETAIL_OK, 400, 404, 409, body="Group", params=[r])
         },
@@ -287,11 +316,13 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
         },
         "/api/requests/{request_id}/manifest": {
             "get": _op(
-                "The release manifest (files, hashes, check record, approvals, times).",
+                "The release manifest (files, hashes, check record, approvals, times). "
+                "Once the release is revoked: operators only, with a reason (audited).",
                 {"200": {"description": "The manifest.", "content": _json("Manifest")}},
+                400,
                 404,
                 409,
-                params=[r],
+                params=[r, _REASON],
             )
         },
         "/api/audit": {
