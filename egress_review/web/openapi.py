@@ -189,6 +189,16 @@ _SCHEMAS: dict[str, Any] = {
                     "release": {"type": ["object", "null"]},
                     "revocation": {"type": ["object", "null"]},
                     "allowed_actions": {"type": "array", "items": {"type": "string"}},
+                    "content": {
+                        "type": "object",
+                        "description": "Whether the caller gets the content of the staged files: audience "
+                        "'reviewer', 'operator' (with a reason) or 'nobody' (the author, and everyone once "
+                        "nobody reviews the request); shown is true when check findings are in full.",
+                        "properties": {
+                            "audience": {"type": "string", "enum": ["nobody", "reviewer", "operator"]},
+                            "shown": {"type": "boolean"},
+                        },
+                    },
                 },
             },
         ]
