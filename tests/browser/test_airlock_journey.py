@@ -139,6 +139,8 @@ def test_analyst_submits_two_blinded_reviewers_approve_analyst_downloads_the_sam
     staged = page.locator(f".staged-file[data-path='{OUTBOX_PATH}']")
     assert staged.locator(".check[data-rule='file_type'] .verdict-pass").count() == 1
     assert page.locator(".download").count() == 0  # nothing leaves before the reviews
+    # Her own staged bytes are for the reviewers: no preview for the author, only where checks found something.
+    assert page.locator(".preview").count() == 0 and page.locator("#content-withheld").is_visible()
     alice.shot("submitted")
 
     # The first reviewer: the request is in the queue, with a table preview and the check results.
