@@ -11,7 +11,7 @@ Four checks, each naming the entry and what happened to it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -22,9 +22,10 @@ from egress_review.storage.models import AuditEntry
 from .audit_forwarding import PREFIX, SOURCE, airlock_database, forwarded_entry_hash, is_forwarded
 from .settings import EnclaveSettings
 from .state.audit import verify_chain
-from .state.audit_anchor import anchor_paths, check_against_anchor
+from .state.audit_anchor import ForeignLine, anchor_paths, check_against_anchor, foreign_lines
 from .state.audit_chain import DELETED, EDITED, INSERTED, REORDERED, Link, Problem, classify
 from .state.db import open_state_db
+from .state.installation import installation_id
 from .state.models import AuditEvent
 
 MISSING = "missing from the one log"
@@ -35,6 +36,7 @@ class Verdict:
     enclave_entries: int
     airlock_entries: int | None  # None: the airlock has never run here
     problems: list[Problem]
+    foreign: list[ForeignLine] = field(default_factory=list)  # anchor lines of another installation
 
     @property
     def intact(self) -> bool:
@@ -121,18 +123,21 @@ def verify_one_log(settings: EnclaveSettings) -> Verdict:
     with db.reading() as session:
         events = list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
         problems = verify_chain(session)
-        problems += check_against_anchor(anchor_paths(settings.database_url), {e.seq: e.entry_hash for e in events},
-                                         newest_seq)
+        this_installation = installation_id(session)
+        paths = anchor_paths(settings.database_url)
+        problems += check_against_anchor(paths, {e.seq: e.entry_hash for e in events}, newest_seq,
+                                         this_installation)
+        foreign = foreign_lines(paths, this_installation)
         copies, copy_problems = _forwarded_copies(events)
         problems += copy_problems
         if entries is None:
             if copies:
                 problems.append(Problem("airlock", None, DELETED, f"its database is gone, but the one log holds "
                                                                   f"{len(copies)} of its entries"))
-            return Verdict(len(events), None, _once_per_entry(problems))
+            return Verdict(len(events), None, _once_per_entry(problems), foreign)
         problems += classify("airlock", [_airlock_link(e) for e in entries])
         problems += _cross_check(entries, copies)
-        return Verdict(len(events), len(entries), _once_per_entry(problems))
+        return Verdict(len(events), len(entries), _once_per_entry(problems), foreign)
 
 
 def _once_per_entry(problems: list[Problem]) -> list[Problem]:

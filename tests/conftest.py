@@ -8,11 +8,25 @@ that need them are skipped with the reason. `make test` installs both.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import tempfile
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Variables that name an installation. `make` exports the live one's (its state folder), and an operator
+# may have set a database or a WORM anchor copy: a test run must never write there (a test run beside a
+# live demo once added its own lines to the demo's audit anchor). Each run gets its own instead.
+INSTALLATION_VARIABLES = ("ENCLAVE_DB_URL", "ENCLAVE_AUDIT_ANCHOR_COPY", "ENCLAVE_TLS_CERT", "ENCLAVE_TLS_KEY")
+
+
+def pytest_configure(config):
+    os.environ["ENCLAVE_STATE_DIR"] = tempfile.mkdtemp(prefix="enclave-test-run-")
+    os.environ["ENCLAVE_INSTANCE"] = f"enctest-run-{secrets.token_hex(3)}"
+    for name in INSTALLATION_VARIABLES:
+        os.environ.pop(name, None)
 
 
 def require(condition: bool, what: str) -> None:

@@ -96,6 +96,11 @@ def _verify(args):
     verdict = verify_one_log(ctx.settings)
     airlock = ("the airlock has not run here" if verdict.airlock_entries is None
                else f"{verdict.airlock_entries} airlock entries")
+    for line in verdict.foreign:
+        print(f"note: {line}")
+    if verdict.foreign:
+        print(f"note: {len(verdict.foreign)} anchor line(s) belong to another installation's database; they were "
+              "set aside. Find what wrote them (another installation or a test run given this state folder).")
     if verdict.problems:
         for problem in verdict.problems:
             print(problem)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from .audit_anchor import Head, anchor_paths, append_head
 from .audit_chain import GENESIS, Link, Problem, classify, missing_keys
+from .installation import installation_id
 from .models import AuditEvent
 
 log = logging.getLogger("enclave.audit")
@@ -76,7 +77,7 @@ def record(
     )
     session.add(event)
     session.flush()
-    _anchor_after_commit(session, Head(seq, event.entry_hash, at))
+    _anchor_after_commit(session, Head(seq, event.entry_hash, at, installation_id(session, create=True)))
     return event
 
 

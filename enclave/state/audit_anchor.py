@@ -8,6 +8,11 @@ and to `$ENCLAVE_AUDIT_ANCHOR_COPY` too when set. Operators point the copy at
 storage the enclave's host cannot rewrite (a WORM share, a remote append-only
 mount). `enclave audit verify` compares the database with every line.
 
+Each line names the database it belongs to (its installation id,
+installation.py). Lines of another database are set aside and reported as
+such, never taken for edits; lines written before ids existed count as this
+database's.
+
 With PostgreSQL the first file is `$ENCLAVE_STATE_DIR/audit/anchor`.
 """
 
@@ -34,6 +39,23 @@ class Head:
     seq: int
     entry_hash: str
     at: str
+    installation: str = ""  # the database's id; "" on lines written before ids existed
+    line: int = 0  # where it was read from (0: not read from a file)
+
+    def belongs_to(self, installation: str | None) -> bool:
+        return not self.installation or not installation or self.installation == installation
+
+
+@dataclass(frozen=True)
+class ForeignLine:
+    """An anchor line that names another database."""
+    path: Path
+    line: int
+    installation: str
+
+    def __str__(self) -> str:
+        return (f"anchor {self.path} line {self.line}: belongs to another installation "
+                f"({self.installation}), not to this log; set aside")
 
 
 def anchor_paths(database_url: str) -> list[Path]:
@@ -52,7 +74,10 @@ def anchor_paths(database_url: str) -> list[Path]:
 
 def append_head(paths: list[Path], head: Head) -> None:
     """Append the head to every anchor file (0600) and fsync it; raises if any cannot be written."""
-    line = (json.dumps({"seq": head.seq, "entry_hash": head.entry_hash, "at": head.at}, sort_keys=True) + "\n").encode()
+    fields = {"seq": head.seq, "entry_hash": head.entry_hash, "at": head.at}
+    if head.installation:
+        fields["installation"] = head.installation
+    line = (json.dumps(fields, sort_keys=True) + "\n").encode()
     for path in paths:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -72,7 +97,8 @@ def read_heads(path: Path) -> tuple[list[Head], list[int]]:
             continue
         try:
             data = json.loads(line)
-            heads.append(Head(int(data["seq"]), str(data["entry_hash"]), str(data["at"])))
+            heads.append(Head(int(data["seq"]), str(data["entry_hash"]), str(data["at"]),
+                              str(data.get("installation") or ""), number))
         except (ValueError, KeyError, TypeError):
             # A torn last line (a power cut during the write: no newline after it) is expected; nothing else.
             if number < len(lines):
@@ -80,9 +106,26 @@ def read_heads(path: Path) -> tuple[list[Head], list[int]]:
     return heads, unreadable
 
 
+def own_heads(path: Path, installation: str | None) -> tuple[list[Head], list[int]]:
+    """The lines of one anchor file that belong to this database, and the unreadable line numbers."""
+    heads, unreadable = read_heads(path)
+    return [h for h in heads if h.belongs_to(installation)], unreadable
+
+
+def foreign_lines(paths: list[Path], installation: str | None) -> list[ForeignLine]:
+    """Lines of the anchor files that name another database (reported, not judged)."""
+    found = []
+    for path in paths:
+        if path.exists():
+            found += [ForeignLine(path, h.line, h.installation) for h in read_heads(path)[0]
+                      if not h.belongs_to(installation)]
+    return found
+
+
 def check_against_anchor(paths: list[Path], hashes: dict[int, str],
-                         newest_seq: Callable[[], int] | None = None) -> list[Problem]:
-    """Compare the log's entries (seq -> entry_hash) with every anchor file.
+                         newest_seq: Callable[[], int] | None = None,
+                         installation: str | None = None) -> list[Problem]:
+    """Compare the log's entries (seq -> entry_hash) with every anchor file's lines of this database.
 
     Entries may be committed while verify runs. An anchor ahead of what was
     read is judged again against `newest_seq()` (a fresh look at the
@@ -98,7 +141,7 @@ def check_against_anchor(paths: list[Path], hashes: dict[int, str],
                 problems.append(Problem(where, None, DELETED, "the anchor file is missing, so deletion of the newest "
                                                               "entries cannot be ruled out"))
             continue
-        heads, unreadable = read_heads(path)
+        heads, unreadable = own_heads(path, installation)
         problems += [Problem(where, None, EDITED, f"line {n} cannot be read: the anchor was changed")
                      for n in unreadable]
         anchored = max((h.seq for h in heads), default=0)
@@ -112,7 +155,7 @@ def check_against_anchor(paths: list[Path], hashes: dict[int, str],
                     else f"entries {db_head + 1}..{anchored} recorded in {path} are")
             problems.append(Problem("enclave", db_head + 1, DELETED, f"{span} gone: deleted from the end of the log"))
         elif db_head > anchored:
-            heads, _ = read_heads(path)  # entries committed while we read have been anchored by now
+            heads, _ = own_heads(path, installation)  # entries committed while we read have been anchored by now
             anchored = max((h.seq for h in heads), default=0)
             if db_head > anchored:
                 span = (f"entry {db_head} is" if db_head == anchored + 1

@@ -16,6 +16,7 @@ from sqlalchemy import DDL, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .installation import Installation  # noqa: F401 (its table is part of the schema)
 from .models import AuditEvent, Base
 
 _SQLITE_APPEND_ONLY = [

@@ -201,3 +201,53 @@ def test_an_entry_committed_while_verify_reads_is_not_taken_for_a_deletion(ctx, 
     paths = anchor_paths(settings.database_url)
     assert check_against_anchor(paths, read_before_the_commit, newest_seq=lambda: 3) == []
     assert [p.kind for p in check_against_anchor(paths, read_before_the_commit, newest_seq=lambda: 2)] == ["deleted"]
+
+
+def _installation(root: Path):
+    """A second installation with its own state folder and database."""
+    from enclave.operations.base import OperatorContext
+    from enclave.settings import EnclaveSettings
+    from enclave.state.db import open_state_db
+    from tests.support.recording import RecordingWorkspaces
+
+    other = EnclaveSettings(state_dir=str(root), instance="other")
+    other.prepare_state_dir()
+    return other, OperatorContext(settings=other, db=open_state_db(other.database_url), actor="op",
+                                  workspaces=RecordingWorkspaces())
+
+
+def test_each_anchor_line_names_its_database(ctx, settings):
+    from enclave.state.installation import installation_id
+
+    _write(ctx, 2)
+    with ctx.db.reading() as session:
+        this = installation_id(session)
+    assert this and {h.installation for h in read_heads(_anchor(settings))[0]} == {this}
+
+
+def test_lines_of_another_database_are_set_aside_not_taken_for_edits(ctx, settings, tmp_path, monkeypatch):
+    # Two installations write into one anchor copy (as a test run given a live installation's folder did).
+    shared = tmp_path / "shared-anchor"
+    monkeypatch.setenv(COPY_VARIABLE, str(shared))
+    _write(ctx, 2)
+    other, other_ctx = _installation(tmp_path / "other-state")
+    _write(other_ctx, 3)
+    _write(ctx, 1)
+    verdict = verify_one_log(settings)
+    assert verdict.problems == []
+    assert [line.line for line in verdict.foreign] == [3, 4, 5]
+    assert "another installation" in str(verdict.foreign[0])
+    # The other installation sees this one's lines as foreign in turn, and is intact too.
+    assert verify_one_log(other).problems == [] and len(verify_one_log(other).foreign) == 3
+
+
+def test_a_line_moved_to_another_database_does_not_hide_a_cut(ctx, settings):
+    # Relabelling this database's newest line as another's leaves the newest entry unanchored: still caught.
+    _write(ctx, 2)
+    path = _anchor(settings)
+    lines = path.read_text().splitlines()
+    relabelled = json.loads(lines[-1]) | {"installation": "00000000-0000-0000-0000-000000000000"}
+    path.write_text("\n".join([*lines[:-1], json.dumps(relabelled)]) + "\n")
+    verdict = verify_one_log(settings)
+    assert [(p.key, p.kind) for p in verdict.problems] == [(2, "inserted")]
+    assert len(verdict.foreign) == 1
