@@ -4,7 +4,7 @@ Kernel and server run as the same uid (1000), and this kernel has no Yama: what 
 code is the seccomp profile (enclave/spawner/seccomp.py), a non-dumpable server (the lockdown
 extension) and an execute-only init as PID 1 (images/workspace/Dockerfile). Every attempt runs in a
 real kernel of a real workspace. The attempts that restart or kill a server use a person and project
-of their own (mallory, takeover), so the shared workspaces are left alone.
+of their own (tess, takeover), so the shared workspaces are left alone.
 """
 
 from __future__ import annotations
@@ -56,16 +56,16 @@ def attempt(workspace: Workspace, body: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def mallory(enclave):
+def tess(enclave):
     """An analyst alone in a project of her own, whose workspace these attempts may restart or kill."""
     ctx = enclave.ctx
     projects.create_project(ctx, "takeover")
-    enclave.passwords["mallory"] = people.add_user(ctx, "mallory", ["analyst"]).initial_password
-    people.add_member(ctx, "takeover", "mallory")
-    workspace = Workspace(enclave, "mallory", "takeover")
+    enclave.passwords["tess"] = people.add_user(ctx, "tess", ["analyst"]).initial_password
+    people.add_member(ctx, "takeover", "tess")
+    workspace = Workspace(enclave, "tess", "takeover")
     yield workspace
     workspace.close()
-    ctx.workspaces.stop("takeover", "mallory")
+    ctx.workspaces.stop("takeover", "tess")
 
 
 def test_ptrace_on_the_server_or_any_process_is_refused(alice_alpha):
@@ -269,45 +269,45 @@ def _ran(workspace: Workspace) -> dict[str, str]:
     ))
 
 
-def test_code_and_config_planted_in_the_home_folder_are_not_loaded_by_the_next_server(mallory):
+def test_code_and_config_planted_in_the_home_folder_are_not_loaded_by_the_next_server(tess):
     """RT-SRV09: plant server config, extensions, .pth and *customize files in the home folder and the
     per-user Jupyter and Python places, then restart the workspace."""
-    _plant(mallory, PLANTED)
+    _plant(tess, PLANTED)
     try:
-        started = mallory.user.server("takeover")["started"]
-        mallory.stop()
-        mallory.ensure_running()
-        assert mallory.user.server("takeover")["started"] != started  # a new server really started
-        ran = _ran(mallory)
+        started = tess.user.server("takeover")["started"]
+        tess.stop()
+        tess.ensure_running()
+        assert tess.user.server("takeover")["started"] != started  # a new server really started
+        ran = _ran(tess)
         assert not [cmd for cmd in ran.values() if "jupyterhub-singleuser" in cmd], ran
         # The new server is the locked-down one, and not dumpable.
-        assert CLOSED in Browser(mallory).get("files/jupyter_server_config.py").text
-        assert mallory.run("import os; print(os.stat(f'/proc/{os.getppid()}/mem').st_uid)").strip() == "0"
+        assert CLOSED in Browser(tess).get("files/jupyter_server_config.py").text
+        assert tess.run("import os; print(os.stat(f'/proc/{os.getppid()}/mem').st_uid)").strip() == "0"
     finally:
-        _remove(mallory, PLANTED)
+        _remove(tess, PLANTED)
 
 
-def test_the_health_check_runs_nothing_from_the_home_folder(mallory):
+def test_the_health_check_runs_nothing_from_the_home_folder(tess):
     """RT-SRV10: a module named like one the engine's health check imports (~/urllib), in its working directory."""
-    _plant(mallory, HEALTH_CHECK_BAIT)
+    _plant(tess, HEALTH_CHECK_BAIT)
     try:
-        container = mallory.container
+        container = tess.container
         check = hardening.HEALTHCHECK["test"][1:]
         exit_code, output = container.exec_run(check, user=hardening.WORKSPACE_UID, workdir="/home/analyst")
         assert exit_code == 0, output  # the check itself still works
-        assert not [cmd for cmd in _ran(mallory).values() if "urllib.request" in cmd]
+        assert not [cmd for cmd in _ran(tess).values() if "urllib.request" in cmd]
         # The attempt is real: the same check without -I runs the planted module.
         container.exec_run([part for part in check if part != "-I"], user=hardening.WORKSPACE_UID,
                            workdir="/home/analyst")
-        assert [cmd for cmd in _ran(mallory).values() if "urllib.request" in cmd]
+        assert [cmd for cmd in _ran(tess).values() if "urllib.request" in cmd]
     finally:
-        _remove(mallory, HEALTH_CHECK_BAIT)
+        _remove(tess, HEALTH_CHECK_BAIT)
 
 
-def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(mallory, enclave):
+def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(tess, enclave):
     """RT-SRV11: from a process of the kernel's own session, kill the server and answer on its port."""
-    container = mallory.container
-    mallory.run(
+    container = tess.container
+    tess.run(
         "import subprocess, sys, os\n"
         "impostor = '''\n"
         "import os, signal, socket, sys, time\n"
@@ -325,7 +325,7 @@ def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(m
         "subprocess.Popen([sys.executable, '-c', impostor, str(os.getppid())], start_new_session=True,"
         " stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
     )
-    mallory.close()
+    tess.close()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         container.reload()
@@ -334,6 +334,6 @@ def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(m
         time.sleep(0.5)
     assert container.status == "exited", container.status
     # Nothing answers as the server: the hub's proxy finds no one at the server's address.
-    reply = requests.get(f"{enclave.inner_url}/user/mallory/takeover/api/status",
-                         headers={"Authorization": f"token {mallory.token}"}, timeout=60, allow_redirects=False)
+    reply = requests.get(f"{enclave.inner_url}/user/tess/takeover/api/status",
+                         headers={"Authorization": f"token {tess.token}"}, timeout=60, allow_redirects=False)
     assert "impostor" not in reply.text
