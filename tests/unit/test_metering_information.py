@@ -12,12 +12,15 @@ import zlib
 import pytest
 
 from enclave.metering.information import (
+    BASE64_OVERHEAD,
     DIGESTS_PER_PERSON,
+    MARK_COST,
     MIN_SEGMENT,
     REFERENCE_COST,
     SEND_COST,
     ReceivedToday,
     StreamMeasure,
+    base64_cost,
 )
 
 pytestmark = pytest.mark.unit
@@ -127,3 +130,76 @@ def test_short_bodies_are_not_remembered_and_nothing_costs_nothing():
 def test_memory_capacity_is_checked():
     with pytest.raises(ValueError, match="capacity"):
         ReceivedToday(capacity=0)
+
+
+def chunked(data: bytes, sizes) -> list[bytes]:
+    """`data` cut as an HTTP body reaches the edge: anywhere."""
+    pieces, at, turn = [], 0, 0
+    while at < len(data):
+        size = sizes[turn % len(sizes)]
+        pieces.append(data[at:at + size])
+        at, turn = at + size, turn + 1
+    return pieces
+
+
+def notebook_body(png: bytes, text: str) -> bytes:
+    return json.dumps({"name": "analysis.ipynb", "last_modified": "2026-12-05T17:00:00Z", "content": {"cells": [
+        {"cell_type": "code", "source": "df.describe()", "outputs": [{"output_type": "stream", "text": text}]},
+        {"cell_type": "code", "source": "plot()", "outputs": [
+            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]}]}}).encode()
+
+
+def test_a_notebook_reread_in_other_chunks_costs_little_the_second_time():
+    png, text = os.urandom(60_000), "".join(f"row {i}: {os.urandom(8).hex()}\n" for i in range(2000))
+    body = notebook_body(png, text)
+    memory = ReceivedToday()
+    first = StreamMeasure()
+    first_cost = sum(sent(first, memory, piece) for piece in chunked(body, [65_536, 4_000, 30_000]))
+    assert first_cost >= len(png)
+    again = StreamMeasure()
+    costs = [sent(again, memory, piece) for piece in chunked(body, [16_384, 50_000, 7_777])]
+    assert 0 < sum(costs) < 2_000  # the long strings are references; the rest is a little JSON
+    assert min(costs) < 0  # a run that spanned sends gave back what its pieces were charged
+
+
+def test_a_run_spanning_sends_is_charged_as_it_goes_and_new_runs_are_remembered():
+    memory = ReceivedToday()
+    body = b'{"data": "' + base64.b64encode(os.urandom(90_000)) + b'"}'
+    measure = StreamMeasure()
+    costs = [sent(measure, memory, piece) for piece in chunked(body, [10_000])]
+    assert all(cost > 0 for cost in costs)  # nothing waits to be charged
+    assert sum(costs) >= 90_000
+    prefix = b'{"other": 1, "data": "'  # the same string in another document, cut elsewhere
+    other = StreamMeasure()
+    again = [sent(other, memory, piece) for piece in [prefix + body[10:30_000]] + chunked(body[30_000:], [25_000])]
+    assert sum(again) < 600
+
+
+def test_random_bytes_in_many_chunks_count_at_least_their_length():
+    body = b'"' + os.urandom(500_000).replace(b'"', b"'") + b'"'
+    measure, memory = StreamMeasure(), ReceivedToday()
+    assert sum(sent(measure, memory, piece) for piece in chunked(body, [1_000, 65_536, 333])) >= 500_000
+
+
+def kernel_stream(text: str) -> bytes:
+    return json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": "stream"}, "parent_header": {},
+                       "metadata": {}, "channel": "iopub", "content": {"name": "stdout", "text": text}}).encode()
+
+
+def test_printed_base64_counts_what_it_encodes_lines_and_padding_included():
+    measure, memory, payload = StreamMeasure(), ReceivedToday(), os.urandom(300_000)
+    lines = [base64.b64encode(payload[i:i + 1000]).decode() for i in range(0, len(payload), 1000)]
+    messages = [kernel_stream("\n".join(lines[i:i + 30]) + "\n") for i in range(0, len(lines), 30)]
+    counted = sum(sent(measure, memory, message) for message in messages)
+    assert len(payload) <= counted < 1.1 * len(payload)
+    assert base64_cost(base64.b64encode(os.urandom(300))) == 300 + BASE64_OVERHEAD
+    padded = base64.b64encode(os.urandom(298)) + b"\\n"  # 398 symbols, "==", a newline as JSON writes it
+    assert base64_cost(padded) == (6 * 398 + 7) // 8 + 3 * MARK_COST + BASE64_OVERHEAD
+    varied = base64.b64encode(os.urandom(300))
+    assert base64_cost(varied + b"!") is None and base64_cost(varied + b"===") is None
+    assert base64_cost(b"x" * 600) is None  # repeats itself: zlib says it carries less
+
+
+def test_a_long_repetitive_string_in_json_counts_little():
+    body = b'{"content": "' + b"x" * 100_000 + b'"}'
+    assert sent(StreamMeasure(), ReceivedToday(), body) < 1_000
