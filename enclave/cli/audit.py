@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from ..audit_forwarding import catch_up
 from ..audit_verify import verify_one_log
 from ..errors import InvalidInput
 from ..state.audit_query import OUTCOMES, AuditFilter, as_record, dataset_access, find_events
+from .audit_lines import readable_line
 from .context import operator_context
 
 
@@ -39,8 +41,8 @@ def _show(args):
         if args.json:
             lines = [json.dumps(as_record(e), sort_keys=True) for e in events]
         else:
-            lines = [f"{e.seq:>6}  {e.at}  {e.actor:<16} {e.action:<26} {e.outcome:<8} {e.target}  "
-                     f"{json.dumps(e.details, sort_keys=True) if e.details else ''}".rstrip() for e in events]
+            width = None if args.long else shutil.get_terminal_size((160, 24)).columns
+            lines = [readable_line(e, width) for e in events]
     if lines:
         print("\n".join(lines))
     elif not args.json:
@@ -129,6 +131,8 @@ def register_audit(groups):
     _filters(p)
     p.add_argument("--limit", type=int, default=200, help="show at most the newest N (default 200)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, as export writes")
+    p.add_argument("--long", action="store_true", help="every detail, the sequence number and the hash; "
+                                                       "lines are not cut to the terminal's width")
     p.set_defaults(func=_show)
     p = sub.add_parser("export", help="write matching events as JSON lines (for a SIEM)")
     _filters(p)

@@ -1,6 +1,7 @@
 """Answering questions from the audit log: filters, export, and who accessed which dataset."""
 
 import json
+import re
 
 import pytest
 
@@ -120,3 +121,23 @@ def test_access_command_answers_who_had_a_dataset(log, settings, monkeypatch, ca
     assert main(["audit", "access", "--dataset", "cohort"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert line.split()[1:] == ["alice", "alpha", "cohort@v1"]
+
+
+def test_show_puts_time_actor_event_outcome_and_reason_first_and_fits_the_terminal(settings, monkeypatch, capsys):
+    from enclave.cli.main import main
+    from enclave.state.db import StateDB
+
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
+    monkeypatch.setenv("COLUMNS", "140")
+    with StateDB(settings.database_url).transaction() as session:
+        audit.record(session, actor="edge", action="edge.refused", target="/user/alice/alpha/files/x",
+                     outcome="refused", details={"reason": "closed-route", "client": "10.0.0.1",
+                                                 "method": "GET", "route": "/user/alice/alpha/files/" + "x" * 300})
+    assert main(["audit", "show"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert len(line) == 140 and line.endswith("…")
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  edge +edge\.refused +refused +closed-route · "
+                    r"/user/alice/alpha/files/x+ · client=", line)
+    assert main(["audit", "show", "--long"]) == 0
+    long_line = capsys.readouterr().out.splitlines()[-1]
+    assert "x" * 300 in long_line and "(seq 1, at " in long_line and "hash " in long_line
