@@ -1,4 +1,4 @@
-"""The demo installation `make up` brings up: a synthetic cohort, one project, three accounts.
+"""The demo installation `make up` brings up: a synthetic cohort, one project, four accounts.
 
 Idempotent: run it again and it adds only what is missing. Passwords are
 generated for each new account and printed once; nothing fixed is stored.
@@ -18,7 +18,8 @@ from .state.queries import active_approvals
 PROJECT = "demo"
 DATASET = ("demo-cohort", "v1")
 GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth beside its folder
-ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("operator", "operator"))
+# Two reviewers: the airlock releases a file only when two reviewers other than its author approve it.
+ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"), ("operator", "operator"))
 
 
 def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,

@@ -186,3 +186,13 @@ def test_demo_seed_registers_and_approves_genotypes_beside_the_cohort(ctx):
     assert sorted(p.name for p in extract.iterdir()) == sorted([geno.MATRIX_TABLE, geno.SAMPLES_FILE, geno.VCF_FILE])
     seed_demo(ctx, participants=300, genotype_samples=30, genotype_variants=60, say=lambda *_: None)  # idempotent
     assert {d.label for d in datasets.list_datasets(ctx)} == labels
+
+
+def test_the_demo_has_enough_reviewers_to_release(ctx):
+    from egress_review.directory import DEFAULT_APPROVALS_REQUIRED
+    from enclave.demo import seed_demo
+    from enclave.operations import people
+
+    created = seed_demo(ctx, participants=300, genotype_samples=0, say=lambda *_: None)
+    reviewers = [u["name"] for u in people.list_users(ctx) if "reviewer" in u["roles"]]
+    assert set(reviewers) <= set(created) and len(reviewers) >= DEFAULT_APPROVALS_REQUIRED >= 2
