@@ -44,7 +44,7 @@ ANALYST = "mallory"
 N = 64 * 1024  # bytes of extract information per row (the test cohort's extract holds about 80 KiB)
 NAMES_N = 16 * 1024  # rows that carry the payload in file names, at most 255 bytes a request
 NAME_CHUNK = 180  # payload bytes per file name: 240 characters of base64url, plus an index
-BUDGET = 256 * MIB  # the matrix project's daily budget per person: metering is observed, never cut
+BUDGET = 256 * MIB  # the matrix projects' daily budgets (per person and for all): observed, never cut
 AIRLOCK = "/services/egress-review"
 WS_POLICY_VIOLATION = 1008
 
@@ -78,7 +78,7 @@ def analyst_workspace(enclave, project: str, image: str = "workspace") -> Matrix
     """A project with the test cohort's extract and a budget far above N, and the analyst's running workspace."""
     ctx = enclave.ctx
     projects.create_project(ctx, project, image=image)
-    projects.set_egress_budget(ctx, project, BUDGET)
+    projects.set_egress_budget(ctx, project, BUDGET, project_daily_bytes=BUDGET)
     datasets.approve_dataset(ctx, project, "cohort", "v1")
     if ANALYST not in enclave.passwords:
         enclave.passwords[ANALYST] = people.add_user(ctx, ANALYST, ["analyst"]).initial_password
@@ -263,6 +263,17 @@ def name_chunks(payload: bytes) -> list[str]:
     return [f"{i:04d}-{b64url(part)}" for i, part in enumerate(chunks(payload, NAME_CHUNK))]
 
 
+# The same names, made in the kernel from the payload file (so that no payload travels in the code, which
+# the kernel echoes to the browser).
+KERNEL_NAMES = f"""
+import base64 as _b64
+def _names(path):
+    p = open(path, 'rb').read()
+    return [f'{{i // {NAME_CHUNK}:04d}}-' + _b64.urlsafe_b64encode(p[i:i + {NAME_CHUNK}]).decode().rstrip('=')
+            for i in range(0, len(p), {NAME_CHUNK})]
+"""
+
+
 def from_names(names) -> bytes:
     return b"".join(unb64url(name.split("-", 1)[1]) for name in sorted(set(names)))
 
@@ -270,8 +281,8 @@ def from_names(names) -> bytes:
 def attempt_file_names_in_a_listing(m: Matrix, salt: str, payload: bytes):
     """RT-X09: the kernel names files after the payload; list their folder through the contents API."""
     folder = f"/home/analyst/{salt}-names"
-    m.run(f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
-          f"for _n in {name_chunks(payload)!r}:\n    open(os.path.join({folder!r}, _n), 'w').close()\n")
+    m.run(KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
+          f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n")
     yield m.analyst
     reply = contents(m, f"{salt}-names", type="directory", content=1)
     if reply.status_code != 200:
@@ -298,17 +309,27 @@ def attempt_contents_write_echo(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=from_names(echoed), received=received)
 
 
+# Answers that echo a path in a header and nothing in the body: the server's trailing-slash redirect, and
+# the old notebooks API's redirect to the contents API.
+HEADER_ECHOES = ("api/contents/{folder}/{name}/", "api/notebooks/{folder}/{name}")
+
+
 def attempt_response_headers(m: Matrix, salt: str, payload: bytes):
-    """RT-X11: long names echoed in a response header only: the Location of api/notebooks/<name>'s redirect."""
+    """RT-X11: long names echoed in a response header only: the Location of a redirect, the body empty."""
     yield m.analyst
-    echoed = []
-    for name in name_chunks(payload):
-        reply = m.get(f"api/notebooks/{salt}/{name}")
-        location = reply.headers.get("Location", "")
-        if reply.status_code not in (301, 302) or name not in location:
-            return Outcome.refusal(reply, f"no echo in a Location header ({location[:80]!r})")
-        echoed.append(location.rsplit("/", 1)[1])
-    return Outcome(recovered=from_names(echoed))
+    echoed, refusals = [], []
+    for route in HEADER_ECHOES:
+        for name in name_chunks(payload):
+            reply = m.get(route.format(folder=salt, name=name))
+            location = reply.headers.get("Location", "")
+            if reply.status_code not in (301, 302, 307, 308) or name not in location:
+                refusals.append(f"{route}: {reply.status_code}, no echo in a Location header")
+                break
+            assert name.encode() not in reply.content, "the body echoes the name too: not a header-only row"
+            echoed.append(location.rstrip("/").rsplit("/", 1)[1])
+        else:
+            return Outcome(recovered=from_names(echoed))
+    return Outcome(refused="; ".join(refusals))
 
 
 def attempt_checkpoints(m: Matrix, salt: str, payload: bytes):
@@ -388,7 +409,7 @@ import json, os, urllib.request
 _base = os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1').rstrip('/')
 _statuses = []
 os.makedirs('/home/analyst/{folder}', exist_ok=True)
-for _n in {names!r}:
+for _n in _names({source!r}):
     _r = urllib.request.Request(f'{{_base}}/api/contents/{folder}/{{_n}}', method='PUT',
                                 data=json.dumps({{'type': 'file', 'format': 'text', 'content': ''}}).encode(),
                                 headers={{'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN'],
@@ -407,20 +428,15 @@ def attempt_events_websocket(m: Matrix, salt: str, payload: bytes):
     yield m.analyst
     ws = m.browser.websocket(f"{m.base}/api/events/subscribe")
     try:
-        statuses = m.run(LOCAL_SERVER_PUTS.format(folder=f"{salt}-events", names=names)).strip()
-        seen = set()
-
-        def all_seen(frames):
-            for frame in frames[len(seen):]:
-                seen.add(frame)
-            return all(any(n.encode() in f for f in frames) for n in names[-1:])
-
-        frames, _ = read_frames(ws, all_seen, timeout=60)
-    except AssertionError as why:
-        return Outcome(refused=f"no events reached the browser ({why}); the kernel's writes: {statuses}")
+        statuses = m.run(KERNEL_NAMES + LOCAL_SERVER_PUTS.format(folder=f"{salt}-events",
+                                                                  source=payload_file(salt))).strip()
+        last = names[-1].encode()
+        frames, _ = read_frames(ws, lambda fs: any(last in f for f in fs), timeout=60, give_up_quietly=True)
     finally:
         ws.close()
     echoed = [n for n in names if any(n.encode() in f for f in frames)]
+    if not echoed:
+        return Outcome(refused=f"no event named the files ({len(frames)} frames); the kernel's writes: {statuses}")
     return Outcome(recovered=from_names(echoed))
 
 
