@@ -34,7 +34,7 @@ from enclave.metering.budgets import MIB
 from enclave.metering.channels import HUB_PROJECT
 from enclave.operations import datasets, people, projects
 from tests.support.exfil import (KERNEL_PAYLOAD, EdgeBrowser, Outcome, b64, b64url, chunks, execute_request, idle,
-                                 kernel_messages, make_payload, read_frames, settled, unb64url, wire_size)
+                                 kernel_messages, make_payload, read_frames, settled, unb64url)
 from tests.support.workspaces import Workspace
 
 pytestmark = pytest.mark.integration
@@ -294,7 +294,7 @@ def attempt_contents_write_echo(m: Matrix, salt: str, payload: bytes):
     """RT-X10: write files named after the payload (PUT, then PATCH rename); what comes back echoes the names."""
     m.run(f"import os; os.makedirs('/home/analyst/{salt}-echo', exist_ok=True)")
     yield m.analyst
-    echoed, received = [], 0
+    echoed = []
     for name in name_chunks(payload):
         put = m.browser.request("PUT", f"{m.base}/api/contents/{salt}-echo/{name}",
                                 json={"type": "file", "format": "text", "content": ""})
@@ -305,8 +305,7 @@ def attempt_contents_write_echo(m: Matrix, salt: str, payload: bytes):
         if renamed.status_code != 200:
             return Outcome.refusal(renamed)
         echoed += [put.json()["name"], renamed.json()["name"][1:]]
-        received += wire_size(put) + wire_size(renamed)
-    return Outcome(recovered=from_names(echoed), received=received)
+    return Outcome(recovered=from_names(echoed))
 
 
 # Answers that echo a path in a header and nothing in the body: the server's trailing-slash redirect, and
@@ -590,7 +589,8 @@ def everything_shown(browser: EdgeBrowser, rid: str, files: list[dict]) -> list[
     paths = [f"{base}/api/requests/{rid}", f"{base}/api/requests/{rid}/manifest", f"{base}/requests/{rid}",
              f"{base}/api/requests?view=mine", f"{base}/requests"]
     for staged in files:
-        paths += [f"{base}/api/requests/{rid}/files/{staged['id']}", f"{base}/requests/{rid}/files/{staged['id']}/image"]
+        paths += [f"{base}/api/requests/{rid}/files/{staged['id']}",
+                  f"{base}/requests/{rid}/files/{staged['id']}/image"]
     return [browser.request("GET", path) for path in paths]
 
 

@@ -85,7 +85,6 @@ class Outcome:
 
     refused: str = ""  # e.g. "403 route-not-allowed"; empty when something was served
     recovered: bytes = b""  # the payload as decoded from what the browser received
-    received: int = 0  # raw bytes the browser received (bodies, headers, frames)
 
     @classmethod
     def refusal(cls, reply: requests.Response, why: str = "") -> "Outcome":
@@ -95,14 +94,7 @@ class Outcome:
             reason = reason or body.get("reason") or body.get("error") or body.get("message", "")
         except ValueError:
             pass
-        return cls(refused=f"{reply.status_code} {reason}".strip(), received=wire_size(reply))
-
-
-def wire_size(reply: requests.Response) -> int:
-    """The status line, headers and body of a response, as they came over the wire (near enough)."""
-    head = f"HTTP/1.1 {reply.status_code} {reply.reason}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in reply.headers.items()) + "\r\n"
-    return len(head.encode("latin-1", "replace")) + len(reply.content)
+        return cls(refused=f"{reply.status_code} {reason}".strip())
 
 
 # --- the ledger -----------------------------------------------------------------------------------------
