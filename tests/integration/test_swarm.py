@@ -212,17 +212,22 @@ def test_the_service_is_confined_like_a_single_host_workspace(alice):
 
 
 def test_the_workspaces_hub_token_reaches_its_own_server_record_but_cannot_list_users(alice):
+    """Through the hub gate in the hub's container: identity and the server's own activity pass (the gate
+    names the workspace by its overlay address), listing users is refused by the gate."""
     out = alice.run(
-        "import os, urllib.request, urllib.error\n"
+        "import json, os, urllib.request, urllib.error\n"
         "api = os.environ['JUPYTERHUB_API_URL']\n"
-        "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']}\n"
-        "for path in ('/user', '/users'):\n"
+        "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN'], 'Content-Type': 'application/json'}\n"
+        "now = '2026-12-01T00:00:00.000000Z'\n"
+        "activity = json.dumps({'servers': {'alpha': {'last_activity': now}}, 'last_activity': now}).encode()\n"
+        "for path, body in (('/user', None), ('/users', None), ('/users/alice/activity', activity)):\n"
         "    try:\n"
-        "        print(path, urllib.request.urlopen(urllib.request.Request(api + path, headers=headers)).status)\n"
+        "        request = urllib.request.Request(api + path, data=body, headers=headers)\n"
+        "        print(path, urllib.request.urlopen(request).status)\n"
         "    except urllib.error.HTTPError as e:\n"
-        "        print(path, e.code)\n"
+        "        print(path, e.code, e.headers.get('X-Enclave-Hubgate'))\n"
     )
-    assert out.splitlines() == ["/user 200", "/users 403"]
+    assert out.splitlines() == ["/user 200", "/users 403 refused", "/users/alice/activity 200"]
 
 
 def test_the_swarm_spawner_refuses_a_project_one_is_not_in_and_audits_it(swarm_enclave):
