@@ -18,7 +18,7 @@ against the person who receives it (enclave.metering.channels):
   (enclave.edge.static) before the list is consulted, and never relays them.
 - The hub (`/hub/`, and every address outside `/user/<u>/<s>/` and
   `/services/`) is metered on channel "hub" against the person the hub names
-  in its response (enclave.hub.recipient); its static files are not.
+  in its response (enclave.hub.recipient); its static files and logo are not.
 - The airlock (`/services/egress-review/`) is metered on channel "airlock"
   against the person (and project) it names in its response.
 
@@ -178,7 +178,7 @@ def _outside_workspaces(path: CanonicalPath, route: str, websocket: bool) -> Dec
     segments = path.segments
     if websocket:  # neither the hub nor the airlock has one
         return _refuse(403, NOT_ALLOWED, "The enclave's edge lets websockets through to workspaces only.", route)
-    if segments[:2] == ("hub", "static"):
+    if segments[:2] == ("hub", "static") or segments == ("hub", "logo"):  # the hub's files, the operator's logo
         return Decision(route=route, kind=UNMETERED)
     if segments[:1] == ("services",):
         if segments[1:2] == (AIRLOCK_SERVICE,):

@@ -218,15 +218,16 @@ def test_declared_apps_pass_and_are_metered_as_apps_while_proxy_stays_closed():
 @pytest.mark.parametrize("path", ["/hub/login", "/hub/home", "/hub/api/users/alice", "/hub/token",
                                   "/hub/spawn/alice/alpha", "/hub/api/users/alice/servers/alpha/progress",
                                   "/hub/api/oauth2/authorize", "/", "/favicon.ico",
-                                  "/user/alice/", "/user/alice", "/hub/logo"])
+                                  "/user/alice/", "/user/alice", "/hub/logo/x"])
 def test_the_hubs_answers_are_metered_against_the_recipient_it_names(path):
     decision = decide("GET", path)
     assert not decision.refused and decision.kind == HUB and decision.channel == "hub"
     assert decision.default_project == HUB_PROJECT and not decision.check_contents
 
 
-def test_the_hubs_static_files_are_not_metered():
-    decision = decide("GET", "/hub/static/js/home.js")
+@pytest.mark.parametrize("path", ["/hub/static/js/home.js", "/hub/logo"])
+def test_the_hubs_static_files_are_not_metered(path):
+    decision = decide("GET", path)
     assert not decision.refused and decision.kind == UNMETERED and decision.channel is None
 
 
