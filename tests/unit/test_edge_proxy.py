@@ -163,7 +163,7 @@ class Stack:
         self.db = StateDB(f"sqlite:///{self.tmp_path / 'state.sqlite'}")
         proxy = EdgeProxy(f"http://127.0.0.1:{up_port}", self.meter, RefusalAudit(self.db),
                           static_assets(self.tmp_path / "static"),
-                          declared_apps=frozenset(), contents_limit=1000, public_port=0)
+                          declared_apps=frozenset({"spark-ui"}), contents_limit=1000, public_port=0)
         self.edge = edge_runner(proxy.application())
         self.plain = web.AppRunner(plain_http_application(0))
         await self.edge.setup()
@@ -226,6 +226,17 @@ def test_every_workspace_response_is_metered_head_included(tmp_path):
             assert s.meter.total("alice", "alpha", "page") >= len(body) + sum(
                 len(k) + len(v) + 4 for k, v in reply.headers.items() if k not in ("Date", "Server", "Content-Length"))
             assert {c[:2] for c in s.meter.counted} == {("alice", "alpha")}
+    run(scenario())
+
+
+def test_a_declared_app_passes_whole_and_is_metered_as_app(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            for method in ("GET", "POST"):
+                reply = await s.client.request(method, f"{s.url}{WS}/spark-ui/jobs/?id=1")
+                assert reply.status == 200 and (await reply.json())["path"] == f"{WS}/spark-ui/jobs/?id=1"
+            assert {c[:2] + c[3:] for c in s.meter.counted} == {("alice", "alpha", "app")}
+            assert (await s.client.get(f"{s.url}{WS}/other-ui/")).status == 403  # not declared
     run(scenario())
 
 
