@@ -17,6 +17,10 @@ a lossless description of it, given what that person already holds:
   ends each block on a byte boundary, so blocks are separable), and a segment's bytes replaced by
   a reference are known to the receiver, who puts them in the inflater's window. One byte per send
   ends its list of references.
+- Each stream's compressor starts from a preset dictionary: the last PRIMER_BYTES of the small
+  sends (heads, short answers) the person received before it began. They hold those bytes, and
+  PRIMER_COST bytes, charged once per stream, say which moment's they were; so the hundredth
+  near-identical response head costs tens of bytes, not hundreds.
 
 The sum is the length of a code the receiver could decode into exactly the bytes they were sent,
 knowing only what they already received: an upper bound on the information received, never an
@@ -49,6 +53,9 @@ COMPRESSION_LEVEL = 1  # zlib's fastest: the edge relays at line rate; a weaker 
 
 BASE64_OVERHEAD = 8  # a base64 segment's tag (1) and length (up to 5), rounded up
 MARK_COST = 5  # the position of one "=" or escaped newline in a base64 segment (a varint)
+PRIMER_BYTES = 16 * 1024  # how much of a person's recent small sends primes each new stream
+PRIMER_COST = 8  # names the moment of the person's history the primer was taken at
+SMALL_SEND = 4096  # sends up to this size feed the primer (heads and short answers)
 TRACKED_TAIL = 64  # a run left open at the end of a send is followed into the next one from this length
 
 _SEGMENTS = re.compile(rb'(?<=")[^"]{%d,}(?=")' % MIN_SEGMENT)  # complete runs between two quotes
@@ -86,6 +93,7 @@ class ReceivedToday:
             raise ValueError("capacity must be between 1 and 2**32 - 1 digests")
         self.capacity = capacity
         self._digests: OrderedDict[bytes, None] = OrderedDict()
+        self._recent = bytearray()  # the last PRIMER_BYTES of the small sends received
 
     def __len__(self) -> int:
         return len(self._digests)
@@ -96,7 +104,15 @@ class ReceivedToday:
             return True
         return False
 
-    def remember(self, digests) -> None:
+    def primer(self) -> bytes:
+        """What a new stream's compressor starts from (see above)."""
+        return bytes(self._recent)
+
+    def remember(self, digests, sent: bytes = b"") -> None:
+        """Remember what was really sent: its new digests, and the bytes themselves if it was small."""
+        if 0 < len(sent) <= SMALL_SEND:
+            self._recent += sent
+            del self._recent[:-PRIMER_BYTES]
         for digest in digests:
             self._digests[digest] = None
             self._digests.move_to_end(digest)
@@ -130,9 +146,10 @@ class _OpenRun:
 class StreamMeasure:
     """The information measure of one stream (one HTTP response, or one websocket's direction)."""
 
-    def __init__(self, level: int = COMPRESSION_LEVEL):
-        self._compressor = zlib.compressobj(level)
+    def __init__(self, level: int = COMPRESSION_LEVEL, primer: bytes = b""):
+        self._compressor = zlib.compressobj(level, zdict=primer) if primer else zlib.compressobj(level)
         self._open: _OpenRun | None = None
+        self._primer_cost = PRIMER_COST if primer else 0  # charged with the first send
 
     def _block(self, *parts) -> int:
         """Compress `parts` as one sync-flushed block; its size in bytes."""
@@ -155,7 +172,8 @@ class StreamMeasure:
             if received.holds(whole):
                 self._open = None  # an open run's pieces stay charged: over-counts only
                 return Measured(REFERENCE_COST, raw)
-        counted, new, start = SEND_COST, [], 0
+        counted, new, start = SEND_COST + self._primer_cost, [], 0
+        self._primer_cost = 0
         if self._open is not None:  # the first bytes continue the run the last send left open
             run, end = self._open, data.find(b'"')
             piece_end = raw if end < 0 else end

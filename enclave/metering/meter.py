@@ -69,7 +69,7 @@ class MeteredStream:
 
     def __init__(self, meter: "EgressMeter", user: str, project: str, channel: str):
         self.meter, self.user, self.project, self.channel = meter, user, project, channel
-        self._measure = StreamMeasure()
+        self._measure = StreamMeasure(primer=meter.received(user).primer())
 
     def send(self, data: bytes) -> bool:
         """Count `data` against the person and project; False: do not send it, stop the stream."""
@@ -80,7 +80,7 @@ class MeteredStream:
         measured = self._measure.measure(data, memory)
         if not meter._add(self.user, self.project, self.channel, measured.counted, measured.raw):
             return False
-        memory.remember(measured.new_digests)  # only what really went out
+        memory.remember(measured.new_digests, data)  # only what really went out
         return True
 
 

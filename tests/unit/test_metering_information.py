@@ -16,8 +16,11 @@ from enclave.metering.information import (
     DIGESTS_PER_PERSON,
     MARK_COST,
     MIN_SEGMENT,
+    PRIMER_BYTES,
+    PRIMER_COST,
     REFERENCE_COST,
     SEND_COST,
+    SMALL_SEND,
     ReceivedToday,
     StreamMeasure,
     base64_cost,
@@ -203,3 +206,28 @@ def test_printed_base64_counts_what_it_encodes_lines_and_padding_included():
 def test_a_long_repetitive_string_in_json_counts_little():
     body = b'{"content": "' + b"x" * 100_000 + b'"}'
     assert sent(StreamMeasure(), ReceivedToday(), body) < 1_000
+
+
+def test_a_stream_starts_from_what_the_person_received_lately_so_heads_cost_little():
+    memory = ReceivedToday()
+
+    def head(n: int) -> bytes:
+        return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {1000 + n}\r\n"
+                f"Content-Security-Policy: frame-ancestors 'self'; report-uri /user/alice/alpha/api/security/csp\r\n"
+                f"Date: Sat, 05 Dec 2026 18:{n % 60:02d}:00 GMT\r\nEtag: \"{uuid.uuid4().hex}\"\r\n\r\n").encode()
+
+    heads = []
+
+    def send_head(n: int) -> int:
+        heads.append(head(n))
+        measured = StreamMeasure(primer=memory.primer()).measure(heads[-1], memory)
+        memory.remember(measured.new_digests, heads[-1])
+        return measured.counted
+
+    first = send_head(0)
+    assert first >= len(zlib.compress(heads[0], 9))  # nothing to start from
+    later = [send_head(n) for n in range(1, 20)]
+    assert max(later) < first / 2 and min(later) >= PRIMER_COST + SEND_COST + 16  # the Etag is new each time
+    assert len(memory.primer()) <= PRIMER_BYTES
+    memory.remember((), b"x" * (SMALL_SEND + 1))  # large sends do not push heads out
+    assert memory.primer().endswith(heads[-1])
