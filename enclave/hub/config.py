@@ -15,7 +15,6 @@ from ..settings import EnclaveSettings
 from .airlock import airlock_service
 from .home import projects_for
 from .recipient import install as name_recipients
-from .recipient import install as name_recipients
 from .secrets import operator_token, proxy_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -58,7 +57,6 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     settings = settings or EnclaveSettings(config=c)
     settings.prepare_state_dir()
     hub_dir = settings.hub_dir
-    name_recipients()  # every answer names its recipient, whom the edge counts it against (recipient.py)
     name_recipients()  # every answer names its recipient, whom the edge counts it against (recipient.py)
 
     c.JupyterHub.authenticator_class = "enclave"
