@@ -117,7 +117,7 @@ def open_from_file_browser(page, name: str) -> None:
 
 def run_all(page, name: str, timeout_s: float) -> None:
     """Run > Run All Cells, then wait until every code cell has its execution count."""
-    _menu(page, "Run", "notebook:run-all-cells")
+    _menu(page, "Run", "runmenu:run-all")
     deadline, started = time.monotonic() + timeout_s, time.monotonic()
     while time.monotonic() < deadline:
         prompts = page.evaluate(_PROMPTS)

@@ -61,20 +61,24 @@ def _utc_day():
 
 # --- 1. days to extract --------------------------------------------------------------------------
 
-def days_to_extract(enclave, passwords: dict) -> dict:
+def days_to_extract(enclave, passwords: dict, result: dict) -> None:
     ctx = enclave.ctx
-    model = egress_days.budget_model(ctx, DEMO_PROJECT)
+    result["model"] = egress_days.budget_model(ctx, DEMO_PROJECT)
     files = egress_days.extract_files(ctx.settings, DEMO_PROJECT)
-    result = {"model": model, "files": len(files), "information": egress_days.information_counted(files)}
-    result["one_person"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, ["analyst"], DEMO_PROJECT, files)
-    members = ["analyst"]
+    result["files"] = [str(p.relative_to(ctx.settings.state_path)) for p in files]
+    members = ["analyst"]  # the demo's analyst, then colleagues for the whole-project measurement
     for i in range(2, PROJECT_MEMBERS + 1):
         name = f"analyst{i}"
         passwords[name] = people.add_user(ctx, name, ["analyst"]).initial_password
         people.add_member(ctx, DEMO_PROJECT, name)
         members.append(name)
-    result["whole_project"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members, DEMO_PROJECT, files)
-    return result
+    for key, make in (("as_they_are", egress_days.as_they_are), ("compressed_first", egress_days.compressed_first)):
+        blobs = make(files)
+        result[key] = measured = {"information": egress_days.information_counted(blobs)}
+        measured["one_person"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members[:1], DEMO_PROJECT,
+                                                                  blobs)
+        measured["whole_project"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members, DEMO_PROJECT,
+                                                                     blobs)
 
 
 # --- 2. a normal analyst day ---------------------------------------------------------------------
@@ -117,27 +121,32 @@ def release_request(enclave, password: str) -> str:
     return rid
 
 
-def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float) -> dict:
+def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, result: dict,
+                      screenshot: Path | None) -> None:
     ctx = enclave.ctx
     home = ctx.settings.projects_dir / DAY_PROJECT / "homes" / DAY_PERSON
     notebooks = analyst_day.place_notebooks(home)
     first_day = _utc_day()
     started = time.monotonic()
-    steps = {}
+    steps = result["steps"] = {}
     with chromium_page() as page:
         log_in(page, enclave.url, DAY_PERSON, passwords[DAY_PERSON])
         start_from_home(page, enclave.url, DAY_PERSON, DAY_PROJECT)
         steps["lab_open_s"] = time.monotonic() - started
-        shown = analyst_day.work_in_lab(page, notebooks, cell_timeout_s)
-        steps["notebooks_s"] = time.monotonic() - started - steps["lab_open_s"]
-        rid = release_request(enclave, passwords[DAY_PERSON])
-        visited = analyst_day.browse_airlock(page, enclave.url, rid)
-        page.goto(f"{enclave.url}/hub/home")
+        try:
+            result["outputs_shown"] = analyst_day.work_in_lab(page, notebooks, cell_timeout_s)
+            steps["notebooks_s"] = time.monotonic() - started - steps["lab_open_s"]
+            result["request"] = release_request(enclave, passwords[DAY_PERSON])
+            result["airlock_pages"] = analyst_day.browse_airlock(page, enclave.url, result["request"])
+            page.goto(f"{enclave.url}/hub/home")
+        except Exception:
+            if screenshot is not None:
+                page.screenshot(path=str(screenshot))  # what the person would have seen when it failed
+            raise
     steps["day_s"] = time.monotonic() - started
     days = sorted({first_day, _utc_day()})  # a day that crosses midnight UTC is summed over both
-    lines = analyst_day.settled_usage(ctx, DAY_PERSON, days)
-    return {"notebooks": notebooks, "outputs_shown": shown, "airlock_pages": visited, "request": rid,
-            "steps": steps, "utc_days": [d.isoformat() for d in days], "usage": lines}
+    result["utc_days"] = [d.isoformat() for d in days]
+    result["usage"] = analyst_day.settled_usage(ctx, DAY_PERSON, days)
 
 
 # --- 3. the edge's overhead ----------------------------------------------------------------------
@@ -150,7 +159,8 @@ def prepare_overhead(enclave, passwords: dict) -> None:
     people.add_member(ctx, SPEED_PROJECT, SPEED_PERSON)
 
 
-def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb: float, kernel_rounds: int) -> dict:
+def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb: float, kernel_rounds: int,
+                           result: dict) -> None:
     person = HubUser(enclave.url, SPEED_PERSON, passwords[SPEED_PERSON])
     reply = person.start(SPEED_PROJECT)
     if reply.status_code not in (201, 202):
@@ -162,10 +172,11 @@ def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb
             log_in(page, enclave.url, SPEED_PERSON, passwords[SPEED_PERSON])
             paths = edge_overhead.record_lab_requests(page, enclave.url + server_path)
         pair = edge_overhead.sides(enclave.url, enclave.ca_file, enclave.inner_url)
-        return {
-            "page": asyncio.run(edge_overhead.page_loads(pair, paths, token, page_rounds)),
-            "kernel": asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb, kernel_rounds)),
-        }
+        result["page"] = asyncio.run(edge_overhead.page_loads(pair, paths, token, page_rounds))
+        result["kernel"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb, kernel_rounds))
+        result["kernel_no_deflate"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb,
+                                                                              kernel_rounds, deflate=False))
+        result["information_measure"] = edge_overhead.information_measure_rate(kernel_mb)
     finally:
         person.stop(SPEED_PROJECT)
 
@@ -174,9 +185,9 @@ def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb
 
 def egress_rows(report: dict) -> list[dict]:
     rows = []
-    if "days" in report:
+    if report.get("days"):
         rows += egress_days.days_rows(report["days"])
-    if "day" in report:
+    if report.get("day", {}).get("usage") is not None:
         rows += analyst_day.day_rows(report["day"], DAY_PROJECT)
     if "overhead" in report:
         rows += edge_overhead.overhead_rows(report["overhead"])
@@ -214,23 +225,25 @@ def main(argv: list[str] | None = None) -> int:
         enclave = enclave_hub.build(root / "enclave")
         report["instance"] = enclave.settings.instance
         print(f"instance {enclave.settings.instance}, state in {root}", flush=True)
-        started = time.perf_counter()
-        passwords = seed_demo(enclave.ctx, say=lambda *_: None)  # what `enclave demo seed` does, defaults
-        report["demo_seed_s"] = time.perf_counter() - started
-        enclave.passwords.update(passwords)
+        if {"days", "day"} & set(parts):  # the overhead part needs no data
+            started = time.perf_counter()
+            enclave.passwords.update(seed_demo(enclave.ctx, say=lambda *_: None))  # `enclave demo seed`, defaults
+            report["demo_seed_s"] = time.perf_counter() - started
 
         def phase(name: str, action) -> None:
+            """Run one part; what it measured before failing is kept (action fills report[name])."""
             print(f"--- {name}", flush=True)
             began = time.monotonic()
+            report[name] = {}
             try:
-                report[name] = action()
+                action(report[name])
             except Exception as e:  # noqa: BLE001 - a failed part is reported; the others still run
                 report["errors"][name] = f"{type(e).__name__}: {e}"
                 traceback.print_exc()
             print(f"    {name}: {time.monotonic() - began:.1f} s", flush=True)
 
         if "days" in parts:
-            phase("days", lambda: days_to_extract(enclave, enclave.passwords))
+            phase("days", lambda into: days_to_extract(enclave, enclave.passwords, into))
         if needs_hub:
             if "overhead" in parts:
                 prepare_overhead(enclave, enclave.passwords)
@@ -238,10 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                 prepare_day(enclave, enclave.passwords)
             start_hub(enclave)
             if "overhead" in parts:
-                phase("overhead", lambda: edge_overhead_measured(enclave, enclave.passwords, args.page_rounds,
-                                                                 args.kernel_mb, args.kernel_rounds))
+                phase("overhead", lambda into: edge_overhead_measured(enclave, enclave.passwords, args.page_rounds,
+                                                                      args.kernel_mb, args.kernel_rounds, into))
             if "day" in parts:
-                phase("day", lambda: analyst_day_share(enclave, enclave.passwords, args.cell_timeout))
+                screenshot = args.out.with_suffix(".failed.png") if args.out else None
+                phase("day", lambda into: analyst_day_share(enclave, enclave.passwords, args.cell_timeout, into,
+                                                            screenshot))
     except Exception as e:  # noqa: BLE001 - report, clean up, exit non-zero
         report["errors"]["run"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()
