@@ -8,7 +8,7 @@ one of two ways, and anything else fails it:
 - refused: nothing of the payload reached the browser (the reason is reported), or
 - served: the whole payload arrived (checked, so the row proves something) AND the ledger counted at
   least N bytes for that person on the row's channel between the moment the payload was in place and
-  the moment it had been read. The ledger counts information, not length, so N is N bytes of
+  the moment it had been read. (Where caps may let only part through, that part must be counted.) The ledger counts information, not length, so N is N bytes of
   LZMA-compressed extract (tests/support/exfil.py), which no honest measure counts below N.
 
 Each attempt is a generator: it puts the payload in (from the kernel, a file, the hub, the airlock),
@@ -24,6 +24,7 @@ import inspect
 import json
 import re
 import sys
+import uuid
 from dataclasses import dataclass
 from typing import Callable, Generator
 
@@ -172,6 +173,37 @@ def attempt_comm_message(m: Matrix, salt: str, payload: bytes):
                                 ".decode()}); _c.close()")
     (data,) = [msg["content"]["data"] for msg in messages if msg["msg_type"] == "comm_msg"]
     return Outcome(recovered=base64.b64decode(data["payload"]))
+
+
+def attempt_error_traceback(m: Matrix, salt: str, payload: bytes):
+    """RT-X26: raise an exception whose message is the payload; read the error message on the kernel websocket."""
+    yield m.analyst
+    msg_id, frame = execute_request(f"import base64\nraise ValueError(base64.b64encode(open({payload_file(salt)!r},"
+                                    " 'rb').read()).decode())")
+    m.workspace.kernel.ws.send(frame)
+    frames, _ = read_frames(m.workspace.kernel.ws, idle(msg_id))
+    (error,) = [msg["content"] for msg in kernel_messages(frames, msg_id) if msg["msg_type"] == "error"]
+    return Outcome(recovered=base64.b64decode(error["evalue"]))
+
+
+def attempt_stdin_prompt(m: Matrix, salt: str, payload: bytes):
+    """RT-X27: `input()` with the payload as its prompt; read the input_request on the kernel websocket."""
+    yield m.analyst
+    ws = m.workspace.kernel.ws
+    msg_id, frame = execute_request("import base64\n"
+                                    f"input(base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode())")
+    request = json.loads(frame)
+    request["content"]["allow_stdin"] = True  # as JupyterLab sends it
+    ws.send(json.dumps(request))
+    frames, _ = read_frames(ws, lambda fs: any(msg["msg_type"] == "input_request"
+                                               for msg in kernel_messages(fs[-1:], msg_id)))
+    (prompt,) = [msg["content"]["prompt"] for msg in kernel_messages(frames, msg_id)
+                 if msg["msg_type"] == "input_request"]
+    reply = {"header": {**request["header"], "msg_id": uuid.uuid4().hex, "msg_type": "input_reply"},
+             "parent_header": request["header"], "metadata": {}, "channel": "stdin", "content": {"value": ""}}
+    ws.send(json.dumps(reply))
+    read_frames(ws, idle(msg_id))
+    return Outcome(recovered=base64.b64decode(prompt))
 
 
 # --- terminals -----------------------------------------------------------------------------------------
@@ -401,6 +433,50 @@ def attempt_kernelspecs(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=base64.b64decode(spec["spec"]["display_name"]))
 
 
+LOCAL_SESSION = """
+import base64, json, os, urllib.request
+_base = os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1').rstrip('/')
+_p = base64.b64encode(open({source!r}, 'rb').read()).decode()
+_r = urllib.request.Request(_base + '/api/sessions', method='POST',
+                            data=json.dumps({{'path': _p, 'name': _p, 'type': 'file',
+                                             'kernel': {{'name': 'python3'}}}}).encode(),
+                            headers={{'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN'],
+                                     'Content-Type': 'application/json'}})
+try:
+    print(urllib.request.urlopen(_r, timeout=60).status)
+except Exception as e:  # noqa
+    print(str(e)[:80])
+"""
+
+
+def attempt_session_names(m: Matrix, salt: str, payload: bytes):
+    """RT-X28: the kernel makes a session through its own server's API, named after the payload; read api/sessions."""
+    status = m.run(LOCAL_SESSION.format(source=payload_file(salt))).strip()
+    yield m.analyst
+    reply = m.get("api/sessions")
+    names = [session.get("name", "") for session in reply.json()] if reply.status_code == 200 else []
+    if b64(payload) not in names:
+        return Outcome.refusal(reply, f"no session named after it (the kernel's POST: {status})")
+    for session in reply.json():
+        if session.get("name") == b64(payload):
+            m.browser.request("DELETE", f"{m.base}/api/sessions/{session['id']}")
+    return Outcome(recovered=payload)
+
+
+def attempt_page_echo(m: Matrix, salt: str, payload: bytes):
+    """RT-X29: JupyterLab's page at lab/tree/<name> echoes the path it opens; names carrying the payload."""
+    yield m.analyst
+    echoed = []
+    for name in name_chunks(payload):
+        reply = m.get(f"lab/tree/{salt}/{name}")
+        if reply.status_code != 200 or name not in reply.text:
+            if not echoed:
+                return Outcome.refusal(reply, "the page does not echo the path")
+            break
+        echoed.append(name)
+    return Outcome(recovered=from_names(echoed))
+
+
 # --- websockets other than kernels and terminals -------------------------------------------------------
 
 LOCAL_SERVER_PUTS = """
@@ -560,6 +636,29 @@ def attempt_airlock_free_text(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=payload)
 
 
+def attempt_airlock_file_names(m: Matrix, salt: str, payload: bytes):
+    """RT-X30: the kernel names outbox files after the payload; the author adds them to a request and reads it."""
+    m.run(KERNEL_NAMES + "import os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
+          f"for _n in _names({payload_file(salt)!r}):\n"
+          "    open('/home/analyst/outbox/' + _n + '.csv', 'w').write('sex,n\\nFemale,1043\\nMale,957\\n')\n")
+    made = airlock(m.browser, "POST", "/requests", {"project": m.project, "title": f"matrix {salt}"})
+    assert made.status_code in (200, 201), made.text
+    rid = made.json()["id"]
+    assert airlock(m.browser, "POST", f"/requests/{rid}/groups",
+                   {"name": "g", "context": "results", "controls": "all cells >= 10"}).status_code in (200, 201)
+    yield m.analyst
+    refusals = set()
+    for name in name_chunks(payload):
+        added = airlock(m.browser, "POST", f"/requests/{rid}/files", {"path": name + ".csv", "group": "g"})
+        if added.status_code not in (200, 201):
+            refusals.add(f"{added.status_code} {added.text[:120]}")
+    shown = airlock(m.browser, "GET", f"/requests/{rid}").text + \
+        m.browser.request("GET", f"{m.enclave.url}{AIRLOCK}/requests/{rid}").text
+    echoed = [n for n in name_chunks(payload) if n in shown]
+    if not echoed:
+        return Outcome(refused=f"no name shown back; refusals: {sorted(refusals)}")
+    return Outcome(recovered=from_names(echoed))  # what the caps let through: counted like the rest
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -670,6 +769,7 @@ class Row:
     attempt: Attempt
     channel: str  # where the edge counts it when it is served
     size: int = N
+    partial: bool = False  # caps may let only part of it through: that part must then be counted
     where: str = "matrix"  # the fixture whose workspace holds the payload ("spark": the genomics one)
 
     @property
@@ -682,6 +782,8 @@ ROWS = {
     "display data image/png": Row(attempt_display_png, "kernel"),
     "display data custom mimetype": Row(attempt_display_custom_mimetype, "kernel"),
     "comm message": Row(attempt_comm_message, "kernel"),
+    "error traceback": Row(attempt_error_traceback, "kernel"),
+    "stdin prompt": Row(attempt_stdin_prompt, "kernel"),
     "terminal": Row(attempt_terminal, "terminal"),
     "contents read as text": Row(attempt_contents_text, "contents"),
     "contents read as base64": Row(attempt_contents_base64, "contents"),
@@ -693,12 +795,15 @@ ROWS = {
     "lab workspaces": Row(attempt_lab_workspaces, "other-api"),
     "lab settings": Row(attempt_lab_settings, "other-api"),
     "kernelspecs": Row(attempt_kernelspecs, "other-api"),
+    "session names": Row(attempt_session_names, "other-api"),
+    "page echo": Row(attempt_page_echo, "page", NAMES_N),
     "events websocket": Row(attempt_events_websocket, "websocket", NAMES_N),
     "static routes": Row(attempt_static_routes, "page"),
     "hub api with the workspace token": Row(attempt_hub_api_with_the_workspace_token, "hub"),
     "hub api with a full user token": Row(attempt_hub_api_with_a_full_user_token, "hub"),
     "hub records read in the browser": Row(attempt_hub_records_read_in_the_browser, "hub"),
     "airlock free text": Row(attempt_airlock_free_text, "airlock"),
+    "airlock file names": Row(attempt_airlock_file_names, "airlock", NAMES_N, partial=True),
     "airlock previews to the author": Row(attempt_airlock_previews_to_the_author, "airlock"),
     "airlock preview to a reviewer": Row(attempt_airlock_preview_to_a_reviewer, "airlock"),
     "spark ui": Row(attempt_spark_ui, "app", where="spark"),
@@ -736,11 +841,15 @@ def test_exfiltration_matrix(enclave, matrix, request, row):
     if outcome.refused:
         assert not outcome.recovered, "a refused attempt recovered payload bytes"
         return
-    assert outcome.recovered == payload, (
-        f"served, but what arrived is not the payload ({len(outcome.recovered)} of {len(payload)} bytes): "
-        "the row proves nothing")
-    assert delta.get(spec.channel, 0) >= len(payload), (
-        f"{len(payload)} bytes of extract information reached {user}'s browser, but only "
+    if spec.partial:
+        assert outcome.recovered, "served, but nothing of the payload arrived: the row proves nothing"
+    else:
+        assert outcome.recovered == payload, (
+            f"served, but what arrived is not the payload ({len(outcome.recovered)} of {len(payload)} bytes): "
+            "the row proves nothing")
+    arrived = len(outcome.recovered)
+    assert delta.get(spec.channel, 0) >= arrived, (
+        f"{arrived} bytes of extract information reached {user}'s browser, but only "
         f"{delta.get(spec.channel, 0)} were counted on '{spec.channel}' for {user}/{project} (all counted: {delta})")
 
 
