@@ -79,6 +79,15 @@ class ChecksConfig:
         20  # cohort columns with fewer distinct values are grouping columns, not matched
     )
     row_match_float_decimals: int = 6  # numbers are compared after rounding to this many decimals
+    # Added for disguised leaks (issue 14; egress_review/checks/README.md):
+    row_match_min_containment: float = 0.9  # share of an output column's values that must be a cohort column's
+    row_match_rare_pair_max: int = 2  # a pair of values occurring at most this often in the cohort is rare
+    row_match_chance_factor: int = 2  # value-paired matches must beat shifted (chance) matches by this factor
+    small_counts_flag_zeros: bool = True  # zero cells of frequency tables are flagged, as ACRO does
+    encoded_min_run: int = 256  # characters of base64/hex/... in one run that block
+    encoded_min_entropy: float = 3.0  # bits per character a run needs to count as encoded
+    encoded_min_share: float = 0.5  # encoded runs (of >= 64 characters) making up this share of a text block
+    identifier_transforms: bool = True  # also look for identifiers in hex, with separators, offset or scaled
     differencing_threshold: int = 10  # flag pairs of counts whose difference d has 0 < d < this
     max_findings: int = 50  # findings listed per result (the summary always gives the total)
     max_identifier_findings: int = 20  # identifier locations listed; identifier values are never echoed

@@ -25,13 +25,14 @@ FINDING = {
     "size_limits": "the file is over a size limit (bytes or rows; see the parameters)",
     "participant_identifiers": "a participant identifier",
     "row_level_data": "a row that matches a row of the cohort's data",
+    "encoded_payloads": "an encoded payload (a long run of base64/hex-like characters, or compressed data)",
     "small_counts": "a count below the threshold",
     "differencing": "a count that differs from an earlier released count by less than the threshold",
     "acro_results": "an ACRO output that needs review",
 }
 OTHER_FINDING = "a finding of this check (reviewers see the details)"
 
-_PLACE = re.compile(r"(?:header|row \d+|line \d+)(?:, column \d+)?")
+_PLACE = re.compile(r"(?:header|row \d+|line \d+|record \d+|column \d+)(?:, column \d+)?")
 
 
 def place(location: str) -> str:

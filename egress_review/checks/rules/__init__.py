@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     acro_results,
     differencing,
+    encoded_payloads,
     file_type,
     participant_identifiers,
     row_level_data,
@@ -16,6 +17,7 @@ ORDER = (
     file_type.RULE,
     size_limits.RULE,
     participant_identifiers.RULE,
+    encoded_payloads.RULE,
     row_level_data.RULE,
     small_counts.RULE,
     differencing.RULE,

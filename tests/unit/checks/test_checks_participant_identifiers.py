@@ -47,7 +47,8 @@ def test_the_identifier_itself_is_never_in_the_record(check):
 
 @pytest.mark.parametrize(
     "cell",
-    ["14810327", "48103270", "A4810327", "4810327A", "4810327_1", "x_4810327", "481 0327", "4,810,327"],
+    # '48103270' (x10) and '4,810,327' (grouped) are identifiers in another form: test_checks_identifier_forms
+    ["14810327", "A4810327", "4810327A", "4810327_1", "x_4810327", "481 0327"],
 )
 def test_identifier_as_a_substring_does_not_match(check, cell):
     result = identifiers(check, "t.csv", f'group,ref\na,"{cell}"\n')

@@ -16,6 +16,7 @@ EXPECTED_ORDER = [
     "file_type",
     "size_limits",
     "participant_identifiers",
+    "encoded_payloads",
     "row_level_data",
     "small_counts",
     "differencing",
@@ -40,11 +41,13 @@ def test_table_gets_every_table_rule_in_registry_order(check):
 
 
 def test_rules_that_do_not_apply_give_no_result(check):
-    assert [r.rule for r in check("p.png", png_bytes())] == ["file_type", "size_limits"]
+    assert [r.rule for r in check("p.png", png_bytes())] == ["file_type", "size_limits", "encoded_payloads"]
     assert [r.rule for r in check("n.md", "# hi\n")] == [
         "file_type",
         "size_limits",
         "participant_identifiers",
+        "encoded_payloads",
+        "row_level_data",
     ]
 
 
