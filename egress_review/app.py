@@ -76,6 +76,10 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
             max_table_rows=cfg.max_table_rows,
             small_count_threshold=cfg.small_count_threshold,
             row_match_min_columns=cfg.row_match_min_columns,
+            small_counts_flag_zeros=cfg.small_counts_flag_zeros,
+            row_match_min_containment=cfg.row_match_min_containment,
+            encoded_min_run=cfg.encoded_min_run,
+            identifier_transforms=cfg.identifier_transforms,
         ),
     )
     start_audit_forwarding(cfg, db, parent)

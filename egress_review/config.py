@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from traitlets import Integer, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Float, Integer, TraitError, Type, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .directory import DenyAllDirectory
@@ -118,6 +118,33 @@ class EgressReview(Configurable):
     row_match_min_columns = Integer(
         3, help="A table row matching cohort data on at least this many columns is row-level data (default 3)."
     ).tag(config=True)
+    small_counts_flag_zeros = Bool(
+        True,
+        help="Flag zero cells of frequency tables, as ACRO does by default (zeros_are_disclosive): a zero says "
+        "nobody in a group has an attribute. Flags never block; turn off only if reviewers judge zeros "
+        "otherwise (default True).",
+    ).tag(config=True)
+    row_match_min_containment = Float(
+        0.9,
+        help="Share of an output column's distinct values that must be values of a cohort column for the "
+        "row-level check to pair them by value, whatever their names (default 0.9).",
+    ).tag(config=True)
+    encoded_min_run = Integer(
+        256, help="Characters of base64/hex in one run (of high entropy) that block as an encoded payload "
+        "(default 256).",
+    ).tag(config=True)
+    identifier_transforms = Bool(
+        True,
+        help="Also find participant identifiers in hexadecimal, with separators, reversed, zero-padded, "
+        "scaled or offset by a constant (default True).",
+    ).tag(config=True)
+
+    @validate("row_match_min_containment")
+    def _validate_containment(self, proposal):
+        if not 0 < proposal.value <= 1:
+            raise TraitError(f"row_match_min_containment must be in (0, 1], not {proposal.value}")
+        return proposal.value
+
     preview_rows = Integer(20, help="Rows of a table shown to reviewers on the request page (default 20).").tag(
         config=True
     )
@@ -172,6 +199,7 @@ class EgressReview(Configurable):
         "small_count_threshold",
         "preview_rows",
         "row_match_min_columns",
+        "encoded_min_run",
         "max_title_chars",
         "max_name_chars",
         "max_description_chars",

@@ -31,13 +31,23 @@ def test_crosstab_small_cells_are_flagged_with_row_and_column(check):
     assert result.verdict is Verdict.FLAG
     assert [f.location for f in result.findings] == [
         "row 1, column 3 'female'",
+        "row 2, column 2 'male'",
         "row 3, column 2 'male'",
     ]
     assert result.findings[0].message == "count 3 is below 10"
+    assert result.findings[1].message.startswith("count 0")
 
 
-def test_zero_and_the_threshold_itself_are_not_flagged(check):
-    assert small_counts(check, "group,n\na,0\nb,10\nc,250\n").verdict is Verdict.PASS
+def test_zeros_are_flagged_by_default_as_acro_does_and_not_when_the_setting_is_off(check):
+    content = "group,n\na,0\nb,10\nc,250\n"
+    flagged = small_counts(check, content)
+    assert flagged.verdict is Verdict.FLAG and [f.location for f in flagged.findings] == ["row 1, column 2 'n'"]
+    assert flagged.parameters["small_counts_flag_zeros"] is True
+    assert small_counts(check, content, small_counts_flag_zeros=False).verdict is Verdict.PASS
+
+
+def test_the_threshold_itself_is_not_flagged(check):
+    assert small_counts(check, "group,n\nb,10\nc,250\n").verdict is Verdict.PASS
 
 
 def test_threshold_is_a_parameter(check):
