@@ -97,6 +97,12 @@ def place_notebooks(home: Path) -> list[str]:
 
 # --- JupyterLab, as a person uses it -------------------------------------------------------------
 
+def watch_refusals(page, into: list[str]) -> None:
+    """Note every answer >= 400 and every websocket closed on the page (a spent budget shows as both)."""
+    page.on("response", lambda r: into.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
+    page.on("websocket", lambda ws: ws.on("close", lambda _: into.append(f"websocket closed {ws.url}")))
+
+
 _CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 _PROMPTS = f"""() => [...document.querySelectorAll("{_CURRENT} .jp-CodeCell .jp-InputArea-prompt")]
                      .map(p => p.textContent.trim())"""
@@ -116,7 +122,9 @@ def open_from_file_browser(page, name: str) -> None:
 
 
 def run_all(page, name: str, timeout_s: float) -> None:
-    """Run > Run All Cells, then wait until every code cell has its execution count."""
+    """Once the kernel is ready, Run > Run All Cells; wait until every code cell has its execution count."""
+    # Run All before the kernel is ready runs nothing (JupyterLab clears the cells' execution instead).
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=180_000)
     _menu(page, "Run", "runmenu:run-all")
     deadline, started = time.monotonic() + timeout_s, time.monotonic()
     while time.monotonic() < deadline:
@@ -211,13 +219,13 @@ def day_rows(result: dict, project: str) -> list[dict]:
     if main is None:
         return [row("day: nothing was metered for the analyst's project", None, "",
                     note="the edge counted none of the day's traffic: a metering gap, or the ledger was not read")]
-    counted, budget = main["total"], main["budget"]
-    raw = main.get("raw_total", main.get("raw"))
-    note = (f"{readable(counted)} counted of a {readable(budget)} budget"
-            + (f", {readable(raw)} raw" if raw is not None else "")
-            + f"; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}")
+    counted, raw, budget = main["total"], main["raw"], result["default_budget"]["per_person"]
+    note = (f"{readable(counted)} counted ({readable(raw)} raw) of the project's default {readable(budget)} per "
+            f"person; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}")
+    if result.get("refused"):
+        note += f"; refused or closed on the way: {len(result['refused'])}, first {result['refused'][0]}"
     rows = [row(f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
-                "share of the person's daily budget", 100 * counted / budget, "%", "<= 25", note=note)]
+                "share of the default daily budget", 100 * counted / budget, "%", "<= 25", note=note)]
     for name, line in sorted(lines.items()):
         if name != project:
             rows.append(row(f"day: share of the person's {name} budget (same day)", 100 * line["total"] / line["budget"],

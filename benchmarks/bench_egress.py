@@ -48,6 +48,7 @@ PARTS = ("days", "day", "overhead")
 DAY_PROJECT, DAY_PERSON = "dayofwork", "ada"  # demo-like, on the genomics image
 SPEED_PROJECT, SPEED_PERSON = "edgespeed", "sid"
 SPEED_BUDGET = 1 << 40  # bytes: far above what the overhead part sends, so nothing is cut
+DAY_BUDGET = 1 << 30  # bytes: the day runs to its end; its share is taken of the project's default budget
 PROJECT_MEMBERS = 3  # people of the demo project pushing together in the whole-project measurement
 
 
@@ -83,8 +84,12 @@ def days_to_extract(enclave, passwords: dict, result: dict) -> None:
 
 # --- 2. a normal analyst day ---------------------------------------------------------------------
 
-def prepare_day(enclave, passwords: dict) -> None:
-    """A genomics project with the demo's cohort (as cohort@v1, where the example notebooks read it) and genotypes."""
+def prepare_day(enclave, passwords: dict) -> dict:
+    """A genomics project with the demo's cohort (as cohort@v1, where the example notebooks read it) and genotypes.
+
+    Returns the project's default budget (derived from its extracts at default settings); the project
+    then gets a budget that does not cut the day, so the day's whole count can be compared with it.
+    """
     ctx = enclave.ctx
     demo_cohort = ctx.settings.datasets_dir / "demo-cohort" / "v1"
     datasets.register_dataset(ctx, "cohort", "v1", demo_cohort)
@@ -95,6 +100,9 @@ def prepare_day(enclave, passwords: dict) -> None:
     datasets.approve_dataset(ctx, DAY_PROJECT, "genotypes", "v1")
     passwords[DAY_PERSON] = people.add_user(ctx, DAY_PERSON, ["analyst"]).initial_password
     people.add_member(ctx, DAY_PROJECT, DAY_PERSON)
+    default = egress_days.budget_model(ctx, DAY_PROJECT)
+    projects.set_egress_budget(ctx, DAY_PROJECT, DAY_BUDGET)
+    return default
 
 
 def release_request(enclave, password: str) -> str:
@@ -121,15 +129,18 @@ def release_request(enclave, password: str) -> str:
     return rid
 
 
-def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, result: dict,
+def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_budget: dict, result: dict,
                       screenshot: Path | None) -> None:
     ctx = enclave.ctx
     home = ctx.settings.projects_dir / DAY_PROJECT / "homes" / DAY_PERSON
     notebooks = analyst_day.place_notebooks(home)
     first_day = _utc_day()
     started = time.monotonic()
+    result["default_budget"] = default_budget
     steps = result["steps"] = {}
+    refused = result["refused"] = []  # answers >= 400 and websockets the edge closed: why a day stopped
     with chromium_page() as page:
+        analyst_day.watch_refusals(page, refused)
         log_in(page, enclave.url, DAY_PERSON, passwords[DAY_PERSON])
         start_from_home(page, enclave.url, DAY_PERSON, DAY_PROJECT)
         steps["lab_open_s"] = time.monotonic() - started
@@ -143,10 +154,11 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, result: d
             if screenshot is not None:
                 page.screenshot(path=str(screenshot))  # what the person would have seen when it failed
             raise
-    steps["day_s"] = time.monotonic() - started
-    days = sorted({first_day, _utc_day()})  # a day that crosses midnight UTC is summed over both
-    result["utc_days"] = [d.isoformat() for d in days]
-    result["usage"] = analyst_day.settled_usage(ctx, DAY_PERSON, days)
+        finally:
+            steps["day_s"] = time.monotonic() - started
+            days = sorted({first_day, _utc_day()})  # a day that crosses midnight UTC is summed over both
+            result["utc_days"] = [d.isoformat() for d in days]
+            result["usage"] = analyst_day.settled_usage(ctx, DAY_PERSON, days)
 
 
 # --- 3. the edge's overhead ----------------------------------------------------------------------
@@ -248,15 +260,15 @@ def main(argv: list[str] | None = None) -> int:
             if "overhead" in parts:
                 prepare_overhead(enclave, enclave.passwords)
             if "day" in parts:
-                prepare_day(enclave, enclave.passwords)
+                day_budget = prepare_day(enclave, enclave.passwords)
             start_hub(enclave)
             if "overhead" in parts:
                 phase("overhead", lambda into: edge_overhead_measured(enclave, enclave.passwords, args.page_rounds,
                                                                       args.kernel_mb, args.kernel_rounds, into))
             if "day" in parts:
                 screenshot = args.out.with_suffix(".failed.png") if args.out else None
-                phase("day", lambda into: analyst_day_share(enclave, enclave.passwords, args.cell_timeout, into,
-                                                            screenshot))
+                phase("day", lambda into: analyst_day_share(enclave, enclave.passwords, args.cell_timeout,
+                                                            day_budget, into, screenshot))
     except Exception as e:  # noqa: BLE001 - report, clean up, exit non-zero
         report["errors"]["run"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()
