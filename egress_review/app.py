@@ -59,6 +59,10 @@ def sweep_staging(db: Database, staging: StagingStore) -> None:
         )
 
 
+#: Findings kept per check result: enough for every cell of a few columns of a table at the row limit.
+FINDINGS_KEPT = 20_000
+
+
 def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     db = Database(cfg.db_url)
@@ -80,6 +84,8 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
             row_match_min_containment=cfg.row_match_min_containment,
             encoded_min_run=cfg.encoded_min_run,
             identifier_transforms=cfg.identifier_transforms,
+            # every finding is kept, so reviewers see each flagged cell of a table at the row limit
+            max_findings=FINDINGS_KEPT,
         ),
     )
     start_audit_forwarding(cfg, db, parent)

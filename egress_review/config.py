@@ -145,9 +145,11 @@ class EgressReview(Configurable):
             raise TraitError(f"row_match_min_containment must be in (0, 1], not {proposal.value}")
         return proposal.value
 
-    preview_rows = Integer(20, help="Rows of a table shown to reviewers on the request page (default 20).").tag(
-        config=True
-    )
+    preview_rows = Integer(
+        5000,
+        help="Rows of a table shown to reviewers on the request page (default 5000, the row limit: "
+        "reviewers see every row of a table that can be released).",
+    ).tag(config=True)
 
     # What analysts type or create is shown back by the pages and the API: every kind is capped
     # (docs/analysts.md, "Limits"). Defaults: egress_review.domain.limits.InputLimits.

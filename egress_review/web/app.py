@@ -59,7 +59,7 @@ def make_app(
     base_url: str,
     hub_prefix: str,
     cookie_secret: bytes,
-    preview_rows: int = 20,
+    preview_rows: int = 5000,
 ) -> web.Application:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),

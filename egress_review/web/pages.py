@@ -13,6 +13,7 @@ from ..domain.transitions import mermaid_diagram
 from ..services import views
 from .api import send_download
 from .base import BaseHandler, int_arg
+from .pdf_pages import render_page
 from .previews import image_type, preview
 
 
@@ -112,7 +113,7 @@ class RequestPage(PageHandler):
             except EgressError as exc:
                 out[sf["id"]] = {"kind": "none", "note": exc.message}
                 continue
-            out[sf["id"]] = preview(sf["path"], content, rows).__dict__
+            out[sf["id"]] = preview(sf["id"], sf["path"], content, sf["checks"], rows)
         return out
 
 
@@ -169,12 +170,34 @@ class ImagePage(PageHandler):
         reason = self.get_argument("reason", "")
         meta, sha = await self.run(views.staged_file, self.airlock.ctx, p, request_id, int_arg(file_id), reason)
         content = await self.run(self.airlock.ctx.staging.read_verified, sha)
-        mime = image_type(content)
+        mime = image_type(content, meta["path"])
         if mime is None:
             raise InvalidInput("That file is not an image.")
-        self.set_header("Content-Type", mime)
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
-        self.finish(content)
+        send_image(self, mime, content)
+
+
+class PdfPagePage(PageHandler):
+    """One page of a staged PDF drawn as PNG on the server (web/pdf_pages.py), for people who get content."""
+
+    request_scoped = True
+
+    @web.authenticated
+    async def get(self, request_id, file_id, page):
+        p = self.require_principal()
+        reason = self.get_argument("reason", "")
+        _, sha = await self.run(views.staged_file, self.airlock.ctx, p, request_id, int_arg(file_id), reason)
+        content = await self.run(self.airlock.ctx.staging.read_verified, sha)
+        png = await self.run(render_page, content, int_arg(page))
+        if png is None:
+            raise InvalidInput("That page of the PDF cannot be shown: the file is not a readable PDF, or has fewer pages.")
+        send_image(self, "image/png", png)
+
+
+def send_image(handler: PageHandler, mime: str, content: bytes) -> None:
+    handler.set_header("Content-Type", mime)
+    handler.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.finish(content)
 
 
 class DownloadPage(PageHandler):
@@ -205,6 +228,7 @@ def page_routes(prefix: str) -> list[tuple[str, type]]:
         (prefix + "states.mmd", DiagramPage),
         (prefix + rf"requests/{rid}", RequestPage),
         (prefix + rf"requests/{rid}/files/{rid}/image", ImagePage),
+        (prefix + rf"requests/{rid}/files/{rid}/pages/(\d+)", PdfPagePage),
         (prefix + rf"requests/{rid}/files/{rid}/download", DownloadPage),
         (prefix + rf"requests/{rid}/([a-z-]+)", RequestActionPage),
     ]

@@ -77,15 +77,15 @@ def test_error_codes_are_unique():
 
 def test_csv_preview_is_a_table_of_the_first_rows():
     content = "g,n\n" + "".join(f"r{i},{i}\n" for i in range(50))
-    p = preview("t.csv", content.encode(), 5)
+    p = preview(1, "t.csv", content.encode(), [], 5)
     assert p.kind == "table" and p.columns == ["g", "n"] and len(p.rows) == 5 and p.total_rows == 50
 
 
 def test_png_is_an_image_and_text_stays_text():
-    assert preview("x.bin", b"\x89PNG\r\n\x1a\n....", 5).kind == "image"
-    p = preview("notes.txt", b"<script>alert(1)</script>", 5)
-    assert p.kind == "text" and p.text == "<script>alert(1)</script>"  # escaped by the template
-    assert preview("a.exe", b"MZ\x90\x00\xff\xfe", 5).kind == "none"
+    assert preview(1, "x.bin", b"\x89PNG\r\n\x1a\n....", [], 5).kind == "image"
+    p = preview(1, "notes.txt", b"<script>alert(1)</script>", [], 5)
+    assert p.kind == "text" and p.text_lines == ["<script>alert(1)</script>"]  # escaped by the template
+    assert preview(1, "a.exe", b"MZ\x90\x00\xff\xfe", [], 5).kind == "none"
 
 
 def test_openapi_documents_every_api_route():
