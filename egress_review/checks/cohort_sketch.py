@@ -126,12 +126,14 @@ def sidecar(table: Path) -> Path | None:
     return None
 
 
-def write_sketches(extract: Path, decimals: int = 6) -> list[Path]:
-    """Build and save the sketch of every Parquet table of an extract folder."""
+def write_sketches(extract: Path, decimals: int = 6, into: Path | None = None) -> list[Path]:
+    """Build and save the sketch of every Parquet table of an extract folder (into its sketch folder,
+    or `into`, which is then renamed to it)."""
     extract = Path(extract)
+    folder = Path(into) if into is not None else sketch_folder(extract)
     written = []
     for table in sorted(p for p in extract.rglob("*.parquet") if p.is_file()):
-        out = sketch_folder(extract) / (table.relative_to(extract).as_posix() + ".npz")
+        out = folder / (table.relative_to(extract).as_posix() + ".npz")
         TableSketch.build(table, decimals).save(out)
         written.append(out)
     return written

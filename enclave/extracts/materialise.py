@@ -6,7 +6,8 @@ they are left out. The exception is a genotype dataset's VCF and its
 MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each
 table keeps the approved fields and the identifier column, whose values
 become the project's pseudonyms, and gains one row per canary participant. Everything is written in a temporary folder beside the
-destination and renamed into place, so an extract is either whole or absent.
+destination and renamed into place, so an extract is either whole or absent. The airlock's
+sketches of its tables are then written beside it (sketches.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..datasets.manifest import Manifest, compute_manifest
 from ..errors import InvalidInput
 from . import genotypes
 from .pseudonyms import Pseudonymiser
+from .sketches import sketch_folder, write_extract_sketches
 
 CANARIES = 3
 BATCH_ROWS = 65_536
@@ -108,6 +110,7 @@ def write_extract(request: ExtractRequest, key: bytes, destination: Path, lookup
     except BaseException:
         remove_tree(partial)
         raise
+    write_extract_sketches(destination)  # for the airlock's row-level check, beside the extract
     return WrittenExtract(destination, manifest, tuple(str(c) for c in canaries), participants)
 
 
@@ -183,8 +186,9 @@ def _make_read_only(folder: Path) -> None:
 
 
 def remove_tree(folder: Path) -> None:
-    """Remove a (possibly read-only) extract folder."""
+    """Remove a (possibly read-only) extract folder, and the airlock's sketches beside it."""
     folder = Path(folder)
+    shutil.rmtree(sketch_folder(folder), ignore_errors=True)
     if not folder.exists():
         return
     for root, dirs, files in os.walk(folder):
