@@ -95,8 +95,6 @@ def _budget(args):
         budget = projects.set_egress_budget(operator_context(), args.name, None, project_daily_bytes=None,
                                             days_to_extract=None)
     elif changing:
-        if args.days is not None and args.days < 1:
-            raise InvalidInput("Give --days a number of days, at least 1, or --default.")
         budget = projects.set_egress_budget(
             operator_context(), args.name, _megabytes(args.daily_mb, "--daily-mb"),
             project_daily_bytes=_megabytes(args.project_mb, "--project-mb"),

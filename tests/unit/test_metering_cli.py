@@ -127,3 +127,8 @@ def test_user_suspend_and_resume(cli_env, capsys):
 def test_readable_units():
     assert [readable(n) for n in (0, 1023, 1024, 1536, 64 * 1024 * 1024, 3 * 1024**3)] == [
         "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "64.0 MiB", "3.0 GiB"]
+
+
+def test_project_budget_refuses_a_days_target_below_one_day(cli_env, capsys):
+    assert main(["project", "budget", "alpha", "--days", "0.5"]) == 2
+    assert "at least 1 day" in capsys.readouterr().err
