@@ -21,7 +21,8 @@ class AuditEvent(str, enum.Enum):
     GROUP_SAVED = "group.saved"
     FILE_ADDED = "file.added"
     FILE_REMOVED = "file.removed"
-    VOTE_CAST = "vote.cast"
+    FILE_DECIDED = "file.decided"  # one reviewer's decision on one file
+    VOTE_CAST = "vote.cast"  # a reviewer's review of a round is complete (every file decided)
     COMMENT_ADDED = "comment.added"
     BLOCK_OVERRIDDEN = "block.overridden"
     FILE_DOWNLOADED = "file.downloaded"

@@ -49,8 +49,13 @@ def check_written_reason(reason: str, what: str) -> None:
 def check_not_voted(existing_voters: Iterable[str], reviewer: str) -> None:
     if reviewer in set(existing_voters):
         raise AlreadyVoted(
-            "You have already voted on this round of the request; one vote per reviewer per round."
+            "You have already decided on every file of this round; one decision per reviewer per file."
         )
+
+
+def check_not_decided(existing_deciders: Iterable[str], reviewer: str, path: str) -> None:
+    if reviewer in set(existing_deciders):
+        raise AlreadyVoted(f"You have already decided on '{path}' in this round; one decision per reviewer per file.")
 
 
 def check_no_blocked_files(blocked_paths: Iterable[str]) -> None:
@@ -76,18 +81,32 @@ def check_downloadable(state: RequestState) -> None:
         )
 
 
-def round_outcome(decisions: list[VoteDecision], approvals_required: int) -> VoteDecision | None:
-    """Close a review round once ``approvals_required`` votes are in.
+def round_outcome(
+    file_decisions: list[list[VoteDecision]], complete_reviews: int, approvals_required: int
+) -> VoteDecision | None:
+    """Close a review round once ``approvals_required`` reviewers have each decided every file.
 
-    Reviewers vote blind and independently; the round is decided when the
-    required number of votes has been cast: all approve → approve; any reject →
-    reject; otherwise (at least one request for changes) → request changes.
-    A round with too few votes stays open (None).
+    ``file_decisions`` holds, for each file of the round, the decisions reviewers made on it.
+    Reviewers decide blind and independently, file by file. Once enough reviews are complete:
+    every file approved by the required number of reviewers → approve (the request is released);
+    every file rejected by someone → reject (nothing is left to release); otherwise → request
+    changes (the analyst replaces or removes the files that were not approved and resubmits).
+    A round with too few complete reviews stays open (None).
     """
-    if len(decisions) < max(approvals_required, 1):
+    required = max(approvals_required, 1)
+    if complete_reviews < required or not file_decisions:
         return None
-    if VoteDecision.REJECT in decisions:
+    if all(decisions.count(VoteDecision.APPROVE) >= required for decisions in file_decisions):
+        return VoteDecision.APPROVE
+    if all(VoteDecision.REJECT in decisions for decisions in file_decisions):
         return VoteDecision.REJECT
-    if VoteDecision.REQUEST_CHANGES in decisions:
-        return VoteDecision.REQUEST_CHANGES
-    return VoteDecision.APPROVE
+    return VoteDecision.REQUEST_CHANGES
+
+
+def overall_decision(decisions: list[VoteDecision]) -> VoteDecision:
+    """One reviewer's review of a round, summed up from their decisions on its files."""
+    if decisions and all(d is VoteDecision.APPROVE for d in decisions):
+        return VoteDecision.APPROVE
+    if decisions and all(d is VoteDecision.REJECT for d in decisions):
+        return VoteDecision.REJECT
+    return VoteDecision.REQUEST_CHANGES

@@ -18,9 +18,11 @@ from .states import RequestState as S
 class Action(str, enum.Enum):
     SUBMIT = "submit"
     RESUBMIT = "resubmit"
-    APPROVE = "approve"  # the review round closed with enough approvals
-    REQUEST_CHANGES = "request_changes"  # the round closed asking for changes
-    REJECT = "reject"  # the round closed with a rejection
+    # A round closes once the required number of reviewers have each decided every file
+    # (policies.round_outcome); how it closes:
+    APPROVE = "approve"  # every file has the required number of approvals
+    REQUEST_CHANGES = "request_changes"  # some file was not approved: the analyst replaces or removes it
+    REJECT = "reject"  # every file was rejected by a reviewer: nothing is left to release
     RELEASE = "release"
     WITHDRAW = "withdraw"
     REVOKE = "revoke"
@@ -122,11 +124,20 @@ def _past(action: Action) -> str:
     }[action]
 
 
+#: What closes a review round each way, for the diagram (decisions are made file by file).
+_WHEN = {
+    Action.APPROVE: "every file approved by enough reviewers",
+    Action.REQUEST_CHANGES: "a file not approved",
+    Action.REJECT: "every file rejected",
+}
+
+
 def mermaid_diagram() -> str:
     """A Mermaid state diagram generated from TRANSITIONS (docs/reviewers.md embeds it)."""
     lines = ["stateDiagram-v2", f"    [*] --> {S.DRAFT.name}"]
     for t in TRANSITIONS:
-        lines.append(f"    {t.source.name} --> {t.target.name}: {t.action.value} ({t.actor.value})")
+        when = f", {_WHEN[t.action]}" if t.action in _WHEN else ""
+        lines.append(f"    {t.source.name} --> {t.target.name}: {t.action.value} ({t.actor.value}{when})")
     for state in S:
         if not actions_from(state):
             lines.append(f"    {state.name} --> [*]")

@@ -16,13 +16,13 @@ from ..domain.permissions import Principal
 from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
 from ..storage import audit
-from ..storage.models import Release, Revocation, StagedFile, Vote, utcnow
+from ..storage.models import FileDecision, Release, Revocation, StagedFile, Vote, utcnow
 from .content import open_content
 from .context import AirlockContext, load_request, perform_transition
 
 log = logging.getLogger("egress_review")
 SYSTEM = "egress-review"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: each file lists the reviewers' decisions on it
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,13 @@ class ReleaseService:
                     select(Vote).where(Vote.request_id == req.id, Vote.round == req.round).order_by(Vote.id)
                 ).scalars()
             )
+            decisions = list(
+                session.execute(
+                    select(FileDecision)
+                    .where(FileDecision.request_id == req.id, FileDecision.round == req.round)
+                    .order_by(FileDecision.id)
+                ).scalars()
+            )
             released_at = utcnow()
             manifest = {
                 "manifest_version": MANIFEST_VERSION,
@@ -108,6 +115,11 @@ class ReleaseService:
                         "checks": [json.loads(c.record) for c in sf.checks],
                         "overrides": [
                             {"operator": o.operator, "reason": o.reason, "at": _iso(o.created_at)} for o in sf.overrides
+                        ],
+                        "decisions": [
+                            {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason, "at": _iso(d.created_at)}
+                            for d in decisions
+                            if d.staged_file_id == sf.id
                         ],
                     }
                     for sf in files

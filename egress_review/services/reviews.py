@@ -1,4 +1,5 @@
-"""Reviewers' and operators' use cases: vote, comment, override a block."""
+"""Reviewers' and operators' use cases: decide file by file (or on every file at once), comment,
+override a block."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState, VoteDecision
 from ..domain.transitions import Action
 from ..storage import audit
-from ..storage.models import BlockOverride, Comment, Request, StagedFile, Vote, utcnow
+from ..storage.models import BlockOverride, Comment, FileDecision, Request, StagedFile, Vote, utcnow
 from .context import AirlockContext, load_request, perform_transition
 from .releases import ReleaseService
 from .text import clean_text
@@ -53,53 +54,128 @@ class ReviewService:
         self.ctx = ctx
         self.releases = releases
 
+    def decide(self, principal: Principal, request_id: str, staged_file_id, decision, reason: str = "") -> str:
+        """One reviewer's decision on one file of the current round. Returns the request's state."""
+        with self.ctx.refusals_audited(principal, "decide", request_id):
+            decision = parse_decision(decision)
+            reason = clean_text(reason, "reason", self.ctx.inputs.note_chars)
+            with self.ctx.db.write() as session:
+                req = self._votable(session, principal, request_id)
+                policies.check_reason(decision, reason)
+                sf = _file_of(session, req, staged_file_id)
+                state = self._decide(session, principal, req, [sf], decision, reason)
+        return self._released_if_approved(request_id, state)
+
     def vote(self, principal: Principal, request_id: str, decision, reason: str = "") -> str:
-        """Cast one vote; closes the round once enough votes are in. Returns the new state."""
+        """The same decision on every file of the round this reviewer has not decided yet."""
         with self.ctx.refusals_audited(principal, "vote", request_id):
             decision = parse_decision(decision)
             reason = clean_text(reason, "reason", self.ctx.inputs.note_chars)
             with self.ctx.db.write() as session:
-                req = load_request(session, request_id)
-                permissions.check_can_view(principal, req)
-                permissions.check_can_review(principal, req)
-                policies.check_votable(RequestState(req.state))
+                req = self._votable(session, principal, request_id)
                 policies.check_reason(decision, reason)
-                votes = list(
-                    session.execute(select(Vote).where(Vote.request_id == req.id, Vote.round == req.round)).scalars()
-                )
-                policies.check_not_voted((v.reviewer for v in votes), principal.name)
-                if decision is VoteDecision.APPROVE:
-                    policies.check_no_blocked_files(sf.path for sf in current_files(session, req) if is_blocked(sf))
-                session.add(
-                    Vote(
-                        request_id=req.id,
-                        round=req.round,
-                        reviewer=principal.name,
-                        decision=decision.value,
-                        reason=reason,
-                        created_at=utcnow(),
-                    )
-                )
-                session.flush()
-                audit.append(
-                    session,
-                    actor=principal.name,
-                    event=AuditEvent.VOTE_CAST,
+                decided = {d.staged_file_id for d in _decisions(session, req) if d.reviewer == principal.name}
+                files = [sf for sf in current_files(session, req) if sf.id not in decided]
+                state = self._decide(session, principal, req, files, decision, reason)
+        return self._released_if_approved(request_id, state)
+
+    def _votable(self, session: Session, principal: Principal, request_id: str) -> Request:
+        req = load_request(session, request_id)
+        permissions.check_can_view(principal, req)
+        permissions.check_can_review(principal, req)
+        policies.check_votable(RequestState(req.state))
+        votes = session.execute(select(Vote.reviewer).where(Vote.request_id == req.id, Vote.round == req.round))
+        policies.check_not_voted(votes.scalars(), principal.name)
+        return req
+
+    def _decide(
+        self, session: Session, principal: Principal, req: Request, files: list[StagedFile], decision, reason: str
+    ) -> RequestState:
+        """Record the decisions; complete the reviewer's review once every file has theirs; close the
+        round once enough reviews are complete (policies.round_outcome)."""
+        existing = _decisions(session, req)
+        for sf in files:
+            policies.check_not_decided((d.reviewer for d in existing if d.staged_file_id == sf.id), principal.name, sf.path)
+        if decision is VoteDecision.APPROVE:
+            policies.check_no_blocked_files(sf.path for sf in files if is_blocked(sf))
+        for sf in files:
+            session.add(
+                FileDecision(
                     request_id=req.id,
-                    details={"round": req.round, "decision": decision.value, "reason": reason},
+                    round=req.round,
+                    staged_file_id=sf.id,
+                    reviewer=principal.name,
+                    decision=decision.value,
+                    reason=reason,
+                    created_at=utcnow(),
                 )
-                decisions = [VoteDecision(v.decision) for v in votes] + [decision]
-                required = self.ctx.directory.approvals_required(req.project)
-                outcome = policies.round_outcome(decisions, required)
-                if outcome is not None:
-                    perform_transition(
-                        session,
-                        req,
-                        _OUTCOME_ACTION[outcome],
-                        principal.name,
-                        {"votes": len(decisions), "approvals_required": required},
-                    )
-                state = RequestState(req.state)
+            )
+            audit.append(
+                session,
+                actor=principal.name,
+                event=AuditEvent.FILE_DECIDED,
+                request_id=req.id,
+                details={
+                    "round": req.round,
+                    "staged_file_id": sf.id,
+                    "path": sf.path,
+                    "sha256": sf.sha256,
+                    "decision": decision.value,
+                    "reason": reason,
+                },
+            )
+        session.flush()
+        decisions = _decisions(session, req)
+        round_files = current_files(session, req)
+        mine = {d.staged_file_id: d for d in decisions if d.reviewer == principal.name}
+        if all(sf.id in mine for sf in round_files):
+            self._complete_review(session, principal, req, [mine[sf.id] for sf in round_files], round_files)
+        complete = session.execute(
+            select(func.count(Vote.id)).where(Vote.request_id == req.id, Vote.round == req.round)
+        ).scalar_one()
+        required = self.ctx.directory.approvals_required(req.project)
+        by_file = [[VoteDecision(d.decision) for d in decisions if d.staged_file_id == sf.id] for sf in round_files]
+        outcome = policies.round_outcome(by_file, complete, required)
+        if outcome is not None:
+            approved = sum(1 for ds in by_file if ds.count(VoteDecision.APPROVE) >= max(required, 1))
+            perform_transition(
+                session,
+                req,
+                _OUTCOME_ACTION[outcome],
+                principal.name,
+                {"reviews": complete, "approvals_required": required, "files": len(by_file), "files_approved": approved},
+            )
+        return RequestState(req.state)
+
+    def _complete_review(
+        self, session: Session, principal: Principal, req: Request, mine: list[FileDecision], files: list[StagedFile]
+    ) -> None:
+        overall = policies.overall_decision([VoteDecision(d.decision) for d in mine])
+        reasons = {d.reason for d in mine if d.reason}
+        if len(reasons) <= 1:
+            reason = next(iter(reasons), "")
+        else:
+            reason = "; ".join(f"{sf.path}: {d.reason}" for sf, d in zip(files, mine) if d.reason)
+        session.add(
+            Vote(
+                request_id=req.id,
+                round=req.round,
+                reviewer=principal.name,
+                decision=overall.value,
+                reason=reason,
+                created_at=utcnow(),
+            )
+        )
+        session.flush()
+        audit.append(
+            session,
+            actor=principal.name,
+            event=AuditEvent.VOTE_CAST,
+            request_id=req.id,
+            details={"round": req.round, "decision": overall.value, "reason": reason, "files": len(mine)},
+        )
+
+    def _released_if_approved(self, request_id: str, state: RequestState) -> str:
         if state is RequestState.APPROVED:
             state = self.releases.release_after_approval(request_id)
         return state.value
@@ -172,6 +248,17 @@ class ReviewService:
                 request_id=req.id,
                 details={"staged_file_id": sf.id, "path": sf.path, "sha256": sf.sha256, "rules": rules, "reason": reason},
             )
+
+
+def _decisions(session: Session, req: Request) -> list[FileDecision]:
+    """Every reviewer's decisions on the files of the request's current round."""
+    return list(
+        session.execute(
+            select(FileDecision)
+            .where(FileDecision.request_id == req.id, FileDecision.round == req.round)
+            .order_by(FileDecision.id)
+        ).scalars()
+    )
 
 
 def _file_of(session: Session, req: Request, staged_file_id) -> StagedFile:

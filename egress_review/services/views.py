@@ -18,7 +18,7 @@ from ..domain import permissions, policies
 from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState, VoteDecision
 from ..domain.transitions import Action, can_transition
-from ..storage.models import Comment, Release, Request, Revocation, StagedFile, Vote
+from ..storage.models import Comment, FileDecision, Release, Request, Revocation, StagedFile, Vote
 from . import findings
 from .content import content_access, open_content
 from .context import AirlockContext, load_request
@@ -107,11 +107,28 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, r
 
         release = session.get(Release, req.id)
         revocation = session.get(Revocation, req.id)
-        required = ctx.directory.approvals_required(req.project)
+        required = max(ctx.directory.approvals_required(req.project), 1)
+        decisions = list(
+            session.execute(
+                select(FileDecision).where(FileDecision.request_id == req.id).order_by(FileDecision.id)
+            ).scalars()
+        )
+        reviews_done = sum(1 for v in votes if v.round == req.round)
+        may_decide = permissions.can_review(principal, req) and current_round_open
+
+        def staged(sf: StagedFile) -> dict[str, Any]:
+            return {
+                **_staged(sf, checks_view),
+                **_file_review(
+                    [d for d in decisions if d.staged_file_id == sf.id], principal, required, sees_current, may_decide
+                ),
+            }
+
         detail = summary(req)
         detail.update(
             {
-                "approvals_required": max(required, 1),
+                "approvals_required": required,
+                "reviews_done": reviews_done if current_round_open else None,
                 "groups": [
                     {
                         "name": g.name,
@@ -123,7 +140,7 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, r
                     }
                     for g in req.groups
                 ],
-                "staged_files": [_staged(sf, checks_view) for sf in current],
+                "staged_files": [staged(sf) for sf in current],
                 "content": {"audience": audience.value, "shown": shown},
                 "your_vote": None if my_vote is None else _vote(my_vote),
                 "votes_hidden": not sees_current,
@@ -201,6 +218,26 @@ def _worst(verdicts) -> str:
         if _ORDER.index(v) > _ORDER.index(worst):
             worst = v
     return worst.value
+
+
+def _file_review(
+    decisions: list[FileDecision], principal: Principal, required: int, sees_current: bool, may_decide: bool
+) -> dict[str, Any]:
+    """A file's review: everyone sees its progress ("1 of 2 approvals", never who), except a reviewer
+    who has not decided it yet (reviewers decide independently); who decided what is shown once the
+    round is closed, or to a reviewer whose review of the round is complete."""
+    mine = next((d for d in decisions if d.reviewer == principal.name), None)
+    undecided_reviewer = may_decide and mine is None and not sees_current
+    return {
+        "approvals": None if undecided_reviewer else sum(1 for d in decisions if d.decision == VoteDecision.APPROVE.value),
+        "approvals_required": required,
+        "your_decision": None if mine is None else _decision(mine),
+        "decisions": [_decision(d) for d in decisions] if sees_current else [],
+    }
+
+
+def _decision(d: FileDecision) -> dict[str, Any]:
+    return {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason, "at": _iso(d.created_at)}
 
 
 def _vote(v: Vote) -> dict[str, Any]:

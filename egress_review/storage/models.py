@@ -155,6 +155,23 @@ class Vote(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class FileDecision(Base):
+    """One reviewer's decision on one staged file of one round (immutable). A reviewer's review of a
+    round is complete once every file of the round has their decision; a ``Vote`` then records it."""
+
+    __tablename__ = "file_decisions"
+    __table_args__ = (UniqueConstraint("staged_file_id", "reviewer", name="uq_file_decisions_file_reviewer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    staged_file_id: Mapped[int] = mapped_column(ForeignKey("staged_files.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Comment(Base):
     __tablename__ = "comments"
 
@@ -211,6 +228,7 @@ IMMUTABLE_TABLES = (
     "check_results",
     "block_overrides",
     "votes",
+    "file_decisions",
     "comments",
     "releases",
     "revocations",

@@ -127,6 +127,21 @@ class VotesHandler(RequestHandler):
         await self.detail(p, request_id)
 
 
+class DecisionHandler(RequestHandler):
+    async def post(self, request_id, file_id):
+        p = self.require_principal()
+        body = self.json_body()
+        await self.run(
+            self.airlock.reviews.decide,
+            p,
+            request_id,
+            int_arg(file_id),
+            str_field(body, "decision", required=True),
+            str_field(body, "reason"),
+        )
+        await self.detail(p, request_id)
+
+
 class CommentsHandler(RequestHandler):
     async def post(self, request_id):
         p = self.require_principal()
@@ -222,6 +237,7 @@ def api_routes(prefix: str) -> list[tuple[str, type]]:
         (prefix + rf"api/requests/{rid}/files/{rid}", FileHandler),
         (prefix + rf"api/requests/{rid}/files/{rid}/download", DownloadHandler),
         (prefix + rf"api/requests/{rid}/files/{rid}/override", OverrideHandler),
+        (prefix + rf"api/requests/{rid}/files/{rid}/decision", DecisionHandler),
         (prefix + rf"api/requests/{rid}/submit", SubmitHandler),
         (prefix + rf"api/requests/{rid}/withdraw", WithdrawHandler),
         (prefix + rf"api/requests/{rid}/release", ReleaseHandler),

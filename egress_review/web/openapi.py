@@ -46,7 +46,7 @@ _FILE_ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "integer", "minimum": 1},
-    "description": "For download, override and comments: a staged file id; for DELETE: a draft file id.",
+    "description": "For download, decision, override and comments: a staged file id; for DELETE: a draft file id.",
 }
 _REASON = {
     "name": "reason",
@@ -167,6 +167,18 @@ _SCHEMAS: dict[str, Any] = {
             "worst_verdict": {"type": "string"},
             "blocked": {"type": "boolean"},
             "overrides": {"type": "array", "items": {"type": "object"}},
+            "approvals": {
+                "type": ["integer", "null"],
+                "description": "Approvals of this file in the current round (never who); null for a reviewer "
+                "who has not decided it yet.",
+            },
+            "approvals_required": {"type": "integer"},
+            "your_decision": {"type": ["object", "null"], "description": "The caller's decision on this file."},
+            "decisions": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Who decided what: once the round is closed, or to a reviewer who decided every file.",
+            },
         },
     },
     "RequestDetail": {
@@ -177,6 +189,10 @@ _SCHEMAS: dict[str, Any] = {
                 "required": ["groups", "staged_files", "votes", "votes_hidden", "comments", "allowed_actions"],
                 "properties": {
                     "approvals_required": {"type": "integer"},
+                    "reviews_done": {
+                        "type": ["integer", "null"],
+                        "description": "While the round is open: how many reviewers have decided every file.",
+                    },
                     "groups": {"type": "array", "items": {"type": "object"}},
                     "staged_files": {"type": "array", "items": {"$ref": _REF + "StagedFile"}},
                     "your_vote": {"type": ["object", "null"]},
@@ -300,6 +316,19 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
         "/api/requests/{request_id}/files/{file_id}/override": {
             "post": _op("Operator: let a blocked file be approved, with a written reason.", _DETAIL_OK, 400, 404, 409, body="Reason", params=[r, f])
         },
+        "/api/requests/{request_id}/files/{file_id}/decision": {
+            "post": _op(
+                "Reviewer: approve, reject or ask for changes to one file of the current round (one decision per "
+                "reviewer per file; a reason is required unless approving). The request is released once every "
+                "file is approved by the required number of reviewers.",
+                _DETAIL_OK,
+                400,
+                404,
+                409,
+                body="Vote",
+                params=[r, f],
+            )
+        },
         "/api/requests/{request_id}/submit": {
             "post": _op("Stage and check every file, then submit (or resubmit).", _DETAIL_OK, 400, 404, 409, 422, 503, 507, params=[r])
         },
@@ -312,7 +341,8 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
         },
         "/api/requests/{request_id}/votes": {
             "post": _op(
-                "Vote on a submitted request (one vote per reviewer per round; not your own).",
+                "Reviewer: the same decision on every file of the round you have not decided yet (not your own "
+                "request); completes your review of the round.",
                 _DETAIL_OK,
                 400,
                 404,

@@ -100,7 +100,8 @@ class RequestPage(PageHandler):
             previews=previews,
             reason=reason if detail["content"]["shown"] else "",
             decisions=VoteDecision,
-            done=self.get_argument("done", ""),
+            decision_labels=DECISION_LABELS,
+            done=DONE.get(self.get_argument("done", ""), ""),
         )
 
     def _previews(self, detail: dict) -> dict:
@@ -130,6 +131,13 @@ _ACTIONS = {
     "vote": lambda h, p, rid: h.airlock.reviews.vote(
         p, rid, h.get_body_argument("decision", ""), h.get_body_argument("reason", "")
     ),
+    "decide": lambda h, p, rid: h.airlock.reviews.decide(
+        p,
+        rid,
+        int_arg(h.get_body_argument("file_id", "")),
+        h.get_body_argument("decision", ""),
+        h.get_body_argument("reason", ""),
+    ),
     "comment": lambda h, p, rid: h.airlock.reviews.comment(
         p,
         rid,
@@ -141,6 +149,25 @@ _ACTIONS = {
     ),
     "revoke": lambda h, p, rid: h.airlock.releases.revoke(p, rid, h.get_body_argument("reason", "")),
     "release": lambda h, p, rid: h.airlock.releases.release(p, rid),
+}
+
+
+#: How a decision reads on the page.
+DECISION_LABELS = {"approve": "approved", "request_changes": "changes asked for", "reject": "rejected"}
+
+#: What the page says after each of its forms did its work.
+DONE = {
+    "group": "The group is saved.",
+    "add-file": "The file is added. Add more, or submit the request for review.",
+    "remove-file": "The file is removed from the request (it stays in your outbox).",
+    "submit": "Submitted: every file was copied and checked; reviewers can now see it.",
+    "withdraw": "The request is withdrawn. Start a new one when you have new results.",
+    "decide": "Your decision on the file is recorded.",
+    "vote": "Your decisions are recorded.",
+    "comment": "Your comment is added.",
+    "override": "The block is overridden; the reason is in the audit log.",
+    "revoke": "The release is revoked: its files can no longer be downloaded.",
+    "release": "The release was retried.",
 }
 
 
@@ -156,7 +183,8 @@ class RequestActionPage(PageHandler):
         if handler is None:
             raise InvalidInput("Unknown action.")
         await self.run(handler, self, p, request_id)
-        self.redirect(self.url(f"requests/{quote(request_id)}?done={quote(action)}"))
+        anchor = f"#file-{quote(self.get_body_argument('file_id', ''))}" if action == "decide" else ""
+        self.redirect(self.url(f"requests/{quote(request_id)}?done={quote(action)}{anchor}"))
 
 
 class ImagePage(PageHandler):

@@ -119,7 +119,7 @@ def test_pages_reviewer_flow_with_previews_blinding_and_xsrf(env, served, hub):
     assert r.status_code == 400 and "reason" in r.text
     assert rita.form(f"{request_url}/vote", {"decision": "approve"}, rita_xsrf).status_code == 302
     page, _ = rita.page(request_url)
-    assert "rita</strong> — approve" in page.text and 'id="vote-form"' not in page.text
+    assert "rita</strong> — approved" in page.text and 'id="vote-form"' not in page.text
 
     queue, _ = Browser(served, hub.add_user("ravi", Scope.REVIEW)).page("review")
     assert rid in queue.text and "awaiting you" in queue.text

@@ -113,21 +113,31 @@ def test_blocked_files_refuse_approval_and_name_the_files():
     assert "a.csv, b.csv" in err.value.message
 
 
+A, C, R = "approve", "request_changes", "reject"
+
+
 @pytest.mark.parametrize(
-    "decisions,required,outcome",
+    "files,complete,required,outcome",
     [
-        (["approve"], 2, None),
-        (["approve", "approve"], 2, "approve"),
-        (["approve", "request_changes"], 2, "request_changes"),
-        (["request_changes", "reject"], 2, "reject"),
-        (["approve"], 1, "approve"),
-        (["approve", "approve"], 3, None),
-        (["approve"], 0, "approve"),  # a nonsensical setting still needs one vote
+        ([[A]], 1, 2, None),  # one review of two
+        ([[A, A]], 2, 2, "approve"),
+        ([[A, A], [A, C]], 2, 2, "request_changes"),  # one file not approved: changes
+        ([[A, A], [A, R]], 2, 2, "request_changes"),  # one file rejected, the other can still go
+        ([[R, A], [A, R]], 2, 2, "reject"),  # every file rejected by someone: nothing left
+        ([[A]], 1, 1, "approve"),
+        ([[A, A]], 2, 3, None),
+        ([[A]], 1, 0, "approve"),  # a nonsensical setting still needs one review
+        ([[A, A, C]], 3, 2, "approve"),  # a third reviewer's doubt does not undo two approvals
     ],
 )
-def test_round_closes_once_enough_independent_votes_are_in(decisions, required, outcome):
-    result = policies.round_outcome([VoteDecision(d) for d in decisions], required)
+def test_round_closes_once_enough_reviewers_decided_every_file(files, complete, required, outcome):
+    result = policies.round_outcome([[VoteDecision(d) for d in f] for f in files], complete, required)
     assert (result.value if result else None) == outcome
+
+
+@pytest.mark.parametrize("decisions,overall", [([A, A], A), ([R, R], R), ([A, R], C), ([A, C], C), ([], C)])
+def test_a_reviewers_review_sums_up_their_file_decisions(decisions, overall):
+    assert policies.overall_decision([VoteDecision(d) for d in decisions]).value == overall
 
 
 def test_editable_only_in_draft_and_changes_requested():
