@@ -45,6 +45,7 @@ ANALYST = "mallory"
 N = 64 * 1024  # bytes of extract information per row (the test cohort's extract holds about 80 KiB)
 NAMES_N = 16 * 1024  # rows that carry the payload in file names, at most 255 bytes a request
 NAME_CHUNK = 180  # payload bytes per file name: 240 characters of base64url, plus an index
+AIRLOCK_NAME_CHUNK = 140  # names under the airlock's 200-character path cap (with ".csv")
 BUDGET = 256 * MIB  # the matrix projects' daily budgets (per person and for all): observed, never cut
 AIRLOCK = "/services/egress-review"
 WS_POLICY_VIOLATION = 1008
@@ -290,19 +291,19 @@ def attempt_notebook_outputs(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=notebook_output(reply.json()))
 
 
-def name_chunks(payload: bytes) -> list[str]:
-    """File names that carry the payload: an index, then base64url of NAME_CHUNK bytes (under 255 bytes)."""
-    return [f"{i:04d}-{b64url(part)}" for i, part in enumerate(chunks(payload, NAME_CHUNK))]
+def name_chunks(payload: bytes, size: int = NAME_CHUNK) -> list[str]:
+    """File names that carry the payload: an index, then base64url of `size` bytes (under 255 bytes)."""
+    return [f"{i:04d}-{b64url(part)}" for i, part in enumerate(chunks(payload, size))]
 
 
 # The same names, made in the kernel from the payload file (so that no payload travels in the code, which
 # the kernel echoes to the browser).
 KERNEL_NAMES = f"""
 import base64 as _b64
-def _names(path):
+def _names(path, size={NAME_CHUNK}):
     p = open(path, 'rb').read()
-    return [f'{{i // {NAME_CHUNK}:04d}}-' + _b64.urlsafe_b64encode(p[i:i + {NAME_CHUNK}]).decode().rstrip('=')
-            for i in range(0, len(p), {NAME_CHUNK})]
+    return [f'{{i // size:04d}}-' + _b64.urlsafe_b64encode(p[i:i + size]).decode().rstrip('=')
+            for i in range(0, len(p), size)]
 """
 
 
@@ -639,7 +640,7 @@ def attempt_airlock_free_text(m: Matrix, salt: str, payload: bytes):
 def attempt_airlock_file_names(m: Matrix, salt: str, payload: bytes):
     """RT-X30: the kernel names outbox files after the payload; the author adds them to a request and reads it."""
     m.run(KERNEL_NAMES + "import os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
-          f"for _n in _names({payload_file(salt)!r}):\n"
+          f"for _n in _names({payload_file(salt)!r}, {AIRLOCK_NAME_CHUNK}):\n"
           "    open('/home/analyst/outbox/' + _n + '.csv', 'w').write('sex,n\\nFemale,1043\\nMale,957\\n')\n")
     made = airlock(m.browser, "POST", "/requests", {"project": m.project, "title": f"matrix {salt}"})
     assert made.status_code in (200, 201), made.text
@@ -648,13 +649,14 @@ def attempt_airlock_file_names(m: Matrix, salt: str, payload: bytes):
                    {"name": "g", "context": "results", "controls": "all cells >= 10"}).status_code in (200, 201)
     yield m.analyst
     refusals = set()
-    for name in name_chunks(payload):
+    names = name_chunks(payload, AIRLOCK_NAME_CHUNK)
+    for name in names:
         added = airlock(m.browser, "POST", f"/requests/{rid}/files", {"path": name + ".csv", "group": "g"})
         if added.status_code not in (200, 201):
             refusals.add(f"{added.status_code} {added.text[:120]}")
     shown = airlock(m.browser, "GET", f"/requests/{rid}").text + \
         m.browser.request("GET", f"{m.enclave.url}{AIRLOCK}/requests/{rid}").text
-    echoed = [n for n in name_chunks(payload) if n in shown]
+    echoed = [n for n in names if n in shown]
     if not echoed:
         return Outcome(refused=f"no name shown back; refusals: {sorted(refusals)}")
     return Outcome(recovered=from_names(echoed))  # what the caps let through: counted like the rest
@@ -836,7 +838,8 @@ def test_exfiltration_matrix(enclave, matrix, request, row):
         outcome: Outcome = done.value
     after = settled(enclave, user, project)
     delta = {ch: after[ch] - before.get(ch, 0) for ch in after if after[ch] != before.get(ch, 0)}
-    print(f"{spec.id} {row}: {'refused: ' + outcome.refused if outcome.refused else 'served'}; "
+    served = f"served, {len(outcome.recovered)} payload bytes arrived"
+    print(f"{spec.id} {row}: {'refused: ' + outcome.refused if outcome.refused else served}; "
           f"counted for {user}/{project}: {delta}", file=sys.stderr)
     if outcome.refused:
         assert not outcome.recovered, "a refused attempt recovered payload bytes"
