@@ -16,6 +16,8 @@ chunks of an image, streams of a PDF), vectorised with polars:
 - a text whose runs of >= 64 characters make up at least `min_share` of its
   non-blank characters (and at least `min_run` characters) is mostly
   encoded and blocks even when cut into short pieces;
+- runs of `min_run` printable characters without a space (base85, Ascii85)
+  with at least 5 bits a character block too;
 - lines of at least 64 numbers 0-255 (bytes written as numbers) block when
   they decode to such a stream or are as dense as compressed data.
 """
@@ -48,6 +50,7 @@ _MAGIC_PREFIX = (
 )
 _BYTE_LIST = re.compile(r"(?:\b\d{1,3}\b[ \t]*[,; \t][ \t]*){63,}\b\d{1,3}\b")
 RUN_IN_SHARE = 64
+DENSE_ENTROPY = 5.0  # bits a character: base85 of compressed data has ~6.4; text without spaces far less
 SAMPLE_DECODE = 96  # characters of a run decoded to look at its first bytes
 MAX_REPORTED = 50
 
@@ -91,6 +94,8 @@ def scan(places: pl.DataFrame, min_run: int, min_entropy: float, min_share: floa
             if len(found) >= MAX_REPORTED:
                 break
     if not found:
+        found += _dense_runs(places, min_run)
+    if not found:
         long_runs = int(runs.filter(pl.col("length") >= RUN_IN_SHARE).get_column("length").sum())
         total = int(places.get_column("text").str.replace_all(r"\s", "").str.len_chars().sum())
         if long_runs >= min_run and total and long_runs / total >= min_share:
@@ -98,6 +103,23 @@ def scan(places: pl.DataFrame, min_run: int, min_entropy: float, min_share: floa
                                  f"mostly encoded text: {long_runs / total:.0%} of its characters are long runs "
                                  "of base64/hex characters"))
     found += _byte_lists(places)
+    return found
+
+
+def _dense_runs(places: pl.DataFrame, min_run: int) -> list[Payload]:
+    """Runs of printable non-space characters (base85, Ascii85, Z85 and the like) of high entropy."""
+    runs = (
+        places.select("place", pl.col("text").str.extract_all(rf"[!-~]{{{max(min_run, 1)},}}").alias("run"))
+        .explode("run").drop_nulls("run")
+    )
+    found = []
+    for place, run in runs.iter_rows():
+        bits = entropy(run)
+        if bits >= DENSE_ENTROPY:
+            found.append(Payload(place, len(run), f"run of printable characters of high entropy ({bits:.1f} bits "
+                                                  "a character, like base85)"))
+            if len(found) >= MAX_REPORTED:
+                break
     return found
 
 

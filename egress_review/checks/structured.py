@@ -56,6 +56,8 @@ class FoundTable:
 def tables_in(file: CheckedFile) -> list[FoundTable]:
     if file.kind.is_table:
         found = [FoundTable(file.table, "table", "row")]
+        if file.kind is FileKind.CSV:  # JSON lines have as many commas each: they sniff as CSV
+            found += _json_lines(_lines(file.text))
     elif file.kind is FileKind.JSON:
         found = list(_json_tables(file.json))
     elif file.kind is FileKind.TEXT:
@@ -149,9 +151,13 @@ def _rows(rows: list, names: list | None, source: str) -> FoundTable:
 # ---- text
 
 
-def _text_tables(text: str) -> list[FoundTable]:
+def _lines(text: str) -> pl.DataFrame:
     lines = pl.DataFrame({"text": text.split("\n")}, schema={"text": pl.String}).with_row_index("line", offset=1)
-    lines = lines.with_columns(pl.col("text").str.strip_chars_end("\r"))
+    return lines.with_columns(pl.col("text").str.strip_chars_end("\r"))
+
+
+def _text_tables(text: str) -> list[FoundTable]:
+    lines = _lines(text)
     found = _json_lines(lines)
     lines = lines.filter(~pl.col("text").str.strip_chars().str.contains(_JSON_LINE))
     counts = [pl.col("text").str.count_matches(d, literal=True).alias(f"n{i}") for i, d in enumerate(_DELIMITERS)]

@@ -80,8 +80,9 @@ class ChecksConfig:
     )
     row_match_float_decimals: int = 6  # numbers are compared after rounding to this many decimals
     # Added for disguised leaks (issue 14; egress_review/checks/README.md):
-    row_match_min_containment: float = 0.9  # share of an output column's values that must be a cohort column's
+    row_match_min_containment: float = 0.5  # share of an output column's values that must be a cohort column's
     row_match_rare_pair_max: int = 2  # a pair of values occurring at most this often in the cohort is rare
+    row_match_pair_uniqueness: float = 0.5  # ...counted only for column pairs this share of cohort rows have rare
     row_match_chance_factor: int = 2  # value-paired matches must beat shifted (chance) matches by this factor
     small_counts_flag_zeros: bool = True  # zero cells of frequency tables are flagged, as ACRO does
     encoded_min_run: int = 256  # characters of base64/hex/... in one run that block

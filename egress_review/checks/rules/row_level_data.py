@@ -37,7 +37,9 @@ class RowLevelDataRule(Rule):
     from a sketch of each cohort column's value set) or by name, so renaming, reordering and
     transposing do not hide rows. A row is row-level when it matches one cohort row on at least
     row_match_min_columns columns, or on two columns whose pair of values occurs at most
-    row_match_rare_pair_max times in the cohort (a narrow table of rare combinations). Cohort
+    row_match_rare_pair_max times in the cohort, for two cohort columns whose pairs are that
+    rare for at least row_match_pair_uniqueness of the cohort's rows (a narrow table of rare
+    combinations: a diagnosis code with its date). Cohort
     columns with fewer than row_match_min_distinct distinct values (sex, region...) never count.
     Matches on columns paired by value are counted only when they are not chance: the table's
     columns are shifted against each other and matched again, and the rows must match at least
@@ -55,6 +57,7 @@ class RowLevelDataRule(Rule):
             "row_match_float_decimals": config.row_match_float_decimals,
             "row_match_min_containment": config.row_match_min_containment,
             "row_match_rare_pair_max": config.row_match_rare_pair_max,
+            "row_match_pair_uniqueness": config.row_match_pair_uniqueness,
             "row_match_chance_factor": config.row_match_chance_factor,
             "match": "by values (cohort column sketches) or by name",
             "cohort_tables": len(context.cohort_tables),
@@ -106,19 +109,26 @@ def matching_rows(table: FoundTable, path: Path, sketch: TableSketch, config: Ch
     keys = pl.DataFrame([_key(hashed[p.output], p).alias(f"p{i}") for i, p in enumerate(pairs)])
     cohort = pl.DataFrame([row_hashes(path, c, config.row_match_float_decimals).alias(c)
                            for c in dict.fromkeys(p.cohort.name for p in pairs)])
-    combos = _combinations(pairs, need) + (_combinations(pairs, 2) if config.row_match_rare_pair_max > 0 else [])
     order = {name: i for i, name in enumerate(frame.columns)}
-    observed = _matches(keys, cohort, pairs, combos, config, order)
-    named = {row: what for row, (what, by_name) in observed.items() if by_name}
-    by_value = {row: what for row, (what, by_name) in observed.items() if not by_name}
-    if by_value and frame.height >= SMALL_TABLE:
-        shifted = _matches(_shifted(keys, pairs), cohort, pairs, combos, config, order)
-        chance = sum(1 for _, by_name in shifted.values() if not by_name)
-        if len(by_value) < config.row_match_chance_factor * chance + 2:
-            by_value = {}
-    elif by_value:  # too few rows to estimate chance: only matches on enough columns count
-        by_value = {row: what for row, what in by_value.items() if what.startswith("a row on")}
-    return {**by_value, **named}
+    found: dict[int, str] = {}
+    # rows matching on enough columns, then narrow tables' rare pairs: each judged against chance
+    groups = [_combinations(pairs, need)]
+    if config.row_match_rare_pair_max > 0:
+        groups.append(_combinations(pairs, 2))
+    for combos in groups:
+        observed = _matches(keys, cohort, pairs, combos, config, order)
+        named = {row: what for row, (what, by_name) in observed.items() if by_name}
+        by_value = {row: what for row, (what, by_name) in observed.items() if not by_name}
+        if by_value and frame.height >= SMALL_TABLE:
+            shifted = _matches(_shifted(keys, pairs), cohort, pairs, combos, config, order)
+            chance = sum(1 for _, by_name in shifted.values() if not by_name)
+            if len(by_value) < config.row_match_chance_factor * chance + 2:
+                by_value = {}
+        elif by_value and combos and len(combos[0]) < need:
+            by_value = {}  # too few rows to tell a rare pair from chance
+        for row, what in {**by_value, **named}.items():
+            found.setdefault(row, what)
+    return found
 
 
 def _pairs(table: FoundTable, hashed, sketch: TableSketch, config: ChecksConfig) -> list[Pair]:
@@ -182,7 +192,9 @@ def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combos
             right = right.unique()
             what = "a row on "
         else:
-            right = right.group_by(names).len().filter(pl.col("len") <= config.row_match_rare_pair_max).drop("len")
+            right = _rare_pairs(right, names, config)
+            if right is None:
+                continue  # the cohort's pairs of these columns are not nearly unique
             what = "a rare pair of "
         hit = left.join(right, left_on=list(on), right_on=list(on.values()), how="semi")
         shown = sorted(chosen, key=lambda p: order[p.output])
@@ -193,6 +205,16 @@ def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combos
         for row in hit.get_column("__row").to_list():
             found[row] = (described, by_name)
     return found
+
+
+def _rare_pairs(cohort: pl.DataFrame, names: list[str], config: ChecksConfig) -> pl.DataFrame | None:
+    """The cohort's pairs of two columns occurring at most row_match_rare_pair_max times, if such
+    pairs are at least row_match_pair_uniqueness of the cohort's rows; else None."""
+    counted = cohort.group_by(names).len()
+    rare = counted.filter(pl.col("len") <= config.row_match_rare_pair_max)
+    if not cohort.height or rare.get_column("len").sum() < config.row_match_pair_uniqueness * cohort.height:
+        return None
+    return rare.drop("len")
 
 
 def _shifted(keys: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:
