@@ -125,9 +125,9 @@ class EgressReview(Configurable):
         "otherwise (default True).",
     ).tag(config=True)
     row_match_min_containment = Float(
-        0.9,
+        0.5,
         help="Share of an output column's distinct values that must be values of a cohort column for the "
-        "row-level check to pair them by value, whatever their names (default 0.9).",
+        "row-level check to pair them by value, whatever their names (default 0.5).",
     ).tag(config=True)
     encoded_min_run = Integer(
         256, help="Characters of base64/hex in one run (of high entropy) that block as an encoded payload "
