@@ -607,6 +607,23 @@ def attempt_hub_records_read_in_the_browser(m: Matrix, salt: str, payload: bytes
     return Outcome(recovered=payload)
 
 
+def attempt_spawn_options_read_in_the_browser(m: Matrix, salt: str, payload: bytes):
+    """RT-X31: start one's workspace with spawn options holding the payload; read the server model back."""
+    spawner = new_person(m.enclave, f"opt{salt.lower()}")
+    people.add_member(m.enclave.ctx, m.project, spawner.user.name)
+    started = spawner.user.start(m.project, options={"matrix": b64(payload)})
+    yield spawner.user.name, HUB_PROJECT
+    try:
+        if started.status_code not in (201, 202):
+            return Outcome.refusal(started, "the hub refused the spawn")
+        reply = spawner.request("GET", f"{m.enclave.url}/hub/api/users/{spawner.user.name}")
+        if b64(payload) not in reply.text:
+            return Outcome.refusal(reply, "the server model does not show the options back")
+        return Outcome(recovered=payload)
+    finally:
+        spawner.user.stop(m.project)
+
+
 # --- the airlock ---------------------------------------------------------------------------------------
 
 def airlock(browser: EdgeBrowser, method: str, path: str, body: dict | None = None) -> requests.Response:
@@ -804,6 +821,7 @@ ROWS = {
     "hub api with the workspace token": Row(attempt_hub_api_with_the_workspace_token, "hub"),
     "hub api with a full user token": Row(attempt_hub_api_with_a_full_user_token, "hub"),
     "hub records read in the browser": Row(attempt_hub_records_read_in_the_browser, "hub"),
+    "spawn options read in the browser": Row(attempt_spawn_options_read_in_the_browser, "hub"),
     "airlock free text": Row(attempt_airlock_free_text, "airlock"),
     "airlock file names": Row(attempt_airlock_file_names, "airlock", NAMES_N, partial=True),
     "airlock previews to the author": Row(attempt_airlock_previews_to_the_author, "airlock"),
