@@ -20,6 +20,9 @@ PROJECT_STATUSES = ("active", "suspended", "archived")
 class ProjectDirectory(Protocol):
     def is_active_member(self, project: str, user: str) -> bool: ...
 
+    def projects_of(self, user: str) -> list[str]:
+        """Names of the active projects ``user`` is an active member of (the airlock's project choice)."""
+
     def project_status(self, project: str) -> str | None:
         """"active", "suspended", "archived", or None for an unknown project."""
 
@@ -40,6 +43,9 @@ class DenyAllDirectory:
 
     def is_active_member(self, project: str, user: str) -> bool:
         return False
+
+    def projects_of(self, user: str) -> list[str]:
+        return []
 
     def project_status(self, project: str) -> str | None:
         return None
@@ -87,6 +93,9 @@ class InMemoryProjectDirectory:
     def is_active_member(self, project: str, user: str) -> bool:
         p = self.projects.get(project)
         return p is not None and user in p.members
+
+    def projects_of(self, user: str) -> list[str]:
+        return sorted(name for name, p in self.projects.items() if user in p.members and p.status == "active")
 
     def project_status(self, project: str) -> str | None:
         p = self.projects.get(project)

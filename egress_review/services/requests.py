@@ -69,6 +69,39 @@ class RequestService:
                 )
                 return req.id
 
+    def create_with_files(
+        self,
+        principal: Principal,
+        project: str,
+        title: str,
+        paths: list[str],
+        group: str = "",
+        context: str = "",
+        controls: str = "",
+    ) -> str:
+        """The create page in one step: a draft with one group holding the chosen outbox files.
+        Everything is checked before anything is written, so a refusal leaves nothing behind."""
+        inputs = self.ctx.inputs
+        with self.ctx.refusals_audited(principal, "create_request"):
+            project = clean_text(project, "project", MAX_PROJECT, required=True)
+            clean_text(title, "title", inputs.title_chars)
+            group = clean_text(group, "group name", inputs.name_chars) or "Outputs"
+            clean_text(context, "context", inputs.description_chars)
+            clean_text(controls, "controls", inputs.description_chars)
+            permissions.check_can_request_for(principal, project, self.ctx.directory)
+            self.ctx.limits.check_file_count(len(paths))
+            outbox = self.ctx.directory.outbox_path(project, principal.name)
+            for path in paths:
+                if isinstance(path, str) and len(path) > inputs.path_chars:
+                    raise TextTooLong(f"A file's path is over {inputs.path_chars:,} characters; give it a shorter name.")
+                inspect_outbox_file(outbox, normalise_relpath(path), self.ctx.limits)
+        request_id = self.create(principal, project, title)
+        if paths or context or controls:
+            self.save_group(principal, request_id, group, context, controls)
+        for path in paths:
+            self.add_file(principal, request_id, path, group)
+        return request_id
+
     def save_group(self, principal: Principal, request_id: str, name: str, context: str = "", controls: str = "") -> int:
         inputs = self.ctx.inputs
         with self.ctx.refusals_audited(principal, "save_group", request_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from pathlib import Path
@@ -52,6 +53,15 @@ class PageNotFound(PageHandler):
         raise web.HTTPError(404)
 
 
+def when(value) -> str:
+    """A time as people read it, with its zone: the airlock keeps every time in UTC."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def make_app(
     airlock: Airlock,
     *,
@@ -66,6 +76,7 @@ def make_app(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["when"] = when
     routes = [
         (base_url + "oauth_callback", CallbackHandler),
         *api_routes(base_url),

@@ -10,11 +10,12 @@ from ..domain.exceptions import EgressError, InvalidInput
 from ..domain.permissions import Scope
 from ..domain.states import RequestState, VoteDecision
 from ..domain.transitions import mermaid_diagram
-from ..services import views
+from ..services import outbox, views
 from .api import send_download
 from .base import BaseHandler, int_arg
+from .errors import status_for
 from .pdf_pages import render_page
-from .previews import image_type, preview
+from .previews import Preview, image_type, preview
 
 
 class PageHandler(BaseHandler):
@@ -59,19 +60,51 @@ class HomePage(PageHandler):
 
 
 class RequestsPage(PageHandler):
+    """The analyst's start: their requests, and a form listing their projects and outbox files."""
+
     @web.authenticated
     async def get(self):
+        await self.show(self.get_argument("project", ""))
+
+    async def show(self, project: str, form: dict | None = None, error: str = "", status: int = 200) -> None:
         p = self.require_principal()
-        mine = await self.run(views.list_requests, self.airlock.ctx, p, "mine") if p.has(Scope.REQUEST) else []
-        self.render_page("requests.html", requests=mine)
+        ctx = self.airlock.ctx
+        mine = await self.run(views.list_requests, ctx, p, "mine") if p.has(Scope.REQUEST) else []
+        projects = await self.run(outbox.projects_of, ctx, p)
+        if not project and len(projects) == 1:
+            project = projects[0]
+        listing = await self.run(outbox.list_outbox, ctx, p, project) if project in projects else None
+        self.render_page(
+            "requests.html",
+            status=status,
+            requests=mine,
+            projects=projects,
+            project=project,
+            listing=listing,
+            form=form or {},
+            error=error,
+        )
 
     @web.authenticated
     async def post(self):
         p = self.require_principal()
-        request_id = await self.run(
-            self.airlock.requests.create, p, self.get_body_argument("project", ""), self.get_body_argument("title", "")
-        )
-        self.redirect(self.url(f"requests/{quote(request_id)}"))
+        form = {name: self.get_body_argument(name, "") for name in ("project", "title", "group", "context", "controls")}
+        paths = self.get_body_arguments("path")
+        try:
+            request_id = await self.run(
+                self.airlock.requests.create_with_files,
+                p,
+                form["project"],
+                form["title"],
+                paths,
+                form["group"],
+                form["context"],
+                form["controls"],
+            )
+        except EgressError as exc:  # shown on the form, with what was typed and ticked kept
+            await self.show(form["project"], {**form, "paths": paths}, exc.message, status_for(exc))
+            return
+        self.redirect(self.url(f"requests/{quote(request_id)}?done=create"))
 
 
 class QueuePage(PageHandler):
@@ -90,18 +123,31 @@ class RequestPage(PageHandler):
 
     @web.authenticated
     async def get(self, request_id):
+        await self.show(request_id)
+
+    async def show(self, request_id: str, error: dict | None = None, form: dict | None = None, status: int = 200) -> None:
+        """The request page; after a refused form, with the refusal next to that form and what was typed kept."""
         p = self.require_principal()
+        ctx = self.airlock.ctx
         reason = self.get_argument("reason", "")
-        detail = await self.run(views.request_detail, self.airlock.ctx, p, request_id, reason)
+        detail = await self.run(views.request_detail, ctx, p, request_id, reason)
         previews = await self.run(self._previews, detail) if detail["content"]["shown"] else {}
+        listing = None
+        if "edit" in detail["allowed_actions"]:
+            listing = await self.run(outbox.list_outbox, ctx, p, detail["project"])
         self.render_page(
             "request.html",
+            status=status,
             r=detail,
             previews=previews,
+            listing=listing,
             reason=reason if detail["content"]["shown"] else "",
             decisions=VoteDecision,
             decision_labels=DECISION_LABELS,
-            done=DONE.get(self.get_argument("done", ""), ""),
+            done="" if error else DONE.get(self.get_argument("done", ""), ""),
+            confirm=self.get_argument("confirm", ""),
+            error=error or {},
+            form=form or {},
         )
 
     def _previews(self, detail: dict) -> dict:
@@ -112,7 +158,7 @@ class RequestPage(PageHandler):
             try:
                 content = self.airlock.ctx.staging.read_verified(sf["sha256"])
             except EgressError as exc:
-                out[sf["id"]] = {"kind": "none", "note": exc.message}
+                out[sf["id"]] = Preview(kind="none", note=exc.message)
                 continue
             out[sf["id"]] = preview(sf["id"], sf["path"], content, sf["checks"], rows)
         return out
@@ -122,9 +168,10 @@ _ACTIONS = {
     "group": lambda h, p, rid: h.airlock.requests.save_group(
         p, rid, h.get_body_argument("name", ""), h.get_body_argument("context", ""), h.get_body_argument("controls", "")
     ),
-    "add-file": lambda h, p, rid: h.airlock.requests.add_file(
-        p, rid, h.get_body_argument("path", ""), h.get_body_argument("group", ""), h.get_body_argument("comment", "")
-    ),
+    "add-file": lambda h, p, rid: [
+        h.airlock.requests.add_file(p, rid, path, h.get_body_argument("group", ""), h.get_body_argument("comment", ""))
+        for path in h.get_body_arguments("path") or [""]
+    ],
     "remove-file": lambda h, p, rid: h.airlock.requests.remove_file(p, rid, int_arg(h.get_body_argument("file_id", ""))),
     "submit": lambda h, p, rid: h.airlock.requests.submit(p, rid),
     "withdraw": lambda h, p, rid: h.airlock.requests.withdraw(p, rid),
@@ -152,13 +199,17 @@ _ACTIONS = {
 }
 
 
+#: Actions that cannot be undone: the page asks first (the API does not).
+CONFIRM = {"withdraw"}
+
 #: How a decision reads on the page.
 DECISION_LABELS = {"approve": "approved", "request_changes": "changes asked for", "reject": "rejected"}
 
 #: What the page says after each of its forms did its work.
 DONE = {
+    "create": "The request is created as a draft. Check its files and groups, then submit it for review.",
     "group": "The group is saved.",
-    "add-file": "The file is added. Add more, or submit the request for review.",
+    "add-file": "Added. Add more, or submit the request for review.",
     "remove-file": "The file is removed from the request (it stays in your outbox).",
     "submit": "Submitted: every file was copied and checked; reviewers can now see it.",
     "withdraw": "The request is withdrawn. Start a new one when you have new results.",
@@ -171,10 +222,12 @@ DONE = {
 }
 
 
-class RequestActionPage(PageHandler):
-    """One POST endpoint per form on the request page; redirects back after it."""
+class RequestActionPage(RequestPage):
+    """One POST endpoint per form on the request page; back to the page after it (a refusal is shown
+    on the page, next to the form, with what was typed kept)."""
 
-    request_scoped = True
+    def get(self, request_id, action):
+        raise web.HTTPError(405)
 
     @web.authenticated
     async def post(self, request_id, action):
@@ -182,7 +235,17 @@ class RequestActionPage(PageHandler):
         handler = _ACTIONS.get(action)
         if handler is None:
             raise InvalidInput("Unknown action.")
-        await self.run(handler, self, p, request_id)
+        if action in CONFIRM and self.get_body_argument("confirm", "") != "yes":
+            self.redirect(self.url(f"requests/{quote(request_id)}?confirm={quote(action)}#confirm"))
+            return
+        try:
+            await self.run(handler, self, p, request_id)
+        except EgressError as exc:
+            form = {name: values[-1].decode("utf-8", "replace") for name, values in self.request.body_arguments.items()}
+            form["paths"] = self.get_body_arguments("path")
+            error = {"action": action, "file_id": form.get("file_id", ""), "message": exc.message}
+            await self.show(request_id, error, form, status_for(exc))
+            return
         anchor = f"#file-{quote(self.get_body_argument('file_id', ''))}" if action == "decide" else ""
         self.redirect(self.url(f"requests/{quote(request_id)}?done={quote(action)}{anchor}"))
 

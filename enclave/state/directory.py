@@ -19,7 +19,7 @@ from ..extracts.store import project_extracts, read_pseudonyms
 from ..settings import EnclaveSettings
 from .db import open_state_db
 from .models import AccountStatus
-from .queries import active_membership, find_project, find_user
+from .queries import active_membership, active_projects_of, find_project, find_user
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
 _cache_lock = threading.Lock()
@@ -61,6 +61,13 @@ class EnclaveProjectDirectory(Configurable):
             if proj is None or account is None or account.status is not AccountStatus.ACTIVE:
                 return False
             return active_membership(session, proj, account) is not None
+
+    def projects_of(self, user: str) -> list[str]:
+        with self._db().reading() as session:
+            account = find_user(session, user)
+            if account is None or account.status is not AccountStatus.ACTIVE:
+                return []
+            return [p.name for p in active_projects_of(session, account) if p.status.value == "active"]
 
     def project_status(self, project: str) -> str | None:
         with self._db().reading() as session:

@@ -233,8 +233,10 @@ def test_overlong_form_fields_are_refused_on_a_page_that_says_so(env, people):
     _, xsrf = alice.page(f"requests/{rid}")
     reply = alice.browser.form(f"requests/{rid}/group", {"name": "g", "context": "c" * 4001, "controls": "k"}, xsrf)
     assert reply.status_code == 400
-    assert re.search(r"id=\"error-message\">&#39;context&#39; is too long: 4,001 characters, and the limit is 4,000",
+    # the refusal is on the form, and what was typed is kept there
+    assert re.search(r"id=\"form-error\">&#39;context&#39; is too long: 4,001 characters, and the limit is 4,000",
                      reply.text), reply.text
+    assert re.search(r'id="new-group-context"[^>]*>c{4001}</textarea>', reply.text)
     assert alice.api.get(f"api/requests/{rid}").json()["groups"] == []
     page, _ = alice.page(f"requests/{rid}")
-    assert 'maxlength="4000"' in page.text and 'maxlength="200"' in page.text
+    assert 'maxlength="4000"' in page.text and 'maxlength="100"' in page.text
