@@ -22,7 +22,6 @@ import requests
 
 from enclave.cohort.genotypes import read_truth, truth_path
 from enclave.extracts.store import extract_folder
-from enclave.metering.budgets import MIB
 from enclave.operations import datasets, people, projects
 from tests.support.workspaces import Workspace
 
@@ -43,9 +42,6 @@ def genome(enclave, genomics_image, genotypes_v1):
     projects.create_project(ctx, PROJECT, image="genomics")
     # Hail's JVM needs more than the tests' 1G default (docs/operators.md: genomics projects).
     projects.set_limits(ctx, PROJECT, mem_limit="4G", cpu_limit=2.0)
-    # A small cohort derives the 1 MiB floor; Hail's progress and the plots of two notebooks are tested here,
-    # not the meter: an explicit budget (the metering tests prove the cut).
-    projects.set_egress_budget(ctx, PROJECT, 64 * MIB, project_daily_bytes=64 * MIB)
     datasets.approve_dataset(ctx, PROJECT, "cohort", "v1")
     datasets.approve_dataset(ctx, PROJECT, "genotypes", "v1")
     enclave.passwords[ANALYST] = people.add_user(ctx, ANALYST, ["analyst"]).initial_password
