@@ -48,19 +48,25 @@ class RequestLike(Protocol):
     state: str
 
 
-_SCOPE_HELP = {
-    Scope.REQUEST: "request releases (analysts)",
-    Scope.REVIEW: "review requests (output checkers)",
-    Scope.OPERATE: "operate the airlock (revoke releases, override blocks)",
+_SCOPE_HELP = {  # (what the scope allows, the role that has it), in the words people use
+    Scope.REQUEST: ("request releases", "analyst"),
+    Scope.REVIEW: ("review release requests", "reviewer"),
+    Scope.OPERATE: ("operate the airlock (revoke releases, override blocks)", "operator"),
 }
 
 
 def check_scope(principal: Principal, scope: Scope) -> None:
     if not principal.has(scope):
+        what, role = _SCOPE_HELP[scope]
         raise MissingScope(
-            f"You are not allowed to {_SCOPE_HELP[scope]}: your hub account lacks the scope "
-            f"'{scope.value}'. Ask an administrator to grant it, then sign in again."
+            f"Your account cannot {what}: that needs the {role} role. "
+            "Ask an operator to give it to you, then sign out and in again."
         )
+
+
+def role_names(scopes) -> str:
+    """The roles that hold ``scopes``, as people call them ("analyst or reviewer")."""
+    return " or ".join(_SCOPE_HELP[s][1] for s in scopes)
 
 
 def can_scope(principal: Principal, scope: Scope) -> bool:

@@ -49,11 +49,11 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         principal = self.principal
         if self.required_scopes and not any(principal.has(s) for s in self.required_scopes):
             from ..domain.exceptions import MissingScope
+            from ..domain.permissions import role_names
 
             raise MissingScope(
-                "Your hub account has none of the airlock's scopes ("
-                + ", ".join(s.value for s in self.required_scopes)
-                + "). Ask an administrator for the role you need, then sign in again."
+                f"This page is for the {role_names(self.required_scopes)} role, which your account does not have. "
+                "Ask an operator for the role you need, then sign out and in again."
             )
         return principal
 
