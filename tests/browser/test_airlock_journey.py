@@ -1,5 +1,6 @@
-"""In real Chromium, through the hub's proxy and the airlock's own pages: a result written in a real
-workspace is requested, checked, approved by two blinded reviewers, and downloaded byte for byte."""
+"""In real Chromium, through the edge, the hub and the airlock's own pages: results written by a real
+kernel into the outbox are chosen from a list, checked, reviewed whole (a 150-row table with its flagged
+cells) and decided file by file by two blinded reviewers, then downloaded byte for byte."""
 
 import re
 from pathlib import Path
@@ -11,9 +12,26 @@ from tests.browser.test_analyst_journey import CHROMIUM_ARGS
 pytestmark = pytest.mark.browser
 
 PROJECT = "alpha"
-OUTBOX_PATH = "tables/counts_by_age_band.csv"
-AGGREGATE = "age_band,n\n40-49,412\n50-59,705\n60-69,883\n"
 AIRLOCK = "/services/egress-review/"
+TABLE_PATH = "tables/bmi_by_region.csv"
+METHODS_PATH = "methods.md"
+METHODS = "# Methods\n\nMean BMI by region, age band and sex.\n\n<script>alert('x')</script>\n"
+SMALL = (3, 7)  # counts below the small-counts threshold of 10
+
+
+def bmi_table() -> str:
+    """150 data rows (the last one the table's total), some counts small, some means missing."""
+    rows = ["region,age_band,sex,n,mean_bmi"]
+    for i in range(149):
+        n = (3, 7, 12, 25, 40, 88, 130)[(i * 5) % 7]
+        bmi = "" if i % 17 == 0 else f"{20 + (i * 37 % 120) / 10:.1f}"
+        rows.append(f"R{i // 10},{20 + (i % 6) * 10}-{29 + (i % 6) * 10},{'F' if i % 2 else 'M'},{n},{bmi}")
+    rows.append("Total,,,6000,26.1")
+    return "\n".join(rows) + "\n"
+
+
+TABLE = bmi_table()
+SMALL_ROWS = [i + 1 for i, line in enumerate(TABLE.splitlines()[1:]) if int(line.split(",")[3]) in SMALL]
 
 
 @pytest.fixture
@@ -71,14 +89,15 @@ class Person:
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_url(re.compile(r".*/hub/(home|spawn).*"))
 
-    def open_airlock_from_the_hub_menu(self, landing: str):
-        """Hub home → Services → egress-review; the airlock signs the person in through the hub (OAuth)."""
+    def open_airlock_from_the_hub_home(self, link: str, landing: str):
+        """The hub's home page links the airlock for each role; the airlock signs the person in through
+        the hub (OAuth)."""
         page = self.page
         page.goto(f"{self.enclave.url}/hub/home")
-        page.get_by_role("button", name="Services").click()
-        entry = page.get_by_role("link", name="egress-review")
+        assert page.title().startswith("Enclave")
+        entry = page.locator(link)
         entry.wait_for(state="visible")
-        self.shot("hub-services-menu")
+        self.shot("hub-home")
         entry.click()
         page.wait_for_url(f"**{AIRLOCK}{landing}")
         # The airlock's pages wear the hub's stylesheet: without it the navbar is not a flex box.
@@ -92,124 +111,156 @@ class Person:
         return self.page.locator("h1 .badge").inner_text().strip()
 
 
-def test_analyst_submits_two_blinded_reviewers_approve_analyst_downloads_the_same_bytes(
+def test_from_the_outbox_to_a_released_download_by_file_decisions_on_a_table_reviewed_whole(
         enclave, alice_workspace, browser, tmp_path):
     album = Album(tmp_path)
     alice_workspace.run(
         "import os\n"
         "os.makedirs('/home/analyst/outbox/tables', exist_ok=True)\n"
-        f"open('/home/analyst/outbox/{OUTBOX_PATH}', 'w').write({AGGREGATE!r})\n"
+        f"open('/home/analyst/outbox/{TABLE_PATH}', 'w').write({TABLE!r})\n"
+        f"open('/home/analyst/outbox/{METHODS_PATH}', 'w').write({METHODS!r})\n"
     )
 
-    # The analyst asks for the file to be released.
+    # The analyst finds the airlock on the hub's home page; the create page lists her outbox.
     alice = Person(browser, enclave, "alice", album)
     alice.log_in()
-    alice.open_airlock_from_the_hub_menu("requests")
+    alice.open_airlock_from_the_hub_home("#home-release", "requests")
     page = alice.page
-    # A project she is not a member of is refused, on a page that says what to do.
-    page.fill("#new-request input[name=project]", "beta")
-    page.get_by_role("button", name="New request").click()
-    assert "not an active member of project 'beta'" in page.locator("#error-message").inner_text()
-    alice.shot("refused")
-    page.click("#airlock-home")
-    page.wait_for_url(f"**{AIRLOCK}requests")
-    page.fill("#new-request input[name=project]", PROJECT)
-    page.fill("#new-request input[name=title]", "Counts by age band")
-    alice.shot("requests")
-    page.get_by_role("button", name="New request").click()
-    page.wait_for_url(re.compile(rf".*{AIRLOCK}requests/[^/?]+$"))
-    request_url = page.url
+    assert page.locator("#new-request-project").inner_text() == PROJECT  # her only project, chosen
+    listed = page.locator("#outbox .outbox-file")
+    assert listed.count() == 2 and "UTC" in listed.first.inner_text()
+    page.fill("#new-request-title", "BMI by region")
+    page.fill("#new-request-group", "Table 2")
+    page.fill("#new-request-context", "Mean BMI by region, age band and sex, whole cohort")
+    page.fill("#new-request-controls", "Small counts left for the reviewers to judge")
+    page.check(f"#outbox input[value='{TABLE_PATH}']")
+    page.check(f"#outbox input[value='{METHODS_PATH}']")
+    alice.shot("create")
+    page.get_by_role("button", name="Create the request").click()
+    _done(page, "create")
+    request_url = page.url.split("?")[0]
     assert alice.state() == "draft"
-
-    page.fill("#new-group input[name=name]", "Table 1")
-    page.fill("#new-group textarea[name=context]", "Participants by age band at recruitment, whole cohort")
-    page.fill("#new-group textarea[name=controls]", "No cell below 10; no suppression needed")
-    page.get_by_role("button", name="Add group").click()
-    _done(page, "group")
-    page.fill("#add-file input[name=path]", OUTBOX_PATH)
-    page.fill("#add-file input[name=group]", "Table 1")
-    page.fill("#add-file input[name=comment]", "Table 1 of the paper")
-    page.locator("#add-file").get_by_role("button", name="Add").click()
-    _done(page, "add-file")
-    assert page.locator(".group[data-group='Table 1'] .draft-file").inner_text().startswith(OUTBOX_PATH)
-    alice.shot("draft")
+    assert page.locator(".group[data-group='Table 2'] .draft-file").count() == 2
     page.get_by_role("button", name="Submit for review").click()
     _done(page, "submit")
     assert alice.state() == "submitted"
-    staged = page.locator(f".staged-file[data-path='{OUTBOX_PATH}']")
-    assert staged.locator(".check[data-rule='file_type'] .verdict-pass").count() == 1
     assert page.locator(".download").count() == 0  # nothing leaves before the reviews
     # Her own staged bytes are for the reviewers: no preview for the author, only where checks found something.
     assert page.locator(".preview").count() == 0 and page.locator("#content-withheld").is_visible()
     alice.shot("submitted")
 
-    # The first reviewer: the request is in the queue, with a table preview and the check results.
+    # The first reviewer sees the whole table, every flagged cell, and decides file by file.
     rita = Person(browser, enclave, "rita", album)
     rita.log_in()
-    rita.open_airlock_from_the_hub_menu("review")
+    rita.open_airlock_from_the_hub_home("#home-review", "review")
     rid = request_url.rsplit("/", 1)[1]
     row = rita.page.locator(f"#queue .request-row[data-request-id='{rid}']")
     assert "awaiting you" in row.inner_text()
-    rita.shot("queue")
     row.get_by_role("link").click()
     rita.page.wait_for_url(request_url)
-    _assert_review_page_shows_the_file(rita.page)
+    table_id = _assert_the_table_is_shown_whole(rita.page)
+    _assert_markdown_is_rendered_without_its_html(rita.page)
     assert rita.page.locator("#votes-hidden").is_visible()
     rita.shot("request")
-    _approve(rita)
-    assert rita.state() == "submitted"  # one approval of two
+    # A refusal is shown on the file's own form, with her choice kept.
+    methods = rita.page.locator(f".staged-file[data-path='{METHODS_PATH}']")
+    methods.locator("input[name=decision][value=reject]").check()
+    methods.get_by_role("button", name="Decide on this file").click()
+    rita.page.wait_for_url(f"{request_url}/decide")
+    assert "Give a reason" in rita.page.locator(f"#file-{_file_id(rita.page, METHODS_PATH)} #form-error").inner_text()
+    assert rita.page.locator(f".staged-file[data-path='{METHODS_PATH}'] input[value=reject]").is_checked()
+    rita.shot("refused-on-the-form")
+    _decide(rita, TABLE_PATH, "approve")
+    _decide(rita, METHODS_PATH, "approve")
+    assert rita.state() == "submitted"  # one review of two
     assert "rita" in rita.page.locator("#votes").inner_text()
 
-    # The second reviewer does not see the first one's vote before casting their own.
+    # The analyst sees progress, not who decided what.
+    page.goto(request_url)
+    for path in (TABLE_PATH, METHODS_PATH):
+        assert "1 of 2 approvals" in page.locator(f".staged-file[data-path='{path}'] .approvals").inner_text()
+    assert "rita" not in page.locator("body").inner_text()
+    alice.shot("progress")
+
+    # The second reviewer does not see the first one's decisions before making their own.
     rex = Person(browser, enclave, "rex", album)
     rex.log_in()
-    rex.open_airlock_from_the_hub_menu("review")
+    rex.open_airlock_from_the_hub_home("#home-review", "review")
     rex.page.locator(f"#queue .request-row[data-request-id='{rid}'] a").click()
     rex.page.wait_for_url(request_url)
-    _assert_review_page_shows_the_file(rex.page)
-    assert rex.page.locator("#votes-hidden").is_visible()
-    assert rex.page.locator("#votes .vote").count() == 0
+    assert _assert_the_table_is_shown_whole(rex.page) == table_id
     assert "rita" not in rex.page.locator("body").inner_text()
-    rex.shot("request-before-voting")
-    _approve(rex)
+    assert rex.page.locator(".approvals").first.inner_text().startswith("how others decided")
+    rex.shot("request-before-deciding")
+    _decide(rex, TABLE_PATH, "approve")
+    assert rex.state() == "submitted"  # every file needs its approvals
+    _decide(rex, METHODS_PATH, "approve")
     assert rex.state() == "released"
     assert rex.page.locator(".download").count() == 0  # reviewers do not download
     rex.shot("released")
 
-    # The analyst downloads exactly the bytes written in the workspace.
+    # The analyst downloads exactly the bytes the kernel wrote.
     page.goto(request_url)
     assert alice.state() == "released"
-    assert page.locator("#votes .vote").count() == 2
+    assert page.locator(".file-decision").count() == 4
     alice.shot("released")
-    with page.expect_download() as downloading:
-        staged.locator("a.download").click()
-    download = downloading.value
-    assert download.suggested_filename == "counts_by_age_band.csv"
-    assert Path(download.path()).read_bytes() == AGGREGATE.encode()
+    for path, content in ((TABLE_PATH, TABLE), (METHODS_PATH, METHODS)):
+        with page.expect_download() as downloading:
+            page.locator(f".staged-file[data-path='{path}'] a.download").click()
+        assert Path(downloading.value.path()).read_bytes() == content.encode()
     for person in (alice, rita, rex):
         person.context.close()
     print("screenshots:", *album.paths, sep="\n  ")
 
 
-def _assert_review_page_shows_the_file(page):
-    staged = page.locator(f".staged-file[data-path='{OUTBOX_PATH}']")
+def _file_id(page, path) -> str:
+    return page.locator(f".staged-file[data-path='{path}']").get_attribute("id").removeprefix("file-")
+
+
+def _assert_the_table_is_shown_whole(page) -> str:
+    """Every row; each small count highlighted and linked from its finding; a null apart from an empty
+    string; the totals row marked. Returns the file's id."""
+    staged = page.locator(f".staged-file[data-path='{TABLE_PATH}']")
     preview = staged.locator("table.preview")
-    assert preview.locator("thead th").all_inner_texts() == ["age_band", "n"]
-    assert preview.locator("tbody tr").first.locator("td").all_inner_texts() == ["40-49", "412"]
+    assert preview.locator("thead th").all_inner_texts() == ["row", "region", "age_band", "sex", "n", "mean_bmi"]
+    assert preview.locator("tbody tr").count() == 150
+    flagged = preview.locator("td.flagged")
+    assert flagged.count() == len(SMALL_ROWS)
+    assert [int(i.split("-r")[1].split("-")[0]) for i in flagged.evaluate_all("cells => cells.map(c => c.id)")] == SMALL_ROWS
+    assert preview.locator("td .null-mark").count() > 0 and preview.locator("tr.total-row").count() == 1
+    links = staged.locator("a.finding-place")
+    assert links.count() >= len(SMALL_ROWS)
+    last = links.nth(len(SMALL_ROWS) - 1)
+    target = last.get_attribute("href")
+    last.click()  # the finding's link brings its cell into view
+    cell = page.locator(target)
+    assert page.url.endswith(target) and cell.is_visible() and "flagged" in cell.get_attribute("class")
+    box, frame = cell.bounding_box(), staged.locator(".preview-table").bounding_box()
+    assert frame["y"] <= box["y"] <= frame["y"] + frame["height"]
     verdicts = dict(zip(staged.locator(".check").evaluate_all("rows => rows.map(r => r.dataset.rule)"),
                         staged.locator(".check td:nth-child(2)").all_inner_texts()))
-    assert {"file_type", "size_limits", "participant_identifiers", "small_counts"} <= set(verdicts)
-    assert set(verdicts.values()) == {"pass"}, verdicts
+    assert verdicts["small_counts"] == "flag" and "block" not in verdicts.values(), verdicts
+    return _file_id(page, TABLE_PATH)
+
+
+def _assert_markdown_is_rendered_without_its_html(page):
+    shown = page.locator(f".staged-file[data-path='{METHODS_PATH}'] .preview-markdown")
+    assert shown.locator("h1").inner_text() == "Methods"
+    assert shown.locator("script").count() == 0 and "<script>" in shown.inner_text()
 
 
 def _done(page, action):
-    """The airlock redirects back to the request page after each form, saying what it did."""
-    page.wait_for_url(re.compile(rf"\?done={action}$"))
+    """The airlock goes back to the request page after each form, saying what it did."""
+    page.wait_for_url(re.compile(rf"\?done={action}(#.*)?$"))
     assert page.locator("#done").is_visible()
 
 
-def _approve(person):
+def _decide(person, path, decision, reason=""):
     page = person.page
-    page.check("#vote-form input[name=decision][value=approve]")
-    page.get_by_role("button", name="Cast vote").click()
-    _done(page, "vote")
+    form = page.locator(f".staged-file[data-path='{path}'] .file-decision-form")
+    form.locator(f"input[name=decision][value={decision}]").check()
+    if reason:
+        form.locator("input[name=reason]").fill(reason)
+    form.get_by_role("button", name="Decide on this file").click()
+    _done(page, "decide")
+    assert page.locator(f".staged-file[data-path='{path}'] .your-decision").is_visible()
