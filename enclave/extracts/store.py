@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..metering.extracts import extract_information
+from ..metering.extracts import extract_information, measuring_limit
 from ..settings import EnclaveSettings
 from ..state.models import DatasetApproval, DatasetExtract, Project, utcnow
 from .keys import pseudonym_key
@@ -43,7 +43,8 @@ def create_extract(session: Session, settings: EnclaveSettings, approval: Datase
             fields=None if fields is None else list(fields), path=str(written.path), lookup_path=str(lookup),
             manifest_json=written.manifest.to_json(), manifest_digest=written.manifest.digest,
             participants=written.participants, canaries=list(written.canaries),
-            information_bytes=extract_information(written.path),  # sizes the project's egress budgets
+            # sizes the project's egress budgets
+            information_bytes=extract_information(written.path, measuring_limit(settings)),
         )
         session.add(extract)
         session.flush()

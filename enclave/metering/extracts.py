@@ -10,6 +10,9 @@ carrying the extracts, not on every summary of them.) Measured once, when the ex
 
 A genotype extract's MatrixTable is imported from its VCF (enclave/extracts/genotypes.py): the same
 information twice, so only the VCF is counted. Counting it would double the budget.
+
+lzma is slow (a few MB/s), so measuring stops at `limit`: an extract that large gets the ceiling
+budget at any sensible days target, and stopping early can only make its budget smaller.
 """
 
 from __future__ import annotations
@@ -23,18 +26,25 @@ CHUNK = 1024 * 1024
 PRESET = 6  # xz's default; 9 finds under 1% more on already compressed files, at twice the memory
 
 
-def file_information(path: Path) -> int:
-    """The size of one file under lzma."""
+def measuring_limit(settings) -> int:
+    """Where measuring an extract may stop: twice what the ceiling budget carries in the days target."""
+    return int(2 * settings.metering_budget_ceiling * settings.metering_days_to_extract)
+
+
+def file_information(path: Path, limit: int | None = None) -> int:
+    """The size of one file under lzma (at least `limit`, if it stopped there)."""
     compressor = lzma.LZMACompressor(preset=PRESET)
     size = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             size += len(compressor.compress(chunk))
+            if limit is not None and size >= limit:
+                return size
     return size + len(compressor.flush())
 
 
-def extract_information(folder: Path) -> int:
-    """The information in one extract folder (bytes), derived copies left out."""
+def extract_information(folder: Path, limit: int | None = None) -> int:
+    """The information in one extract folder (bytes), derived copies left out; stops at `limit`."""
     folder = Path(folder)
     derived = folder / MATRIX_TABLE if (folder / VCF_FILE).is_file() else None
     total = 0
@@ -43,5 +53,7 @@ def extract_information(folder: Path) -> int:
             continue
         if derived is not None and path.is_relative_to(derived):
             continue
-        total += file_information(path)
+        total += file_information(path, None if limit is None else limit - total)
+        if limit is not None and total >= limit:
+            break
     return total

@@ -16,7 +16,7 @@ from enclave.errors import InvalidInput
 from enclave.metering import EgressMeter
 from enclave.metering.budgets import MIB, budget_for, budgets_of, days_to_extract, derived_daily
 from enclave.metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
-from enclave.metering.extracts import extract_information
+from enclave.metering.extracts import extract_information, measuring_limit
 from enclave.operations import datasets, people, projects
 from enclave.state.models import AccountStatus, AuditEvent, DatasetExtract, User
 
@@ -216,3 +216,13 @@ def test_budgets_that_cannot_be_read_fail_closed(team):
     meter = EgressMeter(team.settings, db=team.db, workspaces=team.workspaces)
     assert meter.blocked("alice", "beta")
     assert meter.stream("alice", "beta", "kernel").send(b"x") is False
+
+
+def test_measuring_stops_at_the_limit_which_only_makes_budgets_smaller(tmp_path, settings):
+    (tmp_path / "a.parquet").write_bytes(os.urandom(3 * 1024 * 1024))
+    (tmp_path / "b.parquet").write_bytes(os.urandom(1024 * 1024))
+    whole = extract_information(tmp_path)
+    assert whole >= 4 * 1024 * 1024
+    stopped = extract_information(tmp_path, limit=MIB)
+    assert MIB <= stopped < whole
+    assert measuring_limit(settings) == 2 * 64 * MIB * 30
