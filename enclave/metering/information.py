@@ -162,6 +162,8 @@ class StreamMeasure:
         return self._block(piece) if cost is None else cost
 
     def measure(self, data: bytes, received: ReceivedToday) -> Measured:
+        if not isinstance(data, (bytes, bytearray)):
+            data = bytes(data)  # a memoryview: find and the expressions want bytes
         raw = len(data)
         if raw == 0:
             return Measured(0, 0)

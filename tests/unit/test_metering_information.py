@@ -231,3 +231,10 @@ def test_a_stream_starts_from_what_the_person_received_lately_so_heads_cost_litt
     assert len(memory.primer()) <= PRIMER_BYTES
     memory.remember((), b"x" * (SMALL_SEND + 1))  # large sends do not push heads out
     assert memory.primer().endswith(heads[-1])
+
+
+def test_bytes_like_sends_are_measured_alike():
+    body = b'{"a": "' + base64.b64encode(os.urandom(3000)) + b'"}'
+    counts = {kind: StreamMeasure().measure(kind(body), ReceivedToday()).counted
+              for kind in (bytes, bytearray, memoryview)}
+    assert len(set(counts.values())) == 1
