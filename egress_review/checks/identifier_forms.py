@@ -95,8 +95,9 @@ def column_forms(values: pl.Series, identifiers: frozenset[str]) -> tuple[str, l
         return "", []
     numbers = values.cast(pl.Float64, strict=False).to_numpy()
     present = ~np.isnan(numbers)
-    if present.sum() == 0:
-        return "", []
+    lowest = float(np.abs(index.numbers).min()) * min(abs(s) for s in SCALES)
+    if not (present & (np.abs(np.nan_to_num(numbers)) >= min(lowest, MIN_MAGNITUDE))).any():
+        return "", []  # no number large enough to be an identifier, scaled or offset
     for scale in SCALES:
         unscaled = _whole(numbers / scale)
         rows = np.flatnonzero(present & _member(unscaled, index.numbers))

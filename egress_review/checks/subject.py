@@ -43,6 +43,13 @@ class CheckedFile:
         return json.loads(self.text)
 
     @cached_property
+    def tables(self) -> list:
+        """Every table the file carries, in any format (structured.tables_in), read once."""
+        from .structured import tables_in
+
+        return tables_in(self)
+
+    @cached_property
     def table(self) -> pl.DataFrame:
         """Every column as strings, in file order; raises TableError if it cannot be read."""
         return read_table(self.data, self.kind, self.detection.delimiter)

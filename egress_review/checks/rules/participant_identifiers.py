@@ -10,7 +10,6 @@ from ..identifier_forms import column_forms, token_forms
 from ..identifiers import Matches, find_in_table, find_in_text
 from ..kinds import TABLE_KINDS, TEXT_KINDS, FileKind
 from ..rule import Rule, listing
-from ..structured import tables_in
 from ..subject import CheckedFile
 from ..types import CheckContext, CheckResult, Finding, Verdict
 
@@ -89,7 +88,7 @@ def _transformed(file: CheckedFile, context: CheckContext) -> list[tuple[str, st
         form, rows = column_forms(numbers.get_column("line").str.replace_all(",", ""), ids)
         for row in rows:
             found.setdefault(f"line {numbers.get_column('n')[row]}", form)
-    for table in tables_in(file):
+    for table in file.tables:
         for position, name in enumerate(table.frame.columns):
             form, rows = column_forms(table.frame.get_column(name), ids)
             for row in rows:

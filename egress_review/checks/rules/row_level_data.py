@@ -13,7 +13,7 @@ import polars as pl
 from ..cohort_sketch import ColumnSketch, TableSketch, row_hashes, sketch_of
 from ..kinds import TABLE_KINDS, FileKind
 from ..rule import Rule, listing
-from ..structured import FoundTable, tables_in
+from ..structured import FoundTable
 from ..subject import CheckedFile
 from ..types import CheckContext, CheckResult, ChecksConfig, Finding, Verdict
 from ..values import NUMBER, output_hashes
@@ -22,6 +22,9 @@ SAMPLE = 256  # distinct values of an output column compared with a cohort colum
 CANDIDATES_PER_COLUMN = 2  # cohort columns an output column may stand for, per cohort table
 MAX_PAIRS = 12
 MAX_COMBINATIONS = 200
+SAMPLE_ROWS = 4096  # rows of a long output table hashed to choose its cohort columns
+SHIFTS = 4  # shifted copies of a table whose matches estimate chance
+CHANCE_MARGIN = 3  # matches needed beyond row_match_chance_factor x chance
 SMALL_TABLE = 4  # fewer rows: no chance estimate (rows cannot be shifted against each other)
 
 
@@ -42,9 +45,9 @@ class RowLevelDataRule(Rule):
     combinations: a diagnosis code with its date). Cohort
     columns with fewer than row_match_min_distinct distinct values (sex, region...) never count.
     Matches on columns paired by value are counted only when they are not chance: the table's
-    columns are shifted against each other and matched again, and the rows must match at least
-    row_match_chance_factor times as often as the shifted ones, plus two (tables of 4 rows or
-    more; smaller tables need row_match_min_columns columns)."""
+    columns are shifted against each other (four ways) and matched again, and the rows must
+    match at least row_match_chance_factor times as often as the shifted ones on average, plus
+    three (tables of 4 rows or more; smaller tables need row_match_min_columns columns)."""
     kinds = TABLE_KINDS | {FileKind.TEXT, FileKind.JSON}
     on_finding = Verdict.BLOCK
 
@@ -66,15 +69,16 @@ class RowLevelDataRule(Rule):
     def run(self, file: CheckedFile, context: CheckContext) -> CheckResult:
         if not context.cohort_tables:
             return self.result(context, Verdict.PASS, "no cohort data to compare with")
-        found = tables_in(file)
+        found = file.tables
         if not found:
             return self.result(context, Verdict.PASS, "no table in the file")
         config = context.config
         cohort = [(Path(p), sketch_of(Path(p), config.row_match_float_decimals)) for p in context.cohort_tables]
         matched: dict[str, tuple[FoundTable, int, str]] = {}  # place -> (table, row, description)
         for table in found:
+            hashed = HashedTable(table.frame, config.row_match_float_decimals)
             for path, sketch in cohort:
-                for row, what in matching_rows(table, path, sketch, config).items():
+                for row, what in matching_rows(table, hashed, path, sketch, config).items():
                     matched.setdefault(table.place(row), (table, row, f"{what} of cohort table '{path.name}'"))
         if not matched:
             return self.result(context, Verdict.PASS, "no row matches cohort data")
@@ -98,43 +102,68 @@ class Pair:
     containment: float
 
 
-def matching_rows(table: FoundTable, path: Path, sketch: TableSketch, config: ChecksConfig) -> dict[int, str]:
+class HashedTable:
+    """An output table's cell hashes, computed once: a sample of rows for pairing, whole columns for joins."""
+
+    def __init__(self, frame: pl.DataFrame, decimals: int):
+        self.frame, self.decimals = frame, decimals
+        if frame.height > SAMPLE_ROWS:  # evenly spaced rows: enough to tell which cohort column it is
+            frame = frame.gather(np.linspace(0, frame.height - 1, SAMPLE_ROWS).astype(np.int64))
+        self.samples = {c: tuple(map(_sample, output_hashes(frame.get_column(c), decimals))) for c in frame.columns}
+        self._columns: dict[str, tuple[pl.Series, pl.Series]] = {}
+
+    def column(self, name: str) -> tuple[pl.Series, pl.Series]:
+        if name not in self._columns:
+            self._columns[name] = output_hashes(self.frame.get_column(name), self.decimals)
+        return self._columns[name]
+
+
+def matching_rows(table: FoundTable, hashed: HashedTable, path: Path, sketch: TableSketch,
+                  config: ChecksConfig) -> dict[int, str]:
     """0-based rows of `table` reproducing rows of one cohort table -> what they match on."""
     frame = table.frame
-    hashed = {c: output_hashes(frame.get_column(c), config.row_match_float_decimals) for c in frame.columns}
     pairs = _pairs(table, hashed, sketch, config)
     need = max(config.row_match_min_columns, 2)
     if len({p.output for p in pairs}) < 2:
         return {}
-    keys = pl.DataFrame([_key(hashed[p.output], p).alias(f"p{i}") for i, p in enumerate(pairs)])
-    cohort = pl.DataFrame([row_hashes(path, c, config.row_match_float_decimals).alias(c)
-                           for c in dict.fromkeys(p.cohort.name for p in pairs)])
+    keys = pl.DataFrame([_key(hashed.column(p.output), p).alias(f"p{i}") for i, p in enumerate(pairs)])
+    full = pl.DataFrame([row_hashes(path, c, config.row_match_float_decimals).alias(c)
+                         for c in dict.fromkeys(p.cohort.name for p in pairs)])
+    # per pair, the cohort rows holding one of the output column's values (shifting the output's
+    # columns does not change their values): a combination is joined on the rows holding all of its
+    masks = full.select([pl.col(p.cohort.name).is_in(keys.get_column(f"p{i}").drop_nulls().unique().implode())
+                         .fill_null(False).alias(f"m{i}") for i, p in enumerate(pairs)])
+    cohort = _Cohort(path, pl.concat([full, masks], how="horizontal"), full)
     order = {name: i for i, name in enumerate(frame.columns)}
+    shifts = _shifted(keys, pairs) if frame.height >= SMALL_TABLE else []
+    combos = _combinations(pairs, need)
+    if config.row_match_rare_pair_max > 0 and need > 2:
+        combos += _combinations(pairs, 2)
     found: dict[int, str] = {}
-    # rows matching on enough columns, then narrow tables' rare pairs: each judged against chance
-    groups = [_combinations(pairs, need)]
-    if config.row_match_rare_pair_max > 0:
-        groups.append(_combinations(pairs, 2))
-    for combos in groups:
-        observed = _matches(keys, cohort, pairs, combos, config, order)
-        named = {row: what for row, (what, by_name) in observed.items() if by_name}
-        by_value = {row: what for row, (what, by_name) in observed.items() if not by_name}
-        if by_value and frame.height >= SMALL_TABLE:
-            shifted = _matches(_shifted(keys, pairs), cohort, pairs, combos, config, order)
-            chance = sum(1 for _, by_name in shifted.values() if not by_name)
-            if len(by_value) < config.row_match_chance_factor * chance + 2:
-                by_value = {}
-        elif by_value and combos and len(combos[0]) < need:
-            by_value = {}  # too few rows to tell a rare pair from chance
-        for row, what in {**by_value, **named}.items():
+    memo: dict = {}
+    for combo in combos:  # each kind of match is judged against chance on its own
+        observed = _matches(keys, cohort, pairs, combo, config, order, memo)
+        if not observed:
+            continue
+        what, by_name = observed.pop("what")
+        if not by_name:
+            if not shifts:
+                if len(combo) < need:
+                    continue  # too few rows to tell a rare pair from chance
+            else:
+                chance = sum(max(len(_matches(s, cohort, pairs, combo, config, order, memo)) - 1, 0)
+                             for s in shifts) / len(shifts)
+                if len(observed) < config.row_match_chance_factor * chance + CHANCE_MARGIN:
+                    continue
+        for row in observed:
             found.setdefault(row, what)
     return found
 
 
-def _pairs(table: FoundTable, hashed, sketch: TableSketch, config: ChecksConfig) -> list[Pair]:
+def _pairs(table: FoundTable, hashed: HashedTable, sketch: TableSketch, config: ChecksConfig) -> list[Pair]:
     pairs = []
-    for column, (numbers, texts) in hashed.items():
-        samples = {NUMBER: _sample(numbers), "text": _sample(texts)}
+    for column, (numbers, texts) in hashed.samples.items():
+        samples = {NUMBER: numbers, "text": texts}
         found = []
         for cohort in sketch.columns:
             if cohort.distinct < config.row_match_min_distinct:
@@ -173,61 +202,78 @@ def _combinations(pairs: list[Pair], size: int) -> list[tuple[int, ...]]:
     return found
 
 
-def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combos, config: ChecksConfig,
-             order: dict[str, int]):
-    """row -> (what it matched, whether every column of the match was paired by name)."""
+def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combo: tuple[int, ...],
+             config: ChecksConfig, order: dict[str, int], memo: dict) -> dict:
+    """Rows matching one combination of pairs: {row: True, ..., "what": (description, by name)}; {} if none."""
     need = max(config.row_match_min_columns, 2)
-    rows = keys.with_row_index("__row")
-    found: dict[int, tuple[str, bool]] = {}
-    for combo in combos:
-        chosen = [pairs[i] for i in combo]
-        left = rows.select("__row", *[f"p{i}" for i in combo]).drop_nulls()
-        left = left.filter(~pl.col("__row").is_in(pl.Series(list(found), dtype=pl.UInt32).implode()))
-        if not left.height:
-            continue
-        names = [p.cohort.name for p in chosen]
-        right = cohort.select(names).drop_nulls()
-        on = dict(zip([f"p{i}" for i in combo], names, strict=True))
+    chosen = [pairs[i] for i in combo]
+    left = keys.select([f"p{i}" for i in combo]).with_row_index("__row").drop_nulls()
+    if not left.height:
+        return {}
+    names = [p.cohort.name for p in chosen]
+    on = dict(zip([f"p{i}" for i in combo], names, strict=True))
+    if tuple(names) not in memo:  # the cohort side is the same for the observed and the shifted rows
+        right = cohort.rows.filter(pl.all_horizontal([f"m{i}" for i in combo])).select(names).drop_nulls()
         if len(combo) >= need:
-            right = right.unique()
-            what = "a row on "
-        else:
-            right = _rare_pairs(right, names, config)
-            if right is None:
-                continue  # the cohort's pairs of these columns are not nearly unique
-            what = "a rare pair of "
-        hit = left.join(right, left_on=list(on), right_on=list(on.values()), how="semi")
-        shown = sorted(chosen, key=lambda p: order[p.output])
-        described = what + ", ".join(
-            f"'{p.output}'" if p.named else f"'{p.output}' as '{p.cohort.name}'" for p in shown
-        )
-        by_name = all(p.named for p in chosen) and len(combo) >= need
-        for row in hit.get_column("__row").to_list():
-            found[row] = (described, by_name)
-    return found
+            memo[tuple(names)] = right.unique()
+        elif _pair_uniqueness(cohort, names, config.row_match_rare_pair_max) < config.row_match_pair_uniqueness:
+            memo[tuple(names)] = None
+        else:  # a pair's count among the possible rows is its count in the cohort (all its rows are there)
+            memo[tuple(names)] = (right.group_by(names).len()
+                                  .filter(pl.col("len") <= config.row_match_rare_pair_max).drop("len"))
+    right = memo[tuple(names)]
+    if len(combo) >= need:
+        what = "a row on "
+    else:
+        if right is None:
+            return {}  # the cohort's pairs of these columns are not nearly unique
+        what = "a rare pair of "
+    hit = left.join(right, left_on=list(on), right_on=list(on.values()), how="semi").get_column("__row")
+    if not hit.len():
+        return {}
+    shown = sorted(chosen, key=lambda p: order[p.output])
+    described = what + ", ".join(f"'{p.output}'" if p.named else f"'{p.output}' as '{p.cohort.name}'" for p in shown)
+    by_name = all(p.named for p in chosen) and len(combo) >= need
+    return {**dict.fromkeys(hit.to_list(), True), "what": (described, by_name)}
 
 
-def _rare_pairs(cohort: pl.DataFrame, names: list[str], config: ChecksConfig) -> pl.DataFrame | None:
-    """The cohort's pairs of two columns occurring at most row_match_rare_pair_max times, if such
-    pairs are at least row_match_pair_uniqueness of the cohort's rows; else None."""
-    counted = cohort.group_by(names).len()
-    rare = counted.filter(pl.col("len") <= config.row_match_rare_pair_max)
-    if not cohort.height or rare.get_column("len").sum() < config.row_match_pair_uniqueness * cohort.height:
-        return None
-    return rare.drop("len")
+@dataclass(frozen=True)
+class _Cohort:
+    path: Path
+    rows: pl.DataFrame  # every row's hashes, and per pair i a mask m<i>: the row can match the output
+    full: pl.DataFrame  # every row
 
 
-def _shifted(keys: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:
-    """Each output column's values moved down by a different number of rows (wrapping round)."""
+_uniqueness: dict[tuple, float] = {}
+
+
+def _pair_uniqueness(cohort: _Cohort, names: list[str], rare: int) -> float:
+    """Share of the cohort's rows whose pair of values in two columns occurs at most `rare` times (cached)."""
+    stat = cohort.path.stat()
+    key = (str(cohort.path), stat.st_size, stat.st_mtime_ns, tuple(names), rare)
+    if key not in _uniqueness:
+        counted = cohort.full.select(names).drop_nulls().group_by(names).len()
+        rows = int(counted.filter(pl.col("len") <= rare).get_column("len").sum())
+        if len(_uniqueness) > 4096:
+            _uniqueness.clear()
+        _uniqueness[key] = rows / max(cohort.full.height, 1)
+    return _uniqueness[key]
+
+
+def _shifted(keys: pl.DataFrame, pairs: list[Pair]) -> list[pl.DataFrame]:
+    """Up to SHIFTS copies of the keys with each output column's values moved down by a different
+    number of rows (wrapping round): the same values, no longer side by side as in the file."""
     height = keys.height
     outputs = list(dict.fromkeys(p.output for p in pairs))
-    step = max(height // (len(outputs) + 1), 1)
     index = np.arange(height)
-    columns = []
-    for i, pair in enumerate(pairs):
-        by = (outputs.index(pair.output) + 1) * step % height
-        columns.append(keys.get_column(f"p{i}").gather((index + by) % height))
-    return pl.DataFrame(columns)
-
+    copies = []
+    for shift in range(1, SHIFTS + 1):
+        step = max(height * shift // (len(outputs) * SHIFTS + 1), 1)
+        moves = [(outputs.index(p.output) + 1) * step % height for p in pairs]
+        if len({m for m in moves}) < 2:
+            continue  # every column moved alike: the rows would still be side by side
+        copies.append(pl.DataFrame([keys.get_column(f"p{i}").gather((index + by) % height)
+                                    for i, by in enumerate(moves)]))
+    return copies
 
 RULE = RowLevelDataRule()

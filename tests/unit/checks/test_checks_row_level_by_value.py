@@ -64,7 +64,7 @@ def test_a_transposed_table_is_matched_column_by_column(check, cohort):
         content += name + "," + ",".join(str(v[k]) for v in values) + "\n"
     result = row_level(check, "t.csv", content, path)
     assert result.verdict is Verdict.BLOCK
-    assert result.findings[0].location == "column 2"  # column 1 holds the field names
+    assert "column 2" in [f.location for f in result.findings]  # column 1 holds the field names
 
 
 @pytest.mark.parametrize("shape", ["records", "columns", "lines"])
