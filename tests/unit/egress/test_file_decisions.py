@@ -115,3 +115,20 @@ def test_a_blocked_file_cannot_be_approved_but_the_others_can(env):
     with pytest.raises(FileBlocked, match="tables/b.csv"):
         env.airlock.reviews.decide(rita, rid, f["tables/b.csv"], "approve")
     assert env.airlock.reviews.decide(rita, rid, f["tables/a.csv"], "approve") == "submitted"
+
+
+def test_nobody_decides_on_their_own_request_or_on_a_file_of_another_request(env):
+    from egress_review.domain.exceptions import FileNotInRequest, OwnRequestReview
+    from egress_review.domain.permissions import Principal, Scope
+
+    rid = create_request_at_status(env, RequestState.SUBMITTED, files=FILES)
+    other = create_request_at_status(env, RequestState.SUBMITTED, files={"tables/c.csv": "group,n\nz,30\n"})
+    f, foreign = ids(env, rid), ids(env, other)
+    author_reviewer = Principal("alice", frozenset({Scope.REQUEST.value, Scope.REVIEW.value}))
+    with pytest.raises(OwnRequestReview):
+        env.airlock.reviews.decide(author_reviewer, rid, f["tables/a.csv"], "approve")
+    with pytest.raises(FileNotInRequest):
+        env.airlock.reviews.decide(rita, rid, foreign["tables/c.csv"], "approve")
+    with env.db.read() as s:
+        refused = [e for e in s.execute(select(AuditEntry).where(AuditEntry.outcome == "refused")).scalars()]
+    assert len(refused) == 2  # each refusal is audited
