@@ -184,7 +184,8 @@ def _is_zlib(run: str, alphabet: str) -> bool:
 
 def _byte_lists(places: pl.DataFrame) -> list[Payload]:
     """Places holding 64 or more numbers 0-255 in a row that decode to a binary stream or dense data."""
-    candidates = places.filter(pl.col("text").str.count_matches(r"\b\d{1,3}\b") >= 64)
+    long_enough = places.filter(pl.col("text").str.len_bytes() >= 127)  # 64 numbers and their separators
+    candidates = long_enough.filter(pl.col("text").str.count_matches(r"\b\d{1,3}\b") >= 64)
     found = []
     for place, text in candidates.select("place", "text").iter_rows():
         for match in _BYTE_LIST.finditer(text):

@@ -41,6 +41,7 @@ class FormMatch:
 class NumericIdentifiers:
     text: pl.DataFrame  # column "value": every identifier as text
     numbers: np.ndarray  # sorted int64 of the identifiers that are whole numbers
+    shortest_form: int  # fewest characters any form of an identifier takes (its hexadecimal digits)
 
 
 _lock = threading.Lock()
@@ -54,10 +55,18 @@ def numeric_identifiers(identifiers: frozenset[str]) -> NumericIdentifiers:
             return _cache[1]
     text = pl.Series("value", list(identifiers), dtype=pl.String).str.strip_chars().unique()
     numbers = text.str.to_integer(strict=False).drop_nulls().unique().sort().to_numpy().astype(np.int64)
-    built = NumericIdentifiers(text.to_frame(), numbers)
+    shortest = int(text.str.len_chars().min() or 0) if text.len() else 0
+    built = NumericIdentifiers(text.to_frame(), numbers, max(int(shortest * 0.8), 1))  # log16(10) ~ 0.83
     with _lock:
         _cache = (identifiers, built)
     return built
+
+
+def clear_cache() -> None:
+    """Forget the cached identifier numbers (benchmarks time a cold start)."""
+    global _cache
+    with _lock:
+        _cache = None
 
 
 def token_forms(cells: pl.DataFrame, identifiers: frozenset[str]) -> list[FormMatch]:
@@ -73,6 +82,8 @@ def token_forms(cells: pl.DataFrame, identifiers: frozenset[str]) -> list[FormMa
     )
     for position, name in enumerate(cells.columns):
         column = cells.get_column(name)
+        if not (column.str.len_chars() >= index.shortest_form).any():
+            continue  # no cell long enough to hold an identifier in any form
         for form, pattern, undo in forms:
             tokens = (
                 pl.DataFrame({"row": pl.arange(0, column.len(), eager=True, dtype=pl.UInt32), "t": column})

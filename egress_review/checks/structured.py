@@ -56,7 +56,7 @@ class FoundTable:
 def tables_in(file: CheckedFile) -> list[FoundTable]:
     if file.kind.is_table:
         found = [FoundTable(file.table, "table", "row")]
-        if file.kind is FileKind.CSV:  # JSON lines have as many commas each: they sniff as CSV
+        if file.kind is FileKind.CSV and "{" in file.text:  # JSON lines have as many commas: they sniff as CSV
             found += _json_lines(_lines(file.text))
     elif file.kind is FileKind.JSON:
         found = list(_json_tables(file.json))

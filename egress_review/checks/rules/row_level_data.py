@@ -247,6 +247,11 @@ class _Cohort:
 _uniqueness: dict[tuple, float] = {}
 
 
+def clear_cache() -> None:
+    """Forget the cohort pairs' uniqueness (benchmarks time a cold start)."""
+    _uniqueness.clear()
+
+
 def _pair_uniqueness(cohort: _Cohort, names: list[str], rare: int) -> float:
     """Share of the cohort's rows whose pair of values in two columns occurs at most `rare` times (cached)."""
     stat = cohort.path.stat()
