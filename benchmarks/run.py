@@ -40,6 +40,19 @@ def checks_rows(result: dict) -> list[dict]:
         row("checks: grep -F -w -f ids.txt, same file", grep_w["seconds"], "s",
             note="" if grep_w["seconds"] is not None else f"stopped after {grep_w['timed_out_after_s']:.0f} s"),
         row("checks: same findings as grep", "yes" if same else "NO", ""),
+    ] + corpus_rows(result.get("corpus"))
+
+
+def corpus_rows(corpus: dict | None) -> list[dict]:
+    """Issue 14: the checks' corpus of disguised leaks and legitimate outputs, and a 16 MB table."""
+    if not corpus:
+        return []
+    return [
+        row(f"checks: disguised leaks blocked ({corpus['leaks']}, {corpus['participants']:,}-participant extract)",
+            round(100 * corpus["leaks_blocked"] / corpus["leaks"], 1), "%", ">= 95"),
+        row(f"checks: legitimate outputs blocked ({corpus['legitimate']})", corpus["legitimate_blocked"], "", "<= 0"),
+        row(f"checks: {corpus['table_mb']:.0f} MB table, every check, cold", corpus["table_cold_seconds"], "s", "< 1"),
+        row(f"checks: {corpus['table_mb']:.0f} MB table, every check, warm", corpus["table_warm_seconds"], "s", "< 1"),
     ]
 
 
