@@ -1,5 +1,5 @@
 """In real Chromium, through the edge, the hub and the airlock's own pages: results written by a real
-kernel into the outbox are chosen from a list, checked, reviewed whole (a 150-row table with its flagged
+kernel into the outbox are found from JupyterLab's File menu, chosen from a list, checked, reviewed whole (a 150-row table with its flagged
 cells) and decided file by file by two blinded reviewers, then downloaded byte for byte."""
 
 import re
@@ -104,6 +104,22 @@ class Person:
         assert page.locator("nav.navbar").evaluate("nav => getComputedStyle(nav).display") == "flex"
         assert page.locator("#signed-in-as").inner_text() == self.name
 
+    def open_airlock_from_jupyterlab(self, project: str):
+        """JupyterLab's File menu has "Release results…" (images/workspace/etc/jupyter/labconfig): it opens
+        the airlock in a new tab, where the person continues."""
+        lab = self.page
+        lab.goto(f"{self.enclave.url}/user/{self.name}/{project}/lab")
+        lab.wait_for_selector(".jp-Launcher", timeout=120_000)
+        lab.get_by_role("menuitem", name="File").first.click()
+        entry = lab.locator(".lm-Menu-itemLabel", has_text="Release results")
+        entry.wait_for(state="visible")
+        self.shot("jupyterlab-file-menu")
+        with self.context.expect_page() as opened:
+            entry.click()
+        self.page = opened.value
+        self.page.wait_for_url(f"**{AIRLOCK}requests")
+        assert self.page.locator("#signed-in-as").inner_text() == self.name
+
     def shot(self, what: str):
         self.album.take(self.page, f"{self.name}-{what}")
 
@@ -121,10 +137,12 @@ def test_from_the_outbox_to_a_released_download_by_file_decisions_on_a_table_rev
         f"open('/home/analyst/outbox/{METHODS_PATH}', 'w').write({METHODS!r})\n"
     )
 
-    # The analyst finds the airlock on the hub's home page; the create page lists her outbox.
+    # The analyst finds the airlock in JupyterLab's File menu; the create page lists her outbox.
     alice = Person(browser, enclave, "alice", album)
     alice.log_in()
-    alice.open_airlock_from_the_hub_home("#home-release", "requests")
+    alice.page.goto(f"{enclave.url}/hub/home")
+    assert alice.page.locator("#home-release").is_visible()  # the hub's home page links it too
+    alice.open_airlock_from_jupyterlab(PROJECT)
     page = alice.page
     assert page.locator("#new-request-project").inner_text() == PROJECT  # her only project, chosen
     listed = page.locator("#outbox .outbox-file")
@@ -235,8 +253,12 @@ def _assert_the_table_is_shown_whole(page) -> str:
     last.click()  # the finding's link brings its cell into view
     cell = page.locator(target)
     assert page.url.endswith(target) and cell.is_visible() and "flagged" in cell.get_attribute("class")
-    box, frame = cell.bounding_box(), staged.locator(".preview-table").bounding_box()
-    assert frame["y"] <= box["y"] <= frame["y"] + frame["height"]
+    # scrolled into its table's box (the browser scrolls to the target after the jump; wait for it)
+    page.wait_for_function(
+        """id => { const cell = document.getElementById(id), box = cell.closest('.preview-table');
+                   const c = cell.getBoundingClientRect(), b = box.getBoundingClientRect();
+                   return c.top >= b.top && c.bottom <= b.bottom + 1 && c.top >= 0 && c.bottom <= innerHeight; }""",
+        arg=target[1:])
     verdicts = dict(zip(staged.locator(".check").evaluate_all("rows => rows.map(r => r.dataset.rule)"),
                         staged.locator(".check td:nth-child(2)").all_inner_texts()))
     assert verdicts["small_counts"] == "flag" and "block" not in verdicts.values(), verdicts
