@@ -286,3 +286,21 @@ def _decide(person, path, decision, reason=""):
     form.get_by_role("button", name="Decide on this file").click()
     _done(page, "decide")
     assert page.locator(f".staged-file[data-path='{path}'] .your-decision").is_visible()
+
+
+def test_stopping_a_workspace_from_the_hub_home_page_asks_first(enclave, alice_workspace, browser, tmp_path):
+    alice = Person(browser, enclave, "alice", Album(tmp_path))
+    alice.log_in()
+    page = alice.page
+    page.goto(f"{enclave.url}/hub/home")
+    stops = []  # every request that would stop a workspace
+    page.on("request", lambda r: stops.append(r.url) if r.method == "DELETE" and "/servers/" in r.url else None)
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click(f"#stop-{PROJECT}")
+    assert asked and f"Stop the workspace of project {PROJECT}?" in asked[0] and "your files stay" in asked[0]
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_request(lambda r: r.method == "DELETE" and "/servers/" in r.url):
+        page.click(f"#stop-{PROJECT}")
+    assert len(stops) == 1  # the first click, answered "no", sent nothing
+    page.locator(f"#start-{PROJECT}").wait_for(state="visible")
