@@ -10,6 +10,7 @@ from ..domain.permissions import Scope
 from ..services import auditlog, views
 from .base import ApiHandler, int_arg, str_field
 from .openapi import openapi_spec
+from .recipient import RELEASED_HEADER
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -185,6 +186,7 @@ def send_download(handler, download) -> None:
     handler.set_header("Content-Type", "application/octet-stream")
     handler.set_header("Content-Disposition", f'attachment; filename="{filename}"')
     handler.set_header("X-Content-SHA256", download.sha256)
+    handler.set_header(RELEASED_HEADER, download.sha256)  # only released files are downloadable
     handler.finish(download.content)
 
 

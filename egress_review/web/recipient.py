@@ -12,6 +12,9 @@ from __future__ import annotations
 
 RECIPIENT_HEADER = "X-Enclave-Recipient"
 PROJECT_HEADER = "X-Enclave-Project"
+# On a released file's download (its SHA-256): reviewed output, which the edge does not count against
+# the downloader's budget (an approved release must never suspend its author).
+RELEASED_HEADER = "X-Enclave-Released"
 
 
 def recipient_headers(person: str | None, project: str | None) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ..metering.channels import PROJECT_HEADER, RECIPIENT_HEADER
+from ..metering.channels import PROJECT_HEADER, RECIPIENT_HEADER, RELEASED_HEADER
 
 # JupyterLab 4 evaluates code (its settings validator compiles JSON schemas with
 # `new Function`) and injects styles, and the hub's pages carry inline scripts:
@@ -104,6 +104,11 @@ def named_recipient(upstream: CIMultiDictProxy) -> tuple[str | None, str | None]
     treated as unnamed).
     """
     return _single(upstream.getall(RECIPIENT_HEADER, [])), _single(upstream.getall(PROJECT_HEADER, []))
+
+
+def released_file(upstream: CIMultiDictProxy) -> str | None:
+    """The SHA-256 the airlock names when the answer is a released file's download, else None."""
+    return _single(upstream.getall(RELEASED_HEADER, []))
 
 
 def _single(values: list[str]) -> str | None:

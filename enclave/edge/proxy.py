@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from .contents import PASS, REFUSE, ContentsCheck
-from .headers import (add_security_headers, downstream_response_headers, named_recipient, serialised_head,
+from .headers import (add_security_headers, downstream_response_headers, named_recipient, released_file, serialised_head,
                       upstream_request_headers)
 from .policy import AIRLOCK, EDGE_ANSWER, HUB, TOKEN_IN_URL, WORKSPACE, Decision, decide
 from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
@@ -138,6 +138,9 @@ class EdgeProxy:
         try:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                           headers=downstream_response_headers(upstream.headers))
+            if _released_download(decision, upstream.headers):
+                # Reviewed output, released by the airlock: the door results are meant to leave by.
+                return await self._stream(request, decision, upstream, response, b"", None)
             stream = self._metered_stream(decision, upstream.headers)
             if stream is None and decision.kind in (HUB, AIRLOCK):
                 return await self._relay_unnamed(request, decision, upstream, response)
@@ -259,6 +262,12 @@ async def _pump_to_browser(upstream, browser: web.WebSocketResponse, stream) -> 
 def _budget_spent() -> web.Response:
     return refusal_response(429, BUDGET_SPENT, "the data budget for today is spent, or the account is suspended. "
                             "An operator can tell you more.")
+
+
+def _released_download(decision: Decision, upstream_headers) -> bool:
+    """An airlock answer that is a released file's download, to a named person (only the airlock says so)."""
+    return (decision.kind == AIRLOCK and released_file(upstream_headers) is not None
+            and named_recipient(upstream_headers)[0] is not None)
 
 
 async def _pump(source, target) -> None:

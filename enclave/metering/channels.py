@@ -27,3 +27,7 @@ AIRLOCK_PROJECT = "(airlock)"  # the airlock's pages that concern no single proj
 # edge: whom the response is counted against. A workspace's responses never get to choose.
 RECIPIENT_HEADER = "X-Enclave-Recipient"
 PROJECT_HEADER = "X-Enclave-Project"
+# Set by the airlock on the download of a released file (its SHA-256): reviewed output, the one door
+# results are meant to leave by. The edge relays it without counting it against the budget; the
+# airlock's audit log records each download with its hash.
+RELEASED_HEADER = "X-Enclave-Released"

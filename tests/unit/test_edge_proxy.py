@@ -109,7 +109,8 @@ def upstream_app(seen: list) -> web.Application:
         """A hub or airlock answer: its size from ?size=, its recipient (and project) from the query."""
         body = b"n" * int(request.query.get("size", "100"))
         headers = {k: v for k, v in (("X-Enclave-Recipient", request.query.get("to")),
-                                     ("X-Enclave-Project", request.query.get("project"))) if v}
+                                     ("X-Enclave-Project", request.query.get("project")),
+                                     ("X-Enclave-Released", request.query.get("released"))) if v}
         if request.query.get("chunked"):
             response = web.StreamResponse(headers=headers)
             await response.prepare(request)
@@ -280,6 +281,22 @@ def test_airlock_answers_are_counted_against_the_recipient_and_project_it_names(
             assert {c[:2] + c[3:] for c in s.meter.counted} == {("rita", "alpha", "airlock")}
             await s.client.get(f"{s.url}/services/egress-review/named?size=30000&to=rita")
             assert s.meter.total("rita", "(airlock)", "airlock") > 30000
+    run(scenario())
+
+
+def test_a_released_file_from_the_airlock_is_not_counted_but_a_workspace_cannot_claim_one(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, BudgetMeter()) as s:
+            released = await s.client.get(f"{s.url}/services/egress-review/named?size=300000&to=alice"
+                                          "&project=alpha&released=ab12")
+            assert released.status == 200 and len(await released.read()) == 300000
+            assert "X-Enclave-Released" not in released.headers and s.meter.counted == []
+            # Only to a named person: an unnamed "release" is judged like any unnamed answer.
+            unnamed = await s.client.get(f"{s.url}/services/egress-review/named?size=300000&released=ab12")
+            assert unnamed.status == 502
+            # The hub cannot release, and neither can a workspace (its X-Enclave-* headers are never believed).
+            await s.client.get(f"{s.url}/hub/api/named?size=300000&to=alice&released=ab12")
+            assert s.meter.total("alice", "(hub)", "hub") > 200000
     run(scenario())
 
 

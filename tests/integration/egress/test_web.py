@@ -45,6 +45,7 @@ def test_api_full_flow_analyst_submits_two_reviewers_approve_analyst_downloads_e
     d = alice.get(f"api/requests/{rid}/files/{staged['id']}/download")
     assert d.status_code == 200 and d.content == content
     assert d.headers["X-Content-SHA256"] == staged["sha256"]
+    assert d.headers["X-Enclave-Released"] == staged["sha256"]  # the edge relays it without counting it
     assert rita.get(f"api/requests/{rid}/files/{staged['id']}/download").status_code == 403
     m = alice.get(f"api/requests/{rid}/manifest").json()["manifest"]
     assert m["files"][0]["sha256"] == staged["sha256"]

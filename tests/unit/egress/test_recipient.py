@@ -11,6 +11,7 @@ pytestmark = pytest.mark.unit
 def test_the_header_names_are_the_edges():
     assert recipient.RECIPIENT_HEADER == channels.RECIPIENT_HEADER
     assert recipient.PROJECT_HEADER == channels.PROJECT_HEADER
+    assert recipient.RELEASED_HEADER == channels.RELEASED_HEADER
 
 
 def test_headers_for_a_person_with_and_without_a_project():
