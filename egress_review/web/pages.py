@@ -20,18 +20,31 @@ from .previews import Preview, image_type, preview
 
 class PageHandler(BaseHandler):
     def render_page(self, template: str, status: int = 200, **context) -> None:
+        self.send_page(self.page_template(template).render(**self.page_context(context)), status)
+
+    async def render_page_async(self, template: str, status: int = 200, **context) -> None:
+        """The same, rendered off the event loop: a request page with whole tables is a lot of HTML."""
+        html = await self.run(self.page_template(template).render, **self.page_context(context))
+        self.send_page(html, status)
+
+    def page_template(self, template: str):
+        return self.settings["jinja_env"].get_template(template)
+
+    def page_context(self, context: dict) -> dict:
+        """What every page gets (computed on the event loop: the XSRF token may set a cookie)."""
         principal = self.principal if self.current_user else None
-        env = self.settings["jinja_env"]
-        html = env.get_template(template).render(
-            base_url=self.settings["base_url"],
-            hub_prefix=self.settings["hub_prefix"],
-            principal=principal,
-            roles=principal.roles if principal else [],
-            xsrf_token=self.xsrf_token.decode() if isinstance(self.xsrf_token, bytes) else self.xsrf_token,
-            states=RequestState,
-            limits=self.airlock.ctx.inputs,
+        return {
+            "base_url": self.settings["base_url"],
+            "hub_prefix": self.settings["hub_prefix"],
+            "principal": principal,
+            "roles": principal.roles if principal else [],
+            "xsrf_token": self.xsrf_token.decode() if isinstance(self.xsrf_token, bytes) else self.xsrf_token,
+            "states": RequestState,
+            "limits": self.airlock.ctx.inputs,
             **context,
-        )
+        }
+
+    def send_page(self, html: str, status: int) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header(
@@ -135,7 +148,7 @@ class RequestPage(PageHandler):
         listing = None
         if "edit" in detail["allowed_actions"]:
             listing = await self.run(outbox.list_outbox, ctx, p, detail["project"])
-        self.render_page(
+        await self.render_page_async(
             "request.html",
             status=status,
             r=detail,
