@@ -98,6 +98,7 @@ def every_route_of_the_author(alice, rid, files) -> None:
     for fid in files.values():
         for reason in ("", "?reason=mine"):
             alice.page(f"requests/{rid}/files/{fid}/image{reason}")
+            alice.page(f"requests/{rid}/files/{fid}/pages/1{reason}")
         alice.page(f"requests/{rid}/files/{fid}/download")
         alice.get(f"api/requests/{rid}/files/{fid}/download")
 
@@ -119,8 +120,9 @@ def test_the_author_receives_no_byte_of_a_staged_file_before_or_after_withdrawal
     assert {f["location"] for f in checks["tables/t.csv"]["small_counts"]["findings"]} == {"row 1, column 2",
                                                                                          "row 2, column 2"}
     assert checks["figures/plot.png"]["file_type"]["verdict"] == "block"
-    images = [r for r in alice.received if "/image" in r.url]
+    images = [r for r in alice.received if "/image" in r.url or "/pages/" in r.url]
     assert images and all(r.status_code in (400, 403) for r in images)
+    assert {r.status_code for r in images if "/pages/" in r.url and "reason" not in r.url} == {403}
     assert all(r.json()["error"] == "content_withheld" for r in images if r.status_code == 403 and "/api/" in r.url)
     assert_no_byte_of_the_files(alice)
 
