@@ -136,7 +136,7 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
     notebooks = analyst_day.place_notebooks(home)
     first_day = _utc_day()
     started = time.monotonic()
-    result["default_budget"] = default_budget
+    result["default_budget"], result["base"] = default_budget, enclave.url
     steps = result["steps"] = {}
     refused = result["refused"] = []  # answers >= 400 and websockets the edge closed: why a day stopped
     with chromium_page() as page:
@@ -150,7 +150,7 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
             result["request"] = release_request(enclave, passwords[DAY_PERSON])
             result["airlock_pages"] = analyst_day.browse_airlock(page, enclave.url, result["request"])
             page.goto(f"{enclave.url}/hub/home")
-        except Exception:
+        except BaseException:  # SIGTERM too: the screenshot says where the day was
             if screenshot is not None:
                 page.screenshot(path=str(screenshot))  # what the person would have seen when it failed
             raise
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                 screenshot = args.out.with_suffix(".failed.png") if args.out else None
                 phase("day", lambda into: analyst_day_share(enclave, enclave.passwords, args.cell_timeout,
                                                             day_budget, into, screenshot))
-    except Exception as e:  # noqa: BLE001 - report, clean up, exit non-zero
+    except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - report what was measured, clean up
         report["errors"]["run"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
