@@ -116,12 +116,13 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, r
         reviews_done = sum(1 for v in votes if v.round == req.round)
         may_decide = permissions.can_review(principal, req) and current_round_open
 
-        def staged(sf: StagedFile) -> dict[str, Any]:
+        def file_view(sf: StagedFile) -> dict[str, Any]:
             return {
                 **_staged(sf, checks_view),
                 **_file_review(
                     [d for d in decisions if d.staged_file_id == sf.id], principal, required, sees_current, may_decide
                 ),
+                "unchanged_since": _unchanged_since(sf, staged, decisions),
             }
 
         detail = summary(req)
@@ -140,7 +141,7 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, r
                     }
                     for g in req.groups
                 ],
-                "staged_files": [staged(sf) for sf in current],
+                "staged_files": [file_view(sf) for sf in current],
                 "content": {"audience": audience.value, "shown": shown},
                 "your_vote": None if my_vote is None else _vote(my_vote),
                 "votes_hidden": not sees_current,
@@ -234,6 +235,18 @@ def _file_review(
         "your_decision": None if mine is None else _decision(mine),
         "decisions": [_decision(d) for d in decisions] if sees_current else [],
     }
+
+
+def _unchanged_since(
+    sf: StagedFile, staged: list[StagedFile], decisions: list[FileDecision]
+) -> dict[str, Any] | None:
+    """The previous round's copy of this file when its bytes are the same (a replaced file has none):
+    the round and how many approvals it had there, so a reviewer sees what they are asked again."""
+    earlier = [e for e in staged if e.round == sf.round - 1 and e.path == sf.path and e.sha256 == sf.sha256]
+    if not earlier:
+        return None
+    approvals = sum(1 for d in decisions if d.staged_file_id == earlier[0].id and d.decision == VoteDecision.APPROVE.value)
+    return {"round": earlier[0].round, "approvals": approvals}
 
 
 def _decision(d: FileDecision) -> dict[str, Any]:

@@ -174,6 +174,11 @@ _SCHEMAS: dict[str, Any] = {
             },
             "approvals_required": {"type": "integer"},
             "your_decision": {"type": ["object", "null"], "description": "The caller's decision on this file."},
+            "unchanged_since": {
+                "type": ["object", "null"],
+                "description": "When the previous round held the same bytes at the same path: that round and "
+                "its approvals of the file (decided again in this round).",
+            },
             "decisions": {
                 "type": "array",
                 "items": {"type": "object"},
