@@ -65,7 +65,7 @@ def _utc_day():
 def days_to_extract(enclave, passwords: dict, result: dict) -> None:
     ctx = enclave.ctx
     result["model"] = egress_days.budget_model(ctx, DEMO_PROJECT)
-    files = egress_days.extract_files(ctx.settings, DEMO_PROJECT)
+    files = egress_days.extract_files(ctx, DEMO_PROJECT)
     result["files"] = [str(p.relative_to(ctx.settings.state_path)) for p in files]
     members = ["analyst"]  # the demo's analyst, then colleagues for the whole-project measurement
     for i in range(2, PROJECT_MEMBERS + 1):

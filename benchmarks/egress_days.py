@@ -25,11 +25,14 @@ import lzma
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
+
 from enclave.cohort.genotypes import MATRIX_TABLE, VCF_FILE
 from enclave.metering.budgets import budgets_of
 from enclave.metering.information import ReceivedToday, StreamMeasure
 from enclave.metering.meter import EgressMeter
 from enclave.metering.report import readable
+from enclave.state.models import DatasetExtract, Project
 
 from .table import row
 
@@ -38,10 +41,15 @@ CHANNEL = "kernel"
 INSIDER_PRESET = 9
 
 
-def extract_files(settings, project: str) -> list[Path]:
-    """The regular files of the project's extracts, derived MatrixTables left out, in a fixed order."""
+def extract_files(ctx, project: str) -> list[Path]:
+    """The regular files of the project's current extracts (what its workspaces mount), derived
+    MatrixTables left out, in a fixed order."""
+    with ctx.db.reading() as session:
+        folders = sorted(Path(p) for p in session.execute(
+            select(DatasetExtract.path).join(Project, DatasetExtract.project_id == Project.id)
+            .where(Project.name == project, DatasetExtract.removed_at.is_(None))).scalars())
     files = []
-    for folder in sorted(p for p in (settings.state_path / "extracts" / project).glob("*/*") if p.is_dir()):
+    for folder in folders:
         derived = folder / MATRIX_TABLE if (folder / VCF_FILE).is_file() else None
         files += [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()
                   and not (derived is not None and p.is_relative_to(derived))]
