@@ -224,8 +224,10 @@ class EdgeProxy:
         except aiohttp.ClientError as error:
             log.warning("upstream websocket unreachable for %s: %s", decision.route, error)
             return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
+        # No permessage-deflate to the browser (as jupyter_server itself offers none): compressing every
+        # frame halved kernel output through the edge (docs/benchmarks.md, the egress benchmark).
         browser = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
-                                        max_msg_size=0, autoping=True)
+                                        max_msg_size=0, autoping=True, compress=False)
         await browser.prepare(request)
         # Websockets pass only under a workspace (policy): counted against its owner and server.
         stream = self.meter.stream(decision.user, decision.server, decision.channel)
