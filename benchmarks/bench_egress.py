@@ -186,8 +186,9 @@ def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb
         pair = edge_overhead.sides(enclave.url, enclave.ca_file, enclave.inner_url)
         result["page"] = asyncio.run(edge_overhead.page_loads(pair, paths, token, page_rounds))
         result["kernel"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb, kernel_rounds))
-        result["kernel_no_deflate"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb,
-                                                                              kernel_rounds, deflate=False))
+        if any(result["kernel"]["permessage_deflate"].values()):  # what compressing frames costs, if agreed
+            result["kernel_no_deflate"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb,
+                                                                                  kernel_rounds, deflate=False))
         result["information_measure"] = edge_overhead.information_measure_rate(kernel_mb)
     finally:
         person.stop(SPEED_PROJECT)
