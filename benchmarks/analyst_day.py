@@ -192,6 +192,17 @@ def browse_airlock(page, base_url: str, request_id: str | int) -> list[str]:
 
 # --- the ledger ----------------------------------------------------------------------------------
 
+def plots_information(notebook: Path) -> dict:
+    """The saved exploration notebook's images as the meter measures them (one fresh stream): their share."""
+    from enclave.metering.information import ReceivedToday, StreamMeasure
+
+    images = [output["data"]["image/png"].encode() for cell in json.loads(notebook.read_text())["cells"]
+              for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    measure, received = StreamMeasure(), ReceivedToday()
+    counted = sum(measure.measure(image, received).counted for image in images)
+    return {"images": len(images), "base64_bytes": sum(map(len, images)), "counted": counted}
+
+
 def usage_of(ctx, user: str, days) -> list[dict]:
     """The person's ledger lines (every project and pseudo-project) on the given UTC days."""
     from enclave.metering.report import usage_report
@@ -236,6 +247,11 @@ def day_rows(result: dict, project: str) -> list[dict]:
         note += f"; {len(refused)} requests refused, first: {refused[0][:160]}"
     rows = [row(f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
                 "share of the default daily budget", 100 * counted / budget, "%", "<= 25", note=note)]
+    plots = result.get("plots")
+    if plots:
+        rows.append(row(f"day: of which the {plots['images']} plots' images (as the meter measures them)",
+                        100 * plots["counted"] / budget, "%",
+                        note=f"{readable(plots['counted'])} of {readable(plots['base64_bytes'])} base64 PNG"))
     for name, line in sorted(lines.items()):
         if name != project:
             rows.append(row(f"day: share of the person's {name} budget (same day)", 100 * line["total"] / line["budget"],

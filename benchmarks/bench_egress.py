@@ -159,6 +159,7 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
             days = sorted({first_day, _utc_day()})  # a day that crosses midnight UTC is summed over both
             result["utc_days"] = [d.isoformat() for d in days]
             result["usage"] = analyst_day.settled_usage(ctx, DAY_PERSON, days)
+    result["plots"] = analyst_day.plots_information(home / analyst_day.EXPLORATION)
 
 
 # --- 3. the edge's overhead ----------------------------------------------------------------------
