@@ -289,6 +289,7 @@ def _decide(person, path, decision, reason=""):
 
 
 def test_stopping_a_workspace_from_the_hub_home_page_asks_first(enclave, alice_workspace, browser, tmp_path):
+    alice_workspace.ensure_running()  # an earlier test may have stopped it
     alice = Person(browser, enclave, "alice", Album(tmp_path))
     alice.log_in()
     page = alice.page
