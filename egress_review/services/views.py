@@ -1,9 +1,11 @@
 """What a person may see of a request: the one place that applies blinding.
 
 Both the JSON API and the pages render these dictionaries, so "a reviewer
-does not see other reviewers' votes before casting their own" holds for both.
-Votes and reviewers' comments of the current round are shown only once the
-round is closed, or to a reviewer who has already voted in it.
+does not see how other reviewers decided before deciding" holds for both.
+Decisions, votes and reviewers' comments of the current round are shown only
+once the round is closed, or to a reviewer who has decided every file of it;
+a file's count of approvals is shown to everyone but a reviewer who has not
+decided that file yet.
 """
 
 from __future__ import annotations
