@@ -413,10 +413,14 @@ def test_an_overlong_title_typed_into_the_form_is_refused_on_a_page_that_says_so
     """RT-65: alice removes the form's maxlength in the browser and submits a 5,000-character title."""
     alice = people("alice")
     page = alice.page
+    before = len(alice.ok("GET", "/requests")["requests"])
     page.goto(f"{enclave.url}{AIRLOCK}/requests")
-    page.fill("#new-request input[name=project]", PROJECT)
+    assert page.locator("#new-request input[name=project]").input_value() == PROJECT  # her one project
     page.locator("#new-request input[name=title]").evaluate("input => input.removeAttribute('maxlength')")
     page.fill("#new-request input[name=title]", "x" * 5000)
-    page.get_by_role("button", name="New request").click()
-    assert "'title' is too long: 5,000 characters, and the limit is 200" in page.locator("#error-message").inner_text()
+    page.get_by_role("button", name="Create the request").click()
+    # refused on the form itself, with what she typed kept, and nothing created
+    assert "'title' is too long: 5,000 characters, and the limit is 200" in page.locator("#form-error").inner_text()
+    assert page.locator("#new-request input[name=title]").input_value() == "x" * 5000
+    assert len(alice.ok("GET", "/requests")["requests"]) == before
 
