@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from enclave.demo import PROJECT as DEMO_PROJECT, seed_demo
+from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from tests.support.enclave import cleanup_instance, start_hub, stop_hub
 from tests.support.hub import HubUser
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     report: dict = {"benchmark": "egress", "parts": parts, "errors": {},
+                    "images": {kind: image_tag(kind) for kind in ("workspace", "genomics")},
                     "load_average": {"start": os.getloadavg()}}
     root = Path(tempfile.mkdtemp(prefix="encbench-egress-"))
     enclave = None
