@@ -43,8 +43,6 @@ import polars as pl
 DATA = Path("/data/cohort/v1")
 people = pl.read_parquet(DATA / "participants.parquet").join(
     pl.read_parquet(DATA / "baseline.parquet"), on="participant_id")
-measures = ["height_cm", "weight_kg", "bmi", "systolic_bp", "diastolic_bp", "ldl_cholesterol", "hba1c",
-            "townsend_deprivation_index", "age_at_recruitment", "year_of_birth"]
 people.height"""
 
 _HISTOGRAM = """\
@@ -254,6 +252,7 @@ def day_rows(result: dict, project: str) -> list[dict]:
                         note=f"{readable(plots['counted'])} of {readable(plots['base64_bytes'])} base64 PNG"))
     for name, line in sorted(lines.items()):
         if name != project:
-            rows.append(row(f"day: share of the person's {name} budget (same day)", 100 * line["total"] / line["budget"],
-                            "%", note=f"{readable(line['total'])} counted of {readable(line['budget'])}"))
+            rows.append(row(f"day: share of the person's {name} budget (same day)",
+                            100 * line["total"] / line["budget"], "%",
+                            note=f"{readable(line['total'])} counted of {readable(line['budget'])}"))
     return rows

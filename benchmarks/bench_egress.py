@@ -10,7 +10,8 @@ dataset, project `demo`), at the enclave's default metering settings:
    one person and for the whole project, from the budget model and measured through real
    MeteredStreams (benchmarks/egress_days.py);
 2. day: a normal analyst day in Chromium in a demo-like genomics project (the demo's cohort and
-   genotypes, so its budget is sized like the demo's) and the share of the daily budget it used
+   genotypes, so its budget is sized like the demo's) and the share of that default daily budget it
+   used; the project is given a budget that does not cut the day, so the whole day is counted
    (benchmarks/analyst_day.py);
 3. overhead: a JupyterLab page load and kernel output through the edge against straight to the
    hub's proxy, interleaved (benchmarks/edge_overhead.py). That person's project has a budget far
