@@ -35,6 +35,8 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
+
 from enclave.demo import PROJECT as DEMO_PROJECT, seed_demo
 from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
@@ -109,8 +111,6 @@ def prepare_day(enclave, passwords: dict) -> dict:
 
 def release_request(enclave, password: str) -> str:
     """The day's four outputs in one release request, through the airlock's API (as test_examples does)."""
-    import requests
-
     person = HubUser(enclave.url, DAY_PERSON, password)
     headers = {"Authorization": f"token {person.token()}"}
     api = f"{enclave.url}{analyst_day.AIRLOCK}/api"
