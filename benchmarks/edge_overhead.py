@@ -128,7 +128,7 @@ async def _page_load(session, side: Side, paths: list[str], headers: dict) -> di
 
 async def page_loads(pair: tuple[Side, Side], paths: list[str], token: str, rounds: int) -> dict:
     """`rounds` loads per side (after one warm-up each), ABBA; p50 per side and their ratio."""
-    # Chromium's own request headers, so compression is negotiated as the browser would.
+    # Headers like Chromium's, so compression is negotiated as the browser would.
     headers = {"Authorization": f"token {token}", "Accept-Encoding": "gzip, deflate, br",
                "Accept": "*/*", "User-Agent": "enclave-benchmark (Chromium's requests, replayed)"}
     sessions = {s.name: aiohttp.ClientSession(connector=s.connector(), auto_decompress=False) for s in pair}
