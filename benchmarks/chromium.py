@@ -8,6 +8,7 @@ more); the HTTP clients of the benchmarks verify it.
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,9 +29,24 @@ def chromium_page():
             browser.close()
 
 
+def goto(page, url: str, attempts: int = 3):
+    """page.goto, again when Chromium aborted it because the machine's networks changed.
+
+    Docker networks come and go on a shared machine (other runs' workspaces); Chromium then aborts
+    loads in flight with ERR_NETWORK_CHANGED, which says nothing about the enclave.
+    """
+    for attempt in range(attempts):
+        try:
+            return page.goto(url)
+        except Exception as e:  # noqa: BLE001 - only that one error is retried
+            if "ERR_NETWORK_CHANGED" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
 def log_in(page, base_url: str, name: str, password: str) -> None:
     """The hub's login form, as a person fills it in; lands on the hub's home page."""
-    page.goto(f"{base_url}/hub/login")
+    goto(page, f"{base_url}/hub/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
     page.click("input[type=submit], button[type=submit]")
@@ -39,7 +55,7 @@ def log_in(page, base_url: str, name: str, password: str) -> None:
 
 def start_from_home(page, base_url: str, user: str, project: str, timeout_s: float = 300) -> None:
     """Start the project's workspace with its button on the hub's home page; wait for JupyterLab's launcher."""
-    page.goto(f"{base_url}/hub/home")
+    goto(page, f"{base_url}/hub/home")
     page.click(f"#start-{project}")
     page.wait_for_url(re.compile(rf".*/user/{user}/{project}/lab.*"), timeout=timeout_s * 1000)
     page.wait_for_selector(".jp-Launcher", timeout=timeout_s * 1000)
