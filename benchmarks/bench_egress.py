@@ -143,10 +143,10 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
     refused = result["refused"] = []  # answers >= 400 and websockets the edge closed: why a day stopped
     with chromium_page() as page:
         analyst_day.watch_refusals(page, refused)
-        log_in(page, enclave.url, DAY_PERSON, passwords[DAY_PERSON])
-        start_from_home(page, enclave.url, DAY_PERSON, DAY_PROJECT)
-        steps["lab_open_s"] = time.monotonic() - started
         try:
+            log_in(page, enclave.url, DAY_PERSON, passwords[DAY_PERSON])
+            start_from_home(page, enclave.url, DAY_PERSON, DAY_PROJECT)
+            steps["lab_open_s"] = time.monotonic() - started
             result["outputs_shown"] = analyst_day.work_in_lab(page, notebooks, cell_timeout_s)
             steps["notebooks_s"] = time.monotonic() - started - steps["lab_open_s"]
             result["request"] = release_request(enclave, passwords[DAY_PERSON])
