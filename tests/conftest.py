@@ -59,4 +59,4 @@ def chromium_path():
     return path
 
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.workspaces"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.workspaces", "tests.support.browser"]

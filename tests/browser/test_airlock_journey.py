@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_analyst_journey import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -20,8 +20,6 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 class Sentinel:
@@ -56,20 +54,6 @@ def sentinel():
     s = Sentinel()
     yield s
     s.close()
-
-
-@pytest.fixture
-def page(chromium_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
-        context.set_default_timeout(60_000)
-        page = context.new_page()
-        yield page
-        page.screenshot(path=str(tmp_path / "last.png"))
-        browser.close()
 
 
 def leak_attempt(origin: str) -> str:

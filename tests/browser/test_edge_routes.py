@@ -23,8 +23,6 @@ from enclave.state.models import EgressUsage
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PERSON, PROJECT = "lena", "lroutes"
 
 
@@ -35,21 +33,6 @@ def person(enclave):
     people.add_member(enclave.ctx, PROJECT, PERSON)
     yield PERSON
     enclave.ctx.workspaces.stop(PROJECT, PERSON)
-
-
-@pytest.fixture
-def page(chromium_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        # The edge's self-signed certificate: trusted for this context only (tests/browser/test_csp.py says why).
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
-        context.set_default_timeout(60_000)
-        page = context.new_page()
-        yield page
-        page.screenshot(path=str(tmp_path / "last.png"))
-        browser.close()
 
 
 def new_launcher(page) -> None:

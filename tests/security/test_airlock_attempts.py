@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.test_analyst_journey import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS
 from tests.security.conftest import assert_audited
 
 pytestmark = pytest.mark.browser

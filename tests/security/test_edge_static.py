@@ -33,12 +33,11 @@ from enclave.edge.static import MARKER, static_route
 from enclave.images.static_copy import (KERNELS, LAB_STATIC, LABEXTENSIONS, MANIFEST, REQUIRED, copy_folder,
                                         ensure_copy)
 from tests.support.enclave import free_port, hub_environment
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.hub import trust
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PROOF = "static/lab/enclave-edge-proof.txt"  # exists in the edge's copy only, never in an image
 
 

@@ -1,0 +1,28 @@
+"""Real Chromium for the tests: one set of flags, one page fixture.
+
+Debian's Chromium, driven by Playwright (its own browser download does not work here). The edge's
+self-signed certificate is trusted for each test's browser context only: the tests that prove the
+edge's TLS do so with their own clients (tests/browser/test_csp.py says why).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def page(chromium_path, tmp_path):
+    """A fresh browser and page; a screenshot of where it ended is left in the test's tmp folder."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        yield page
+        page.screenshot(path=str(tmp_path / "last.png"))
+        browser.close()
