@@ -64,3 +64,15 @@ def resolve(workspace, names: list[str]) -> dict[str, str]:
         name, verdict, address = line.split()
         verdicts[name] = address if verdict == "RESOLVED" else verdict
     return verdicts
+
+
+def planted_kernelspec_code(cohort_file: str, name: str = "leak") -> str:
+    """A kernelspec the analyst makes in the home folder, its "logo" a cohort file: a download route if served."""
+    return (
+        "import json, os, shutil\n"
+        f"folder = '/home/analyst/.local/share/jupyter/kernels/{name}'\n"
+        "os.makedirs(folder, exist_ok=True)\n"
+        f"json.dump({{'argv': ['python'], 'display_name': '{name}', 'language': 'python'}},"
+        " open(folder + '/kernel.json', 'w'))\n"
+        f"shutil.copy('/home/analyst/{cohort_file}', folder + '/logo-64x64.png')\n"
+    )

@@ -28,6 +28,7 @@ from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
 from tests.security.conftest import CLOSED, LIMIT
+from tests.security.probes import planted_kernelspec_code
 from tests.support.enclave import free_port, hub_environment
 from tests.support.hub import trust
 
@@ -175,14 +176,7 @@ def test_kernelspec_resources_come_from_the_edges_copy_of_the_image_only(edge, a
     logo = edge.get("kernelspecs/python3/logo-64x64.png")  # the image's own logo, from the edge's copy
     assert logo.status_code == 200 and logo.content.startswith(b"\x89PNG")
     assert logo.headers["X-Enclave-Edge"] == "static"
-    alice_alpha.run(  # a kernelspec the analyst makes in the home folder, its "logo" a cohort file
-        "import json, os, shutil\n"
-        "folder = '/home/analyst/.local/share/jupyter/kernels/leak'\n"
-        "os.makedirs(folder, exist_ok=True)\n"
-        "json.dump({'argv': ['python'], 'display_name': 'leak', 'language': 'python'},"
-        " open(folder + '/kernel.json', 'w'))\n"
-        f"shutil.copy('/home/analyst/{cohort_file}', folder + '/logo-64x64.png')\n"
-    )
+    alice_alpha.run(planted_kernelspec_code(cohort_file))
     leak = edge.get("kernelspecs/leak/logo-64x64.png")
     assert leak.status_code == 404 and leak.headers["X-Enclave-Edge"] == "static"  # never asked of the workspace
     assert first_row(alice_alpha, cohort_file) not in leak.content

@@ -8,6 +8,7 @@ refusing, not a missing file.
 import pytest
 
 from tests.security.conftest import CLOSED, TOO_LARGE
+from tests.security.probes import planted_kernelspec_code
 
 pytestmark = pytest.mark.integration
 
@@ -91,13 +92,6 @@ def test_kernelspec_resources_from_the_home_folder_are_not_served(browser, alice
     """RT-77: serve a cohort file as a resource of a kernelspec made in the home folder."""
     # A kernelspec folder's files are served at /kernelspecs/<name>/<file>: one in the home folder would
     # be a download route. JUPYTER_DATA_DIR is root-owned, so the server does not look there.
-    alice_alpha.run(
-        "import json, os, shutil\n"
-        "folder = '/home/analyst/.local/share/jupyter/kernels/leak'\n"
-        "os.makedirs(folder, exist_ok=True)\n"
-        "json.dump({'argv': ['python'], 'display_name': 'leak', 'language': 'python'},"
-        " open(folder + '/kernel.json', 'w'))\n"
-        f"shutil.copy('/home/analyst/{cohort_file}', folder + '/logo-64x64.png')\n"
-    )
+    alice_alpha.run(planted_kernelspec_code(cohort_file))
     assert set(browser.get("api/kernelspecs").json()["kernelspecs"]) == {"python3"}
     assert browser.get("kernelspecs/leak/logo-64x64.png").status_code == 404
