@@ -239,14 +239,18 @@ def day_rows(result: dict, project: str) -> list[dict]:
         return [row("day: nothing was metered for the analyst's project", None, "",
                     note="the edge counted none of the day's traffic: a metering gap, or the ledger was not read")]
     counted, raw, budget = main["total"], main["raw"], result["default_budget"]["per_person"]
+    finished = "airlock_pages" in result  # a day cut short is no evidence that a whole day fits
     note = (f"{readable(counted)} counted ({readable(raw)} raw) of the project's default {readable(budget)} per "
             f"person; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}")
     # Answers >= 400 from the enclave (aborted loads and closed websockets are a page's normal life).
     refused = [r for r in result.get("refused", []) if r[:1].isdigit() and result["base"] in r]
     if refused:
         note += f"; {len(refused)} requests refused, first: {refused[0][:160]}"
+    if not finished:
+        note = "THE DAY DID NOT FINISH (see errors): " + note
     rows = [row(f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
-                "share of the default daily budget", 100 * counted / budget, "%", "<= 25", note=note)]
+                "share of the default daily budget", 100 * counted / budget, "%", "<= 25" if finished else "",
+                note=note)]
     plots = result.get("plots")
     if plots:
         rows.append(row(f"day: of which the {plots['images']} plots' images (as the meter measures them)",

@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         if enclave is not None:
             if enclave.process is not None:
                 stop_hub(enclave)
+            if report["errors"] and args.out and enclave.log_path.exists():
+                shutil.copy(enclave.log_path, args.out.with_suffix(".hub.log"))  # the hub's and edge's side
             cleanup_instance(enclave.settings.instance)
         shutil.rmtree(root, ignore_errors=True)
 
