@@ -113,6 +113,8 @@ WORKSPACE_ROUTES: tuple[Route, ...] = tuple([
     *_routes("websocket", "GET", "api/events/subscribe", websocket=True),
     *_routes("other-api", "GET", "api", "api/status", "api/me", "api/kernelspecs", "api/kernelspecs/*",
              "lsp/status", "server-proxy/servers-info"),
+    # Where a file path printed in an output is (JupyterLab links such paths): the resolved path, no content.
+    *_routes("other-api", "GET", "api/resolvePath"),
     *_routes("other-api", "GET POST", "api/kernels", "api/sessions", "api/terminals"),
     *_routes("other-api", "GET DELETE", "api/kernels/*", "api/terminals/*"),
     *_routes("other-api", "POST", "api/kernels/*/interrupt", "api/kernels/*/restart"),

@@ -157,6 +157,7 @@ def test_download_parameter_is_refused_under_a_workspace(route, query):
     ("DELETE", "api/terminals/1", "other-api", False),
     ("GET", "api/status", "other-api", False),
     ("GET", "api/me", "other-api", False),
+    ("GET", "api/resolvePath", "other-api", False),
     ("GET", "lsp/status", "other-api", False),
     ("GET", "server-proxy/servers-info", "other-api", False),
 ])
