@@ -14,11 +14,12 @@ Findings never show the identifier or the offset.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
+from .latest import BuiltForLatest
 
 _HEX = r"(?i)\b(?:0x)?[0-9a-f]{8,16}\b"
 _SEPARATED = r"\d{1,6}(?:[ ,._'’:/-]\d{1,6}){2,}"
@@ -44,29 +45,15 @@ class NumericIdentifiers:
     shortest_form: int  # fewest characters any form of an identifier takes (its hexadecimal digits)
 
 
-_lock = threading.Lock()
-_cache: tuple[frozenset[str], NumericIdentifiers] | None = None
-
-
-def numeric_identifiers(identifiers: frozenset[str]) -> NumericIdentifiers:
-    global _cache
-    with _lock:
-        if _cache is not None and _cache[0] is identifiers:
-            return _cache[1]
+def _numeric_identifiers(identifiers: frozenset[str]) -> NumericIdentifiers:
     text = pl.Series("value", list(identifiers), dtype=pl.String).str.strip_chars().unique()
     numbers = text.str.to_integer(strict=False).drop_nulls().unique().sort().to_numpy().astype(np.int64)
     shortest = int(text.str.len_chars().min() or 0) if text.len() else 0
-    built = NumericIdentifiers(text.to_frame(), numbers, max(int(shortest * 0.8), 1))  # log16(10) ~ 0.83
-    with _lock:
-        _cache = (identifiers, built)
-    return built
+    return NumericIdentifiers(text.to_frame(), numbers, max(int(shortest * 0.8), 1))  # log16(10) ~ 0.83
 
 
-def clear_cache() -> None:
-    """Forget the cached identifier numbers (benchmarks time a cold start)."""
-    global _cache
-    with _lock:
-        _cache = None
+numeric_identifiers = BuiltForLatest(_numeric_identifiers)
+clear_cache = numeric_identifiers.clear  # benchmarks time a cold start
 
 
 def token_forms(cells: pl.DataFrame, identifiers: frozenset[str]) -> list[FormMatch]:

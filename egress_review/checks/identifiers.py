@@ -17,10 +17,11 @@ into tokens and looked up.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import polars as pl
+
+from .latest import BuiltForLatest
 
 WORD_CHARS = "A-Za-z0-9_"
 
@@ -58,27 +59,9 @@ class IdentifierIndex:
         )
 
 
-_cache_lock = threading.Lock()
-_cache: tuple[frozenset[str], IdentifierIndex] | None = None
-
-
-def index_for(identifiers: frozenset[str]) -> IdentifierIndex:
-    """The index of a set, rebuilt only when a different set object is passed."""
-    global _cache
-    with _cache_lock:
-        if _cache is not None and _cache[0] is identifiers:
-            return _cache[1]
-    index = IdentifierIndex.build(identifiers)
-    with _cache_lock:
-        _cache = (identifiers, index)
-    return index
-
-
-def clear_cache() -> None:
-    """Forget the cached index (benchmarks time a cold start)."""
-    global _cache
-    with _cache_lock:
-        _cache = None
+# The index of a set, rebuilt only when a different set object is passed.
+index_for = BuiltForLatest(IdentifierIndex.build)
+clear_cache = index_for.clear
 
 
 @dataclass(frozen=True)
