@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -83,11 +83,7 @@ class Person:
 
     def log_in(self):
         page = self.page
-        page.goto(f"{self.enclave.url}/hub/login")
-        page.fill("input[name=username]", self.name)
-        page.fill("input[name=password]", self.enclave.passwords[self.name])
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_url(re.compile(r".*/hub/(home|spawn).*"))
+        log_in(page, self.enclave.url, self.name, self.enclave.passwords[self.name], lands=r".*/hub/(home|spawn).*")
 
     def open_airlock_from_the_hub_home(self, link: str, landing: str):
         """The hub's home page links the airlock for each role; the airlock signs the person in through

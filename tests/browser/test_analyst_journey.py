@@ -4,17 +4,15 @@ import re
 
 import pytest
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 
 def test_analyst_logs_in_starts_workspace_and_lists_the_data(page, enclave):
     enclave.login("alice").stop("alpha")  # start from a stopped workspace, whatever ran before
-    page.goto(f"{enclave.url}/hub/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", enclave.passwords["alice"])
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(r".*/hub/home$"), timeout=30_000)  # lands on the project list
+    log_in(page, enclave.url, "alice", enclave.passwords["alice"])  # lands on the project list
 
     # The home page lists the analyst's projects; beta (not hers) is not there.
     page.goto(f"{enclave.url}/hub/home")

@@ -12,11 +12,12 @@ certificate (Chromium would need it in an NSS database of its profile), so each 
 
 from __future__ import annotations
 
-import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -82,11 +83,7 @@ def test_notebook_javascript_cannot_reach_another_origin(page, enclave, sentinel
     violations: list[str] = []  # what the policy blocked while JupyterLab loaded and ran a cell
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     try:
-        page.goto(f"{enclave.url}/hub/login")
-        page.fill("input[name=username]", "erin")
-        page.fill("input[name=password]", enclave.passwords["erin"])
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_url(re.compile(r".*/hub/home$"))
+        log_in(page, enclave.url, "erin", enclave.passwords["erin"])
         page.goto(f"{enclave.url}/user/erin/delta/lab")
         page.wait_for_selector(".jp-Launcher", timeout=120_000)
         page.click(".jp-LauncherCard[data-category='Notebook']")

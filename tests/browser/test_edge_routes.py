@@ -20,6 +20,7 @@ from enclave.edge.policy import decide
 from enclave.operations import people, projects
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +56,7 @@ def test_a_jupyterlab_session_is_let_through_whole_and_metered(page, enclave, pe
         (r.request.method, r.url, r.status, r.headers.get("x-enclave-edge"))))
     page.on("websocket", lambda ws: sockets.append(ws.url))
 
-    page.goto(f"{enclave.url}/hub/login")
-    page.fill("input[name=username]", PERSON)
-    page.fill("input[name=password]", enclave.passwords[PERSON])
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(r".*/hub/home$"))
+    log_in(page, enclave.url, PERSON, enclave.passwords[PERSON])
     page.click(f"#start-{PROJECT}")
     page.wait_for_url(re.compile(rf".*/user/{PERSON}/{PROJECT}/lab.*"), timeout=180_000)
     page.wait_for_selector(".jp-Launcher", timeout=120_000)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.browser import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS, log_in
 from tests.security.conftest import assert_audited
 
 pytestmark = pytest.mark.browser
@@ -69,11 +69,7 @@ class AirlockSession:
         self.context.set_default_timeout(60_000)
         self.page = self.context.new_page()
         page = self.page
-        page.goto(f"{enclave.url}/hub/login")
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", enclave.passwords[name])
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_url(re.compile(r".*/hub/(home|spawn).*"))
+        log_in(page, enclave.url, name, enclave.passwords[name], lands=r".*/hub/(home|spawn).*")
         page.goto(f"{enclave.url}{AIRLOCK}/")  # the hub signs the person in to the airlock (OAuth)
         page.wait_for_url(re.compile(rf".*{AIRLOCK}/(requests|review).*"))
         assert page.locator("#signed-in-as").inner_text() == name

@@ -33,7 +33,7 @@ from enclave.edge.static import MARKER, static_route
 from enclave.images.static_copy import (KERNELS, LAB_STATIC, LABEXTENSIONS, MANIFEST, REQUIRED, copy_folder,
                                         ensure_copy)
 from tests.support.enclave import free_port, hub_environment
-from tests.support.browser import CHROMIUM_ARGS
+from tests.support.browser import log_in
 from tests.support.hub import trust
 
 pytestmark = pytest.mark.integration
@@ -99,10 +99,8 @@ def test_the_copy_is_the_images_static_files(request, kind, tmp_path):
 
 
 @pytest.mark.browser
-def test_jupyterlab_loads_with_every_static_file_from_the_edge(enclave, proven_edge, chromium_path, tmp_path):
+def test_jupyterlab_loads_with_every_static_file_from_the_edge(enclave, proven_edge, page):
     """RT-ES02: JupyterLab in Chromium gets every static file from the edge's copy, none from the workspace."""
-    from playwright.sync_api import sync_playwright
-
     url, proof = proven_edge
     base = "/user/dave/gamma/"
     dave = enclave.login("dave")
@@ -114,34 +112,21 @@ def test_jupyterlab_loads_with_every_static_file_from_the_edge(enclave, proven_e
         if path.startswith(base) and static_route(tuple(s for s in path[len(base):].split("/") if s)):
             static.append((path[len(base):], response.status, response.headers.get("x-enclave-edge")))
 
+    page.on("response", record)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
-            context.set_default_timeout(60_000)
-            page = context.new_page()
-            page.on("response", record)
-            try:
-                page.goto(f"{url}/hub/login")
-                page.fill("input[name=username]", "dave")
-                page.fill("input[name=password]", enclave.passwords["dave"])
-                page.click("input[type=submit], button[type=submit]")
-                page.wait_for_url(re.compile(r".*/hub/home$"))
-                page.goto(f"{url}{base}lab")
-                page.wait_for_selector(".jp-Launcher", timeout=120_000)
-                # The kernel's logo on the launcher is shown (an image that loaded), not a broken image.
-                logo = page.locator(".jp-LauncherCard[data-category='Notebook'] img").first
-                logo.wait_for(timeout=60_000)
-                page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=logo.element_handle())
-                assert "/kernelspecs/python3/" in logo.get_attribute("src")
-                page.click(".jp-LauncherCard[data-category='Notebook']")
-                page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
-                # What the browser gets at PROOF is the edge's copy: the image (and so the workspace) has no such file.
-                fetched = page.evaluate(f"() => fetch('{base}{PROOF}').then(r => r.text())")
-                assert fetched == proof
-            finally:
-                page.screenshot(path=str(tmp_path / "last.png"))
-                browser.close()
+        log_in(page, url, "dave", enclave.passwords["dave"])
+        page.goto(f"{url}{base}lab")
+        page.wait_for_selector(".jp-Launcher", timeout=120_000)
+        # The kernel's logo on the launcher is shown (an image that loaded), not a broken image.
+        logo = page.locator(".jp-LauncherCard[data-category='Notebook'] img").first
+        logo.wait_for(timeout=60_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=logo.element_handle())
+        assert "/kernelspecs/python3/" in logo.get_attribute("src")
+        page.click(".jp-LauncherCard[data-category='Notebook']")
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+        # What the browser gets at PROOF is the edge's copy: the image (and so the workspace) has no such file.
+        fetched = page.evaluate(f"() => fetch('{base}{PROOF}').then(r => r.text())")
+        assert fetched == proof
     finally:
         dave.stop("gamma")
     addresses = {address for address, _, _ in static}

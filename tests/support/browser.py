@@ -26,3 +26,14 @@ def page(chromium_path, tmp_path):
         yield page
         page.screenshot(path=str(tmp_path / "last.png"))
         browser.close()
+
+
+def log_in(page, url: str, name: str, password: str, lands: str = r".*/hub/home$") -> None:
+    """Sign in through the hub's login page (behind the edge at `url`) and wait to land where `lands` says."""
+    import re
+
+    page.goto(f"{url}/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(lands))
