@@ -464,6 +464,22 @@ def attempt_session_names(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=payload)
 
 
+def attempt_path_resolver_echo(m: Matrix, salt: str, payload: bytes):
+    """RT-X32: the kernel names files after the payload; api/resolvePath (JupyterLab links paths in outputs)
+    answers each path that exists."""
+    folder = f"/home/analyst/{salt}-resolve"
+    m.run(KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
+          f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n")
+    yield m.analyst
+    resolved = []
+    for name in name_chunks(payload):
+        reply = m.get("api/resolvePath", params={"path": f"{salt}-resolve/{name}"})
+        if reply.status_code != 200:
+            return Outcome.refusal(reply)
+        resolved += [entry["path"].rsplit("/", 1)[-1] for entry in reply.json()["resolved"]]
+    return Outcome(recovered=from_names(resolved))
+
+
 def attempt_page_echo(m: Matrix, salt: str, payload: bytes):
     """RT-X29: JupyterLab's page at lab/tree/<name> echoes the path it opens; names carrying the payload."""
     yield m.analyst
@@ -816,6 +832,7 @@ ROWS = {
     "kernelspecs": Row(attempt_kernelspecs, "other-api"),
     "session names": Row(attempt_session_names, "other-api"),
     "page echo": Row(attempt_page_echo, "page", NAMES_N),
+    "path resolver echo": Row(attempt_path_resolver_echo, "other-api", NAMES_N),
     "events websocket": Row(attempt_events_websocket, "websocket", NAMES_N),
     "static routes": Row(attempt_static_routes, "page"),
     "hub api with the workspace token": Row(attempt_hub_api_with_the_workspace_token, "hub"),
