@@ -28,11 +28,28 @@ def page(chromium_path, tmp_path):
         browser.close()
 
 
+def goto(page, url: str, attempts: int = 3):
+    """Navigate; again when Chromium aborted because the host's networks changed.
+
+    Chromium cancels a navigation with ERR_NETWORK_CHANGED whenever a network interface comes or goes,
+    and the tests create and remove Docker networks (workspaces starting and stopping) all the time.
+    That says nothing about the enclave, so the navigation is tried again; any other error is raised.
+    """
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            return page.goto(url)
+        except Error as error:
+            if "ERR_NETWORK_CHANGED" not in str(error) or attempt == attempts - 1:
+                raise
+
+
 def log_in(page, url: str, name: str, password: str, lands: str = r".*/hub/home$") -> None:
     """Sign in through the hub's login page (behind the edge at `url`) and wait to land where `lands` says."""
     import re
 
-    page.goto(f"{url}/hub/login")
+    goto(page, f"{url}/hub/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
     page.click("input[type=submit], button[type=submit]")
