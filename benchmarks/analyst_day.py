@@ -23,7 +23,6 @@ import os
 import time
 from pathlib import Path
 
-from .chromium import goto
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "docs" / "examples"
@@ -183,7 +182,7 @@ def browse_airlock(page, base_url: str, request_id: str | int) -> list[str]:
     """The airlock's home page, the list of requests, and the day's request; the pages visited."""
     visited = []
     for path in ("/", "/requests", f"/requests/{request_id}"):
-        response = goto(page, f"{base_url}{AIRLOCK}{path}")
+        response = page.goto(f"{base_url}{AIRLOCK}{path}")
         if response is None or response.status != 200:
             raise RuntimeError(f"the airlock's {path} answered {response.status if response else 'nothing'}")
         visited.append(path)

@@ -44,7 +44,7 @@ from tests.support.enclave import cleanup_instance, start_hub, stop_hub
 from tests.support.hub import HubUser
 
 from . import analyst_day, egress_days, edge_overhead, enclave_hub
-from .chromium import chromium_page, goto, log_in, start_from_home
+from .chromium import chromium_page, log_in, start_from_home
 from .images import available_image
 from .table import publish, row
 
@@ -151,7 +151,7 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
             steps["notebooks_s"] = time.monotonic() - started - steps["lab_open_s"]
             result["request"] = release_request(enclave, passwords[DAY_PERSON])
             result["airlock_pages"] = analyst_day.browse_airlock(page, enclave.url, result["request"])
-            goto(page, f"{enclave.url}/hub/home")
+            page.goto(f"{enclave.url}/hub/home")
         except BaseException:  # SIGTERM too: the screenshot says where the day was
             if screenshot is not None:
                 page.screenshot(path=str(screenshot))  # what the person would have seen when it failed

@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .chromium import goto
 from .table import row
 
 BROWSER_CONNECTIONS = 6  # what Chromium opens per origin over HTTP/1.1
@@ -75,7 +74,7 @@ def _load_lab(page, server_url: str) -> None:
             failed.append(f"{response.status} {response.url}")
 
     page.on("response", on_response)
-    goto(page, f"{server_url}/lab")
+    page.goto(f"{server_url}/lab")
     try:
         page.wait_for_selector(".jp-Launcher", timeout=180_000)
     except Exception as e:  # noqa: BLE001 - say which requests failed: that is why the page did not load

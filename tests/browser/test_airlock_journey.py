@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM_ARGS, log_in
+from tests.support.browser import launch, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def browser(chromium_path, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p, chromium_path)
         yield browser
         # A test that fails leaves its people's pages open: keep what each of them last saw.
         for number, context in enumerate(browser.contexts):
@@ -282,6 +282,24 @@ def _decide(person, path, decision, reason=""):
     form.get_by_role("button", name="Decide on this file").click()
     _done(page, "decide")
     assert page.locator(f".staged-file[data-path='{path}'] .your-decision").is_visible()
+
+
+def test_the_launcher_has_a_release_results_card_that_opens_the_airlock_for_its_project(
+        enclave, alice_workspace, browser, tmp_path):
+    alice_workspace.ensure_running()  # an earlier test may have stopped it
+    alice = Person(browser, enclave, "alice", Album(tmp_path))
+    alice.log_in()
+    lab = alice.page
+    lab.goto(f"{enclave.url}/user/alice/{PROJECT}/lab")
+    card = lab.locator(".jp-LauncherCard[data-category='Enclave']", has_text="Release results")
+    card.wait_for(timeout=120_000)
+    alice.shot("jupyterlab-launcher")
+    with alice.context.expect_page() as opened:
+        card.click()
+    airlock = opened.value
+    airlock.wait_for_url(f"**{AIRLOCK}requests?project={PROJECT}")
+    assert airlock.locator("#signed-in-as").inner_text() == "alice"
+    assert airlock.locator("#new-request-project").inner_text() == PROJECT  # the form is for this project
 
 
 def test_stopping_a_workspace_from_the_hub_home_page_asks_first(enclave, alice_workspace, browser, tmp_path):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.browser import CHROMIUM_ARGS, log_in
+from tests.support.browser import launch, log_in
 from tests.security.conftest import assert_audited
 
 pytestmark = pytest.mark.browser
@@ -95,7 +95,7 @@ def people(enclave, chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p, chromium_path)
         sessions: dict[str, AirlockSession] = {}
 
         def person(name: str) -> AirlockSession:
