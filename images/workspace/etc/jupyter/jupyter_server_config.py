@@ -18,6 +18,10 @@
 #
 # All of this is defence in depth: the analyst runs code in this container,
 # so the controls that matter sit outside it (issue 4: edge and metering).
+import os
+
+from enclave_lockdown.launcher import release_results_server
+
 c = get_config()  # noqa: F821
 
 # The notebook root is the analyst's home. Cohort data is mounted at /data,
@@ -33,8 +37,11 @@ c.LockedContentsManager.max_file_content_bytes = 64 * 1024
 c.ServerApp.reraise_server_extension_failures = True
 # jupyter-server-proxy: no remote hosts through /proxy/<host>:<port> (the whole
 # /proxy/ prefix is also closed by enclave_lockdown). Apps the operator declares
-# in c.ServerProxy.servers are served at /<name>/ and keep working; none today.
+# in c.ServerProxy.servers are served at /<name>/ and keep working; none here
+# (the genomics image declares spark-ui). The one entry is the launcher's
+# "Release results" card, which proxies nothing (enclave_lockdown/launcher.py).
 c.ServerProxy.host_allowlist = []
+c.ServerProxy.servers = release_results_server(os.environ.get("JUPYTERHUB_SERVER_NAME", ""))
 # Kernels and the server write their runtime files to scratch, not the image.
 c.ServerApp.runtime_dir = "/tmp/jupyter-runtime"
 # The notebook-trust secret and database would go to JUPYTER_DATA_DIR, which is
