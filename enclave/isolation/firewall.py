@@ -15,7 +15,7 @@ import shutil
 import subprocess
 
 from ..errors import IsolationError
-from .network import BRIDGE_PREFIX, ProjectNetwork
+from .bridges import BRIDGE_PREFIX, ProjectNetwork
 
 CHAIN = "ENCLAVE-INPUT"
 # Traffic between containers on one cluster bridge passes the FORWARD chain (br_netfilter);

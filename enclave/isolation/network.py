@@ -4,34 +4,20 @@ nor each other, not even within one project."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-
 import docker
 from docker.errors import APIError
 from docker.errors import NotFound as DockerNotFound
 
 from ..errors import IsolationError
+from .bridges import BRIDGE_PREFIX, ProjectNetwork, bridge_name
+from .firewall import forget_bridge, forget_hub_port
 
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
-BRIDGE_PREFIX = "enc-"  # the host firewall matches project bridges by this prefix
-
-
-@dataclass(frozen=True)
-class ProjectNetwork:
-    name: str
-    bridge: str  # host interface name, matched by the firewall
-    gateway: str  # the host's address on this network: where workspaces reach the hub
 
 
 def network_name(instance: str, project: str) -> str:
     return f"{instance}-net-{project}"
-
-
-def bridge_name(network: str) -> str:
-    # Interface names are limited to 15 characters; a hash keeps them unique.
-    return BRIDGE_PREFIX + hashlib.sha256(network.encode()).hexdigest()[:11]
 
 
 def _describe(net) -> ProjectNetwork:
@@ -101,8 +87,6 @@ def ensure_cluster_network(client: docker.DockerClient, instance: str, project: 
 
 def remove_instance(client: docker.DockerClient, instance: str) -> list[str]:
     """Remove an installation's containers, networks and their firewall rules (`make clean`, tests)."""
-    from .firewall import forget_bridge, forget_hub_port
-
     label = {"label": f"enclave.instance={instance}"}
     for container in client.containers.list(all=True, filters=label):
         container.remove(force=True)
