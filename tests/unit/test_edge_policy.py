@@ -216,6 +216,18 @@ def test_declared_apps_pass_and_are_metered_as_apps_while_proxy_stays_closed():
     assert decide("GET", f"{WS}/proxy/4040/", declared_apps=apps).refused
 
 
+def test_the_launchers_release_results_entry_is_no_route_through_the_edge():
+    """jupyter-server-proxy makes /release-results/ for the launcher card (enclave_lockdown/launcher.py);
+    the card opens the airlock instead, and the edge refuses the route like any undeclared app's."""
+    from enclave.settings import EnclaveSettings
+
+    apps = frozenset(EnclaveSettings().edge_declared_apps)
+    assert "release-results" not in apps
+    for rest in ("release-results/", "release-results/anything"):
+        assert decide("GET", f"{WS}/{rest}", declared_apps=apps).reason == NOT_ALLOWED
+    assert decide("GET", f"{WS}/server-proxy/servers-info", declared_apps=apps).channel == "other-api"
+
+
 @pytest.mark.parametrize("path", ["/hub/login", "/hub/home", "/hub/api/users/alice", "/hub/token",
                                   "/hub/spawn/alice/alpha", "/hub/api/users/alice/servers/alpha/progress",
                                   "/hub/api/oauth2/authorize", "/", "/favicon.ico",
