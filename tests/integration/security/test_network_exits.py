@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.security.probes import connect
+from tests.integration.security.probes import connect
 from tests.support.sentinel import CONTAINER_LISTENER, HostSentinel
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from enclave.spawner.hardening import DNS_NOWHERE
-from tests.security.probes import resolve
+from tests.integration.security.probes import resolve
 
 pytestmark = pytest.mark.integration
 

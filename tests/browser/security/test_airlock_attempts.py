@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.browser import launch, log_in
-from tests.security.conftest import assert_audited
+from tests.integration.security.conftest import assert_audited
 
 pytestmark = pytest.mark.browser
 

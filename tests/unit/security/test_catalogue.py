@@ -11,8 +11,10 @@ import ast
 import re
 from pathlib import Path
 
-SUITE = Path(__file__).resolve().parent
-PAGE = SUITE.parents[1] / "docs" / "security.md"
+TESTS = Path(__file__).resolve().parents[2]
+# The red-team suite: the security folder of each tier.
+SUITES = [TESTS / tier / "security" for tier in ("unit", "integration", "browser")]
+PAGE = TESTS.parent / "docs" / "security.md"
 # The files whose every attempt must appear in the page (the other suites cite theirs by range).
 CATALOGUED = ["test_network_exits.py", "test_cross_project.py", "test_host_escape.py", "test_cohort_data.py",
               "test_dns.py", "test_airlock_attempts.py", "test_jupyter_routes.py", "test_proxy.py",
@@ -28,7 +30,7 @@ def attempts() -> dict[str, list[str]]:
 
     A row of a parametrised matrix is an `attempt_...` function with its own id (test_exfiltration_matrix.py)."""
     found: dict[str, list[str]] = {}
-    for path in sorted(SUITE.glob("test_*.py")):
+    for path in sorted(p for suite in SUITES for p in suite.glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and node.name.startswith(("test_", "attempt_")):
                 match = re.match(rf"({ID}):", ast.get_docstring(node) or "")

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tests.security.conftest import assert_audited
-from tests.security.probes import connect, resolve
-from tests.security.test_dns import require_mitigation
+from tests.integration.security.conftest import assert_audited
+from tests.integration.security.probes import connect, resolve
+from tests.integration.security.test_dns import require_mitigation
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ import subprocess
 
 import pytest
 
-from tests.security.conftest import assert_audited
-from tests.security.probes import connect
-from tests.security.test_network_exits import gateway, host_addresses
+from tests.integration.security.conftest import assert_audited
+from tests.integration.security.probes import connect
+from tests.integration.security.test_network_exits import gateway, host_addresses
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import requests
 
 from enclave.operations import people, projects
 from enclave.spawner import hardening
-from tests.security.conftest import CLOSED, Browser
+from tests.integration.security.conftest import CLOSED, Browser
 from tests.support.workspaces import Workspace
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ refusing, not a missing file.
 
 import pytest
 
-from tests.security.conftest import CLOSED, TOO_LARGE
-from tests.security.probes import planted_kernelspec_code
+from tests.integration.security.conftest import CLOSED, TOO_LARGE
+from tests.integration.security.probes import planted_kernelspec_code
 
 pytestmark = pytest.mark.integration
 

@@ -27,8 +27,8 @@ from enclave.metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
-from tests.security.conftest import CLOSED, LIMIT
-from tests.security.probes import planted_kernelspec_code
+from tests.integration.security.conftest import CLOSED, LIMIT
+from tests.integration.security.probes import planted_kernelspec_code
 from tests.support.enclave import free_port, hub_environment
 from tests.support.hub import trust
 

@@ -6,7 +6,7 @@ No app is declared by the operator (c.ServerProxy.servers is empty), so every /p
 import pytest
 import requests
 
-from tests.security.conftest import CLOSED
+from tests.integration.security.conftest import CLOSED
 
 pytestmark = pytest.mark.integration
 
