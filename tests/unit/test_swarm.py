@@ -12,7 +12,8 @@ from traitlets import TraitError
 from enclave.errors import IsolationError
 from enclave.settings import EnclaveSettings
 from enclave.spawner import hardening
-from enclave.spawner.plan import DatasetMount, WorkspacePlan
+from enclave.confinement.mounts import DatasetMount
+from enclave.spawner.plan import WorkspacePlan
 from enclave.swarm import deploy, hub_firewall, networks, service
 from enclave.swarm.settings import DEFAULT_PLACEMENT, SwarmSettings
 

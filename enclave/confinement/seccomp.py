@@ -9,7 +9,7 @@ shipped verbatim beside this module (`seccomp_docker_default.json`, moby
 v20.10.24 `profiles/seccomp/default.json`, the engine this project runs on),
 with the syscalls in REMOVED taken out of every rule; removed calls fail with
 EPERM (the default action). It is written to `seccomp_workspace.json` by
-`python -m enclave.spawner.seccomp`, and tests/unit/test_seccomp.py checks
+`python -m enclave.confinement.seccomp`, and tests/unit/test_seccomp.py checks
 that file is exactly what this module derives.
 
 Seccomp cannot filter open(), so /proc/<pid>/mem is closed another way: the
@@ -88,7 +88,7 @@ def security_opt() -> str:
     present = {name for rule in profile["syscalls"] for name in rule["names"]} & set(REMOVED)
     if present:  # fail closed: a hand-edited file never weakens a workspace
         raise RuntimeError(f"{WORKSPACE_PROFILE} admits {sorted(present)}: regenerate it with "
-                           "'python -m enclave.spawner.seccomp'")
+                           "'python -m enclave.confinement.seccomp'")
     return "seccomp=" + json.dumps(profile, separators=(",", ":"))
 
 
