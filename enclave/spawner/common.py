@@ -4,6 +4,13 @@ The operator decides everything about a workspace, so there is no options
 form and any options a request carries are dropped; workspaces are reached
 at their own address on their network; each spawner reads the installation's
 settings and state and audits as the person whose workspace it is.
+
+`start()` and `stop()` are written once here: plan, isolate and configure
+(a refusal is audited and answered 403, nothing created), start, answer the
+hub's first readiness check, audit. Each spawner fills in the hooks
+(`_isolate`, `_configure`, `_check_started`, `_workload`,
+`_started_details`), as dockerspawner's SwarmSpawner overrides only hooks of
+DockerSpawner.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import asyncio
 import docker
 from traitlets import default
 
-from ..errors import SpawnRefused
-from ..images.catalog import image_tag
+from tornado import web
 
+from ..errors import EnclaveError, SpawnRefused
+from ..images.catalog import image_tag
 from ..settings import EnclaveSettings
 from ..state import audit
 from ..state.db import open_state_db
+from .plan import WorkspacePlan, plan_workspace
 
 
 class EnclaveSpawnerMixin:
@@ -91,3 +100,52 @@ class EnclaveSpawnerMixin:
                 if await self.poll() is not None:
                     return  # the container exited: the hub reports why
                 next_poll = loop.time() + 1
+
+    # Hooks each spawner fills in.
+
+    def _isolate(self, plan: WorkspacePlan):
+        """Check the image and put the workspace's network isolation in place (blocking calls).
+
+        Returns what `_configure` needs about the network; raises an EnclaveError to refuse the spawn.
+        """
+        raise NotImplementedError
+
+    def _configure(self, plan: WorkspacePlan, isolation) -> None:
+        """Set the base spawner's traits for this workspace from the plan and its isolation."""
+        raise NotImplementedError
+
+    def _check_started(self) -> None:
+        """A last check once the workspace runs, before it is reported ready (blocking calls); raise to fail."""
+
+    def _workload(self) -> dict:
+        """What runs the workspace, as named in its audit events (its container or service)."""
+        raise NotImplementedError
+
+    def _started_details(self, plan: WorkspacePlan) -> dict:
+        """The audit details of a successful start."""
+        raise NotImplementedError
+
+    # The template.
+
+    async def start(self):
+        self._drop_user_options()
+        try:
+            plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
+            isolation = await asyncio.to_thread(self._isolate, plan)
+            self._configure(plan, isolation)
+        except EnclaveError as refusal:
+            self._audit("workspace.start", "refused", {"reason": str(refusal)})
+            raise web.HTTPError(403, str(refusal)) from None
+        try:
+            result = await super().start()
+            await asyncio.to_thread(self._check_started)
+            await self._until_listening(*result)
+        except Exception as failure:
+            self._audit("workspace.start", "error", {**self._workload(), "error": str(failure)[:500]})
+            raise
+        self._audit("workspace.start", "ok", self._started_details(plan))
+        return result
+
+    async def stop(self, now: bool = False):
+        await super().stop(now=now)
+        self._audit("workspace.stop", "ok", self._workload())

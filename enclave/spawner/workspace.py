@@ -9,14 +9,11 @@ with the confinement in spawner/hardening.py. Any failure refuses the spawn.
 
 from __future__ import annotations
 
-import asyncio
-
 import docker
 from dockerspawner import DockerSpawner
-from tornado import web
 from traitlets import default
 
-from ..errors import EnclaveError, SpawnRefused
+from ..errors import SpawnRefused
 from ..images.catalog import image_tag
 from ..isolation.firewall import allow_hub
 from ..isolation.network import ensure_project_network
@@ -24,7 +21,7 @@ from ..spark.cluster import cluster_status
 from ..spark.nodes import MASTER_URL
 from . import hardening
 from .common import EnclaveSpawnerMixin
-from .plan import WorkspacePlan, plan_workspace
+from .plan import WorkspacePlan
 
 
 class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
@@ -82,7 +79,7 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
                               aliases=[self._cluster_alias])
         await super().start_object()
 
-    def _check_cluster_address(self) -> None:
+    def _check_started(self) -> None:
         """A workspace must never hold an address the cluster firewall treats as a node's."""
         if self._cluster is None:
             return
@@ -92,27 +89,9 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
             raise SpawnRefused("The workspace could not join the project's Spark cluster safely; ask an operator "
                                "to restart the cluster ('enclave spark stop', then 'start').")
 
-    async def start(self):
-        self._drop_user_options()
-        try:
-            plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
-            network = await asyncio.to_thread(self._isolate, plan)
-            self._configure(plan, network)
-        except EnclaveError as refusal:
-            self._audit("workspace.start", "refused", {"reason": str(refusal)})
-            raise web.HTTPError(403, str(refusal)) from None
-        try:
-            result = await super().start()
-            await asyncio.to_thread(self._check_cluster_address)
-            await self._until_listening(*result)
-        except Exception as failure:
-            self._audit("workspace.start", "error", {"container": self.object_name, "error": str(failure)[:500]})
-            raise
-        self._audit("workspace.start", "ok", {"container": self.object_name, "image": self.image,
-                                               "datasets": [m.label for m in plan.datasets],
-                                               "spark_cluster": self._cluster is not None})
-        return result
+    def _workload(self) -> dict:
+        return {"container": self.object_name}
 
-    async def stop(self, now: bool = False):
-        await super().stop(now=now)
-        self._audit("workspace.stop", "ok", {"container": self.object_name})
+    def _started_details(self, plan: WorkspacePlan) -> dict:
+        return {**self._workload(), "image": self.image, "datasets": [m.label for m in plan.datasets],
+                "spark_cluster": self._cluster is not None}

@@ -14,13 +14,12 @@ import asyncio
 
 import docker
 from dockerspawner import SwarmSpawner
-from tornado import web
 from traitlets import default
 
-from ..errors import EnclaveError, IsolationError, SpawnRefused
+from ..errors import IsolationError
 from ..images.catalog import image_tag
 from ..spawner.common import EnclaveSpawnerMixin
-from ..spawner.plan import WorkspacePlan, plan_workspace
+from ..spawner.plan import WorkspacePlan
 from . import networks, service
 from .settings import SwarmSettings
 
@@ -45,9 +44,14 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
     def _isolate(self, plan: WorkspacePlan) -> networks.WorkspaceOverlay:
         """Check the image, create or check the workspace's overlay, join the hub to it (blocking calls)."""
         client = docker.from_env()
-        self._require_image(client, plan.image_kind, "'enclave images build' on every workspace node")
-        net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user, self.swarm.encrypted)
-        address = networks.attach_hub(client, net, self.swarm.hub_container)
+        try:
+            self._require_image(client, plan.image_kind, "'enclave images build' on every workspace node")
+            net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user,
+                                          self.swarm.encrypted)
+            address = networks.attach_hub(client, net, self.swarm.hub_container)
+        except docker.errors.APIError as failure:
+            explanation = failure.explanation or failure
+            raise IsolationError(f"The swarm refused the workspace's network: {explanation}") from None
         return networks.WorkspaceOverlay(name=net.name, hub_address=address)
 
     def _configure(self, plan: WorkspacePlan, overlay: networks.WorkspaceOverlay) -> None:
@@ -97,30 +101,9 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
                 return attachment["Addresses"][0].split("/")[0], self.port
         raise RuntimeError(f"The workspace service {self.service_name} has no address on {self.network_name}.")
 
-    async def start(self):
-        self._drop_user_options()
-        try:
-            plan = await asyncio.to_thread(plan_workspace, self.state, self.settings, self.user.name, self.name)
-            overlay = await asyncio.to_thread(self._isolate, plan)
-            self._configure(plan, overlay)
-        except EnclaveError as refusal:
-            self._audit("workspace.start", "refused", {"reason": str(refusal)})
-            raise web.HTTPError(403, str(refusal)) from None
-        except docker.errors.APIError as failure:
-            refusal = IsolationError(f"The swarm refused the workspace's network: {failure.explanation or failure}")
-            self._audit("workspace.start", "refused", {"reason": str(refusal)})
-            raise web.HTTPError(403, str(refusal)) from None
-        try:
-            result = await super().start()
-            await self._until_listening(*result)  # the same early answer to the hub's check
-        except Exception as failure:
-            self._audit("workspace.start", "error", {"service": self.service_name, "error": str(failure)[:500]})
-            raise
-        self._audit("workspace.start", "ok", {"service": self.service_name, "image": self.image,
-                                               "network": self.network_name,
-                                               "datasets": [m.label for m in plan.datasets]})
-        return result
+    def _workload(self) -> dict:
+        return {"service": self.service_name}
 
-    async def stop(self, now: bool = False):
-        await super().stop(now=now)
-        self._audit("workspace.stop", "ok", {"service": self.service_name})
+    def _started_details(self, plan: WorkspacePlan) -> dict:
+        return {**self._workload(), "image": self.image, "network": self.network_name,
+                "datasets": [m.label for m in plan.datasets]}

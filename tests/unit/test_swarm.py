@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 from traitlets import TraitError
 
+from enclave.confinement.mounts import DatasetMount
 from enclave.errors import IsolationError
 from enclave.settings import EnclaveSettings
 from enclave.spawner import hardening
-from enclave.confinement.mounts import DatasetMount
 from enclave.spawner.plan import WorkspacePlan
 from enclave.swarm import deploy, hub_firewall, networks, service
 from enclave.swarm.settings import DEFAULT_PLACEMENT, SwarmSettings
-
-pytestmark = pytest.mark.unit
 
 
 def _plan() -> WorkspacePlan:
