@@ -1,20 +1,10 @@
 """Simulated genotypes for a sample of the cohort, with a trait that has real associations.
 
-File layout (the dataset folder ``OUT``, registered as e.g. ``genotypes@v1``)::
+The dataset folder ``OUT`` is in the genotype dataset format
+(enclave/datasets/genotypes.py: genotypes.vcf.bgz, genotypes.mt/,
+samples.parquet); the variants are on the contigs in CONTIGS below, and
+samples.parquet holds, per sample::
 
-    OUT/genotypes.vcf.bgz   block-gzipped VCF 4.2 (bgzf, readable by gzip,
-                            Hail's import_vcf, bcftools); FORMAT is GT only
-                            (unphased "0/0", "0/1", "1/1"), QUAL ".",
-                            FILTER "PASS", INFO ".", ID "."; biallelic SNPs on
-                            GRCh38 contigs (CONTIGS below, "chr"-prefixed,
-                            with ##contig lengths), sorted by contig and
-                            position. Sample IDs are participant ids as
-                            decimal text (in an extract: the project's
-                            pseudonyms, plus canary samples).
-    OUT/genotypes.mt/       the same data as a Hail MatrixTable
-                            (hl.import_vcf(..., reference_genome="GRCh38")):
-                            column key ``s`` (str), row key ``locus``,
-                            ``alleles``, entry field ``GT``.
     OUT/samples.parquet     one row per sample: participant_id (int64, the
                             VCF sample ID as a number), sex (str, "Female" /
                             "Male", from the cohort), age (int32, age at
@@ -37,10 +27,7 @@ y=trait, x=mt.GT.n_alt_alleles(), covariates=[1.0, is_male, age])``) finds
 every causal variant at p < 5e-8 with the default sizes; variants are
 simulated independently (no linkage disequilibrium), so no other variant is
 associated beyond chance.
-In an extract the VCF/MT sample IDs are the project's pseudonyms as text and
-``samples.parquet``'s participant_id holds the same pseudonyms as int64, so
-join with ``hl.int64(mt.s)`` or ``samples.participant_id.astype(str)``. The
-extract also holds a few canary samples (genotypes copied from random real
+A project's extract also holds a few canary samples (genotypes copied from random real
 samples, trait etc. from random real rows); they are harmless in a GWAS.
 
 Python API::
@@ -59,7 +46,7 @@ the phenotype cohort and approves it for the demo project.
 
 Hail runs on the host with the optional extra ``genomics`` (``pip install
 -e '.[genomics]'``) and a Java runtime (scripts/ensure-java.sh); it is
-started once per process by ``enclave.cohort.hail_runtime.init_hail`` with
+started once per process by ``enclave.datasets.hail_runtime.init_hail`` with
 its temporary files and logs under a temporary folder, never the repository.
 
 Same seed, cohort and sizes give the same VCF bytes and the same samples.parquet.
@@ -81,7 +68,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import vcf
+from ..datasets import vcf
+from ..datasets.genotypes import MATRIX_TABLE, SAMPLES_FILE, VCF_FILE, write_matrix_table
 from .generate import _check_seed, _prepare_out_dir
 
 DEFAULT_SAMPLES = 2_000
@@ -89,9 +77,6 @@ DEFAULT_VARIANTS = 20_000
 DEFAULT_CAUSAL = 8
 DEFAULT_SEED = 20260521
 
-VCF_FILE = "genotypes.vcf.bgz"
-MATRIX_TABLE = "genotypes.mt"
-SAMPLES_FILE = "samples.parquet"
 TRAIT = "trait"
 # GRCh38 lengths of the contigs the variants are spread over.
 CONTIGS = (("chr19", 58_617_616), ("chr20", 64_444_167), ("chr21", 46_709_983), ("chr22", 50_818_468))
@@ -164,15 +149,6 @@ def generate_genotypes(out_dir: Path, cohort: Path, samples: int = DEFAULT_SAMPL
     files = tuple(sorted(p.name for p in out_dir.iterdir()))
     return GenotypesSummary(out_dir, truth, samples, variants, seed,
                             tuple(c["locus"] for c in model["causal"]), files)
-
-
-def write_matrix_table(vcf_path: Path, destination: Path, hail_tmp: Path | None = None) -> None:
-    """Import a GRCh38 VCF with Hail and write it as a MatrixTable at `destination`."""
-    from .hail_runtime import init_hail
-
-    hl = init_hail(hail_tmp)
-    mt = hl.import_vcf(str(vcf_path), reference_genome="GRCh38", min_partitions=4)
-    mt.write(str(destination), overwrite=False)
 
 
 def _check_sizes(samples, variants, causal) -> None:

@@ -1,7 +1,7 @@
 """The genotype part of a project's extract: the VCF with pseudonymised and canary samples, and its MatrixTable.
 
 A genotype dataset is a folder holding genotypes.vcf.bgz (see
-enclave/cohort/genotypes.py); its samples.parquet goes through the ordinary
+enclave/datasets/genotypes.py); its samples.parquet goes through the ordinary
 Parquet path. The VCF is streamed line by line:
 
 - header: the sample IDs become the project's pseudonyms (the same
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cohort import vcf
-from ..cohort.genotypes import MATRIX_TABLE, VCF_FILE, write_matrix_table
+from ..datasets import vcf
+from ..datasets.genotypes import MATRIX_TABLE, VCF_FILE, write_matrix_table
 from ..errors import InvalidInput
 from .pseudonyms import Pseudonymiser
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import select
 
-from ..cohort import vcf
+from ..datasets import vcf
 from ..errors import InvalidInput
 from ..state.db import StateDB
 from ..state.models import Dataset, DatasetExtract

@@ -20,7 +20,7 @@ from __future__ import annotations
 import lzma
 from pathlib import Path
 
-from ..cohort.genotypes import MATRIX_TABLE, VCF_FILE
+from ..datasets.genotypes import MATRIX_TABLE, VCF_FILE
 
 CHUNK = 1024 * 1024
 PRESET = 6  # xz's default; 9 finds under 1% more on already compressed files, at twice the memory

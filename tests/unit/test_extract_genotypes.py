@@ -17,7 +17,7 @@ from sqlalchemy import select
 from enclave.cli import main as cli
 from enclave.cohort import generate_cohort
 from enclave.cohort import genotypes as geno
-from enclave.cohort import vcf
+from enclave.datasets import vcf
 from enclave.errors import DatasetIntegrityError, InvalidInput
 from enclave.extracts.keys import pseudonym_key
 from enclave.extracts.pseudonyms import Pseudonymiser
@@ -228,7 +228,7 @@ def test_matrix_table_extract_carries_the_pseudonyms_and_canaries(ctx, sources, 
     datasets.register_dataset(ctx, "genotypes", "v1", source)
     datasets.approve_dataset(ctx, "alpha", "genotypes", "v1")
     folder = _folder(ctx, "alpha")
-    from enclave.cohort.hail_runtime import init_hail
+    from enclave.datasets.hail_runtime import init_hail
 
     hl = init_hail()
     for mt_folder, vcf_file in ((source, source), (folder, folder)):

@@ -14,7 +14,7 @@ from Bio import bgzf
 from enclave.cli.main import main as cli_main
 from enclave.cohort import generate_cohort
 from enclave.cohort import genotypes as geno
-from enclave.cohort import vcf
+from enclave.datasets import vcf
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import pytest
 from enclave.cli import main as cli
 from enclave.cohort import generate_cohort
 from enclave.cohort import genotypes as geno
-from enclave.cohort import vcf
+from enclave.datasets import vcf
 from enclave.extracts.trace import trace_file
 from enclave.operations import datasets, projects
 
