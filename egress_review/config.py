@@ -220,8 +220,8 @@ class EgressReview(Configurable):
         DenyAllDirectory,
         klass=object,
         help="Class giving project membership, status, approvals required and outbox paths "
-        "(a egress_review.directory.ProjectDirectory). The enclave sets its own; the default "
-        "knows no project, so nobody can request (fail closed).",
+        "(an egress_review.integration.ProjectDirectory), named by the host's hub service definition; "
+        "the default knows no project, so nobody can request (fail closed).",
     ).tag(config=True)
 
     audit_sink_class = Type(
@@ -229,9 +229,8 @@ class EgressReview(Configurable):
         klass=object,
         allow_none=True,
         help="Class receiving every audit entry after it commits, in order, exactly once "
-        "(an egress_review.storage.forwarding.AuditSink). The enclave sets "
-        "enclave.audit_forwarding.EnclaveAuditSink, making its audit log the one log; the default, "
-        "none, keeps the airlock's own log only.",
+        "(an egress_review.integration.AuditSink), named by the host's hub service definition (the "
+        "enclave's makes its audit log the one log); the default, none, keeps the airlock's own log only.",
     ).tag(config=True)
 
     outbox_root = Unicode(

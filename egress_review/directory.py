@@ -1,9 +1,10 @@
 """What the airlock needs to know about projects, from the enclave's own state.
 
-The enclave implements ``ProjectDirectory`` over its state; the airlock only
-reads through it. ``InMemoryProjectDirectory`` is a stand-in for that separate
-component, for tests and demos. ``DenyAllDirectory`` is what the service uses
-when no directory is configured: it knows no project, so nobody can request.
+The host (the enclave) implements ``ProjectDirectory`` over its state, as
+published in ``egress_review.integration``; the airlock only reads through it.
+``InMemoryProjectDirectory`` is a stand-in for that separate component, for
+tests and demos. ``DenyAllDirectory`` is what the service uses when no
+directory is configured: it knows no project, so nobody can request.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A sketch of one Parquet table holds, per column, the sorted distinct hashes
 of its values (values.py) and their number. It is built once per extract
-table: written when the extract is materialised (enclave.extracts.sketches)
+table: written by the host when the extract is materialised (egress_review.integration)
 into a folder beside the extract, `<extract>.sketch/<table path>.npz`, which
 is not mounted into workspaces and not part of the extract's manifest. For an
 extract made before sketches existed, or a sketch that no longer fits its

@@ -7,62 +7,25 @@ failure is logged and the next commit, or start-up, catches up). The sink
 keeps the high-water mark and skips what it already has, so forwarding twice,
 from two processes, or after a crash, adds nothing twice.
 
-The enclave's sink is ``enclave.audit_forwarding.EnclaveAuditSink``; run
-alone, the airlock has no sink and keeps its own log only.
+The sink and the entries' format are the published contract
+(``egress_review.integration``: ``AuditSink``, ``ForwardedEntry``); the
+hub's service definition names the host's sink. Run alone, the airlock has no
+sink and keeps its own log only.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .audit import APPENDED, entry_to_dict
+from ..integration import AuditSink, forward_pending
+from .audit import APPENDED
 from .db import Database
-from .models import AuditEntry, Request
 
 log = logging.getLogger("egress_review")
-
-BATCH = 500
-
-
-class AuditSink(Protocol):
-    def forwarded_up_to(self) -> int:
-        """The id of the newest airlock entry the other log holds (0 if none)."""
-
-    def accept(self, entries: list[dict]) -> int:
-        """Add, in order, the entries (``entry_to_dict`` plus ``project``) it does not hold yet; how many."""
-
-
-def pending_entries(db: Database, after_id: int, limit: int = BATCH) -> list[dict]:
-    """Entries newer than ``after_id``, oldest first, each with its request's project (or None)."""
-    with db.read() as session:
-        rows = session.execute(
-            select(AuditEntry, Request.project)
-            .outerjoin(Request, Request.id == AuditEntry.request_id)
-            .where(AuditEntry.id > after_id)
-            .order_by(AuditEntry.id)
-            .limit(limit)
-        ).all()
-        return [{**entry_to_dict(entry), "project": project} for entry, project in rows]
-
-
-def forward_pending(db: Database, sink: AuditSink) -> int:
-    """Hand every entry the sink does not hold yet to it; the number it added."""
-    added = 0
-    after = sink.forwarded_up_to()
-    while True:
-        batch = pending_entries(db, after)
-        if not batch:
-            return added
-        added += sink.accept(batch)
-        newest = sink.forwarded_up_to()
-        if newest < batch[-1]["id"]:
-            return added  # the sink stopped short (it logs why); do not spin
-        after = newest
 
 
 class AuditForwarder:

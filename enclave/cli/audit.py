@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..audit_forwarding import catch_up
-from ..audit_verify import verify_one_log
+from ..airlock.forwarding import catch_up
+from ..airlock.verify import verify_one_log
 from ..errors import InvalidInput
 from ..state.audit_query import OUTCOMES, AuditFilter, as_record, dataset_access, find_events
 from .audit_lines import readable_line

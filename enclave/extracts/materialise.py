@@ -7,7 +7,7 @@ MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each
 table keeps the approved fields and the identifier column, whose values
 become the project's pseudonyms, and gains one row per canary participant. Everything is written in a temporary folder beside the
 destination and renamed into place, so an extract is either whole or absent. The airlock's
-sketches of its tables are then written beside it (sketches.py).
+sketches of its tables are then written beside it (enclave/airlock/sketches.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..datasets.manifest import Manifest, compute_manifest
 from ..errors import InvalidInput
 from . import genotypes
 from .pseudonyms import Pseudonymiser
-from .sketches import sketch_folder, write_extract_sketches
+from ..airlock.sketches import sketch_folder, write_extract_sketches
 
 CANARIES = 3
 BATCH_ROWS = 65_536

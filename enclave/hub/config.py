@@ -9,10 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from egress_review.hub_service import CUSTOM_SCOPES
-
+from ..airlock.service import CUSTOM_SCOPES, airlock_service
 from ..settings import EnclaveSettings
-from .airlock import airlock_service
 from .home import projects_for
 from .recipient import install as name_recipients
 from .secrets import operator_token, proxy_token

@@ -122,7 +122,7 @@ def _link(event: AuditEvent) -> Link:
 def verify_chain(session: Session) -> list[Problem]:
     """Recompute the enclave's chain: every entry that was edited, inserted, reordered, or follows a deletion.
 
-    Deletion of the newest entries is the anchor's to see (audit_verify.verify_one_log).
+    Deletion of the newest entries is the anchor's to see (enclave.airlock.verify.verify_one_log).
     """
     events = list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
     gaps = missing_keys("enclave", [e.seq for e in events])

@@ -24,10 +24,11 @@ from sqlalchemy import create_engine
 
 from egress_review.config import EgressReview
 from egress_review.domain.states import RequestState
-from egress_review.storage.forwarding import AuditForwarder, forward_pending
+from egress_review.integration import forward_pending
+from egress_review.storage.forwarding import AuditForwarder
 from egress_review.testing import create_request_at_status, make_env
-from enclave.audit_forwarding import EnclaveAuditSink
-from enclave.audit_verify import verify_one_log
+from enclave.airlock.forwarding import EnclaveAuditSink
+from enclave.airlock.verify import verify_one_log
 from enclave.cli.main import main
 from enclave.metering import EgressMeter
 from enclave.metering.budgets import MIB

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from enclave.audit_verify import verify_one_log
+from enclave.airlock.verify import verify_one_log
 from enclave.state import audit
 from enclave.state.audit_anchor import COPY_VARIABLE, anchor_paths, read_heads
 

@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from egress_review.config import EgressReview
 from egress_review.domain.states import RequestState
-from egress_review.storage.forwarding import AuditForwarder, forward_pending, pending_entries
+from egress_review.integration import forward_pending, pending_entries
+from egress_review.storage.forwarding import AuditForwarder
 from egress_review.storage.models import AuditEntry
 from egress_review.testing import create_request_at_status, make_env
-from enclave.audit_forwarding import EnclaveAuditSink, catch_up
-from enclave.audit_verify import verify_one_log
+from enclave.airlock.forwarding import EnclaveAuditSink, catch_up
+from enclave.airlock.verify import verify_one_log
 from enclave.state.audit_query import AuditFilter, find_events
 
 pytestmark = pytest.mark.unit
@@ -94,10 +95,10 @@ def test_the_airlock_alone_has_no_target_and_says_so(tmp_path, caplog):
 
 
 def test_the_hub_gives_its_airlock_the_enclave_sink(settings):
-    from enclave.hub.airlock import airlock_service
+    from enclave.airlock.service import airlock_service
 
     command = airlock_service(settings)["command"]
-    assert "--EgressReview.audit_sink_class=enclave.audit_forwarding.EnclaveAuditSink" in command
+    assert "--EgressReview.audit_sink_class=enclave.airlock.forwarding.EnclaveAuditSink" in command
 
 
 def test_the_airlock_catches_up_at_start_up(airlock, ctx, settings):

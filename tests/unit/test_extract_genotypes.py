@@ -252,7 +252,7 @@ def _manifest(ctx):
 
 
 def test_the_airlocks_identifier_check_sees_the_vcf_samples_and_canaries(world, sources):
-    from enclave.state.directory import EnclaveProjectDirectory
+    from enclave.airlock.directory import EnclaveProjectDirectory
 
     datasets.approve_dataset(world, "alpha", "genotypes", "v1")
     directory = EnclaveProjectDirectory()

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from egress_review.checks.cohort_sketch import TableSketch, clear_cache, sidecar, sketch_of
+from enclave.airlock.sketches import sketch_folder
 from enclave.extracts.materialise import ExtractRequest, remove_tree, write_extract
-from enclave.extracts.sketches import sketch_folder
 
 pytestmark = pytest.mark.unit
 

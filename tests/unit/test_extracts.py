@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 
+from enclave.airlock.directory import EnclaveProjectDirectory
 from enclave.cohort import generate_cohort
 from enclave.errors import InvalidInput
 from enclave.extracts import materialise
 from enclave.extracts.keys import KEY_FILE, pseudonym_key
 from enclave.extracts.pseudonyms import Pseudonymiser
 from enclave.operations import datasets, projects
-from enclave.state.directory import EnclaveProjectDirectory
 from enclave.state.models import DatasetApproval, DatasetExtract
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from enclave.audit_verify import verify_one_log
+from enclave.airlock.verify import verify_one_log
 from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.db import StateDB

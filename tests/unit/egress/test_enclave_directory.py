@@ -2,8 +2,8 @@
 
 import pytest
 
+from enclave.airlock.directory import EnclaveProjectDirectory
 from enclave.operations import people, projects
-from enclave.state.directory import EnclaveProjectDirectory
 
 pytestmark = pytest.mark.unit
 

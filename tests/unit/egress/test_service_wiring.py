@@ -7,7 +7,7 @@ import pytest
 
 from egress_review.config import EgressReview
 from egress_review.domain import exceptions as E
-from egress_review.hub_service import CUSTOM_SCOPES, hub_service_definition
+from egress_review.integration import CUSTOM_SCOPES, hub_service_definition
 from egress_review.web.errors import STATUS, status_for
 from egress_review.web.previews import preview
 

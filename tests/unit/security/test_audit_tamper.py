@@ -22,7 +22,7 @@ from egress_review.storage.audit import canonical_json
 from egress_review.storage.audit import entry_hash as airlock_hash
 from egress_review.storage.forwarding import AuditForwarder
 from egress_review.testing import create_request_at_status, make_env
-from enclave.audit_forwarding import EnclaveAuditSink
+from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.cli.main import main
 from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings

@@ -1,11 +1,12 @@
 """The airlock's sketches of an extract's tables, written beside the extract when it is made.
 
 The row-level disclosure check matches an output's columns to the cohort's by
-their values, using a sketch of each column's value set
-(egress_review.checks.cohort_sketch). Building one reads the whole table, so
-it is done once, here, into `<extract>.sketch/` next to the extract folder:
-not mounted into workspaces, not in the extract's manifest, and rebuilt by
-the airlock on first use if missing or stale (extracts made before sketches).
+their values, using a sketch of each column's value set (the airlock
+publishes the format as egress_review.integration.write_sketches). Building
+one reads the whole table, so it is done once, here, into `<extract>.sketch/`
+next to the extract folder: not mounted into workspaces, not in the extract's
+manifest, and rebuilt by the airlock on first use if missing or stale
+(extracts made before sketches).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from egress_review.checks.cohort_sketch import sketch_folder, write_sketches
+from egress_review.integration import sketch_folder, write_sketches
 
 __all__ = ["sketch_folder", "write_extract_sketches"]
 log = logging.getLogger(__name__)

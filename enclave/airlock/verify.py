@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from egress_review.storage.audit import entry_hash as airlock_entry_hash
-from egress_review.storage.db import Database
-from egress_review.storage.models import AuditEntry
+from egress_review.integration import ChainLink
 
-from .audit_forwarding import PREFIX, SOURCE, airlock_database, forwarded_entry_hash, is_forwarded
-from .settings import EnclaveSettings
-from .state.audit import verify_chain
-from .state.audit_anchor import ForeignLine, anchor_paths, check_against_anchor, foreign_lines
-from .state.audit_chain import DELETED, EDITED, INSERTED, REORDERED, Link, Problem, classify
-from .state.db import open_state_db
-from .state.installation import installation_id
-from .state.models import AuditEvent
+from ..settings import EnclaveSettings
+from ..state.audit import verify_chain
+from ..state.audit_anchor import ForeignLine, anchor_paths, check_against_anchor, foreign_lines
+from ..state.audit_chain import DELETED, EDITED, INSERTED, REORDERED, Link, Problem, classify
+from ..state.db import open_state_db
+from ..state.installation import installation_id
+from ..state.models import AuditEvent
+from .forwarding import PREFIX, SOURCE, airlock_audit, forwarded_entry_hash, is_forwarded
 
 MISSING = "missing from the one log"
 
@@ -43,10 +41,8 @@ class Verdict:
         return not self.problems
 
 
-def _airlock_link(entry: AuditEntry) -> Link:
-    recomputed = airlock_entry_hash(prev_hash=entry.prev_hash, at=entry.at, actor=entry.actor, event=entry.event,
-                                    outcome=entry.outcome, request_id=entry.request_id, details=entry.details)
-    return Link(entry.id, entry.prev_hash, entry.entry_hash, recomputed == entry.entry_hash)
+def _airlock_link(entry: ChainLink) -> Link:
+    return Link(entry.id, entry.prev_hash, entry.entry_hash, entry.hash_holds)
 
 
 def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], list[Problem]]:
@@ -82,7 +78,7 @@ def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], 
     return copies, problems
 
 
-def _cross_check(entries: list[AuditEntry], copies: dict[int, AuditEvent]) -> list[Problem]:
+def _cross_check(entries: list[ChainLink], copies: dict[int, AuditEvent]) -> list[Problem]:
     problems: list[Problem] = []
     ids = {e.id for e in entries}
     forwarded_as = {copy.details.get("airlock_entry_hash"): airlock_id for airlock_id, copy in copies.items()}
@@ -114,12 +110,14 @@ def verify_one_log(settings: EnclaveSettings) -> Verdict:
         with db.reading() as fresh:
             return fresh.execute(select(func.max(AuditEvent.seq))).scalar() or 0
 
-    airlock = airlock_database(settings)
+    # The airlock's entries are read before the enclave's log: an entry forwarded meanwhile is then found in
+    # both, never in the enclave's log only.
+    airlock = airlock_audit(settings)
     try:
-        entries = None if airlock is None else _airlock_entries(airlock)
+        entries = None if airlock is None else airlock.chain()
     finally:
         if airlock is not None:
-            airlock.dispose()
+            airlock.close()
     with db.reading() as session:
         events = list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
         problems = verify_chain(session)
@@ -153,12 +151,3 @@ def _once_per_entry(problems: list[Problem]) -> list[Problem]:
             seen.add(mark)
         kept.append(problem)
     return kept
-
-
-def _airlock_entries(airlock: Database) -> list[AuditEntry]:
-    """The airlock's entries, oldest first (read before the enclave's log: an entry forwarded meanwhile is
-    then found in both, never in the enclave's log only)."""
-    with airlock.read() as session:
-        entries = list(session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
-        session.expunge_all()
-        return entries

@@ -16,23 +16,19 @@ names it.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from traitlets.config import Configurable
 
-from egress_review.config import EgressReview
-from egress_review.storage.audit import canonical_json
-from egress_review.storage.audit import entry_hash as airlock_entry_hash
-from egress_review.storage.db import Database
-from egress_review.storage.forwarding import forward_pending
+from egress_review.integration import AuditReader, ForwardedEntry
 
-from .settings import EnclaveSettings
-from .state import audit
-from .state.audit_chain import GENESIS
-from .state.db import open_state_db
-from .state.models import AuditEvent
+from ..settings import EnclaveSettings
+from ..state import audit
+from ..state.audit_chain import GENESIS
+from ..state.db import open_state_db
+from ..state.models import AuditEvent
+from .service import airlock_data_dir
 
 log = logging.getLogger("enclave.audit")
 
@@ -47,9 +43,11 @@ def is_forwarded(event: AuditEvent) -> bool:
 def forwarded_entry_hash(event: AuditEvent) -> str:
     """The airlock entry's hash recomputed from its copy in the enclave's log."""
     d = event.details
-    return airlock_entry_hash(prev_hash=d.get("airlock_prev_hash", ""), at=d.get("airlock_at", ""),
-                              actor=event.actor, event=event.action.removeprefix(PREFIX), outcome=event.outcome,
-                              request_id=d.get("request_id"), details=canonical_json(d.get("details", {})))
+    copy = ForwardedEntry(id=d.get("airlock_id"), at=d.get("airlock_at", ""), actor=event.actor,
+                          event=event.action.removeprefix(PREFIX), outcome=event.outcome,
+                          request_id=d.get("request_id"), details=d.get("details", {}),
+                          prev_hash=d.get("airlock_prev_hash", ""), entry_hash=d.get("airlock_entry_hash", ""))
+    return copy.computed_hash()
 
 
 def _high_water(session: Session, from_seq: int = 0) -> tuple[int, str, int]:
@@ -67,33 +65,30 @@ def _high_water(session: Session, from_seq: int = 0) -> tuple[int, str, int]:
     return 0, GENESIS, 0
 
 
-def _target(entry: dict) -> str:
-    if entry.get("request_id") is None:
+def _target(entry: ForwardedEntry) -> str:
+    if entry.request_id is None:
         return ""
-    request = f"request/{entry['request_id']}"
-    return f"{entry['project']}:{request}" if entry.get("project") else request
+    request = f"request/{entry.request_id}"
+    return f"{entry.project}:{request}" if entry.project else request
 
 
-def _details(entry: dict) -> dict:
-    return {"source": SOURCE, "airlock_id": entry["id"], "airlock_at": entry["at"],
-            "airlock_prev_hash": entry["prev_hash"], "airlock_entry_hash": entry["entry_hash"],
-            "request_id": entry["request_id"], "project": entry["project"], "details": entry["details"]}
+def _details(entry: ForwardedEntry) -> dict:
+    return {"source": SOURCE, "airlock_id": entry.id, "airlock_at": entry.at,
+            "airlock_prev_hash": entry.prev_hash, "airlock_entry_hash": entry.entry_hash,
+            "request_id": entry.request_id, "project": entry.project, "details": entry.details}
 
 
-def _breaks_chain(entry: dict, prev_hash: str) -> str | None:
+def _breaks_chain(entry: ForwardedEntry, prev_hash: str) -> str | None:
     """Why this entry may not be forwarded after the one whose hash is `prev_hash`, or None."""
-    recomputed = airlock_entry_hash(prev_hash=entry["prev_hash"], at=entry["at"], actor=entry["actor"],
-                                    event=entry["event"], outcome=entry["outcome"], request_id=entry["request_id"],
-                                    details=canonical_json(entry["details"]))
-    if recomputed != entry["entry_hash"]:
+    if entry.computed_hash() != entry.entry_hash:
         return "its content does not match its hash (edited)"
-    if entry["prev_hash"] != prev_hash:
+    if entry.prev_hash != prev_hash:
         return "it does not follow the last forwarded entry (entries deleted, inserted or reordered)"
     return None
 
 
 class EnclaveAuditSink(Configurable):
-    """Receives the airlock's audit entries into the enclave's log (egress_review.storage.forwarding.AuditSink)."""
+    """Receives the airlock's audit entries into the enclave's log (an egress_review.integration.AuditSink)."""
 
     def __init__(self, settings: EnclaveSettings | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -114,17 +109,17 @@ class EnclaveAuditSink(Configurable):
         with self._db().transaction() as session:
             audit.lock_log(session)
             last_id, last_hash, self._mark = _high_water(session, self._mark)
-            for entry in entries:
-                if entry["id"] <= last_id:
+            for entry in map(ForwardedEntry.from_dict, entries):
+                if entry.id <= last_id:
                     continue  # already forwarded (by another process, or an earlier pass)
                 reason = _breaks_chain(entry, last_hash)
                 if reason:
-                    self.refused = f"airlock entry {entry['id']} was not forwarded: {reason}"
+                    self.refused = f"airlock entry {entry.id} was not forwarded: {reason}"
                     log.error("%s; run 'enclave audit verify'", self.refused)
                     break
-                event = audit.record(session, actor=entry["actor"], action=PREFIX + entry["event"],
-                                     target=_target(entry), outcome=entry["outcome"], details=_details(entry))
-                last_id, last_hash = entry["id"], entry["entry_hash"]
+                event = audit.record(session, actor=entry.actor, action=PREFIX + entry.event,
+                                     target=_target(entry), outcome=entry.outcome, details=_details(entry))
+                last_id, last_hash = entry.id, entry.entry_hash
                 added += 1
                 mark = event.seq
         if added:
@@ -132,26 +127,18 @@ class EnclaveAuditSink(Configurable):
         return added
 
 
-def airlock_data_dir(settings: EnclaveSettings) -> Path:
-    """Where the hub's airlock service keeps its data (enclave/hub/airlock.py gives it this folder)."""
-    return settings.state_path / "airlock"
-
-
-def airlock_database(settings: EnclaveSettings) -> Database | None:
-    """The airlock's database as the hub runs it, or None when the airlock has never run."""
-    url = EgressReview(data_dir=str(airlock_data_dir(settings))).db_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
-    return Database(url)
+def airlock_audit(settings: EnclaveSettings) -> AuditReader | None:
+    """The airlock's audit log as the hub runs it, read-only, or None when the airlock has never run."""
+    return AuditReader.open(airlock_data_dir(settings))
 
 
 def catch_up(settings: EnclaveSettings) -> tuple[int, str | None]:
     """Forward what the airlock has not forwarded yet: (entries added, why it stopped short or None)."""
-    db = airlock_database(settings)
-    if db is None:
+    reader = airlock_audit(settings)
+    if reader is None:
         return 0, None
     try:
         sink = EnclaveAuditSink(settings)
-        return forward_pending(db, sink), sink.refused
+        return reader.forward_to(sink), sink.refused
     finally:
-        db.dispose()
+        reader.close()

@@ -1,10 +1,10 @@
-"""The airlock's view of projects (egress_review.directory.ProjectDirectory), over the enclave's state.
+"""The airlock's view of projects (an egress_review.integration.ProjectDirectory), over the enclave's state.
 
-The airlock runs as a separate process; it is given this class by import
-path and reads the same state database, read-only. What analysts see, and
-so could leak, is their project's extracts: the identifiers are the
-project's pseudonyms and canaries (the pseudonym list written with each
-extract), and the cohort tables are the extract's.
+The airlock runs as a separate process; the hub's service definition names
+this class (service.py) and it reads the same state database, read-only.
+What analysts see, and so could leak, is their project's extracts: the
+identifiers are the project's pseudonyms and canaries (the pseudonym list
+written with each extract), and the cohort tables are the extract's.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from traitlets.config import Configurable
 
 from ..extracts.store import project_extracts, read_pseudonyms
 from ..settings import EnclaveSettings
-from .db import open_state_db
-from .models import AccountStatus
-from .queries import active_membership, active_projects_of, find_project, find_user
+from ..state.db import open_state_db
+from ..state.models import AccountStatus
+from ..state.queries import active_membership, active_projects_of, find_project, find_user
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
 _cache_lock = threading.Lock()
