@@ -1,5 +1,10 @@
 """Test-suite-wide rules.
 
+A test's tier is the first folder under tests/ it lives in: unit (no Docker, no browser), integration (real
+hub, Docker, kernels, databases) or browser (real Chromium); the tier's marker is set here, from the folder,
+and no test file sets one of its own. A test under a `security` folder (the red-team suite, in each tier)
+is marked `security` too. tests/unit/test_suite_layout.py holds the suite to this.
+
 Integration and browser tests need a Docker engine (and Chromium). Under CI
 (CI=true) their absence FAILS the run; on a developer's machine the tests
 that need them are skipped with the reason. `make test` installs both.
@@ -11,6 +16,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -21,12 +27,36 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # live demo once added its own lines to the demo's audit anchor). Each run gets its own instead.
 INSTALLATION_VARIABLES = ("ENCLAVE_DB_URL", "ENCLAVE_AUDIT_ANCHOR_COPY", "ENCLAVE_TLS_CERT", "ENCLAVE_TLS_KEY")
 
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "browser")
+
 
 def pytest_configure(config):
     os.environ["ENCLAVE_STATE_DIR"] = tempfile.mkdtemp(prefix="enclave-test-run-")
     os.environ["ENCLAVE_INSTANCE"] = f"enctest-run-{secrets.token_hex(3)}"
+    # `enclave init` and `demo seed` point the account's later commands at what they made: not the operator's.
+    os.environ["ENCLAVE_POINTER_FILE"] = os.path.join(os.environ["ENCLAVE_STATE_DIR"], "pointer.json")
     for name in INSTALLATION_VARIABLES:
         os.environ.pop(name, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items):
+    """Mark each test with its tier, from its folder, and `security` when it is in a security folder."""
+    for item in items:
+        folders = tier_folders(Path(item.path))
+        if folders and folders[0] in TIERS:
+            item.add_marker(folders[0])
+        if "security" in folders:
+            item.add_marker("security")
+
+
+def tier_folders(path: Path) -> tuple[str, ...]:
+    """The folders between tests/ and the file: ("integration", "security") for a red-team integration test."""
+    try:
+        return path.resolve().relative_to(TESTS).parts[:-1]
+    except ValueError:  # a test outside tests/ has no tier
+        return ()
 
 
 def require(condition: bool, what: str) -> None:

@@ -9,8 +9,6 @@ import pytest
 
 from tests.support.browser import launch, log_in
 
-pytestmark = pytest.mark.browser
-
 PROJECT = "alpha"
 AIRLOCK = "/services/egress-review/"
 TABLE_PATH = "tables/bmi_by_region.csv"

@@ -2,11 +2,7 @@
 
 import re
 
-import pytest
-
 from tests.support.browser import log_in
-
-pytestmark = pytest.mark.browser
 
 
 

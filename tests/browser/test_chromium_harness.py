@@ -14,12 +14,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 from harness.chromium import BLIND_LAUNCHER
 from tests.support.browser import launch, new_context
-
-pytestmark = pytest.mark.browser
 
 REQUESTS = 30
 SLOW_SECONDS = 2.0

@@ -19,8 +19,6 @@ import pytest
 
 from tests.support.browser import log_in
 
-pytestmark = pytest.mark.browser
-
 
 
 class Sentinel:

@@ -22,8 +22,6 @@ from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
 from tests.support.browser import log_in
 
-pytestmark = pytest.mark.browser
-
 PERSON, PROJECT = "lena", "lroutes"
 
 

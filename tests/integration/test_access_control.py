@@ -1,9 +1,5 @@
 """Who may start and open which workspace."""
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 def test_roles_become_hub_groups(enclave):
     enclave.login("rita")  # hub users exist from their first login

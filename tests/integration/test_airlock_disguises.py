@@ -8,10 +8,7 @@ The extract's sketches (which the row-level check matches values against) sit be
 on the host, not in the workspace.
 """
 
-import pytest
 import requests
-
-pytestmark = pytest.mark.integration
 
 OUTBOX = "/home/analyst/outbox/disguises"
 WRITE = f"""

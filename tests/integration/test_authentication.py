@@ -1,6 +1,5 @@
 """Logging in through the real hub: hashed passwords, lockout, TOTP, audit."""
 
-import pytest
 from sqlalchemy import select
 
 from enclave.operations import people
@@ -8,8 +7,6 @@ from enclave.state.models import AuditEvent
 from nativeauthenticator.orm import UserInfo
 from tests.support.hub import HubUser
 from tests.support.totp import fresh_totp, secret_from_uri
-
-pytestmark = pytest.mark.integration
 
 
 def test_passwords_are_stored_only_as_bcrypt_hashes(enclave):

@@ -25,8 +25,6 @@ from enclave.extracts.store import extract_folder
 from enclave.operations import datasets, people, projects
 from tests.support.workspaces import Workspace
 
-pytestmark = pytest.mark.integration
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 PROJECT, ANALYST = "genome", "gina"
 SIGNIFICANT = 5e-8

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pytest
 from sqlalchemy import select
 
 from enclave.cohort import genotypes as geno
 from enclave.operations import datasets
 from enclave.state.models import DatasetExtract
 from tests.support.workspaces import Workspace
-
-pytestmark = pytest.mark.integration
 
 MOUNT = "/data/genotypes/v1"
 

@@ -4,8 +4,6 @@ import pytest
 
 from enclave.spawner import hardening
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def inspected(alice_alpha):

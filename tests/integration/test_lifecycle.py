@@ -5,8 +5,6 @@ import pytest
 from enclave.errors import InvalidState
 from enclave.operations import people, projects
 
-pytestmark = pytest.mark.integration
-
 
 def test_suspending_a_project_stops_its_workspace_and_refuses_new_ones(enclave):
     dave = enclave.login("dave")

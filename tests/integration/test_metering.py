@@ -34,8 +34,6 @@ from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 from tests.support.recording import RecordingWorkspaces
 
-pytestmark = pytest.mark.integration
-
 
 def audited(enclave, action: str, target: str) -> list[dict]:
     return audited_in(enclave.ctx.db, action, target)

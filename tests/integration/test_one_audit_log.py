@@ -39,12 +39,10 @@ from enclave.state.audit_anchor import anchor_paths
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.db import open_state_db
 from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 (a throwaway real PostgreSQL)
-from tests.integration.test_airlock import AGGREGATE, Airlock, _request_for
+from tests.support.airlock import AGGREGATE, AirlockClient, request_for
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 from tests.support.workspaces import Workspace
-
-pytestmark = pytest.mark.integration
 
 PERSON, PROJECT = "audie", "ledger"
 
@@ -97,12 +95,12 @@ def test_everything_audited_is_in_the_one_log_in_order_and_verifies(enclave, cli
     workspace = Workspace(enclave, PERSON, PROJECT)  # logs in, spawns through the hub, opens a kernel
     try:
         workspace.run(f"open('/home/analyst/outbox/by_sex.csv', 'w').write({AGGREGATE!r})")
-        analyst = Airlock(enclave, PERSON)
-        rid = _request_for(analyst, PROJECT, ["by_sex.csv"])
-        (staged,) = analyst.ok("POST", f"/requests/{rid}/submit")["staged_files"]
-        Airlock(enclave, "rita").ok("POST", f"/requests/{rid}/votes", json={"decision": "approve"})
-        Airlock(enclave, "rex").ok("POST", f"/requests/{rid}/votes", json={"decision": "approve"})
-        download = analyst.call("GET", f"/requests/{rid}/files/{staged['id']}/download")
+        analyst = AirlockClient.through_hub(enclave, PERSON)
+        rid = request_for(analyst, PROJECT, ["by_sex.csv"])
+        (staged,) = analyst.ok("POST", f"api/requests/{rid}/submit")["staged_files"]
+        AirlockClient.through_hub(enclave, "rita").ok("POST", f"api/requests/{rid}/votes", json={"decision": "approve"})
+        AirlockClient.through_hub(enclave, "rex").ok("POST", f"api/requests/{rid}/votes", json={"decision": "approve"})
+        download = analyst.request("GET", f"api/requests/{rid}/files/{staged['id']}/download")
         assert download.status_code == 200 and download.content == AGGREGATE.encode()
         _print_until_suspended(enclave, workspace)
     finally:

@@ -2,11 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from enclave.isolation.network import ensure_project_network
-
-pytestmark = pytest.mark.integration
 
 
 def test_first_spawns_of_a_project_racing_for_its_network_all_get_it(enclave, docker_client):

@@ -16,8 +16,6 @@ from enclave.spawner import hardening
 from enclave.state.audit_query import AuditFilter, find_events
 from tests.support.workspaces import Workspace
 
-pytestmark = pytest.mark.integration
-
 PROJECT = "sparky"
 PROBE = "import socket\ns = socket.socket(); s.settimeout(3)\n"
 

@@ -27,8 +27,6 @@ from tests.support.hub import trust
 from tests.support.sentinel import HostSentinel, parse_probe, probe_code
 from tests.support.workspaces import Workspace
 
-pytestmark = pytest.mark.integration
-
 OPEN = "OPEN"
 
 

@@ -3,13 +3,10 @@
 import json
 
 import polars as pl
-import pytest
 
 from enclave.extracts.materialise import CANARIES
 from enclave.operations import datasets
 from tests.support.workspaces import Workspace
-
-pytestmark = pytest.mark.integration
 
 COHORT = "/data/cohort/v1"
 PARTICIPANTS = 2_000  # seeded by tests/support/enclave.py

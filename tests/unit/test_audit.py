@@ -12,8 +12,6 @@ from enclave.airlock.verify import verify_one_log
 from enclave.state import audit
 from enclave.state.audit_anchor import COPY_VARIABLE, anchor_paths, read_heads
 
-pytestmark = pytest.mark.unit
-
 
 def _write(ctx, n=3):
     for i in range(n):

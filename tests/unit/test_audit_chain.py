@@ -2,11 +2,7 @@
 
 import hashlib
 
-import pytest
-
 from enclave.state.audit_chain import GENESIS, Link, classify, missing_keys
-
-pytestmark = pytest.mark.unit
 
 
 def _chain(n: int) -> list[Link]:

@@ -16,8 +16,6 @@ from enclave.airlock.forwarding import EnclaveAuditSink, catch_up
 from enclave.airlock.verify import verify_one_log
 from enclave.state.audit_query import AuditFilter, find_events
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def airlock(settings, ctx):

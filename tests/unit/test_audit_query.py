@@ -10,8 +10,6 @@ from enclave.errors import InvalidInput
 from enclave.state import audit
 from enclave.state.audit_query import AuditFilter, dataset_access, find_events
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def log(ctx):

@@ -10,8 +10,6 @@ import pytest
 from enclave.images import catalog
 from enclave.operations.projects import IMAGES
 
-pytestmark = pytest.mark.unit
-
 REAL_IMAGES = Path(catalog.__file__).resolve().parents[2] / "images"
 
 

@@ -4,8 +4,6 @@ import pytest
 
 from enclave.cli.main import main
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):

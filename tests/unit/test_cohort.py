@@ -12,8 +12,6 @@ import pytest
 from enclave.cohort import CohortSummary, generate, generate_cohort
 from enclave.cohort.codes import DIAGNOSIS_CODES
 
-pytestmark = pytest.mark.unit
-
 SMALL = 2_000
 SEED = 7
 TABLES = ("participants", "baseline", "diagnoses")

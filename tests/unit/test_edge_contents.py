@@ -9,8 +9,6 @@ import pytest
 
 from enclave.edge.contents import HOLD, PASS, REFUSE, ContentsCheck, cap_for
 
-pytestmark = pytest.mark.unit
-
 LIMIT = 64 * 1024
 
 

@@ -8,8 +8,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from enclave.edge.headers import (SECURITY_HEADERS, downstream_response_headers, named_recipient, secure_cookie,
                                   serialised_head, upstream_request_headers)
 
-pytestmark = pytest.mark.unit
-
 
 def test_client_supplied_forwarding_headers_are_replaced_by_the_edges_own():
     incoming = CIMultiDictProxy(CIMultiDict({

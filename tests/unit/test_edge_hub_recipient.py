@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 from jupyterhub import orm
 from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.user import User
@@ -20,8 +19,6 @@ from tornado.netutil import bind_sockets
 
 from enclave.hub import recipient
 from enclave.metering.channels import RECIPIENT_HEADER
-
-pytestmark = pytest.mark.unit
 
 
 def hub_user(name: str) -> User:

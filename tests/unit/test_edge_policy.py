@@ -10,8 +10,6 @@ from enclave.edge.policy import (AIRLOCK, AMBIGUOUS, CLOSED_ROUTE, DOWNLOAD, EDG
                                  TOKEN_IN_URL, UNMETERED, WORKSPACE, decide)
 from enclave.metering.channels import AIRLOCK_PROJECT, CHANNELS, HUB_PROJECT
 
-pytestmark = pytest.mark.unit
-
 WS = "/user/alice/alpha"
 
 

@@ -28,8 +28,6 @@ from enclave.edge.tls import make_self_signed, server_context
 from enclave.images.static_copy import KERNELS, MANIFEST, SERVER_STATIC, copy_folder
 from enclave.state.db import StateDB
 
-pytestmark = pytest.mark.unit
-
 WS = "/user/alice/alpha"
 IMAGE = "enclave-workspace:0123456789ab"
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from enclave.edge.refusals import REPEAT_WINDOW, RefusalAudit
 from enclave.state.audit import verify_chain
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
-
-pytestmark = pytest.mark.unit
 
 
 def events(db: StateDB) -> list[dict]:

@@ -28,8 +28,6 @@ from enclave.images.static_copy import (KERNELS, LAB_STATIC, LAB_THEMES, LABEXTE
                                         StaticCopyError, copy_folder)
 from enclave.operations import projects
 
-pytestmark = pytest.mark.unit
-
 TAG = "enclave-workspace:0123456789ab"
 USER_DATA_LABEXT, VENV_LABEXT = LABEXTENSIONS[0], LABEXTENSIONS[1]
 

@@ -11,8 +11,6 @@ from cryptography import x509
 from enclave.edge.tls import CertificateProblem, certificate_for, make_self_signed, server_context, subject_names
 from enclave.settings import EnclaveSettings
 
-pytestmark = pytest.mark.unit
-
 
 def settings_for(tmp_path, **extra) -> EnclaveSettings:
     return EnclaveSettings(state_dir=str(tmp_path / "state"), instance="unit", **extra)

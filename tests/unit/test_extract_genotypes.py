@@ -25,8 +25,6 @@ from enclave.extracts.store import read_pseudonyms
 from enclave.operations import datasets, projects
 from enclave.state.models import DatasetExtract
 
-pytestmark = pytest.mark.unit
-
 SAMPLES, VARIANTS = 50, 300
 GT = {"0/0", "0/1", "1/1"}
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from egress_review.checks.cohort_sketch import TableSketch, clear_cache, sidecar, sketch_of
 from enclave.airlock.sketches import sketch_folder
 from enclave.extracts.materialise import ExtractRequest, remove_tree, write_extract
-
-pytestmark = pytest.mark.unit
 
 
 def test_an_extract_gets_the_airlocks_sketches_beside_it_not_inside(tmp_path):

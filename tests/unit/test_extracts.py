@@ -20,8 +20,6 @@ from enclave.extracts.pseudonyms import Pseudonymiser
 from enclave.operations import datasets, projects
 from enclave.state.models import DatasetApproval, DatasetExtract
 
-pytestmark = pytest.mark.unit
-
 PARTICIPANTS = 300
 TABLES = ("baseline.parquet", "diagnoses.parquet", "participants.parquet")
 

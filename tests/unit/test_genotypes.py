@@ -16,8 +16,6 @@ from enclave.cohort import generate_cohort
 from enclave.cohort import genotypes as geno
 from enclave.datasets import vcf
 
-pytestmark = pytest.mark.unit
-
 SAMPLES, VARIANTS, CAUSAL = 50, 300, 3
 
 

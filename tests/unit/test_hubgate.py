@@ -12,7 +12,6 @@ import json
 import socket
 
 import aiohttp
-import pytest
 from aiohttp import web
 from sqlalchemy import select
 
@@ -21,8 +20,6 @@ from enclave.hubgate.policy import BODY_LIMIT
 from enclave.hubgate.sources import Workspace, WorkspaceSources
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
-
-pytestmark = pytest.mark.unit
 
 
 def free_port() -> int:

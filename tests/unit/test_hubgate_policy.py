@@ -6,8 +6,6 @@ import pytest
 
 from enclave.hubgate.policy import BODY_LIMIT, decide
 
-pytestmark = pytest.mark.unit
-
 OWNER = "alice"
 
 

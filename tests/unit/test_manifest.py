@@ -19,8 +19,6 @@ from enclave.datasets.manifest import (
     verify_manifest,
 )
 
-pytestmark = pytest.mark.unit
-
 CONTENT = {
     "participants.parquet": b"participant rows",
     "baseline.parquet": b"baseline rows" * 100,

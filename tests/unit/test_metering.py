@@ -15,8 +15,6 @@ from enclave.operations import people, projects
 from enclave.settings import EnclaveSettings
 from enclave.state.models import AccountStatus, AuditEvent, EgressUsage, User
 
-pytestmark = pytest.mark.unit
-
 BUDGET = 1000
 
 

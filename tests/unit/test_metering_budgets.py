@@ -20,8 +20,6 @@ from enclave.metering.extracts import extract_information, measuring_limit
 from enclave.operations import datasets, people, projects
 from enclave.state.models import AccountStatus, AuditEvent, DatasetExtract, User
 
-pytestmark = pytest.mark.unit
-
 KIB = 1024
 
 

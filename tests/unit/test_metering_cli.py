@@ -12,8 +12,6 @@ from enclave.metering import EgressMeter
 from enclave.metering.report import readable
 from enclave.settings import EnclaveSettings
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):

@@ -26,8 +26,6 @@ from enclave.metering.information import (
     base64_cost,
 )
 
-pytestmark = pytest.mark.unit
-
 MB = 1024 * 1024
 
 

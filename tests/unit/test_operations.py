@@ -7,8 +7,6 @@ from enclave.errors import AlreadyExists, DatasetIntegrityError, InvalidInput, I
 from enclave.operations import datasets, people, projects
 from enclave.state.models import AuditEvent, Dataset, Membership, Project, ProjectStatus
 
-pytestmark = pytest.mark.unit
-
 
 def _count(ctx, model):
     with ctx.db.transaction() as session:

@@ -9,8 +9,6 @@ from enclave.operations import datasets, people, projects
 from enclave.spawner import hardening
 from enclave.spawner.plan import plan_workspace
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def cohort(tmp_path):

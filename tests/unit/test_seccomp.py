@@ -10,8 +10,6 @@ from dockerspawner import DockerSpawner
 
 from enclave.confinement import seccomp
 
-pytestmark = pytest.mark.unit
-
 # The calls that reach into another process of the same uid, and io_uring (see the module's reasons).
 MUST_BE_ABSENT = {"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp", "process_madvise",
                   "perf_event_open", "bpf", "io_uring_setup", "io_uring_enter", "io_uring_register"}

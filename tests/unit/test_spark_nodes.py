@@ -13,8 +13,6 @@ from enclave.spark.nodes import MASTER_URL, container_memory, master_spec, worke
 from enclave.spawner import hardening
 from enclave.confinement.mounts import DatasetMount
 
-pytestmark = pytest.mark.unit
-
 DATA = [DatasetMount("cohort@v1", Path("/srv/extracts/alpha/cohort/v1"), "/data/cohort/v1")]
 
 

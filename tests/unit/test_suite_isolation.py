@@ -8,14 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from enclave.airlock.verify import verify_one_log
 from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.db import StateDB
-
-pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,6 @@ from enclave.cohort import generate_cohort
 from enclave.extracts.trace import HIGH_PSEUDONYMS, file_tokens, trace_file
 from enclave.operations import datasets, projects
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):

@@ -15,8 +15,6 @@ from enclave.datasets import vcf
 from enclave.extracts.trace import trace_file
 from enclave.operations import datasets, projects
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):

@@ -19,8 +19,6 @@ import pytest
 from tests.support.browser import launch, log_in
 from tests.integration.security.conftest import assert_audited
 
-pytestmark = pytest.mark.browser
-
 PROJECT = "alpha"
 OUTBOX = "/home/analyst/outbox"
 AGGREGATE = "sex,n\nFemale,1043\nMale,957\n"

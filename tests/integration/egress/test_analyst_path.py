@@ -4,14 +4,10 @@ and reviewers decide file by file on the page."""
 
 import re
 
-import pytest
-
 from egress_review.domain.permissions import Scope
 from egress_review.services.views import list_requests, request_detail
 from egress_review.testing import analyst
 from tests.integration.egress.clients import Browser
-
-pytestmark = pytest.mark.integration
 
 
 def rid_of(reply) -> str:

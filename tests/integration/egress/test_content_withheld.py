@@ -16,8 +16,6 @@ from egress_review.testing import make_env
 from egress_review.testing_hub import ServedAirlock
 from tests.integration.egress.clients import Browser, Client
 
-pytestmark = pytest.mark.integration
-
 MARKER = "mk" + secrets.token_hex(12)
 PNG = b"\x89PNG\r\n\x1a\n" + MARKER.encode() + secrets.token_bytes(64)  # a PNG signature, then anything
 # The marker is in the cells and in the name of a count column, which the small-counts check quotes.

@@ -2,7 +2,6 @@
 is sent, by whichever kind of user, the service never answers with a 5xx and
 every error is the documented JSON shape."""
 
-import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -12,7 +11,6 @@ from egress_review.domain.permissions import Scope
 from egress_review.domain.states import RequestState
 from egress_review.testing import create_request_at_status
 
-pytestmark = pytest.mark.integration
 EXAMPLES_PER_OPERATION = 30
 
 

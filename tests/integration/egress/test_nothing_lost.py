@@ -22,8 +22,6 @@ from egress_review.staging import StagingStore
 from egress_review.storage.models import AuditEntry, Request, StagedFile, Vote
 from egress_review.testing import analyst, create_request_at_status, make_env, reviewer
 
-pytestmark = pytest.mark.integration
-
 CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys

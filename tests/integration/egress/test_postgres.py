@@ -22,7 +22,6 @@ from egress_review.storage.models import IMMUTABLE_TABLES, Request, Vote
 from egress_review.testing import create_request_at_status, create_request_touching_every_table, make_env, reviewer
 from egress_review.testing_hub import free_port
 
-pytestmark = pytest.mark.integration
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -10,8 +10,6 @@ from egress_review.services.context import default_checks_runner
 from egress_review.services.views import request_detail
 from egress_review.testing import PROJECT, analyst, create_request_at_status, make_env, reviewer
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def real_env(tmp_path):

@@ -11,8 +11,6 @@ import requests
 
 from egress_review.testing_hub import free_port
 
-pytestmark = pytest.mark.integration
-
 
 def test_service_starts_from_the_hub_environment_alone(tmp_path):
     port = free_port()

@@ -10,8 +10,6 @@ import requests
 from egress_review.domain.permissions import Scope
 from tests.integration.egress.clients import Browser, Client
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def people(served, hub):

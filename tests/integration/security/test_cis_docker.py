@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 SENSITIVE_HOST_DIRS = {"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr"}
 
 

@@ -5,10 +5,6 @@ mount refuses it, whatever the file's permissions say). That the data is readabl
 tests/integration/test_workspace_data.py.
 """
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 COHORT = "/data/cohort/v1"
 TABLE = f"{COHORT}/participants.parquet"
 

@@ -14,8 +14,6 @@ from tests.integration.security.conftest import assert_audited
 from tests.integration.security.probes import connect, resolve
 from tests.integration.security.test_dns import require_mitigation
 
-pytestmark = pytest.mark.integration
-
 SERVER_PORT = 8888  # the Jupyter server in every workspace
 
 

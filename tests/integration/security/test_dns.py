@@ -27,8 +27,6 @@ import pytest
 from enclave.spawner.hardening import DNS_NOWHERE
 from tests.integration.security.probes import resolve
 
-pytestmark = pytest.mark.integration
-
 
 class DnsSentinel:
     """Records every datagram and connection to <address>:53 (answers nothing)."""

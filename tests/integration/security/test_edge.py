@@ -32,8 +32,6 @@ from tests.integration.security.probes import planted_kernelspec_code
 from tests.support.enclave import free_port, hub_environment
 from tests.support.hub import trust
 
-pytestmark = pytest.mark.integration
-
 STRICT_LIMIT = 16 * 1024  # the second edge's contents limit, under the lockdown's 64 KiB
 
 

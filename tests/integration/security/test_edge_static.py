@@ -36,8 +36,6 @@ from tests.support.enclave import free_port, hub_environment
 from tests.support.browser import log_in
 from tests.support.hub import trust
 
-pytestmark = pytest.mark.integration
-
 PROOF = "static/lab/enclave-edge-proof.txt"  # exists in the edge's copy only, never in an image
 
 

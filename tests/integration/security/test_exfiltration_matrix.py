@@ -38,8 +38,6 @@ from tests.support.exfil import (KERNEL_PAYLOAD, EdgeBrowser, Outcome, b64, b64u
                                  kernel_messages, make_payload, read_frames, settled, unb64url)
 from tests.support.workspaces import Workspace
 
-pytestmark = pytest.mark.integration
-
 PROJECT = "exfil"
 ANALYST = "mallory"
 N = 64 * 1024  # bytes of extract information per row (the test cohort's extract holds about 80 KiB)

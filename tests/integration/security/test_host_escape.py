@@ -7,8 +7,6 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def test_no_docker_or_containerd_socket_is_reachable(alice_alpha):
     """RT-20: find the Docker socket (or any container engine's) anywhere in the workspace."""

@@ -21,8 +21,6 @@ from tests.integration.security.conftest import assert_audited
 from tests.integration.security.probes import connect
 from tests.integration.security.test_network_exits import gateway, host_addresses
 
-pytestmark = pytest.mark.integration
-
 MARKER = "X-Enclave-Hubgate"
 NOTE = "extract-" + "x" * 200_000  # what a kernel would store in a token note to read back in the browser
 

@@ -5,12 +5,8 @@ issue 4 item 1 are not built yet). Every test first shows the file is there, so 
 refusing, not a missing file.
 """
 
-import pytest
-
 from tests.integration.security.conftest import CLOSED, TOO_LARGE
 from tests.integration.security.probes import planted_kernelspec_code
-
-pytestmark = pytest.mark.integration
 
 
 def assert_closed(reply, secret: bytes = b""):

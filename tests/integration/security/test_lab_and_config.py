@@ -4,10 +4,6 @@ the lockdown itself cannot be changed from inside the workspace."""
 import json
 import re
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 LOCKED_PLUGINS = {
     "@jupyterlab/docmanager-extension:download",  # File > Download
     "@jupyterlab/docmanager-extension:open-browser-tab",  # Open in New Browser Tab (document)

@@ -14,7 +14,6 @@ import re
 import time
 import uuid
 
-import pytest
 import requests
 import websocket
 
@@ -23,8 +22,6 @@ from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import AccountStatus, EgressUsage
 from enclave.state.queries import get_user
 from tests.support.hub import HubUser
-
-pytestmark = pytest.mark.integration
 
 WS_POLICY_VIOLATION = 1008
 

@@ -15,8 +15,6 @@ import pytest
 from tests.integration.security.probes import connect
 from tests.support.sentinel import CONTAINER_LISTENER, HostSentinel
 
-pytestmark = pytest.mark.integration
-
 
 def gateway(workspace) -> str:
     networks = workspace.container.attrs["NetworkSettings"]["Networks"]

@@ -3,12 +3,9 @@
 No app is declared by the operator (c.ServerProxy.servers is empty), so every /proxy/ route refuses.
 """
 
-import pytest
 import requests
 
 from tests.integration.security.conftest import CLOSED
-
-pytestmark = pytest.mark.integration
 
 
 def test_proxy_to_a_port_in_the_workspace_is_refused(browser, web_server):

@@ -20,8 +20,6 @@ from enclave.spawner import hardening
 from tests.integration.security.conftest import CLOSED, Browser
 from tests.support.workspaces import Workspace
 
-pytestmark = pytest.mark.integration
-
 SERVER_PORT = 8888  # DockerSpawner's port for the single-user server
 
 # Kernel-side helpers: raw syscalls (x86_64 numbers) answering "ok" or the errno's name.

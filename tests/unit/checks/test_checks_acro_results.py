@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from checks_builders import result_of
 
 from egress_review.checks import Verdict
-
-pytestmark = pytest.mark.unit
 
 
 def acro_output(uid: str, status: str, summary: str, exception: str = "", kind: str = "table") -> dict:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from checks_builders import result_of
 
 from egress_review.checks import ChecksConfig, Verdict
-
-pytestmark = pytest.mark.unit
 
 RELEASED = "region,n\nnorth,120\nsouth,45\neast,300\n"
 

@@ -18,8 +18,6 @@ from checks_builders import SVG_PASSIVE, flate_stream, jpeg_bytes, pdf_bytes, pn
 from egress_review.checks import FileKind, Verdict
 from egress_review.checks.sniff import detect
 
-pytestmark = pytest.mark.unit
-
 
 def file_type(check, name, content):
     return result_of(check(name, content), "file_type")

@@ -9,8 +9,6 @@ from checks_builders import result_of
 
 from egress_review.checks import Verdict
 
-pytestmark = pytest.mark.unit
-
 # pseudonyms as the enclave makes them: the project's code, then 14 digits
 IDS = [1_100_000_000_000_000 + 7_919 * n * 1_000_003 for n in range(1, 400)]
 IDENTIFIERS = frozenset(map(str, IDS))

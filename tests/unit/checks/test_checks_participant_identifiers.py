@@ -13,8 +13,6 @@ from checks_builders import result_of
 from egress_review.checks import ChecksConfig, Verdict
 from egress_review.checks.identifiers import find_in_text, redact
 
-pytestmark = pytest.mark.unit
-
 IDS = frozenset({"4810327", "5920011", "7000001"})
 
 

@@ -13,8 +13,6 @@ from checks_builders import result_of
 
 from egress_review.checks import ChecksConfig, Verdict
 
-pytestmark = pytest.mark.unit
-
 ROWS = 3000
 
 

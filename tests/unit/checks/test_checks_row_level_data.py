@@ -12,8 +12,6 @@ from checks_builders import result_of
 
 from egress_review.checks import ChecksConfig, Verdict
 
-pytestmark = pytest.mark.unit
-
 ROWS = 2000
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from checks_builders import png_bytes
 
 from egress_review.checks import RULES, CheckContext, CheckResult, FileKind, Verdict, run_checks
 from egress_review.checks.rules import small_counts
-
-pytestmark = pytest.mark.unit
 
 EXPECTED_ORDER = [
     "file_type",

@@ -6,12 +6,9 @@ import io
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from checks_builders import png_bytes, result_of
 
 from egress_review.checks import ChecksConfig, Verdict
-
-pytestmark = pytest.mark.unit
 
 
 def size_limits(check, name, content, **config):

@@ -14,8 +14,6 @@ from egress_review.checks.countlike import count_columns
 from egress_review.checks.kinds import FileKind
 from egress_review.checks.tables import read_table
 
-pytestmark = pytest.mark.unit
-
 
 def small_counts(check, content, name="t.csv", **config):
     return result_of(check(name, content, ChecksConfig(**config)), "small_counts")

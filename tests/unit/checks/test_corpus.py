@@ -14,8 +14,6 @@ import pytest
 from benchmarks.checks_corpus import build_corpus
 from egress_review.checks import run_checks
 
-pytestmark = pytest.mark.unit
-
 PINNED = {
     'renamed_columns.csv': ('row_level_data',),
     'shuffled_renamed.csv': ('row_level_data',),

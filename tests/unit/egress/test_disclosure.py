@@ -17,8 +17,6 @@ from egress_review.services.views import request_detail, staged_file
 from egress_review.storage.models import AuditEntry, Request
 from egress_review.testing import analyst, create_request_at_status, make_env, operator, reviewer
 
-pytestmark = pytest.mark.unit
-
 MARKER = "m" + secrets.token_hex(8)
 
 

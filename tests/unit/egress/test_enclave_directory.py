@@ -1,11 +1,7 @@
 """The enclave's project directory answers the airlock's "which projects can this person request for"."""
 
-import pytest
-
 from enclave.airlock.directory import EnclaveProjectDirectory
 from enclave.operations import people, projects
-
-pytestmark = pytest.mark.unit
 
 
 def test_projects_of_lists_the_active_projects_a_person_is_an_active_member_of(ctx):

@@ -10,8 +10,6 @@ from egress_review.services.views import request_detail
 from egress_review.storage.models import AuditEntry
 from egress_review.testing import analyst, blocking_checks, create_request_at_status, reviewer
 
-pytestmark = pytest.mark.unit
-
 FILES = {"tables/a.csv": "group,n\nx,12\n", "tables/b.csv": "group,n\ny,15\n"}
 alice, rita, ravi = analyst(), reviewer("rita"), reviewer("ravi")
 

@@ -8,8 +8,6 @@ import pytest
 
 from egress_review.config import SERVICE_NAME
 
-pytestmark = pytest.mark.unit
-
 OVERRIDES = Path(__file__).parents[3] / "images/workspace/etc/jupyter/labconfig/default_setting_overrides.json"
 AIRLOCK = f"/services/{SERVICE_NAME}/requests"
 

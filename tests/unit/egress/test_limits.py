@@ -14,8 +14,6 @@ from egress_review.services.views import request_detail
 from egress_review.storage.models import AuditEntry, Comment, FileGroup, Request
 from egress_review.testing import PROJECT, analyst, create_request_at_status, make_env, operator, reviewer
 
-pytestmark = pytest.mark.unit
-
 
 def last_refusal(env) -> dict:
     with env.db.read() as s:

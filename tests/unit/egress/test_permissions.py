@@ -20,8 +20,6 @@ from egress_review.domain.exceptions import (
 from egress_review.domain.permissions import Principal, Scope
 from egress_review.domain.states import RequestState, VoteDecision
 
-pytestmark = pytest.mark.unit
-
 
 class Req:
     def __init__(self, state="submitted", author="alice", project="p"):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from PIL import Image
 
 from egress_review.web.pdf_pages import page_count, render_page
 from egress_review.web.previews import cell_anchor, preview, render_markdown
-
-pytestmark = pytest.mark.unit
 
 
 def small_counts(*cells: tuple[int, int]) -> dict:

@@ -1,11 +1,7 @@
 """The airlock names whom each response is counted against with the headers the edge reads."""
 
-import pytest
-
 from egress_review.web import recipient
 from enclave.metering import channels
-
-pytestmark = pytest.mark.unit
 
 
 def test_the_header_names_are_the_edges():

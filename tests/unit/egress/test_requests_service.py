@@ -25,8 +25,6 @@ from egress_review.staging import StagingLimits
 from egress_review.storage.models import AuditEntry, CheckRecord, Request, StagedFile
 from egress_review.testing import PROJECT, analyst, blocking_checks, create_request_at_status, make_env, reviewer
 
-pytestmark = pytest.mark.unit
-
 
 def state_of(env, rid):
     with env.db.read() as s:

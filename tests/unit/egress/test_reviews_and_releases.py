@@ -38,7 +38,6 @@ from egress_review.testing import (
     reviewer,
 )
 
-pytestmark = pytest.mark.unit
 rita, ravi, rosa = reviewer("rita"), reviewer("ravi"), reviewer("rosa")
 
 

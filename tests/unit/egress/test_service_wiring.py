@@ -11,8 +11,6 @@ from egress_review.integration import CUSTOM_SCOPES, hub_service_definition
 from egress_review.web.errors import STATUS, status_for
 from egress_review.web.previews import preview
 
-pytestmark = pytest.mark.unit
-
 
 def test_service_definition_is_a_valid_jupyterhub_service_with_no_roles():
     from jupyterhub.services.service import Service

@@ -21,8 +21,6 @@ from egress_review.domain.exceptions import (
 )
 from egress_review.staging import StagingLimits, StagingStore, inspect_outbox_file, open_outbox_file, split_relpath
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def outbox(tmp_path):

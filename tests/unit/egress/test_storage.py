@@ -13,8 +13,6 @@ from egress_review.storage import audit
 from egress_review.storage.models import IMMUTABLE_TABLES, Base
 from egress_review.testing import create_request_at_status, create_request_touching_every_table
 
-pytestmark = pytest.mark.unit
-
 
 def test_migrated_schema_matches_the_models(env):
     with env.db.engine.connect() as conn:

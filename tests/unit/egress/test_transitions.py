@@ -17,7 +17,6 @@ from egress_review.domain.transitions import (
     mermaid_diagram,
 )
 
-pytestmark = pytest.mark.unit
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "reviewers.md"
 
 

@@ -29,8 +29,6 @@ from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.db import StateDB
 
-pytestmark = pytest.mark.unit
-
 PROBLEM = re.compile(r"^(enclave|airlock) entry (\d+): ([a-z ]+): ")
 
 
