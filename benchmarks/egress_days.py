@@ -2,7 +2,7 @@
 
 Two answers, side by side:
 
-- the budget model's own (enclave.metering.budgets): the information in the project's extracts,
+- the budget model's own (enclave.egress.budgets): the information in the project's extracts,
   the per-person budget and the project's daily cap derived from it, and the days each allows;
 - measured: the extracts printed by a kernel as base64 (64 KiB of stdout per kernel stream message,
   each message as the kernel websocket carries it), pushed through real MeteredStreams of an
@@ -14,7 +14,7 @@ Two answers, side by side:
   started, so nothing reaches the ledger or the audit log.
 
 Both leave out a genotype extract's MatrixTable, which is imported from its VCF: the same
-information twice (enclave/metering/extracts.py). Sending it too would only take longer.
+information twice (enclave/extracts/information.py). Sending it too would only take longer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from enclave.cohort.genotypes import MATRIX_TABLE, VCF_FILE
-from enclave.metering.budgets import budgets_of
+from enclave.egress.budgets import budgets_of
 from enclave.metering.information import ReceivedToday, StreamMeasure
 from enclave.metering.meter import EgressMeter
 from enclave.metering.report import readable

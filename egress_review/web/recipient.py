@@ -4,7 +4,7 @@ Every byte the airlock sends to a signed-in person can carry something an analys
 notes, comments) or, for reviewers, a staged file's content. The enclave's edge meters it against
 the person named here, under the project named here (or the airlock's pseudo-project when the
 response concerns no single request). The names are the contract with the edge
-(enclave/metering/channels.py, RECIPIENT_HEADER and PROJECT_HEADER); a unit test keeps them equal.
+(enclave/egress/channels.py, RECIPIENT_HEADER and PROJECT_HEADER); a unit test keeps them equal.
 The airlock is a trusted host process, so the edge believes it; workspaces can never set these.
 """
 

@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime, timezone
 
 from ..errors import InvalidInput
-from ..metering.budgets import MIB
+from ..egress.budgets import MIB
 from ..metering.meter import CHANNELS
 from ..metering.report import project_report, readable, usage_report
 from ..operations import people, projects

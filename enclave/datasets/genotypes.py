@@ -24,7 +24,7 @@ join with ``hl.int64(mt.s)`` or ``samples.participant_id.astype(str)``.
 
 The demo's simulated genotypes (enclave/cohort/genotypes.py) are written in
 this format; project extracts (enclave/extracts/genotypes.py), budgets
-(enclave/metering/extracts.py) and leak tracing read it.
+(enclave/extracts/information.py) and leak tracing read it.
 """
 
 from __future__ import annotations

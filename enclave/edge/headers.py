@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ..metering.channels import PROJECT_HEADER, RECIPIENT_HEADER, RELEASED_HEADER
+from ..egress.channels import PROJECT_HEADER, RECIPIENT_HEADER, RELEASED_HEADER
 
 # JupyterLab 4 evaluates code (its settings validator compiles JSON schemas with
 # `new Function`) and injects styles, and the hub's pages carry inline scripts:
@@ -48,7 +48,7 @@ WEBSOCKET_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "
                                  "sec-websocket-protocol", "sec-websocket-accept"})
 
 EDGE_MARKER = "X-Enclave-Edge"
-# The enclave's own headers (the edge's marker, the recipient headers of enclave.metering.channels): set
+# The enclave's own headers (the edge's marker, the recipient headers of enclave.egress.channels): set
 # only by the edge and by trusted host services, never passed on from a browser, and removed from every
 # response before it reaches one (a workspace must never choose whom it is counted against).
 ENCLAVE_PREFIX = "x-enclave-"

@@ -4,7 +4,7 @@ A pure function of the request line and the operator's declared apps, so
 every rule is unit-tested (tests/unit/test_edge_policy.py).
 
 Every response that can carry bytes an analyst influenced is metered
-against the person who receives it (enclave.metering.channels):
+against the person who receives it (enclave.egress.channels):
 
 - Under a workspace (`/user/<user>/<server>/`), routes are ALLOWED BY LIST,
   by method, websockets apart: `WORKSPACE_ROUTES` holds what JupyterLab 4
@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from ..metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
+from ..egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from .paths import AmbiguousPath, CanonicalPath, canonical
 
 AIRLOCK_SERVICE = "egress-review"  # egress_review.config.SERVICE_NAME

@@ -2,7 +2,7 @@
 
 An operator thinks in days: how long would it take to carry this project's extracts out through
 metered channels? Each project's budget per person, and its cap for all members together, is the
-information in its extracts (extracts.py, stored with each extract) divided by the days target
+information in its extracts (extracts/information.py, stored with each) divided by the days target
 (`metering_days_to_extract`, default 30), kept between a floor (work must stay possible on small
 projects) and a ceiling (more data buys more days, not a wider channel). A project may set its own
 days target, or fixed budgets (`enclave project budget`); a fixed per-person budget above the

@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..metering.extracts import extract_information, measuring_limit
+from .information import extract_information, measuring_limit
 from ..settings import EnclaveSettings
 from ..state.models import DatasetApproval, DatasetExtract, Project, utcnow
 from .keys import pseudonym_key

@@ -18,7 +18,7 @@ from __future__ import annotations
 from jupyterhub.handlers.base import BaseHandler
 from jupyterhub.user import User
 
-from ..metering.channels import RECIPIENT_HEADER
+from ..egress.channels import RECIPIENT_HEADER
 
 _INSTALLED = "_enclave_names_recipient"
 

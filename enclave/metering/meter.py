@@ -36,8 +36,8 @@ from ..settings import EnclaveSettings
 from ..state.db import StateDB, open_state_db
 from ..state.models import AccountStatus, User
 from . import ledger
-from .channels import CHANNELS
-from .budgets import Budget, budgets_of
+from ..egress.budgets import Budget, budgets_of
+from ..egress.channels import CHANNELS
 from .enforcement import enforce_exceeded
 from .information import ReceivedToday, StreamMeasure
 from .thresholds import EXCEEDED, PROJECT_WIDE, raise_new

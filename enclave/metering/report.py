@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..settings import EnclaveSettings
 from ..state.models import Project, User
 from . import ledger
-from .budgets import Budget, budgets_of
+from ..egress.budgets import Budget, budgets_of
 
 
 @dataclass(frozen=True)

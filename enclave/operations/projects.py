@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..errors import AlreadyExists, InvalidInput, InvalidState
-from ..metering.budgets import Budget, budgets_of
+from ..egress.budgets import Budget, budgets_of
 from ..state.models import Project, ProjectStatus
 from ..state.queries import get_project
 from .base import OperatorContext
@@ -110,7 +110,7 @@ def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *,
                       days_to_extract=UNCHANGED) -> Budget:
     """Set a project's own metering: its budget per person, its cap on all members together (bytes per
     UTC day) and the days target both derive from; None: derived again from the installation's
-    settings and the project's extracts (enclave.metering.budgets). Returns the project's budget now.
+    settings and the project's extracts (enclave.egress.budgets). Returns the project's budget now.
 
     Running edges pick the new budgets up within about a second.
     """

@@ -201,7 +201,7 @@ class DatasetExtract(Base):
     manifest_digest: Mapped[str] = mapped_column(String(64))
     participants: Mapped[int] = mapped_column(Integer)
     canaries: Mapped[list] = mapped_column(JSON)  # canary pseudonyms, as text
-    # The information its files hold (compressed size, enclave.metering.extracts); sizes the project's budgets.
+    # The information its files hold (compressed size, enclave.extracts.information); sizes the project's budgets.
     information_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -232,7 +232,7 @@ class EgressUsage(Base):
 
 
 class EgressBudget(Base):
-    """A project's own metering settings; None in a column: derived from its extracts (metering/budgets.py)."""
+    """A project's own metering settings; None in a column: derived from its extracts (egress/budgets.py)."""
 
     __tablename__ = "egress_budgets"
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 
 from enclave.hub.secrets import operator_token
 from enclave.metering import EgressMeter
-from enclave.metering.budgets import MIB
+from enclave.egress.budgets import MIB
 from enclave.metering.ledger import totals
 from enclave.operations import people, projects
 from enclave.operations.base import OperatorContext

@@ -31,7 +31,7 @@ from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.airlock.verify import verify_one_log
 from enclave.cli.main import main
 from enclave.metering import EgressMeter
-from enclave.metering.budgets import MIB
+from enclave.egress.budgets import MIB
 from enclave.operations import datasets, people, projects
 from enclave.settings import EnclaveSettings
 from enclave.state import audit

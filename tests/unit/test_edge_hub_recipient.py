@@ -18,7 +18,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from enclave.hub import recipient
-from enclave.metering.channels import RECIPIENT_HEADER
+from enclave.egress.channels import RECIPIENT_HEADER
 
 
 def hub_user(name: str) -> User:

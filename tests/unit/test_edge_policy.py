@@ -8,7 +8,7 @@ import pytest
 from enclave.edge.paths import AmbiguousPath, canonical
 from enclave.edge.policy import (AIRLOCK, AMBIGUOUS, CLOSED_ROUTE, DOWNLOAD, EDGE_ANSWER, HUB, NOT_ALLOWED,
                                  TOKEN_IN_URL, UNMETERED, WORKSPACE, decide)
-from enclave.metering.channels import AIRLOCK_PROJECT, CHANNELS, HUB_PROJECT
+from enclave.egress.channels import AIRLOCK_PROJECT, CHANNELS, HUB_PROJECT
 
 WS = "/user/alice/alpha"
 

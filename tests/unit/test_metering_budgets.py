@@ -14,9 +14,9 @@ from enclave.cohort import generate_cohort
 from enclave.cohort.genotypes import MATRIX_TABLE, VCF_FILE
 from enclave.errors import InvalidInput
 from enclave.metering import EgressMeter
-from enclave.metering.budgets import MIB, budget_for, budgets_of, days_to_extract, derived_daily
-from enclave.metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
-from enclave.metering.extracts import extract_information, measuring_limit
+from enclave.egress.budgets import MIB, budget_for, budgets_of, days_to_extract, derived_daily
+from enclave.egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
+from enclave.extracts.information import extract_information, measuring_limit
 from enclave.operations import datasets, people, projects
 from enclave.state.models import AccountStatus, AuditEvent, DatasetExtract, User
 

@@ -23,7 +23,7 @@ import requests
 import websocket
 
 from enclave.edge.refusals import PREFIX
-from enclave.metering.channels import AIRLOCK_PROJECT, HUB_PROJECT
+from enclave.egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage

@@ -31,8 +31,8 @@ from typing import Callable, Generator
 import pytest
 import requests
 
-from enclave.metering.budgets import MIB
-from enclave.metering.channels import HUB_PROJECT
+from enclave.egress.budgets import MIB
+from enclave.egress.channels import HUB_PROJECT
 from enclave.operations import datasets, people, projects
 from tests.support.exfil import (KERNEL_PAYLOAD, EdgeBrowser, Outcome, b64, b64url, chunks, execute_request, idle,
                                  kernel_messages, make_payload, read_frames, settled, unb64url)

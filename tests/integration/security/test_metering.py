@@ -17,7 +17,7 @@ import uuid
 import requests
 import websocket
 
-from enclave.metering.budgets import MIB
+from enclave.egress.budgets import MIB
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import AccountStatus, EgressUsage
 from enclave.state.queries import get_user

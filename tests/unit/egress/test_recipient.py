@@ -1,7 +1,7 @@
 """The airlock names whom each response is counted against with the headers the edge reads."""
 
 from egress_review.web import recipient
-from enclave.metering import channels
+from enclave.egress import channels
 
 
 def test_the_header_names_are_the_edges():
