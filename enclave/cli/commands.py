@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..operations import datasets, people, projects
+from . import installation
 from .audit import register_audit
 from .context import operator_context
 from .spark import register_spark
@@ -300,8 +301,17 @@ def _cohort_genotypes(args):
 def _demo_seed(args):
     from ..demo import seed_demo
 
-    seed_demo(operator_context(), participants=args.participants, genotype_samples=args.genotype_samples,
+    ctx = operator_context()
+    seed_demo(ctx, participants=args.participants, genotype_samples=args.genotype_samples,
               genotype_variants=args.genotype_variants)
+    installation.record(ctx.settings)
+
+
+def _init(args):
+    ctx = operator_context()  # makes the state folder and database
+    pointer = installation.record(ctx.settings)
+    print(f"Installation '{ctx.settings.instance}' is ready at {ctx.settings.state_dir}. Later commands of this "
+          f"account use it (recorded in {pointer}); ENCLAVE_STATE_DIR names another.")
 
 
 def _remove_instance(args):
@@ -316,14 +326,19 @@ def _remove_instance(args):
 
 
 def register_setup(groups):
+    p = groups.add_parser("init", help="make an empty installation in $ENCLAVE_STATE_DIR (or /var/lib/enclave) "
+                                       "and point this account's later commands at it")
+    p.set_defaults(func=_init, installation=installation.CREATE)
     p = groups.add_parser("teardown", help="remove this installation's containers, networks and firewall rules")
     p.set_defaults(func=_remove_instance)
     p = groups.add_parser("images", help="build the workspace images (cached by content)")
+    p.set_defaults(installation=installation.NONE)
     sub = p.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="build images whose content changed; unchanged ones are kept")
     b.add_argument("--kind", action="append")
     b.set_defaults(func=_images_build)
     p = groups.add_parser("cohort", help="synthetic cohort data")
+    p.set_defaults(installation=installation.NONE)
     sub = p.add_subparsers(dest="action", required=True)
     g = sub.add_parser("generate", help="write a seeded synthetic biobank-like cohort as Parquet")
     g.add_argument("out")
@@ -350,7 +365,7 @@ def register_setup(groups):
     s.add_argument("--genotype-samples", type=int, default=geno.DEFAULT_SAMPLES,
                    help="samples of the genotypes dataset (0: no genotypes dataset)")
     s.add_argument("--genotype-variants", type=int, default=geno.DEFAULT_VARIANTS)
-    s.set_defaults(func=_demo_seed)
+    s.set_defaults(func=_demo_seed, installation=installation.CREATE)
 
 
 REGISTRARS = [register_project, register_user, register_member, register_dataset, register_trace, register_audit,

@@ -13,7 +13,9 @@ from tests.support.recording import RecordingWorkspaces
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setattr("os.chown", lambda *a, **k: None)  # unit tests may run unprivileged
-    return EnclaveSettings(state_dir=str(tmp_path / "state"), instance="unit")
+    state_dir = str(tmp_path / "state")
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", state_dir)  # the installation CLI commands in the test act on
+    return EnclaveSettings(state_dir=state_dir, instance="unit")
 
 
 @pytest.fixture

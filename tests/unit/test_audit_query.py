@@ -110,7 +110,7 @@ def test_show_json_and_export_write_one_event_per_line(log, settings, monkeypatc
 
 def test_export_to_a_missing_folder_says_what_to_do(log, settings, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
-    assert main(["audit", "export", "--out", str(tmp_path / "nowhere" / "x.jsonl")]) == 2
+    assert main(["audit", "export", "--out", str(tmp_path / "nowhere" / "x.jsonl")]) == 3
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -11,6 +11,7 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", "1")  # no hub: stopping workspaces falls back to the engine
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
     monkeypatch.setattr("enclave.hub.workspaces.HubWorkspaces.stop", lambda self, project, user=None: [])
+    assert main(["init"]) == 0
     return tmp_path
 
 
@@ -23,7 +24,7 @@ def test_project_lifecycle_through_the_cli(cli_env, capsys):
 
 
 def test_bad_input_exits_non_zero_with_advice(cli_env, capsys):
-    assert main(["project", "suspend", "ghost"]) == 2
+    assert main(["project", "suspend", "ghost"]) == 3
     assert "enclave project list" in capsys.readouterr().err
 
 
@@ -38,7 +39,7 @@ def test_user_add_prints_the_initial_password_once(cli_env, capsys):
 
 
 def test_dataset_register_with_missing_folder(cli_env, capsys):
-    assert main(["dataset", "register", "cohort", "v1", str(cli_env / "nowhere")]) == 2
+    assert main(["dataset", "register", "cohort", "v1", str(cli_env / "nowhere")]) == 3
     assert "nowhere" in capsys.readouterr().err
     assert main(["dataset", "list"]) == 0
     assert "cohort" not in capsys.readouterr().out

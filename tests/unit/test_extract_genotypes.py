@@ -213,7 +213,7 @@ def test_verify_re_hashes_extracts_and_names_the_project_and_file(world, monkeyp
     with pytest.raises(DatasetIntegrityError, match=r"project beta: genotypes\.vcf\.bgz") as refusal:
         datasets.check_extracts_integrity(world, "genotypes", "v1")
     assert "alpha" not in str(refusal.value)
-    assert cli.main(["dataset", "verify", "genotypes", "v1"]) == 2
+    assert cli.main(["dataset", "verify", "genotypes", "v1"]) == 3
     assert "project beta: genotypes.vcf.bgz" in capsys.readouterr().err
 
 

@@ -167,7 +167,7 @@ def test_the_cli_writes_the_dataset(cohort, tmp_path, capsys):
     assert "2 causal variants recorded in" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == sorted([geno.SAMPLES_FILE, geno.VCF_FILE])
     assert (tmp_path / "cli" / "v1.truth.json").is_file()
-    assert cli_main(["cohort", "genotypes", str(out), "--cohort", str(cohort), "--samples", "20"]) == 2
+    assert cli_main(["cohort", "genotypes", str(out), "--cohort", str(cohort), "--samples", "20"]) == 3
     assert "not empty" in capsys.readouterr().err
 
 

@@ -21,7 +21,7 @@ def cli_env(tmp_path, monkeypatch):
     stopped = []
     monkeypatch.setattr("enclave.hub.workspaces.HubWorkspaces.stop",
                         lambda self, project, user=None: stopped.append((project, user)) or [])
-    for argv in (["project", "create", "alpha"], ["project", "create", "beta"],
+    for argv in (["init"], ["project", "create", "alpha"], ["project", "create", "beta"],
                  ["user", "add", "alice", "--role", "analyst"], ["user", "add", "bob", "--role", "analyst"],
                  ["member", "add", "alpha", "alice"], ["member", "add", "beta", "alice"],
                  ["member", "add", "alpha", "bob"]):
@@ -76,7 +76,7 @@ def test_egress_usage_filters_and_json(cli_env, capsys):
 
 
 def test_egress_usage_rejects_a_malformed_day(cli_env, capsys):
-    assert main(["egress-usage", "--day", "21/11/2026"]) == 2
+    assert main(["egress-usage", "--day", "21/11/2026"]) == 3
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 
@@ -97,12 +97,12 @@ def test_project_budget_override_shows_in_usage_and_back_to_default(cli_env, cap
     assert "per person:   1.0 MiB a UTC day (derived)" in capsys.readouterr().out
     assert main(["project", "budget", "alpha"]) == 0  # no flags: show
     assert "days target 30 (derived)" in capsys.readouterr().out
-    assert main(["project", "budget", "alpha", "--daily-mb", "0"]) == 2
+    assert main(["project", "budget", "alpha", "--daily-mb", "0"]) == 3
     assert "positive" in capsys.readouterr().err
-    assert main(["project", "budget", "alpha", "--default", "--days", "40"]) == 2
+    assert main(["project", "budget", "alpha", "--default", "--days", "40"]) == 3
     assert "either --default" in capsys.readouterr().err
-    assert main(["project", "budget", "ghost", "--daily-mb", "1"]) == 2
-    assert main(["project", "budget", "ghost"]) == 2
+    assert main(["project", "budget", "ghost", "--daily-mb", "1"]) == 3
+    assert main(["project", "budget", "ghost"]) == 3
 
 
 def test_user_suspend_and_resume(cli_env, capsys):
@@ -110,12 +110,12 @@ def test_user_suspend_and_resume(cli_env, capsys):
     assert sorted(cli_env) == [("alpha", "alice"), ("beta", "alice")]
     assert main(["user", "list"]) == 0
     assert "alice  suspended" in capsys.readouterr().out
-    assert main(["user", "suspend", "alice"]) == 2
+    assert main(["user", "suspend", "alice"]) == 3
     assert "only an active account" in capsys.readouterr().err
     assert main(["member", "add", "beta", "bob"]) == 0
     assert main(["user", "resume", "alice"]) == 0
     assert "raise the project's budget" in capsys.readouterr().out
-    assert main(["user", "resume", "alice"]) == 2
+    assert main(["user", "resume", "alice"]) == 3
     assert "not suspended" in capsys.readouterr().err
     assert main(["audit", "show", "--action", "person."]) == 0
     shown = capsys.readouterr().out
@@ -128,5 +128,5 @@ def test_readable_units():
 
 
 def test_project_budget_refuses_a_days_target_below_one_day(cli_env, capsys):
-    assert main(["project", "budget", "alpha", "--days", "0.5"]) == 2
+    assert main(["project", "budget", "alpha", "--days", "0.5"]) == 3
     assert "at least 1 day" in capsys.readouterr().err
