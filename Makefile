@@ -41,7 +41,7 @@ java:
 ## up: the whole enclave on embedded defaults, with a demo project and accounts
 up: install
 	@$(BIN)/enclave demo seed
-	@bash scripts/hub.sh start
+	@$(BIN)/enclave up
 	@echo
 	@echo "The enclave is up. Log in at https://$$(hostname -I | awk '{print $$1}'):$(ENCLAVE_PUBLIC_PORT)/hub/login"
 	@echo "(on this machine: https://127.0.0.1:$(ENCLAVE_PUBLIC_PORT)/hub/login). Stop it with 'make down'."
@@ -51,7 +51,7 @@ up: install
 
 ## down: stop the hub and every workspace; keep all state
 down:
-	@bash scripts/hub.sh stop
+	@if [ -x $(BIN)/enclave ] && [ -d "$(ENCLAVE_STATE_DIR)/hub" ]; then $(BIN)/enclave down; fi
 	@-docker ps -aq --filter label=enclave.instance=$(ENCLAVE_INSTANCE) --filter label=enclave.kind=workspace \
 	  | xargs -r docker rm -f >/dev/null
 

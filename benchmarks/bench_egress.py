@@ -40,8 +40,8 @@ import requests
 from enclave.demo import PROJECT as DEMO_PROJECT, seed_demo
 from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
-from tests.support.enclave import cleanup_instance, start_hub, stop_hub
-from tests.support.hub import HubUser
+from harness.enclave import cleanup_instance, start_hub, stop_hub
+from harness.hub import HubUser
 
 from . import analyst_day, egress_days, edge_overhead, enclave_hub
 from .chromium import chromium_page, log_in, start_from_home
@@ -279,10 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     finally:
         if enclave is not None:
-            if enclave.process is not None:
-                stop_hub(enclave)
-            if report["errors"] and args.out and enclave.log_path.exists():
-                shutil.copy(enclave.log_path, args.out.with_suffix(".hub.log"))  # the hub's and edge's side
+            stop_hub(enclave)
+            for log in enclave.log_paths if report["errors"] and args.out else []:  # the hub's, edge's and gate's side
+                if log.exists():
+                    shutil.copy(log, args.out.with_suffix(f".{log.name}"))
             cleanup_instance(enclave.settings.instance)
         shutil.rmtree(root, ignore_errors=True)
 

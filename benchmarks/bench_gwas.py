@@ -45,8 +45,8 @@ from pathlib import Path
 from enclave.cohort import generate_cohort
 from enclave.cohort.genotypes import read_truth
 from enclave.operations import datasets, people, projects
-from tests.support.enclave import cleanup_instance, start_hub, stop_hub
-from tests.support.kernel import KernelSession
+from harness.enclave import cleanup_instance, start_hub, stop_hub
+from harness.kernel import KernelSession
 
 from . import enclave_hub, scan
 from .images import available_image

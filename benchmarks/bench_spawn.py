@@ -43,9 +43,9 @@ import jupyterhub
 import polars as pl
 
 from enclave.cohort import generate_cohort
-from tests.support.enclave import cleanup_instance, start_hub, stop_hub
-from tests.support.hub import HubUser
-from tests.support.kernel import KernelSession
+from harness.enclave import cleanup_instance, start_hub, stop_hub
+from harness.hub import HubUser
+from harness.kernel import KernelSession
 
 from . import enclave_hub, scan, spawning
 from .images import available_image

@@ -1,4 +1,4 @@
-"""A real enclave for the benchmark: the integration tests' harness with an `encbench-` instance name.
+"""A real enclave for the benchmark: the harness the integration tests use, with an `encbench-` instance name.
 
 The hub is the real one (hub_config/jupyterhub_config.py, EnclaveSpawner,
 the enclave's authenticator); projects, accounts and datasets are made with
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from enclave.operations import datasets, people, projects
-from tests.support.enclave import EnclaveUnderTest, build_enclave, make_settings
+from harness.enclave import EnclaveUnderTest, build_enclave, make_settings
 
 SPAWN_PROJECT = "spawnbench"  # the single and ten-at-once spawns
 SCAN_PROJECT = "scanbench"  # the polars scan

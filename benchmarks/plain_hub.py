@@ -1,21 +1,22 @@
 """The baseline hub: stock DockerSpawner on an ordinary bridge network (benchmarks/plain_hub_config.py).
 
 Everything it creates carries the label enclave.instance=<label>, so that
-tests.support.enclave.cleanup_instance(<label>) removes it.
+harness.enclave.cleanup_instance(<label>) removes it. It runs through enclave.runtime's
+process helpers, as the enclave's own hub does.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 
-from tests.support.enclave import REPO, free_port, stop_hub_process, wait_for_login_page
+from enclave import runtime
+from harness.enclave import REPO, free_port
 
 CONFIG = Path(__file__).resolve().parent / "plain_hub_config.py"
 CHP = REPO / ".cache/node/node_modules/.bin/configurable-http-proxy"
@@ -32,7 +33,6 @@ class PlainHub:
     api_port: int = field(default_factory=free_port)
     network: str = ""
     gateway: str = ""
-    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -77,10 +77,18 @@ class PlainHub:
             "BENCH_PLAIN_CHP": str(CHP),
         })
         jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([jupyterhub, "-f", str(CONFIG)], cwd=self.folder, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-        wait_for_login_page(self.url, self.process, self.log_tail, timeout)
+        pid = runtime.launch([jupyterhub, "-f", str(CONFIG)], self.log_path, self.pid_path, self.folder, env)
+
+        def died() -> str | None:
+            return None if runtime.alive(pid) else f"the plain hub exited:\n{self.log_tail()}"
+
+        runtime.wait_for_login_page(f"{self.url}/hub/login", None, died, timeout)
+
+    @property
+    def pid_path(self) -> Path:
+        return self.folder / "jupyterhub.pid"
 
     def stop(self) -> None:
-        stop_hub_process(self.process, self.folder / "proxy.pid")
+        """Stop the hub, then its proxy (which outlives a hub that was killed)."""
+        runtime.terminate(self.pid_path, 60)
+        runtime.terminate(self.folder / "proxy.pid")

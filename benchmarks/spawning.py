@@ -1,6 +1,6 @@
 """Timing spawns through a hub's REST API, one at a time or many at once.
 
-Spawn-to-ready is what tests/support/hub.py's HubUser.start waits for: from
+Spawn-to-ready is what harness/hub.py's HubUser.start waits for: from
 the POST /hub/api/users/<u>/servers/<name> until GET /hub/api/users/<u> shows
 that server ready. Here the clock is read around that same exchange; the
 poll interval is a parameter (it bounds the resolution of the measurement,
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from tests.support.hub import HubUser
+from harness.hub import HubUser
 
 
 LISTENING_LINE = "is running at"  # jupyter_server logs it once its port is bound

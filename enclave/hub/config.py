@@ -1,7 +1,11 @@
-"""Applying an installation's settings to JupyterHub's configuration.
+"""JupyterHub's configuration of an installation, as a pure function of its settings.
 
-`hub_config/jupyterhub_config.py` calls `apply(c)`; everything the hub needs
-to know about the enclave is decided here, from EnclaveSettings.
+`hub_config/jupyterhub_config.py` merges `hub_config(...)` into the hub's
+configuration; everything the hub needs to know about the enclave is decided
+here, from EnclaveSettings and the secrets made before the hub started
+(startup.py). Nothing here writes a file or changes the process: that
+happens at start-up (enclave.runtime, and the configuration file itself for
+the hub's handlers).
 """
 
 from __future__ import annotations
@@ -9,11 +13,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from traitlets.config import Config
+
 from ..airlock.service import CUSTOM_SCOPES, airlock_service
 from ..settings import EnclaveSettings
 from .home import projects_for
-from .recipient import install as name_recipients
-from .secrets import operator_token, proxy_token
+from .startup import HubSecrets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPO_NODE_BIN = Path(__file__).resolve().parents[2] / ".cache" / "node" / "node_modules" / ".bin"
@@ -51,12 +56,10 @@ def proxy_command() -> list[str]:
     return [found]
 
 
-def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
-    settings = settings or EnclaveSettings(config=c)
-    settings.prepare_state_dir()
+def hub_config(settings: EnclaveSettings, secrets: HubSecrets, proxy: list[str]) -> Config:
+    """The hub's configuration for `settings`; `proxy` is the configurable-http-proxy command (proxy_command())."""
     hub_dir = settings.hub_dir
-    name_recipients()  # every answer names its recipient, whom the edge counts it against (recipient.py)
-
+    c = Config()
     c.JupyterHub.authenticator_class = "enclave"
     c.JupyterHub.spawner_class = settings.spawner  # "enclave", or "enclave-swarm" in swarm mode
     c.JupyterHub.allow_named_servers = True
@@ -79,9 +82,9 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.cleanup_servers = True
 
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
-    c.ConfigurableHTTPProxy.auth_token = proxy_token(hub_dir)
+    c.ConfigurableHTTPProxy.auth_token = secrets.proxy_token
     # The edge sets X-Forwarded-For/-Proto/-Host itself; the proxy must pass them on, not append its own.
-    c.ConfigurableHTTPProxy.command = [*proxy_command(), "--no-x-forward"]
+    c.ConfigurableHTTPProxy.command = [*proxy, "--no-x-forward"]
     c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
 
     c.JupyterHub.template_paths = [str(TEMPLATES)]
@@ -89,11 +92,11 @@ def apply(c, settings: EnclaveSettings | None = None) -> EnclaveSettings:
     c.JupyterHub.custom_scopes = CUSTOM_SCOPES
     c.JupyterHub.load_roles = roles()
     c.JupyterHub.services = [
-        {"name": "enclave-operator", "api_token": operator_token(hub_dir)},
+        {"name": "enclave-operator", "api_token": secrets.operator_token},
         airlock_service(settings),
     ]
 
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90
     c.Spawner.default_url = "/lab"
-    return settings
+    return c

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..hub.startup import prepare_hub
 from ..settings import EnclaveSettings
 from . import hub_firewall
 
@@ -29,7 +30,7 @@ def commands(extra: list[str]) -> list[list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     settings = EnclaveSettings()
-    settings.prepare_state_dir()
+    prepare_hub(settings)  # the state folder and the secrets the hub's configuration reads
     chain = hub_firewall.apply(settings.hub_port)
     print(f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
           "(the hub gate) is open to workspace overlays", flush=True)

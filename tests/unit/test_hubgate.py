@@ -241,20 +241,6 @@ def test_the_swarm_hub_container_runs_the_gate_before_the_hub_with_the_hubs_loop
     assert env["ENCLAVE_HUB_INTERNAL_PORT"] == "9183"
 
 
-def test_the_hub_listens_on_loopback_only_and_workspaces_are_given_the_gate(tmp_path, monkeypatch):
-    from traitlets.config import Config
-
-    from enclave.hub import config
-    from enclave.settings import EnclaveSettings
-
-    monkeypatch.setattr(config, "proxy_command", lambda: ["configurable-http-proxy"])
-    settings = EnclaveSettings(state_dir=str(tmp_path), instance="inst", hub_port=9181, hub_internal_port=9183)
-    c = Config()
-    config.apply(c, settings)
-    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:9183"
-    assert "hub_ip" not in c.JupyterHub and "hub_port" not in c.JupyterHub
-
-
 def test_a_flood_of_refusals_to_ever_new_paths_folds_instead_of_filling_the_audit_log(tmp_path):
     async def scenario():
         async with Stack(tmp_path) as s:
