@@ -273,6 +273,38 @@ class EnclaveSettings(Configurable):
     def _default_edge_max_file_content_bytes(self) -> int:
         return int(_env("ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES", str(64 * 1024)))
 
+    edge_upload_max_bytes = Integer(
+        help="Largest file (bytes, decoded) a browser may bring into a workspace: a file written through the "
+        "contents API (JupyterLab's upload button, drag and drop, a saved text file), summed over the chunks "
+        "of a chunked upload; also the largest single message a browser may send on a websocket. Above it the "
+        "edge refuses, audited, and says how data enters (an operator registers it: enclave dataset "
+        "register). Default: $ENCLAVE_EDGE_UPLOAD_MAX_BYTES or 1 MiB (1048576).",
+    ).tag(config=True)
+
+    @default("edge_upload_max_bytes")
+    def _default_edge_upload_max_bytes(self) -> int:
+        from .edge.uploads import DEFAULT_UPLOAD_MAX_BYTES
+
+        return int(_env("ENCLAVE_EDGE_UPLOAD_MAX_BYTES", str(DEFAULT_UPLOAD_MAX_BYTES)))
+
+    edge_request_body_max_bytes = Integer(
+        help="Largest request body (bytes) the edge passes to a workspace, on any route: notebook saves "
+        "(with their outputs), settings, layouts, declared apps. A body without a length is refused. "
+        "Default: $ENCLAVE_EDGE_REQUEST_BODY_MAX_BYTES or 32 MiB (33554432).",
+    ).tag(config=True)
+
+    @default("edge_request_body_max_bytes")
+    def _default_edge_request_body_max_bytes(self) -> int:
+        from .edge.uploads import DEFAULT_REQUEST_BODY_MAX_BYTES
+
+        return int(_env("ENCLAVE_EDGE_REQUEST_BODY_MAX_BYTES", str(DEFAULT_REQUEST_BODY_MAX_BYTES)))
+
+    @validate("edge_upload_max_bytes", "edge_request_body_max_bytes")
+    def _positive_inbound_cap(self, proposal) -> int:
+        if proposal["value"] < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1 byte")
+        return proposal["value"]
+
     static_cache_dir = Unicode(
         help="Folder of the edge's copies of the workspace images' static files (JupyterLab's bundle, "
         "kernel logos), one per image tag, made by 'enclave images build' or by the edge on first use; "

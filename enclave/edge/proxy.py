@@ -9,6 +9,11 @@ the airlock's against the person they name in X-Enclave-Recipient (read and
 removed here). An unnamed hub or airlock answer over `UNNAMED_LIMIT` bytes is
 refused (fail closed). When the meter says the budget is spent, the response
 is refused before it starts, cut during its body, or the websocket closed.
+
+What a browser sends to a workspace is judged on the way in (enclave.edge.uploads): request bodies must
+say their length and stay within the request cap; contents API writes are read whole (within that cap),
+capped per file and audited with their hash; websocket messages are capped one by one and their volume
+audited when the connection closes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .headers import (add_security_headers, downstream_response_headers, named_r
                       upstream_request_headers)
 from .policy import AIRLOCK, EDGE_ANSWER, HUB, TOKEN_IN_URL, WORKSPACE, Decision, decide
 from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
+from .uploads import INBOUND_ACTION, UPLOAD_ACTION, InboundCount, InboundGate, Refusal, Upload, UploadLimits
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ _NO_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
 
 class EdgeProxy:
     def __init__(self, upstream: str, meter, refusals: RefusalAudit, static, *, declared_apps: frozenset[str],
-                 contents_limit: int, public_port: int):
+                 contents_limit: int, public_port: int, upload_limits: UploadLimits = UploadLimits()):
         self.upstream = upstream.rstrip("/")  # http://127.0.0.1:<proxy_port>
         self.meter = meter
         self.static = static  # enclave.edge.static.StaticAssets: the workspace image's static files
@@ -48,6 +54,7 @@ class EdgeProxy:
         self.declared_apps = declared_apps
         self.contents_limit = contents_limit
         self.public_port = public_port
+        self.inbound = InboundGate(upload_limits)  # what browsers send to workspaces
         self.session: aiohttp.ClientSession | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -97,10 +104,11 @@ class EdgeProxy:
             return await self._relay_websocket(request, decision)
         return await self._relay_http(request, decision)
 
-    async def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "") -> None:
+    async def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "",
+                     facts: dict | None = None) -> None:
         await self.refusals.record(reason=reason, route=decision.route, method=request.method,
                              client=request.remote or "", user=decision.user, server=decision.server,
-                             detail=detail)
+                             detail=detail, facts=facts)
 
     def _upstream_url(self, request: web.Request) -> URL:
         return URL(self.upstream + request.raw_path, encoded=True)
@@ -128,6 +136,18 @@ class EdgeProxy:
         if decision.check_contents:
             headers["Accept-Encoding"] = "identity"  # the check reads the body as sent
         body = request.content if request.body_exists else None
+        upload, contents_write = None, False
+        if decision.kind == WORKSPACE:
+            refusal = self.inbound.check_length(request.body_exists, request.content_length)
+            contents_write = refusal is None and self.inbound.is_contents_write(request.method, decision)
+            if contents_write:
+                body = await request.read()  # within the request cap, its length known
+                judged = self.inbound.judge_contents_write(request.method, decision, body)
+                refusal, upload = (judged, None) if isinstance(judged, Refusal) else (None, judged)
+            elif request.method == "DELETE":
+                self.inbound.forget(decision)
+            if refusal is not None:
+                return await self._refuse_inbound(request, decision, refusal)
         try:
             upstream = await self.session.request(
                 request.method, self._upstream_url(request), headers=headers, data=body, allow_redirects=False,
@@ -136,6 +156,8 @@ class EdgeProxy:
             log.warning("upstream unreachable for %s %s: %s", request.method, decision.route, error)
             return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
         try:
+            if contents_write:
+                await self._settle_upload(request, decision, upload, upstream.status)
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
                                           headers=downstream_response_headers(upstream.headers))
             if _released_download(decision, upstream.headers):
@@ -149,6 +171,38 @@ class EdgeProxy:
             return await self._stream(request, decision, upstream, response, b"", stream)
         finally:
             upstream.release()
+
+    async def _refuse_inbound(self, request, decision: Decision, refusal: Refusal) -> web.Response:
+        """Refused on the way in: audited with what was sent; chunks of the upload already written removed."""
+        facts = dict(refusal.facts)
+        if refusal.remove_partial:
+            facts["partial_removed"] = await self._delete_partial(request)
+        await self._audit(request, refusal.reason, decision, facts=facts)
+        return refusal_response(refusal.status, refusal.reason, refusal.message)
+
+    async def _delete_partial(self, request: web.Request) -> bool:
+        """Delete the file an upload left half-written, as the person who uploaded it (their own headers)."""
+        headers = self._upstream_headers(request)
+        for name in ("Content-Length", "Content-Type"):
+            headers.popall(name, None)
+        url = URL(self.upstream + request.raw_path.partition("?")[0], encoded=True)
+        try:
+            async with self.session.delete(url, headers=headers, allow_redirects=False,
+                                           skip_auto_headers=_NO_AUTO_HEADERS) as reply:
+                return reply.status == 204
+        except aiohttp.ClientError as error:
+            log.warning("could not remove the partial upload %s: %s", request.path, error)
+            return False
+
+    async def _settle_upload(self, request, decision: Decision, upload: Upload | None, status: int) -> None:
+        """The workspace answered a contents write: audit what it took (before the browser hears so)."""
+        if not 200 <= status < 300:
+            self.inbound.forget(decision)  # not written, or half: an upload there cannot go on
+            return
+        if upload is not None:
+            details = {**upload.facts, "route": decision.route, "client": request.remote or "",
+                       "user": decision.user, "project": decision.server}
+            await asyncio.shield(self.refusals.record_event(UPLOAD_ACTION, "ok", decision.user, details))
 
     async def _relay_unnamed(self, request, decision: Decision, upstream, response) -> web.StreamResponse:
         """A hub or airlock answer naming nobody: passed only when it is small, else refused (502, audited)."""
@@ -232,7 +286,8 @@ class EdgeProxy:
         # Websockets pass only under a workspace (policy): counted against its owner and server.
         stream = self.meter.stream(decision.user, decision.server, decision.channel)
         to_browser = asyncio.create_task(_pump_to_browser(upstream, browser, stream))
-        to_upstream = asyncio.create_task(_pump(browser, upstream))
+        inbound = InboundCount()
+        to_upstream = asyncio.create_task(self._pump_from_browser(request, decision, browser, upstream, inbound))
         try:
             await asyncio.wait({to_browser, to_upstream}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -243,7 +298,28 @@ class EdgeProxy:
                 await upstream.close()
             if not browser.closed:
                 await browser.close()
+            if inbound.messages:  # not awaited: the connection is over; drain() waits for it at shutdown
+                self.refusals.record_event(INBOUND_ACTION, "ok", decision.user, {
+                    "route": decision.route, "channel": decision.channel, "user": decision.user,
+                    "project": decision.server, "bytes": inbound.bytes, "messages": inbound.messages})
         return browser
+
+    async def _pump_from_browser(self, request, decision: Decision, browser: web.WebSocketResponse, upstream,
+                                 inbound: InboundCount) -> None:
+        """Browser to workspace: each message within the cap (else the websocket is closed), all counted."""
+        async for message in browser:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                text = message.type == WSMsgType.TEXT
+                data = message.data.encode("utf-8", "surrogatepass") if text else message.data
+                refusal = self.inbound.message_refusal(len(data))
+                if refusal is not None:
+                    await self._audit(request, refusal.reason, decision, facts=refusal.facts)
+                    await browser.close(code=refusal.status, message=f"{PREFIX}: message too large".encode())
+                    return
+                inbound.add(len(data))
+                await _send(upstream, message)
+            elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                return
 
 
 async def _pump_to_browser(upstream, browser: web.WebSocketResponse, stream) -> None:
@@ -270,14 +346,6 @@ def _released_download(decision: Decision, upstream_headers) -> bool:
     """An airlock answer that is a released file's download, to a named person (only the airlock says so)."""
     return (decision.kind == AIRLOCK and released_file(upstream_headers) is not None
             and named_recipient(upstream_headers)[0] is not None)
-
-
-async def _pump(source, target) -> None:
-    async for message in source:
-        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            await _send(target, message)
-        elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-            return
 
 
 async def _send(target, message) -> None:

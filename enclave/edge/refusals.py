@@ -6,6 +6,9 @@ from one by the workspace's own lockdown. The same refusal repeated (same
 reason, route, user and client) within `REPEAT_WINDOW` seconds is counted
 rather than recorded again; the first is always recorded, and the next one
 recorded says how many were folded into it.
+
+The same writer records the edge's other events (`record_event`): uploads and inbound websocket volume
+(enclave.edge.uploads).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def decision_response(decision: Decision) -> web.Response:
 
 
 class RefusalAudit:
-    """Records refusals as `edge.refused` events in the enclave's audit log, off the event loop."""
+    """Records refusals as `edge.refused` events in the enclave's audit log (and other edge events), off the
+    event loop."""
 
     def __init__(self, db: StateDB, clock=time.monotonic):
         self.db = db
@@ -58,7 +62,7 @@ class RefusalAudit:
         self._pending: set[asyncio.Future] = set()
 
     async def record(self, *, reason: str, route: str, method: str, client: str, user: str | None = None,
-                     server: str | None = None, detail: str = "") -> None:
+                     server: str | None = None, detail: str = "", facts: dict | None = None) -> None:
         """Record before the refusal is answered, so a refusal the client sees is already on record."""
         key = (reason, route, user, client)
         now = self.clock()
@@ -72,21 +76,27 @@ class RefusalAudit:
             details["user"], details["project"] = user, server
         if detail:
             details["detail"] = detail
+        if facts:
+            details.update(facts)
         folded = self._folded.pop(key, 0)
         if folded:
             details["repeats_folded"] = folded
-        future = asyncio.get_running_loop().run_in_executor(None, self._write, user or "-", details)
+        # A client going away does not cancel the record.
+        await asyncio.shield(self.record_event(ACTION, "refused", user or "-", details))
+
+    def record_event(self, action: str, outcome: str, target: str, details: dict) -> asyncio.Future:
+        """Write one event off the event loop; await the future to know it is recorded (drain() waits for all)."""
+        future = asyncio.get_running_loop().run_in_executor(None, self._write, action, outcome, target, details)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
-        await asyncio.shield(future)  # a client going away does not cancel the record
+        return future
 
-    def _write(self, target: str, details: dict) -> None:
+    def _write(self, action: str, outcome: str, target: str, details: dict) -> None:
         try:
             with self.db.transaction() as session:
-                audit.record(session, actor=ACTOR, action=ACTION, target=target, outcome="refused",
-                             details=details)
-        except Exception:  # noqa: BLE001 - the refusal stands; the failure to record it is logged loudly
-            log.exception("could not record an edge refusal in the audit log: %s", details)
+                audit.record(session, actor=ACTOR, action=action, target=target, outcome=outcome, details=details)
+        except Exception:  # noqa: BLE001 - the answer stands; the failure to record it is logged loudly
+            log.exception("could not record an edge event (%s) in the audit log: %s", action, details)
 
     async def drain(self) -> None:
         if self._pending:

@@ -17,6 +17,7 @@ from .proxy import EdgeProxy
 from .refusals import RefusalAudit
 from .static import StaticAssets
 from .tls import certificate_for, describe, server_context
+from .uploads import UploadLimits
 
 log = logging.getLogger("enclave.edge")
 
@@ -46,7 +47,8 @@ async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) ->
     proxy = EdgeProxy(f"http://127.0.0.1:{settings.proxy_port}", meter, RefusalAudit(db),
                       StaticAssets.from_settings(settings, db),
                       declared_apps=frozenset(settings.edge_declared_apps),
-                      contents_limit=settings.edge_max_file_content_bytes, public_port=settings.public_port)
+                      contents_limit=settings.edge_max_file_content_bytes, public_port=settings.public_port,
+                      upload_limits=UploadLimits(settings.edge_upload_max_bytes, settings.edge_request_body_max_bytes))
     tls_runner = edge_runner(proxy.application())
     plain_runner = web.AppRunner(plain_http_application(settings.public_port), access_log_class=PathOnlyAccessLogger)
     await tls_runner.setup()
