@@ -31,13 +31,14 @@ from typing import Callable
 
 from sqlalchemy import select, text
 
+from ..egress.budgets import Budget, budgets_of
+from ..egress.channels import CHANNELS
+from ..hub.workspaces import HubWorkspaces
 from ..operations.base import WorkspaceControl
 from ..settings import EnclaveSettings
 from ..state.db import StateDB, open_state_db
 from ..state.models import AccountStatus, User
 from . import ledger
-from ..egress.budgets import Budget, budgets_of
-from ..egress.channels import CHANNELS
 from .enforcement import enforce_exceeded
 from .information import ReceivedToday, StreamMeasure
 from .thresholds import EXCEEDED, PROJECT_WIDE, raise_new
@@ -121,8 +122,6 @@ class EgressMeter:
     @property
     def workspaces(self) -> WorkspaceControl:
         if self._workspaces is None:
-            from ..hub.workspaces import HubWorkspaces
-
             self._workspaces = HubWorkspaces(self.settings)
         return self._workspaces
 

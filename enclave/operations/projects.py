@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..errors import AlreadyExists, InvalidInput, InvalidState
 from ..egress.budgets import Budget, budgets_of
-from ..state.models import Project, ProjectStatus
+from ..state.models import EgressBudget, Project, ProjectStatus
 from ..state.queries import get_project
 from .base import OperatorContext
 from .names import check_name
@@ -114,8 +114,6 @@ def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *,
 
     Running edges pick the new budgets up within about a second.
     """
-    from ..state.models import EgressBudget
-
     wanted = {"daily_bytes": daily_bytes, "project_daily_bytes": project_daily_bytes,
               "days_to_extract": days_to_extract}
     changes = {key: value for key, value in wanted.items() if value is not UNCHANGED}
