@@ -238,7 +238,21 @@ def hub_service_definition(
 
 
 __all__ = [
-    "AuditReader", "AuditSink", "ChainLink", "CUSTOM_SCOPES", "DEFAULT_APPROVALS_REQUIRED", "FORMAT_VERSION",
-    "ForwardedEntry", "PROJECT_STATUSES", "ProjectDirectory", "SERVICE_NAME", "canonical_json", "entry_hash",
-    "forward_pending", "hub_service_definition", "pending_entries", "sketch_folder", "write_sketches",
+    "CUSTOM_SCOPES",
+    "DEFAULT_APPROVALS_REQUIRED",
+    "FORMAT_VERSION",
+    "PROJECT_STATUSES",
+    "SERVICE_NAME",
+    "AuditReader",
+    "AuditSink",
+    "ChainLink",
+    "ForwardedEntry",
+    "ProjectDirectory",
+    "canonical_json",
+    "entry_hash",
+    "forward_pending",
+    "hub_service_definition",
+    "pending_entries",
+    "sketch_folder",
+    "write_sketches",
 ]
