@@ -25,16 +25,25 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _WRITE_LOCK_KEY = 0x45475245  # "EGRE": the advisory lock every PostgreSQL write transaction takes
 
 
+# The same set-up as every SQLite database of the enclave (enclave/state/sqlite.py; this package may not
+# import it): WAL, synchronous=FULL, foreign keys, a 30 s lock wait. tests/unit/test_sqlite_setup.py
+# opens both on real files and compares.
+SQLITE_PRAGMAS = (
+    ("journal_mode", "WAL"),
+    ("synchronous", "FULL"),
+    ("foreign_keys", "ON"),
+    ("busy_timeout", "30000"),
+)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        for name, value in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {name}={value}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,9 +1,8 @@
 """Connecting to the state database and creating its schema.
 
-SQLite (the embedded default) runs in WAL mode. Write transactions start with
-BEGIN IMMEDIATE, so concurrent writers queue instead of failing half-way;
-read sessions start with a plain BEGIN and never block anyone. PostgreSQL is
-used as it comes.
+SQLite (the embedded default) is set up as every SQLite database of the
+enclave (state/sqlite.py): WAL, synchronous=FULL, writers with BEGIN
+IMMEDIATE, readers with a plain BEGIN. PostgreSQL is used as it comes.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .installation import Installation  # noqa: F401 (its table is part of the schema)
 from .models import AuditEvent, Base
+from .sqlite import CONNECT_ARGS, configure_sqlite
 
 _SQLITE_APPEND_ONLY = [
     DDL(
@@ -52,22 +52,8 @@ def make_engine(url: str) -> Engine:
         # Account hashes and TOTP secrets live here: readable by root only.
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            # Let SQLAlchemy, not the driver, decide when transactions begin.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
-
+        engine = create_engine(url, connect_args=CONNECT_ARGS)
+        configure_sqlite(engine, writer_option="writer")
         return engine
     return create_engine(url, pool_pre_ping=True)
 
