@@ -16,6 +16,7 @@ from traitlets.config import Application
 
 from .checks.types import ChecksConfig
 from .config import EgressReview
+from .notify import AirlockNotifications
 from .services import Airlock, AirlockContext
 from .staging import StagingLimits, StagingStore
 from .storage.db import Database
@@ -89,6 +90,7 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
         ),
     )
     start_audit_forwarding(cfg, db, parent)
+    AirlockNotifications(parent=parent).dispatcher(db, ctx.directory, cfg.base_url).start()
     return Airlock(ctx)
 
 
@@ -110,7 +112,7 @@ def start_audit_forwarding(cfg: EgressReview, db: Database, parent) -> AuditForw
 class EgressReviewApp(Application):
     name = "egress-review"
     description = "The enclave's airlock: a JupyterHub service for requesting, reviewing and releasing results."
-    classes = [EgressReview, HubOAuth]
+    classes = [EgressReview, AirlockNotifications, HubOAuth]
     config_file = Unicode("", help="Python config file to load (optional; the hub's environment suffices).").tag(config=True)
     aliases = {"config": "EgressReviewApp.config_file", "log-level": "Application.log_level"}
 

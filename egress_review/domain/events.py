@@ -27,6 +27,10 @@ class AuditEvent(str, enum.Enum):
     BLOCK_OVERRIDDEN = "block.overridden"
     FILE_DOWNLOADED = "file.downloaded"
     CONTENT_OPENED = "content.opened"  # an operator opened staged content, with a reason
+    # notifications (egress_review.notify): each send, each failed attempt, each notice nobody could receive
+    NOTIFICATION_SENT = "notification.sent"
+    NOTIFICATION_FAILED = "notification.failed"
+    NOTIFICATION_SKIPPED = "notification.skipped"
     # an action that was refused (outcome "refused"), whatever it was
     ACTION_REFUSED = "action.refused"
 
@@ -34,3 +38,4 @@ class AuditEvent(str, enum.Enum):
 class Outcome(str, enum.Enum):
     OK = "ok"
     REFUSED = "refused"
+    ERROR = "error"  # something the airlock tried failed (a notification not delivered)

@@ -15,6 +15,7 @@ from ..domain.exceptions import EgressError, FileNotInRequest, IntegrityFailure,
 from ..domain.permissions import Principal
 from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
+from ..notify.queue import queue as queue_notices
 from ..storage import audit
 from ..storage.models import FileDecision, Release, Revocation, StagedFile, Vote, utcnow
 from .content import open_content
@@ -146,7 +147,8 @@ class ReleaseService:
                     released_at=released_at,
                 )
             )
-            perform_transition(session, req, Action.RELEASE, actor, {"manifest_sha256": digest})
+            transition = perform_transition(session, req, Action.RELEASE, actor, {"manifest_sha256": digest})
+            queue_notices(session, req, transition.event)  # the author hears of it
 
     def download(self, principal: Principal, request_id: str, staged_file_id) -> Download:
         with self.ctx.refusals_audited(principal, "download", request_id):

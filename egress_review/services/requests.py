@@ -17,6 +17,7 @@ from ..domain.exceptions import ConcurrentChange, DuplicateFile, FileNotInReques
 from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
+from ..notify.queue import queue as queue_notices
 from ..staging import StagedBlob, inspect_outbox_file, normalise_relpath
 from ..storage import audit
 from ..storage.models import CheckRecord, FileGroup, Request, RequestFile, StagedFile, utcnow
@@ -301,7 +302,8 @@ class RequestService:
                         "verdicts": {r.rule: r.verdict.value for r in results[f.path]},
                     }
                 )
-            perform_transition(session, req, action, principal.name, {"files": summary})
+            transition = perform_transition(session, req, action, principal.name, {"files": summary})
+            queue_notices(session, req, transition.event)  # the reviewers hear of it
 
     def _is_referenced(self, sha256: str) -> bool:
         with self.ctx.db.read() as session:

@@ -12,6 +12,7 @@ from ..domain.exceptions import FileNotInRequest, InvalidInput, NothingToOverrid
 from ..domain.permissions import Principal, Scope
 from ..domain.states import RequestState, VoteDecision
 from ..domain.transitions import Action
+from ..notify.queue import queue as queue_notices
 from ..storage import audit
 from ..storage.models import BlockOverride, Comment, FileDecision, Request, StagedFile, Vote, utcnow
 from .context import AirlockContext, load_request, perform_transition
@@ -138,13 +139,14 @@ class ReviewService:
         outcome = policies.round_outcome(by_file, complete, required)
         if outcome is not None:
             approved = sum(1 for ds in by_file if ds.count(VoteDecision.APPROVE) >= max(required, 1))
-            perform_transition(
+            transition = perform_transition(
                 session,
                 req,
                 _OUTCOME_ACTION[outcome],
                 principal.name,
                 {"reviews": complete, "approvals_required": required, "files": len(by_file), "files_approved": approved},
             )
+            queue_notices(session, req, transition.event)  # changes requested or rejected: the author hears
         return RequestState(req.state)
 
     def _complete_review(
@@ -248,6 +250,7 @@ class ReviewService:
                 request_id=req.id,
                 details={"staged_file_id": sf.id, "path": sf.path, "sha256": sf.sha256, "rules": rules, "reason": reason},
             )
+            queue_notices(session, req, AuditEvent.BLOCK_OVERRIDDEN)  # the operators hear of it
 
 
 def _decisions(session: Session, req: Request) -> list[FileDecision]:

@@ -234,3 +234,22 @@ IMMUTABLE_TABLES = (
     "revocations",
     "audit_log",
 )
+
+
+class QueuedNotification(Base):
+    """One notice to send on one channel (egress_review.notify): written in the transaction of the
+    decision it tells of, then sent, retried with backoff, by the dispatcher. Mutable: its status moves on."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_notification_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(64))  # the audit event it tells of (request.submitted, ...)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"))
+    project: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(200))  # the request's author: recipient, or left out
+    channel: Mapped[str] = mapped_column(String(16))  # "email" | "webhook"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # "pending" | "sent" | "failed" | "skipped" | "off"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
