@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuth
@@ -27,15 +28,29 @@ log = logging.getLogger("egress_review")
 
 
 def read_or_create_secret(path: Path) -> bytes:
+    """The cookie secret in `path`, made once and kept: folder 0700, file 0600, its content written to a
+    private file beside it and linked into place, so a racing start reads the same secret, never a part.
+    Identical in behaviour to enclave.secret_files.read_or_create (which this package may not import);
+    tests/unit/test_secret_files.py checks both."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
-        secret = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secret)
-        return secret
+        pass
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_hex(32).encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(partial, path)  # fails if the file appeared meanwhile: the first one stays
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(partial)
+    return path.read_bytes().strip()
 
 
 def build_directory(cfg: EgressReview, parent):
