@@ -20,7 +20,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import EnclaveError
-from . import commands, edge, installation, metering, runtime
+from . import backup, commands, edge, installation, metering, runtime
 
 REFUSED = 3
 
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"enclave {_version()}")
     parser.set_defaults(installation=installation.USE)
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    for register in [*commands.REGISTRARS, *metering.REGISTRARS, *edge.REGISTRARS, *runtime.REGISTRARS]:
+    for register in [*commands.REGISTRARS, *metering.REGISTRARS, *edge.REGISTRARS, *runtime.REGISTRARS,
+                     *backup.REGISTRARS]:
         register(groups)
     return parser
 
