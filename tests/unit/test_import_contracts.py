@@ -14,6 +14,9 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 SEAM_CONTRACTS = (
     "The airlock stands alone: egress_review imports nothing of enclave",
     "The one seam: only enclave.airlock imports the airlock, and only egress_review.integration",
+    # The rooms of enclave (docs/architecture.md): layers that point one way; the demo cohort kept apart.
+    "The rooms of enclave point one way: each imports only rooms below it (docs/architecture.md)",
+    "The synthetic demo cohort is only for the demo: no other room imports enclave.cohort",
 )
 
 
