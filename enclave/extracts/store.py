@@ -8,9 +8,9 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .information import extract_information, measuring_limit
 from ..settings import EnclaveSettings
 from ..state.models import DatasetApproval, DatasetExtract, Project, utcnow
+from .information import extract_information, measuring_limit
 from .keys import pseudonym_key
 from .materialise import LOOKUP_COLUMN, ExtractRequest, remove_tree, write_extract
 
