@@ -21,7 +21,7 @@ from pathlib import Path
 
 from egress_review.directory import InMemoryProject
 from egress_review.services.context import default_checks_runner
-from egress_review.testing import PROJECT, analyst, make_env
+from harness.airlock_kit import PROJECT, analyst, make_env
 
 TARGET_BYTES = 16 * 1024 * 1024 - 64 * 1024  # just under the 16 MiB per-file limit
 

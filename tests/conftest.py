@@ -89,4 +89,6 @@ def chromium_path():
     return path
 
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.workspaces", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.fixtures", "tests.support.workspaces", "tests.support.browser", "tests.support.postgres",
+]

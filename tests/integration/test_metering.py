@@ -29,7 +29,6 @@ from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.db import StateDB
 from enclave.state.models import AccountStatus
 from enclave.state.queries import get_user
-from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 - a throwaway PostgreSQL server
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 from tests.support.recording import RecordingWorkspaces
@@ -130,7 +129,7 @@ def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclav
 # --- the ledger on a real PostgreSQL server ----------------------------------------------------------
 
 @pytest.fixture
-def pg_ctx(tmp_path, postgres_url, monkeypatch):  # noqa: F811 - the fixture imported above
+def pg_ctx(tmp_path, postgres_url, monkeypatch):  # postgres_url: tests/support/postgres.py
     reset = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with reset.connect() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")

@@ -26,7 +26,8 @@ from egress_review.config import EgressReview
 from egress_review.domain.states import RequestState
 from egress_review.integration import forward_pending
 from egress_review.storage.forwarding import AuditForwarder
-from egress_review.testing import create_request_at_status, make_env
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.airlock.verify import verify_one_log
 from enclave.cli.main import main
@@ -38,7 +39,6 @@ from enclave.state import audit
 from enclave.state.audit_anchor import anchor_paths
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.db import open_state_db
-from tests.integration.egress.test_postgres import postgres_url  # noqa: F401 (a throwaway real PostgreSQL)
 from tests.support.airlock import AGGREGATE, AirlockClient, request_for
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
@@ -200,7 +200,7 @@ def _tamper(path, table, statement) -> None:
 # --- the same log on PostgreSQL -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def enclave_on_postgres(postgres_url, tmp_path, monkeypatch):  # noqa: F811
+def enclave_on_postgres(postgres_url, tmp_path, monkeypatch):  # postgres_url: tests/support/postgres.py
     """An installation whose state database is a fresh PostgreSQL database; the airlock's stays SQLite."""
     name = f"enclave_{tmp_path.name.lower().replace('-', '_')[-40:]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")

@@ -1,5 +1,4 @@
-"""Test support for the web layer: a stand-in for the hub's REST API and a
-way to serve the airlock on loopback.
+"""The airlock's web app served on loopback behind a stand-in for the hub's REST API.
 
 The airlock's identity path stays the real one (``HubOAuth`` +
 ``HubOAuthenticated``); only the hub at the other end of
@@ -19,8 +18,9 @@ from jupyterhub.services.auth import HubOAuth
 from tornado import httpserver, web
 from tornado.ioloop import IOLoop
 
-from .config import SERVICE_NAME
-from .domain.permissions import Scope
+from egress_review.config import SERVICE_NAME
+from egress_review.domain.permissions import Scope
+from egress_review.web.app import make_app
 
 ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 BASE_URL = f"/services/{SERVICE_NAME}/"
@@ -110,8 +110,6 @@ class ServedAirlock:
     """The real airlock web app on loopback, identified through a FakeHub."""
 
     def __init__(self, airlock, hub: FakeHub, cookie_secret: bytes = b"test-cookie-secret-0123456789abcdef"):
-        from .web.app import make_app
-
         self.hub = hub
         self.cookie_secret = cookie_secret
         self.hub_auth = hub.hub_auth()

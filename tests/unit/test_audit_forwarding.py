@@ -11,7 +11,8 @@ from egress_review.domain.states import RequestState
 from egress_review.integration import forward_pending, pending_entries
 from egress_review.storage.forwarding import AuditForwarder
 from egress_review.storage.models import AuditEntry
-from egress_review.testing import create_request_at_status, make_env
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink, catch_up
 from enclave.airlock.verify import verify_one_log
 from enclave.state.audit_query import AuditFilter, find_events

@@ -1,7 +1,7 @@
 import pytest
 
-from egress_review.testing import make_env
-from egress_review.testing_hub import FakeHub, ServedAirlock
+from harness.airlock_kit import make_env
+from tests.support.airlock_app import FakeHub, ServedAirlock
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import re
 
 from egress_review.domain.permissions import Scope
 from egress_review.services.views import list_requests, request_detail
-from egress_review.testing import analyst
-from tests.integration.egress.clients import Browser
+from harness.airlock_kit import analyst
+from tests.support.airlock import AirlockClient
 
 
 def rid_of(reply) -> str:
@@ -18,15 +18,15 @@ def test_the_create_page_lists_the_outbox_and_preselects_the_only_project(env, s
     env.write_outbox("tables/counts.csv", "group,n\na,12\n")
     env.write_outbox("figures/plot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     env.write_outbox(".ipynb_checkpoints/x.csv", "hidden")
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     page, xsrf = alice.page("requests")
     assert 'id="new-request-project">proj-a<' in page.text  # one project: chosen for her
     listed = re.findall(r'name="path" value="([^"]+)"', page.text)
     assert listed == ["figures/plot.png", "tables/counts.csv"]
     assert "72 Bytes" in page.text and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", page.text)
 
-    reply = alice.s.post(
-        alice.base + "requests",
+    reply = alice.post(
+        "requests",
         data={"project": "proj-a", "title": "Counts", "group": "Table 1", "context": "counts by group",
               "controls": "n >= 10", "path": ["tables/counts.csv", "figures/plot.png"], "_xsrf": xsrf},
         allow_redirects=False,
@@ -39,7 +39,7 @@ def test_the_create_page_lists_the_outbox_and_preselects_the_only_project(env, s
 
 def test_a_person_in_several_projects_chooses_one(env, served, hub):
     env.directory.add_project("proj-b", members={"alice"})
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     page, _ = alice.page("requests")
     assert re.findall(r'<option value="([^"]+)"', page.text) == ["proj-a", "proj-b"]
     assert 'id="new-request"' not in page.text
@@ -49,10 +49,10 @@ def test_a_person_in_several_projects_chooses_one(env, served, hub):
 
 def test_a_refusal_is_shown_on_the_form_with_what_was_typed_kept(env, served, hub):
     env.write_outbox("tables/counts.csv", "group,n\na,12\n")
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     _, xsrf = alice.page("requests")
-    reply = alice.s.post(
-        alice.base + "requests",
+    reply = alice.post(
+        "requests",
         data={"project": "proj-a", "title": "T" * 201, "context": "what it is", "path": "tables/counts.csv", "_xsrf": xsrf},
         allow_redirects=False,
     )
@@ -66,7 +66,7 @@ def test_a_refusal_is_shown_on_the_form_with_what_was_typed_kept(env, served, hu
 
 def test_withdrawing_asks_first(env, served, hub):
     env.write_outbox("tables/counts.csv", "group,n\na,12\n")
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     _, xsrf = alice.page("requests")
     rid = rid_of(alice.form("requests", {"project": "proj-a", "path": "tables/counts.csv"}, xsrf))
     page, xsrf = alice.page(f"requests/{rid}")
@@ -83,7 +83,7 @@ def test_withdrawing_asks_first(env, served, hub):
 def test_reviewers_decide_file_by_file_on_the_page_and_the_analyst_sees_progress(env, served, hub):
     env.write_outbox("a.csv", "group,n\na,12\n")
     env.write_outbox("b.csv", "group,n\nb,15\n")
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     _, xsrf = alice.page("requests")
     rid = rid_of(alice.form("requests", {"project": "proj-a", "path": ["a.csv", "b.csv"]}, xsrf))
     _, xsrf = alice.page(f"requests/{rid}")
@@ -93,7 +93,7 @@ def test_reviewers_decide_file_by_file_on_the_page_and_the_analyst_sees_progress
     assert alice.form(f"requests/{rid}/group", described, xsrf).status_code == 302
     assert alice.form(f"requests/{rid}/submit", {}, xsrf).status_code == 302
 
-    rita = Browser(served, hub.add_user("rita", Scope.REVIEW))
+    rita = AirlockClient.served(served, hub.add_user("rita", Scope.REVIEW), pages=True)
     page, rxsrf = rita.page(f"requests/{rid}")
     ids = re.findall(r'name="file_id" value="(\d+)"', page.text.split('id="review-progress"')[0])
     a, b = ids[0], ids[-1]

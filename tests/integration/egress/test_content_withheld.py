@@ -12,9 +12,9 @@ import requests
 
 from egress_review.domain.permissions import Scope
 from egress_review.services.context import default_checks_runner
-from egress_review.testing import make_env
-from egress_review.testing_hub import ServedAirlock
-from tests.integration.egress.clients import Browser, Client
+from harness.airlock_kit import make_env
+from tests.support.airlock import AirlockClient
+from tests.support.airlock_app import ServedAirlock
 
 MARKER = "mk" + secrets.token_hex(12)
 PNG = b"\x89PNG\r\n\x1a\n" + MARKER.encode() + secrets.token_bytes(64)  # a PNG signature, then anything
@@ -41,7 +41,8 @@ class Person:
 
     def __init__(self, served, hub, name, scope):
         token = hub.add_user(name, scope)
-        self.name, self.api, self.browser = name, Client(served, token), Browser(served, token)
+        self.name = name
+        self.api, self.browser = AirlockClient.served(served, token), AirlockClient.served(served, token, pages=True)
         self.received: list[requests.Response] = []
 
     def get(self, path, **kw):
@@ -139,7 +140,7 @@ def test_a_reviewer_sees_the_previews_and_the_full_checks_while_reviewing(env, p
     page, _ = rita.page(f"requests/{rid}")
     assert re.search(rf'<td id="[^"]+">{MARKER}a</td>', page.text)  # the table preview
     assert re.search(rf'src="[^"]+/files/{files["figures/plot.png"]}/image"', page.text)
-    image = rita.browser.s.get(rita.browser.base + f"requests/{rid}/files/{files['figures/plot.png']}/image")
+    image = rita.browser.get(f"requests/{rid}/files/{files['figures/plot.png']}/image")
     assert image.status_code == 200 and image.content == PNG
     full = rita.get(f"api/requests/{rid}").json()
     assert MARKER in str(full["staged_files"])  # the small-counts check names the column, for reviewers
@@ -148,7 +149,7 @@ def test_a_reviewer_sees_the_previews_and_the_full_checks_while_reviewing(env, p
     rita.received.clear()
     rita.page(f"requests/{rid}")
     rita.get(f"api/requests/{rid}")
-    refused = rita.browser.s.get(rita.browser.base + f"requests/{rid}/files/{files['figures/plot.png']}/image")
+    refused = rita.browser.get(f"requests/{rid}/files/{files['figures/plot.png']}/image")
     rita.received.append(refused)
     assert refused.status_code == 403
     assert_no_byte_of_the_files(rita)  # nobody reviews a withdrawn request: operators only
@@ -161,7 +162,7 @@ def test_an_operator_opens_content_only_with_a_reason_and_it_is_audited(env, peo
     page, _ = olive.page(f"requests/{rid}")
     assert 'id="open-content"' in page.text
     image_path = f"requests/{rid}/files/{files['figures/plot.png']}/image"
-    refused = olive.browser.s.get(olive.browser.base + image_path)
+    refused = olive.browser.get(image_path)
     olive.received.append(refused)
     assert refused.status_code == 400 and "reason" in refused.text
     assert_no_byte_of_the_files(olive)
@@ -169,7 +170,7 @@ def test_an_operator_opens_content_only_with_a_reason_and_it_is_audited(env, peo
     page, _ = olive.page(f"requests/{rid}?reason=incident+7")
     assert re.search(rf'<td id="[^"]+">{MARKER}a</td>', page.text)
     assert re.search(r'src="[^"]+/image\?reason=incident%207"', page.text)
-    image = olive.browser.s.get(olive.browser.base + image_path + "?reason=incident+7")
+    image = olive.browser.get(image_path + "?reason=incident+7")
     assert image.status_code == 200 and image.content == PNG
     entries = olive.get(f"api/audit?request_id={rid}").json()["entries"]
     opened = [e for e in entries if e["event"] == "content.opened"]
@@ -186,7 +187,7 @@ def test_every_response_to_a_signed_in_person_names_them_and_the_requests_projec
     fid = files["figures/plot.png"]
     expect_project = [
         rita.page(f"requests/{rid}")[0],
-        rita.browser.s.get(rita.browser.base + f"requests/{rid}/files/{fid}/image"),
+        rita.browser.get(f"requests/{rid}/files/{fid}/image"),
         rita.get(f"api/requests/{rid}"),
         rita.get(f"api/requests/{rid}/files/{fid}/download"),  # refused (403): still counted
     ]
@@ -203,7 +204,7 @@ def test_every_response_to_a_signed_in_person_names_them_and_the_requests_projec
     # a draft only its author sees: others get no project named for it
     draft = alice.api.post("api/requests", {"project": "proj-a"}).json()["id"]
     assert "X-Enclave-Project" not in rita.get(f"api/requests/{draft}").headers
-    anonymous = requests.get(served.url + "api/openapi.json")
+    anonymous = AirlockClient.served(served, None).get("api/openapi.json")
     assert anonymous.status_code == 200 and "X-Enclave-Recipient" not in anonymous.headers
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from egress_review.domain.permissions import Scope
 from egress_review.domain.states import RequestState
-from egress_review.testing import create_request_at_status
+from tests.support.airlock_states import create_request_at_status
 
 EXAMPLES_PER_OPERATION = 30
 

@@ -20,7 +20,10 @@ from egress_review.domain.exceptions import StagingDiskFull
 from egress_review.domain.states import RequestState
 from egress_review.staging import StagingStore
 from egress_review.storage.models import AuditEntry, Request, StagedFile, Vote
-from egress_review.testing import analyst, create_request_at_status, make_env, reviewer
+from harness.airlock_kit import analyst, make_env, reviewer
+from tests.support.airlock_states import create_request_at_status
+
+REPO = Path(__file__).resolve().parents[3]
 
 CRASH_SCRIPT = textwrap.dedent(
     """
@@ -28,7 +31,7 @@ CRASH_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from egress_review import staging
     from egress_review.services.requests import RequestService
-    from egress_review.testing import analyst, make_env
+    from harness.airlock_kit import analyst, make_env
 
     root, request_id, where = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     env = make_env(root)
@@ -61,7 +64,8 @@ def test_killed_submission_leaves_no_half_request_and_no_orphan_file(tmp_path, w
     rid = create_request_at_status(env, RequestState.DRAFT, files={"small.csv": "a,b\n1,2\n", "big.bin": big})
     env.db.dispose()
     proc = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), rid, where], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), rid, where], capture_output=True, text=True, timeout=120,
+        cwd=REPO,  # where harness/ is
     )
     assert proc.returncode == -9, proc.stdout + proc.stderr
     staging = StagingStore(tmp_path / "staging")

@@ -8,7 +8,8 @@ from egress_review.domain.exceptions import FileBlocked
 from egress_review.domain.states import RequestState
 from egress_review.services.context import default_checks_runner
 from egress_review.services.views import request_detail
-from egress_review.testing import PROJECT, analyst, create_request_at_status, make_env, reviewer
+from harness.airlock_kit import PROJECT, analyst, make_env, reviewer
+from tests.support.airlock_states import create_request_at_status
 
 
 @pytest.fixture

@@ -5,20 +5,19 @@ import hashlib
 import re
 
 import pytest
-import requests
 
 from egress_review.domain.permissions import Scope
-from tests.integration.egress.clients import Browser, Client
+from tests.support.airlock import AirlockClient
 
 
 @pytest.fixture
 def people(served, hub):
     return {
-        "alice": Client(served, hub.add_user("alice", Scope.REQUEST)),
-        "rita": Client(served, hub.add_user("rita", Scope.REVIEW)),
-        "ravi": Client(served, hub.add_user("ravi", Scope.REVIEW)),
-        "olive": Client(served, hub.add_user("olive", Scope.OPERATE)),
-        "nobody": Client(served, hub.add_user("nobody")),
+        "alice": AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST)),
+        "rita": AirlockClient.served(served, hub.add_user("rita", Scope.REVIEW)),
+        "ravi": AirlockClient.served(served, hub.add_user("ravi", Scope.REVIEW)),
+        "olive": AirlockClient.served(served, hub.add_user("olive", Scope.OPERATE)),
+        "nobody": AirlockClient.served(served, hub.add_user("nobody")),
     }
 
 
@@ -61,9 +60,9 @@ def test_no_scope_means_403_on_every_api_call(people):
 
 def test_user_the_hub_does_not_let_into_the_service_is_refused(served, hub):
     token = hub.add_user("outsider", Scope.REQUEST, access=False)
-    r = requests.get(served.url + "api/me", headers={"Authorization": f"token {token}"})
+    r = AirlockClient.served(served, token).get("api/me")
     assert r.status_code in (401, 403)
-    assert requests.get(served.url + "api/me", headers={"Authorization": "token forged"}).status_code == 401
+    assert AirlockClient.served(served, "forged").get("api/me").status_code == 401
 
 
 def test_errors_are_json_with_a_message_that_says_what_to_do(env, people):
@@ -75,23 +74,23 @@ def test_errors_are_json_with_a_message_that_says_what_to_do(env, people):
     assert r.status_code == 422 and r.json()["error"] == "path_escapes_outbox"
     r = alice.post(f"api/requests/{rid}/files", {"path": 12, "group": "g"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_input"
-    r = requests.post(alice.base + "api/requests", headers={**alice.h, "Content-Type": "application/json"}, data=b"\xff[")
+    r = alice.post("api/requests", headers={"Content-Type": "application/json"}, data=b"\xff[")
     assert r.status_code == 400
     assert alice.get("api/requests/does-not-exist").status_code == 404
     assert alice.get(f"api/requests/{rid}/files/abc/download").json()["error"] == "invalid_input"
-    r = requests.put(alice.base + "api/requests", headers=alice.h)
+    r = alice.request("PUT", "api/requests")
     assert r.status_code == 405 and r.json()["message"]
 
 
 def test_openapi_description_is_served_and_is_openapi_3(served):
-    spec = requests.get(served.url + "api/openapi.json").json()
+    spec = AirlockClient.served(served, None).get("api/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/requests/{request_id}/votes" in spec["paths"]
 
 
 def test_pages_reviewer_flow_with_previews_blinding_and_xsrf(env, served, hub):
     env.write_outbox("tables/counts.csv", "group,n\n<b>a</b>,12\n")
     env.write_outbox("plot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    alice = Browser(served, hub.add_user("alice", Scope.REQUEST))
+    alice = AirlockClient.served(served, hub.add_user("alice", Scope.REQUEST), pages=True)
     r, xsrf = alice.page("requests")
     assert r.status_code == 200 and "static/css/style.min.css" in r.text
     r = alice.form("requests", {"project": "proj-a", "title": "fig"}, xsrf)
@@ -104,15 +103,15 @@ def test_pages_reviewer_flow_with_previews_blinding_and_xsrf(env, served, hub):
         assert alice.form(f"{request_url}/add-file", {"path": path, "group": "g"}, xsrf).status_code == 302
     assert alice.form(f"{request_url}/submit", {}, xsrf).status_code == 302
     # the same POST without the form's token is refused (CSRF)
-    assert alice.s.post(alice.base + f"{request_url}/withdraw", data={}).status_code == 403
+    assert alice.post(f"{request_url}/withdraw", data={}).status_code == 403
 
-    rita = Browser(served, hub.add_user("rita", Scope.REVIEW))
+    rita = AirlockClient.served(served, hub.add_user("rita", Scope.REVIEW), pages=True)
     page, rita_xsrf = rita.page(request_url)
     assert page.status_code == 200
     assert re.search(r'<td id="[^"]+">&lt;b&gt;a&lt;/b&gt;</td>', page.text)  # table rendered, cell escaped
     assert re.search(r'<img class="img-fluid preview"[^>]+/image"', page.text)
     assert 'id="votes-hidden"' in page.text
-    img = rita.s.get(rita.base + f"{request_url}/files/" + re.search(r"files/(\d+)/image", page.text).group(1) + "/image")
+    img = rita.get(f"{request_url}/files/" + re.search(r"files/(\d+)/image", page.text).group(1) + "/image")
     assert img.status_code == 200 and img.headers["Content-Type"] == "image/png"
     r = rita.form(f"{request_url}/vote", {"decision": "reject", "reason": ""}, rita_xsrf)
     assert r.status_code == 400 and "reason" in r.text
@@ -120,10 +119,10 @@ def test_pages_reviewer_flow_with_previews_blinding_and_xsrf(env, served, hub):
     page, _ = rita.page(request_url)
     assert "rita</strong> — approved" in page.text and 'id="vote-form"' not in page.text
 
-    queue, _ = Browser(served, hub.add_user("ravi", Scope.REVIEW)).page("review")
+    queue, _ = AirlockClient.served(served, hub.add_user("ravi", Scope.REVIEW), pages=True).page("review")
     assert rid in queue.text and "awaiting you" in queue.text
 
 
 def test_page_without_login_redirects_to_the_hub(served):
-    r = requests.get(served.url + "requests", allow_redirects=False)
+    r = AirlockClient.served(served, None).get("requests", allow_redirects=False)
     assert r.status_code == 302 and "/hub/api/oauth2/authorize" in r.headers["Location"]

@@ -1,6 +1,6 @@
 import pytest
 
-from egress_review.testing import make_env
+from harness.airlock_kit import make_env
 
 
 @pytest.fixture

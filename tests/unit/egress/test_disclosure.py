@@ -15,7 +15,8 @@ from egress_review.domain.states import RequestState
 from egress_review.services.findings import for_author, place
 from egress_review.services.views import request_detail, staged_file
 from egress_review.storage.models import AuditEntry, Request
-from egress_review.testing import analyst, create_request_at_status, make_env, operator, reviewer
+from harness.airlock_kit import analyst, make_env, operator, reviewer
+from tests.support.airlock_states import create_request_at_status
 
 MARKER = "m" + secrets.token_hex(8)
 

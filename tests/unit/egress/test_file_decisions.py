@@ -8,7 +8,8 @@ from egress_review.domain.exceptions import AlreadyVoted, FileBlocked, ReasonReq
 from egress_review.domain.states import RequestState
 from egress_review.services.views import request_detail
 from egress_review.storage.models import AuditEntry
-from egress_review.testing import analyst, blocking_checks, create_request_at_status, reviewer
+from harness.airlock_kit import analyst, reviewer
+from tests.support.airlock_states import blocking_checks, create_request_at_status
 
 FILES = {"tables/a.csv": "group,n\nx,12\n", "tables/b.csv": "group,n\ny,15\n"}
 alice, rita, ravi = analyst(), reviewer("rita"), reviewer("ravi")

@@ -12,7 +12,8 @@ from egress_review.domain.limits import InputLimits
 from egress_review.domain.states import RequestState
 from egress_review.services.views import request_detail
 from egress_review.storage.models import AuditEntry, Comment, FileGroup, Request
-from egress_review.testing import PROJECT, analyst, create_request_at_status, make_env, operator, reviewer
+from harness.airlock_kit import PROJECT, analyst, make_env, operator, reviewer
+from tests.support.airlock_states import create_request_at_status
 
 
 def last_refusal(env) -> dict:

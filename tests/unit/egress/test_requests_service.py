@@ -23,7 +23,8 @@ from egress_review.domain.states import RequestState
 from egress_review.services.views import request_detail
 from egress_review.staging import StagingLimits
 from egress_review.storage.models import AuditEntry, CheckRecord, Request, StagedFile
-from egress_review.testing import PROJECT, analyst, blocking_checks, create_request_at_status, make_env, reviewer
+from harness.airlock_kit import PROJECT, analyst, make_env, reviewer
+from tests.support.airlock_states import blocking_checks, create_request_at_status
 
 
 def state_of(env, rid):

@@ -28,15 +28,8 @@ from egress_review.domain.permissions import Principal, Scope
 from egress_review.domain.states import RequestState
 from egress_review.services.views import list_requests, request_detail
 from egress_review.storage.models import AuditEntry, Release, Request
-from egress_review.testing import (
-    PROJECT,
-    analyst,
-    blocking_checks,
-    create_request_at_status,
-    make_env,
-    operator,
-    reviewer,
-)
+from harness.airlock_kit import PROJECT, analyst, make_env, operator, reviewer
+from tests.support.airlock_states import blocking_checks, create_request_at_status
 
 rita, ravi, rosa = reviewer("rita"), reviewer("ravi"), reviewer("rosa")
 
@@ -308,7 +301,7 @@ def test_earlier_released_files_are_given_to_checks_for_differencing(tmp_path):
 
     def recording(path, context):
         seen.append(context.released_tables)
-        from egress_review.testing import passing_checks
+        from harness.airlock_kit import passing_checks
 
         return passing_checks(path, context)
 

@@ -11,7 +11,8 @@ from egress_review.domain.states import RequestState
 from egress_review.integration import (
     FORMAT_VERSION, AuditReader, ForwardedEntry, hub_service_definition, pending_entries,
 )
-from egress_review.testing import create_request_at_status, make_env
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 
 
 @pytest.fixture

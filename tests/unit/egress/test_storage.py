@@ -11,7 +11,7 @@ from egress_review.domain.events import AuditEvent
 from egress_review.domain.states import RequestState
 from egress_review.storage import audit
 from egress_review.storage.models import IMMUTABLE_TABLES, Base
-from egress_review.testing import create_request_at_status, create_request_touching_every_table
+from tests.support.airlock_states import create_request_at_status, create_request_touching_every_table
 
 
 def test_migrated_schema_matches_the_models(env):

@@ -21,7 +21,8 @@ from egress_review.domain.states import RequestState
 from egress_review.storage.audit import canonical_json
 from egress_review.storage.audit import entry_hash as airlock_hash
 from egress_review.storage.forwarding import AuditForwarder
-from egress_review.testing import create_request_at_status, make_env
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.cli.main import main
 from enclave.operations.base import OperatorContext
