@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
 
-from traitlets import Float, Integer, List, Unicode, default, validate
+from traitlets import Enum, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -316,6 +317,66 @@ class EnclaveSettings(Configurable):
         from .images.static_copy import cache_root
 
         return str(cache_root())
+
+    # Notifications to operators (metering alerts, suspensions) and, through the airlock's service, to
+    # reviewers and analysts (enclave/notify.py; docs/operators.md, "Notifications"). No SMTP host and no
+    # webhook URL: nothing is sent.
+    notify_public_url = Unicode(
+        help="The enclave's public address, which links in notifications start with. Default: "
+        "$ENCLAVE_NOTIFY_PUBLIC_URL or https://<this host's name>:<public_port>.",
+    ).tag(config=True)
+    notify_smtp_host = Unicode(help="SMTP server for notifications. Default: $ENCLAVE_NOTIFY_SMTP_HOST or none.").tag(
+        config=True
+    )
+    notify_smtp_port = Integer(help="SMTP port. Default: $ENCLAVE_NOTIFY_SMTP_PORT or 587.").tag(config=True)
+    notify_smtp_tls = Enum(
+        ("none", "starttls", "tls"),
+        help="'starttls', 'tls' (implicit, port 465) or 'none' (a relay on loopback only). "
+        "Default: $ENCLAVE_NOTIFY_SMTP_TLS or starttls.",
+    ).tag(config=True)
+    notify_smtp_sender = Unicode(help="From address of notifications. Default: $ENCLAVE_NOTIFY_SMTP_SENDER.").tag(
+        config=True
+    )
+    notify_smtp_user = Unicode(help="SMTP login, if needed. Default: $ENCLAVE_NOTIFY_SMTP_USER.").tag(config=True)
+    notify_smtp_password_file = Unicode(
+        help="File holding the SMTP password (mode 0600). Default: $ENCLAVE_NOTIFY_SMTP_PASSWORD_FILE.",
+    ).tag(config=True)
+    notify_webhook_url = Unicode(
+        help="URL receiving each notification as a JSON POST (a chat tool's incoming webhook). "
+        "Default: $ENCLAVE_NOTIFY_WEBHOOK_URL or none.",
+    ).tag(config=True)
+
+    @default("notify_public_url")
+    def _default_notify_public_url(self) -> str:
+        return _env("ENCLAVE_NOTIFY_PUBLIC_URL", f"https://{socket.getfqdn()}:{self.public_port}")
+
+    @default("notify_smtp_host")
+    def _default_notify_smtp_host(self) -> str:
+        return _env("ENCLAVE_NOTIFY_SMTP_HOST", "")
+
+    @default("notify_smtp_port")
+    def _default_notify_smtp_port(self) -> int:
+        return int(_env("ENCLAVE_NOTIFY_SMTP_PORT", "587"))
+
+    @default("notify_smtp_tls")
+    def _default_notify_smtp_tls(self) -> str:
+        return _env("ENCLAVE_NOTIFY_SMTP_TLS", "starttls")
+
+    @default("notify_smtp_sender")
+    def _default_notify_smtp_sender(self) -> str:
+        return _env("ENCLAVE_NOTIFY_SMTP_SENDER", "")
+
+    @default("notify_smtp_user")
+    def _default_notify_smtp_user(self) -> str:
+        return _env("ENCLAVE_NOTIFY_SMTP_USER", "")
+
+    @default("notify_smtp_password_file")
+    def _default_notify_smtp_password_file(self) -> str:
+        return _env("ENCLAVE_NOTIFY_SMTP_PASSWORD_FILE", "")
+
+    @default("notify_webhook_url")
+    def _default_notify_webhook_url(self) -> str:
+        return _env("ENCLAVE_NOTIFY_WEBHOOK_URL", "")
 
     def prepare_state_dir(self) -> None:
         """Create the state folder readable by root only.

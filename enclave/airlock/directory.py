@@ -18,8 +18,9 @@ from traitlets.config import Configurable
 from ..extracts.store import project_extracts, read_pseudonyms
 from ..settings import EnclaveSettings
 from ..state.db import open_state_db
-from ..state.models import AccountStatus
-from ..state.queries import active_membership, active_projects_of, find_project, find_user
+from ..state.models import AccountStatus, Role
+from ..state.queries import (active_membership, active_projects_of, email_of, find_project, find_user,
+                             people_with_role)
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
 _cache_lock = threading.Lock()
@@ -99,3 +100,12 @@ class EnclaveProjectDirectory(Configurable):
 
     def cohort_tables(self, project: str) -> tuple[Path, ...]:
         return tuple(table for e in self._extracts(project) for table in sorted(e.path.rglob("*.parquet")))
+
+    # Who hears of requests (egress_review.notify.recipients.PeopleDirectory).
+    def people_with_role(self, role: str) -> list[str]:
+        with self._db().reading() as session:
+            return people_with_role(session, Role(role))
+
+    def email_of(self, user: str) -> str | None:
+        with self._db().reading() as session:
+            return email_of(session, user)

@@ -7,6 +7,7 @@ import sys
 
 from egress_review.integration import CUSTOM_SCOPES, hub_service_definition
 
+from ..notify import airlock_environment
 from ..settings import EnclaveSettings
 from ..state.audit_anchor import COPY_VARIABLE
 
@@ -32,6 +33,7 @@ def airlock_service(settings: EnclaveSettings) -> dict:
             "ENCLAVE_STATE_DIR": settings.state_dir,
             "ENCLAVE_DB_URL": settings.database_url,
             "ENCLAVE_INSTANCE": settings.instance,
+            **airlock_environment(settings),  # its notifications: SMTP, webhook, the public address
         },
         project_directory=DIRECTORY_CLASS,
         audit_sink=AUDIT_SINK_CLASS,

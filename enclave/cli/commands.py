@@ -81,7 +81,7 @@ def register_project(groups):
 # --- users and members ---------------------------------------------------------
 
 def _user_add(args):
-    account = people.add_user(operator_context(), args.name, args.role)
+    account = people.add_user(operator_context(), args.name, args.role, args.email or "")
     print(f"Created {account.name} ({', '.join(account.roles)}).")
     print(f"Initial password (shown once; hand it over securely): {account.initial_password}")
 
@@ -105,6 +105,11 @@ def _user_role(grant: bool):
     return run
 
 
+def _user_set_email(args):
+    people.set_email(operator_context(), args.name, args.email)
+    print(f"Notifications for {args.name} go to {args.email}." if args.email else f"{args.name} gets no email.")
+
+
 def _user_reset_password(args):
     password = people.reset_password(operator_context(), args.name)
     print(f"New password for {args.name} (shown once): {password}")
@@ -122,7 +127,12 @@ def register_user(groups):
     p = sub.add_parser("add", help="create an account and print its initial password once")
     p.add_argument("name")
     p.add_argument("--role", action="append", required=True, choices=["analyst", "reviewer", "operator"])
+    p.add_argument("--email", help="where the person's notifications go (optional)")
     p.set_defaults(func=_user_add)
+    p = sub.add_parser("set-email", help="set where the person's notifications go ('' for nowhere)")
+    p.add_argument("name")
+    p.add_argument("email")
+    p.set_defaults(func=_user_set_email)
     p = sub.add_parser("remove", help="disable an account, end its memberships, stop its workspaces")
     p.add_argument("name")
     p.set_defaults(func=_user_remove)

@@ -34,6 +34,7 @@ from sqlalchemy import select, text
 from ..egress.budgets import Budget, budgets_of
 from ..egress.channels import CHANNELS
 from ..hub.workspaces import HubWorkspaces
+from ..notify import OperatorNotifier
 from ..operations.base import WorkspaceControl
 from ..settings import EnclaveSettings
 from ..state.db import StateDB, open_state_db
@@ -41,7 +42,7 @@ from ..state.models import AccountStatus, User
 from . import ledger
 from .enforcement import enforce_exceeded
 from .information import ReceivedToday, StreamMeasure
-from .thresholds import EXCEEDED, PROJECT_WIDE, raise_new
+from .thresholds import EXCEEDED, PROJECT_WIDE, action_of, raise_new
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class EgressMeter:
         self.flush_interval = flush_interval
         self._db = db
         self._workspaces = workspaces
+        self._notifier: OperatorNotifier | None = None  # made on first use, like the database
         # What the ledger held at the last read, plus what this process counted since.
         self._day: date | None = None
         self._seen: dict[Pair, int] = {}
@@ -118,6 +120,12 @@ class EgressMeter:
         if self._db is None:
             self._db = open_state_db(self.settings.database_url)
         return self._db
+
+    @property
+    def notifier(self) -> OperatorNotifier:
+        if self._notifier is None:
+            self._notifier = OperatorNotifier(self.settings, self.db)
+        return self._notifier
 
     @property
     def workspaces(self) -> WorkspaceControl:
@@ -265,7 +273,7 @@ class EgressMeter:
         by_day: dict[str, dict[ledger.UsageKey, tuple[int, int]]] = defaultdict(dict)
         for (day, user, project, channel), (counted, raw) in batch.items():
             by_day[day][(user, project, channel)] = (counted, raw)
-        exceeded = []
+        exceeded, raised = [], []
         with self.db.transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
                 # SQLite's BEGIN IMMEDIATE serialises flushes; here the audit log's lock does, so two edges
@@ -278,12 +286,17 @@ class EgressMeter:
                 budgets = budgets_of(session, self.settings, {p for _, p in touched})
                 for (user, project), total in ledger.totals(session, day, touched).items():
                     budget = budgets[project].per_person
-                    if EXCEEDED in raise_new(session, day, user, project, total, budget):
+                    kinds = raise_new(session, day, user, project, total, budget)
+                    raised += [(action_of(kind, user), project) for kind in kinds]
+                    if EXCEEDED in kinds:
                         exceeded.append((user, project, {"day": day_text, "bytes": total, "budget": budget}))
                 capped = {p for p, b in budgets.items() if b.project_cap is not None}
                 for project, total in ledger.project_totals(session, day, capped).items():
                     # Spending the project's cap cuts everyone off today (blocked) but suspends no one.
-                    raise_new(session, day, PROJECT_WIDE, project, total, budgets[project].project_cap)
+                    kinds = raise_new(session, day, PROJECT_WIDE, project, total, budgets[project].project_cap)
+                    raised += [(action_of(kind, PROJECT_WIDE), project) for kind in kinds]
+        for action, project in raised:  # committed: the operators hear of it (in the background)
+            self.notifier.tell(action, project)
         return exceeded
 
     def _read(self, today: date, pairs: set[Pair]) -> tuple[dict[Pair, int], dict[str, int], dict[str, Budget],

@@ -30,6 +30,11 @@ def reached(total: int, budget: int) -> list[str]:
     return kinds
 
 
+def action_of(kind: str, user: str) -> str:
+    """The audit action (and operators' notice) of a threshold: metering.<kind> or metering.project-<kind>."""
+    return f"metering.project-{kind}" if user == PROJECT_WIDE else f"metering.{kind}"
+
+
 def raise_new(session: Session, day: date, user: str, project: str, total: int, budget: int) -> list[str]:
     """Record each reached threshold not yet recorded for this day and budget; returns the new ones.
 
@@ -40,7 +45,6 @@ def raise_new(session: Session, day: date, user: str, project: str, total: int, 
     unique key (PostgreSQL) keeps two edge processes from both raising it.
     """
     new = []
-    whole_project = user == PROJECT_WIDE
     for kind in reached(total, budget):
         exists = session.execute(
             select(EgressMark.id).where(EgressMark.day == day.isoformat(), EgressMark.user == user,
@@ -51,9 +55,8 @@ def raise_new(session: Session, day: date, user: str, project: str, total: int, 
             continue
         session.add(EgressMark(day=day.isoformat(), user=user, project=project, kind=kind, budget=budget))
         session.flush()
-        action, target = (f"metering.project-{kind}", project) if whole_project else (f"metering.{kind}",
-                                                                                      f"{project}/{user}")
-        audit.record(session, actor=ACTOR, action=action, target=target,
+        target = project if user == PROJECT_WIDE else f"{project}/{user}"
+        audit.record(session, actor=ACTOR, action=action_of(kind, user), target=target,
                      outcome="ok" if kind == ALERT else "refused",
                      details={"day": day.isoformat(), "bytes": total, "budget": budget,
                               "percent": round(100 * total / budget, 1)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -38,6 +39,9 @@ def _parse_roles(roles: list[str] | tuple[str, ...]) -> list[Role]:
     return sorted(set(parsed), key=lambda r: r.value)
 
 
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def _new_otp_secret() -> str:
     return base64.b32encode(os.urandom(10)).decode()  # 16 characters: NativeAuthenticator's column size
 
@@ -46,22 +50,23 @@ def _hash(password: str) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt())
 
 
-def add_user(ctx: OperatorContext, name: str, roles: list[str]) -> NewAccount:
+def add_user(ctx: OperatorContext, name: str, roles: list[str], email: str = "") -> NewAccount:
     password = secrets.token_urlsafe(15)
 
     def change(session):
         check_name("user", name)
         parsed = _parse_roles(roles)
+        _check_email(email)
         if session.execute(select(User).where(User.name == name)).scalar_one_or_none():
             raise AlreadyExists(f"A user named {name!r} exists already.")
         if session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none():
             raise AlreadyExists(f"A login account named {name!r} exists already.")
         user = User(name=name, roles=[RoleGrant(role=r) for r in parsed])
         session.add(user)
-        session.add(UserInfo(username=name, password=_hash(password), is_authorized=True))
+        session.add(UserInfo(username=name, password=_hash(password), is_authorized=True, email=email or None))
         return tuple(r.value for r in parsed)
 
-    granted = ctx.audited("user.add", name, change, {"roles": sorted(roles)})
+    granted = ctx.audited("user.add", name, change, {"roles": sorted(roles), **({"email": email} if email else {})})
     return NewAccount(name=name, roles=granted, initial_password=password)
 
 
@@ -122,6 +127,24 @@ def revoke_role(ctx: OperatorContext, name: str, role: str) -> list[str]:
         return user.role_names
 
     return ctx.audited("user.revoke-role", name, change, {"role": role})
+
+
+def set_email(ctx: OperatorContext, name: str, email: str) -> None:
+    """Where the person's notifications go (egress_review.notify, enclave.notify); empty: nowhere."""
+    def change(session):
+        get_user(session, name)
+        _check_email(email)
+        info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
+        if info is None:
+            raise NotFound(f"{name!r} has no login account.")
+        info.email = email or None
+
+    ctx.audited("user.set-email", name, change, {"email": email})
+
+
+def _check_email(email: str) -> None:
+    if email and (len(email) > 254 or not _EMAIL_RE.match(email)):
+        raise InvalidInput(f"{email!r} is not an email address: give one like name@example.org.")
 
 
 def reset_password(ctx: OperatorContext, name: str) -> str:

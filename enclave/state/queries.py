@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from nativeauthenticator.orm import UserInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
-from .models import Dataset, DatasetApproval, Membership, Project, User
+from .models import AccountStatus, Dataset, DatasetApproval, Membership, Project, Role, RoleGrant, User
 
 
 def get_project(session: Session, name: str) -> Project:
@@ -71,3 +72,17 @@ def active_projects_of(session: Session, user: User) -> list[Project]:
             .order_by(Project.name)
         ).scalars()
     )
+
+
+def people_with_role(session: Session, role: Role) -> list[str]:
+    """Names of the active accounts holding ``role`` (who hears of what it is told of)."""
+    return list(session.execute(
+        select(User.name).join(RoleGrant).where(RoleGrant.role == role, User.status == AccountStatus.ACTIVE)
+        .order_by(User.name)
+    ).scalars())
+
+
+def email_of(session: Session, name: str) -> str | None:
+    """The person's email address (kept on their login account), or None."""
+    email = session.execute(select(UserInfo.email).where(UserInfo.username == name)).scalar_one_or_none()
+    return email or None

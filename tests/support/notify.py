@@ -33,6 +33,7 @@ class MailCatcher:
 
     def __init__(self):
         self.mails: list[Mail] = []
+        self.running = False
         catcher = self
 
         class Handler:
@@ -46,10 +47,14 @@ class MailCatcher:
 
     def start(self) -> MailCatcher:
         self._controller.start()
+        self.running = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop listening (a test may stop it early to play a mail server that is down)."""
+        if self.running:
+            self._controller.stop()
+            self.running = False
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Mail]:
         _wait(lambda: len(self.mails) >= count, timeout, lambda: f"{len(self.mails)} mails")
