@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 export ENCLAVE_STATE_DIR ?= $(CURDIR)/.state
 export ENCLAVE_INSTANCE ?= enclave
 export ENCLAVE_PUBLIC_PORT ?= 8000
+# The demo's accounts log in with a password only; a real installation keeps the default (true).
+export ENCLAVE_REQUIRE_SECOND_FACTOR ?= false
 CHP := .cache/node/node_modules/.bin/configurable-http-proxy
 
 .PHONY: up down clean test test-unit bench install images docker venv proxy chromium java

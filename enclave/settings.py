@@ -12,7 +12,7 @@ import re
 import socket
 from pathlib import Path
 
-from traitlets import Enum, Float, Integer, List, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -136,6 +136,19 @@ class EnclaveSettings(Configurable):
         if proposal["value"] not in ("enclave", "enclave-swarm"):
             raise ValueError(f"spawner {proposal['value']!r} is not known: use 'enclave' or 'enclave-swarm'")
         return proposal["value"]
+
+    require_second_factor = Bool(
+        help="Every account must log in with a TOTP code: 'enclave user add' enrols one, and an account without "
+        "one is refused at login until an operator runs 'enclave user enable-totp'. Relax it only for a demo. "
+        "Default: $ENCLAVE_REQUIRE_SECOND_FACTOR (true/false) or true.",
+    ).tag(config=True)
+
+    @default("require_second_factor")
+    def _default_require_second_factor(self) -> bool:
+        value = _env("ENCLAVE_REQUIRE_SECOND_FACTOR", "true").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"ENCLAVE_REQUIRE_SECOND_FACTOR={value!r}: use true or false")
+        return value in ("true", "1", "yes")
 
     egress_port = Integer(
         help="Loopback port of the airlock (egress review) service; the hub proxies it under "

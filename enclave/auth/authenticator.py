@@ -2,7 +2,12 @@
 
 NativeAuthenticator (a maintained JupyterHub authenticator) supplies bcrypt
 password hashes, lockout after repeated failures and TOTP second factors; its
-own web pages are not used (see get_handlers).
+own web pages are not used (see get_handlers). Its failed-login counts lived in
+the hub's memory; here they and the TOTP codes already used are in the state
+database (state/login_guard.py), so a hub restart forgives nothing, every hub
+process sees the same lock, and a code is accepted once. A second factor is
+required of every account unless the installation relaxes it for a demo
+(settings.require_second_factor).
 Here its accounts table lives in the enclave's state database, where the
 operator CLI creates accounts (sign-up is off), and every login is checked
 against the account's status and written to the audit log. A user's enclave
@@ -11,6 +16,9 @@ roles become hub groups, which hub roles map to least-privilege scopes.
 
 from __future__ import annotations
 
+import time
+
+import onetimepass
 from nativeauthenticator import NativeAuthenticator
 from tornado import web
 from traitlets import Bool, Integer, default
@@ -18,6 +26,7 @@ from traitlets import Bool, Integer, default
 from ..settings import EnclaveSettings
 from ..state import audit
 from ..state.db import open_state_db
+from ..state.login_guard import LoginGuard
 from ..state.models import AccountStatus
 from ..state.queries import find_user
 
@@ -54,6 +63,24 @@ class EnclaveAuthenticator(NativeAuthenticator):
             self._state = open_state_db(EnclaveSettings(parent=self).database_url)
         return self._state
 
+    @property
+    def guard(self) -> LoginGuard:
+        return LoginGuard(self.state)
+
+    @property
+    def second_factor_required(self) -> bool:
+        return EnclaveSettings(parent=self).require_second_factor
+
+    # NativeAuthenticator's counting, kept in the state database instead of the hub's memory.
+    def is_blocked(self, username: str) -> bool:
+        return self.guard.locked(username, self.allowed_failed_logins, self.seconds_before_next_try)
+
+    def add_login_attempt(self, username: str) -> None:
+        self.guard.failed(username)
+
+    def successful_login(self, username: str) -> None:
+        self.guard.succeeded(username)
+
     @default("db")
     def _enclave_db(self):
         # NativeAuthenticator keeps its accounts table where `db` points: the enclave state.
@@ -83,7 +110,17 @@ class EnclaveAuthenticator(NativeAuthenticator):
                     403, f"Too many failed logins: try again in {self.seconds_before_next_try // 60} minutes."
                 )
             name = await super().authenticate(handler, data)
+            account = self.get_user(name) if name else None
+            has_2fa, secret = (account.has_2fa, account.otp_secret) if account is not None else (False, "")
             self.db.close()
+            if name and not has_2fa and self.second_factor_required:
+                self._audit(username, "refused", ip, "no second factor enrolled")
+                raise web.HTTPError(403, "Your account has no second factor yet, and this enclave requires one. "
+                                         "Ask an operator to enrol it ('enclave user enable-totp').")
+            if name and has_2fa and not self._first_use_of_code(name, secret, data.get("2fa", "")):
+                self.add_login_attempt(name)
+                self._audit(username, "refused", ip, "TOTP code used already")
+                raise web.HTTPError(403, "That code was used already: wait for the next one and log in again.")
             model = self._model(name) if name else None
             if model is None:
                 self._audit(username, "refused", ip, "wrong credentials or inactive account")
@@ -93,6 +130,14 @@ class EnclaveAuthenticator(NativeAuthenticator):
         finally:
             # Never keep a read transaction open: accounts change under the hub's feet.
             self.db.close()
+
+    def _first_use_of_code(self, name: str, secret: str, code: str) -> bool:
+        """The code just accepted (its step, now or a moment ago) had not been used before."""
+        now = int(time.time())
+        for clock in (now, now - 30):
+            if onetimepass.valid_totp(code, secret, clock=clock):
+                return self.guard.use_totp_step(name, clock // 30)
+        return False
 
     def get_handlers(self, app):
         # NativeAuthenticator 1.3's own pages (login, sign-up, self-approval) do not run on

@@ -84,6 +84,9 @@ def _user_add(args):
     account = people.add_user(operator_context(), args.name, args.role, args.email or "")
     print(f"Created {account.name} ({', '.join(account.roles)}).")
     print(f"Initial password (shown once; hand it over securely): {account.initial_password}")
+    if account.totp_uri:
+        print("Second factor (shown once; load it into their authenticator app, e.g. as a QR code):")
+        print(account.totp_uri)
 
 
 def _user_remove(args):
@@ -115,6 +118,12 @@ def _user_reset_password(args):
     print(f"New password for {args.name} (shown once): {password}")
 
 
+def _user_unlock(args):
+    forgiven = people.unlock_user(operator_context(), args.name)
+    print(f"{args.name} can log in again ({forgiven} failed login(s) in a row forgiven)." if forgiven
+          else f"{args.name} was not locked; nothing changed.")
+
+
 def _user_enable_totp(args):
     uri = people.enable_totp(operator_context(), args.name)
     print(f"TOTP is now required for {args.name}. Load this into their authenticator app (shown once):")
@@ -137,6 +146,9 @@ def register_user(groups):
     p.add_argument("name")
     p.set_defaults(func=_user_remove)
     sub.add_parser("list", help="list accounts, roles and projects").set_defaults(func=_user_list)
+    p = sub.add_parser("unlock", help="let an account locked after failed logins log in again now")
+    p.add_argument("name")
+    p.set_defaults(func=_user_unlock)
     for name, grant in (("grant-role", True), ("revoke-role", False)):
         p = sub.add_parser(name, help=f"{'give' if grant else 'take away'} a role (reaches the hub within a minute)")
         p.add_argument("name")

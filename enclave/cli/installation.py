@@ -6,7 +6,7 @@ An operator who ran a command without ENCLAVE_STATE_DIR used to get a new, empty
 1. ENCLAVE_STATE_DIR, when set, names the installation (as `make` and the hub's processes set it);
 2. else the pointer file that `enclave init` and `enclave demo seed` (so `make up`) write:
    $ENCLAVE_POINTER_FILE, else ~/.config/enclave/installation.json, holding the state folder, instance
-   name and public port of the installation made last on this machine by this account;
+   name, public port and second-factor rule of the installation made last here by this account;
 3. else /var/lib/enclave, the packaged default, if an installation is there.
 
 A command that uses an installation refuses when the folder holds none, saying how to make one or how
@@ -28,7 +28,7 @@ MARKER = "installation.json"  # written into the state folder by init and demo s
 STATE_DB = "enclave.sqlite"  # an installation made before the marker existed has this
 # What the pointer carries to a later command, as the environment variables the settings read.
 POINTED_VARIABLES = {"state_dir": "ENCLAVE_STATE_DIR", "instance": "ENCLAVE_INSTANCE",
-                     "public_port": "ENCLAVE_PUBLIC_PORT"}
+                     "public_port": "ENCLAVE_PUBLIC_PORT", "require_second_factor": "ENCLAVE_REQUIRE_SECOND_FACTOR"}
 
 USE = "use"  # the command acts on an existing installation
 CREATE = "create"  # the command may make the installation (and records the pointer)
@@ -96,7 +96,8 @@ def record(settings) -> Path:
     """Mark the state folder as an installation and point this account's later commands at it."""
     marker = settings.state_path / MARKER
     details = {"state_dir": settings.state_dir, "instance": settings.instance,
-               "public_port": settings.public_port}
+               "public_port": settings.public_port,
+               "require_second_factor": "true" if settings.require_second_factor else "false"}
     _write_atomically(marker, details)
     pointer = pointer_file()
     _write_atomically(pointer, details)

@@ -25,6 +25,7 @@ class NewAccount:
     name: str
     roles: tuple[str, ...]
     initial_password: str  # shown once to the operator, stored only as a bcrypt hash
+    totp_uri: str = ""  # the second factor enrolled with the account (settings.require_second_factor), shown once
 
 
 def _parse_roles(roles: list[str] | tuple[str, ...]) -> list[Role]:
@@ -67,7 +68,23 @@ def add_user(ctx: OperatorContext, name: str, roles: list[str], email: str = "")
         return tuple(r.value for r in parsed)
 
     granted = ctx.audited("user.add", name, change, {"roles": sorted(roles), **({"email": email} if email else {})})
-    return NewAccount(name=name, roles=granted, initial_password=password)
+    totp_uri = enable_totp(ctx, name) if ctx.settings.require_second_factor else ""
+    return NewAccount(name=name, roles=granted, initial_password=password, totp_uri=totp_uri)
+
+
+def unlock_user(ctx: OperatorContext, name: str) -> int:
+    """Lift a lockout after failed logins now, instead of when it runs out; the failures forgiven."""
+    from ..state.login_guard import LoginRecord
+
+    def change(session):
+        get_user(session, name)
+        record = session.get(LoginRecord, name)
+        forgiven = record.failures if record is not None else 0
+        if record is not None:
+            record.failures = 0
+        return forgiven
+
+    return ctx.audited("user.unlock", name, change)
 
 
 def remove_user(ctx: OperatorContext, name: str) -> list[str]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .installation import Installation  # noqa: F401 (its table is part of the schema)
+from .login_guard import LoginRecord  # noqa: F401 (its table is part of the schema)
 from .models import AuditEvent, Base
 from .sqlite import CONNECT_ARGS, configure_sqlite
 

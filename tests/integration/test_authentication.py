@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from enclave.operations import people
+from enclave.state.login_guard import LoginRecord
 from enclave.state.models import AuditEvent
 from nativeauthenticator.orm import UserInfo
 from tests.support.hub import HubUser
@@ -31,6 +32,11 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(enclave)
     locked = HubUser(enclave.url, "lockme", enclave.passwords["lockme"])
     assert not locked.logged_in
     assert "Too many failed logins" in locked.login_response.text
+    # The count is in the state database, not the hub's memory: a restarted hub, or another, keeps the lock.
+    with enclave.ctx.db.reading() as session:
+        assert session.get(LoginRecord, "lockme").failures >= 5
+    assert people.unlock_user(enclave.ctx, "lockme") >= 5  # an operator's `enclave user unlock`
+    assert HubUser(enclave.url, "lockme", enclave.passwords["lockme"]).logged_in
 
 
 def test_totp_second_factor_is_required_once_enabled(enclave):
@@ -38,7 +44,10 @@ def test_totp_second_factor_is_required_once_enabled(enclave):
     secret = secret_from_uri(uri)
     assert not HubUser(enclave.url, "tina", enclave.passwords["tina"]).logged_in
     assert not HubUser(enclave.url, "tina", enclave.passwords["tina"], otp="000000").logged_in
-    assert HubUser(enclave.url, "tina", enclave.passwords["tina"], otp=fresh_totp(secret)).logged_in
+    code = fresh_totp(secret)
+    assert HubUser(enclave.url, "tina", enclave.passwords["tina"], otp=code).logged_in
+    replayed = HubUser(enclave.url, "tina", enclave.passwords["tina"], otp=code)  # a code is good once
+    assert not replayed.logged_in and "used already" in replayed.login_response.text
 
 
 def test_removed_users_cannot_log_in(enclave):
