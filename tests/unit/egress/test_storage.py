@@ -28,7 +28,7 @@ def test_sqlite_runs_in_wal_mode(env):
 def test_upgrade_is_idempotent(env):
     env.db.upgrade()
     with env.db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002_file_decisions"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003_notifications"
 
 
 def test_migration_and_models_agree_on_append_only_tables():
