@@ -8,7 +8,7 @@ The extract's sketches (which the row-level check matches values against) sit be
 on the host, not in the workspace.
 """
 
-import requests
+from tests.support.airlock import AirlockClient
 
 OUTBOX = "/home/analyst/outbox/disguises"
 WRITE = f"""
@@ -48,20 +48,12 @@ EXPECTED = {
 def test_disguised_rows_payloads_and_identifiers_are_blocked_and_an_aggregate_is_not(enclave, alice_alpha):
     listing = alice_alpha.run(WRITE)
     assert listing.strip().splitlines()[-1] == "['v1']"  # the sketches are not in the workspace
-    user = enclave.login("alice")
-    base = f"{enclave.url}/services/egress-review/api"
-    headers = {"Authorization": f"token {user.token()}"}
-
-    def ok(method, path, **kwargs):
-        reply = requests.request(method, base + path, headers=headers, timeout=300, **kwargs)
-        assert reply.status_code in (200, 201), reply.text
-        return reply.json()
-
-    rid = ok("POST", "/requests", json={"project": "alpha", "title": "disguises"})["id"]
-    ok("POST", f"/requests/{rid}/groups", json={"name": "g", "context": "results", "controls": "none"})
+    alice = AirlockClient.through_hub(enclave, "alice", timeout=300)
+    rid = alice.ok("POST", "api/requests", json={"project": "alpha", "title": "disguises"})["id"]
+    alice.ok("POST", f"api/requests/{rid}/groups", json={"name": "g", "context": "results", "controls": "none"})
     for name in [*EXPECTED, "aggregate.csv"]:
-        ok("POST", f"/requests/{rid}/files", json={"path": f"disguises/{name}", "group": "g"})
-    detail = ok("POST", f"/requests/{rid}/submit")
+        alice.ok("POST", f"api/requests/{rid}/files", json={"path": f"disguises/{name}", "group": "g"})
+    detail = alice.ok("POST", f"api/requests/{rid}/submit")
     staged = {f["path"].rsplit("/", 1)[-1]: f for f in detail["staged_files"]}
     for name, rule in EXPECTED.items():
         verdicts = {c["rule"]: c["verdict"] for c in staged[name]["checks"]}
@@ -71,4 +63,4 @@ def test_disguised_rows_payloads_and_identifiers_are_blocked_and_an_aggregate_is
     aggregate = {c["rule"]: c["verdict"] for c in staged["aggregate.csv"]["checks"]}
     assert not staged["aggregate.csv"]["blocked"], aggregate
     assert aggregate["row_level_data"] == "pass" and aggregate["encoded_payloads"] == "pass"
-    ok("POST", f"/requests/{rid}/withdraw")  # not left open: alice's open requests are limited
+    alice.ok("POST", f"api/requests/{rid}/withdraw")  # not left open: alice's open requests are limited

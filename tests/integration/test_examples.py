@@ -23,6 +23,7 @@ import requests
 from enclave.cohort.genotypes import read_truth, truth_path
 from enclave.extracts.store import extract_folder
 from enclave.operations import datasets, people, projects
+from tests.support.airlock import AirlockClient
 from tests.support.workspaces import Workspace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
@@ -190,22 +191,14 @@ def test_spark_listens_on_loopback_only(genome, executed):
 
 def test_outputs_pass_the_airlock_checks(enclave, executed):
     """A real release request through the hub's egress-review service: its checks run on submission."""
-    analyst = enclave.login(ANALYST)
-    headers = {"Authorization": f"token {analyst.token()}"}
-
-    def airlock(path: str, body: dict | None = None) -> dict:
-        reply = requests.post(f"{enclave.url}/services/egress-review/api{path}", headers=headers, json=body,
-                              timeout=120)
-        assert reply.status_code in (200, 201), reply.text
-        return reply.json()
-
-    rid = airlock("/requests", {"project": PROJECT, "title": "example results"})["id"]
-    airlock(f"/requests/{rid}/groups", {
+    airlock = AirlockClient.through_hub(enclave, ANALYST)
+    rid = airlock.ok("POST", "api/requests", json={"project": PROJECT, "title": "example results"})["id"]
+    airlock.ok("POST", f"api/requests/{rid}/groups", json={
         "name": "examples", "context": "BMI by age band and sex; GWAS hits and Manhattan plot",
         "controls": "cells under 10 suppressed, counts rounded to 5; per-variant statistics only"})
     for name in PHENOTYPE_OUTPUTS + GWAS_OUTPUTS:
-        airlock(f"/requests/{rid}/files", {"path": name, "group": "examples"})
-    staged = airlock(f"/requests/{rid}/submit")["staged_files"]
+        airlock.ok("POST", f"api/requests/{rid}/files", json={"path": name, "group": "examples"})
+    staged = airlock.ok("POST", f"api/requests/{rid}/submit")["staged_files"]
     assert {f["path"] for f in staged} == set(PHENOTYPE_OUTPUTS + GWAS_OUTPUTS)
     for f in staged:
         verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}

@@ -24,8 +24,6 @@ from enclave.state.audit_query import AuditFilter, as_record, find_events
 from tests.support.enclave import free_port, hub_environment
 from tests.support.hub import trust
 
-pytestmark = pytest.mark.integration
-
 MIB = 1024 * 1024
 CHUNK = MIB  # JupyterLab's chunk size (@jupyterlab/filebrowser)
 RAISED_CAP = 3 * MIB  # the second edge's cap: chunks are written before one is refused

@@ -27,9 +27,7 @@ from enclave.edge.uploads import (HOW_DATA_ENTERS, MESSAGE_TOO_LARGE, NO_LENGTH,
                                   InboundGate, Refusal, Unreadable, Upload, UploadLimits, read_contents_write)
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
-from tests.unit.test_edge_proxy import BudgetMeter, free_port, static_assets
-
-pytestmark = pytest.mark.unit
+from tests.support.edge_stand_ins import BudgetMeter, free_port, static_assets
 
 WS = "/user/alice/alpha"
 KIB = 1024

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.audit_log import assert_audited
 from tests.support.browser import launch, log_in
-from tests.integration.security.conftest import assert_audited
 
 PROJECT = "alpha"
 OUTBOX = "/home/analyst/outbox"

@@ -1,4 +1,5 @@
-"""Code the red-team tests run in a workspace kernel, and how their verdicts are read.
+"""Code the red-team tests run in a workspace kernel, and how their verdicts are read; where a workspace is
+on the network (its gateway, this machine's addresses) and the guard every DNS test passes first.
 
 A connection attempt's verdict says WHY it failed, which is what the tests assert:
 - TIMEOUT: the packets were dropped silently: by the host firewall ENCLAVE-INPUT (a host port), by
@@ -11,6 +12,12 @@ A connection attempt's verdict says WHY it failed, which is what the tests asser
 """
 
 from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from enclave.spawner.hardening import DNS_NOWHERE
 
 
 def connect_code(targets: list[tuple[str, int]], timeout: float = 3.0) -> str:
@@ -76,3 +83,25 @@ def planted_kernelspec_code(cohort_file: str, name: str = "leak") -> str:
         " open(folder + '/kernel.json', 'w'))\n"
         f"shutil.copy('/home/analyst/{cohort_file}', folder + '/logo-64x64.png')\n"
     )
+
+
+# --- where a workspace is -----------------------------------------------------------------------------
+
+def gateway(workspace) -> str:
+    """The workspace's gateway on its project network (an address of this machine)."""
+    networks = workspace.container.attrs["NetworkSettings"]["Networks"]
+    return networks[f"{workspace.enclave.settings.instance}-net-{workspace.project}"]["Gateway"]
+
+
+def host_addresses() -> list[str]:
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    return [a for a in out if "." in a]
+
+
+def require_mitigation(container) -> None:
+    """Fail closed: no lookup is made unless the embedded resolver's only upstream is DNS_NOWHERE."""
+    container.reload()
+    upstream = container.attrs["HostConfig"].get("Dns")
+    if upstream != [DNS_NOWHERE]:
+        pytest.fail(f"the workspace's DNS upstream is {upstream!r}, not [{DNS_NOWHERE!r}]: refusing to look "
+                    "anything up, as the query could reach this machine's real resolver", pytrace=False)

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from tests.integration.security.conftest import assert_audited
-from tests.integration.security.probes import connect, resolve
-from tests.integration.security.test_dns import require_mitigation
+from tests.integration.security.probes import connect, require_mitigation, resolve
+from tests.support.audit_log import assert_audited
 
 SERVER_PORT = 8888  # the Jupyter server in every workspace
 

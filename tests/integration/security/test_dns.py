@@ -25,7 +25,7 @@ import time
 import pytest
 
 from enclave.spawner.hardening import DNS_NOWHERE
-from tests.integration.security.probes import resolve
+from tests.integration.security.probes import gateway, require_mitigation, resolve
 
 
 class DnsSentinel:
@@ -91,24 +91,10 @@ class DnsSentinel:
         self.tcp.close()
 
 
-def require_mitigation(container) -> None:
-    """Fail closed: no lookup is made unless the embedded resolver's only upstream is DNS_NOWHERE."""
-    container.reload()
-    upstream = container.attrs["HostConfig"].get("Dns")
-    if upstream != [DNS_NOWHERE]:
-        pytest.fail(f"the workspace's DNS upstream is {upstream!r}, not [{DNS_NOWHERE!r}]: refusing to look "
-                    "anything up, as the query could reach this machine's real resolver", pytrace=False)
-
-
-def project_gateway(workspace) -> str:
-    networks = workspace.container.attrs["NetworkSettings"]["Networks"]
-    return networks[f"{workspace.enclave.settings.instance}-net-{workspace.project}"]["Gateway"]
-
-
 @pytest.fixture
 def sentinels(alice_alpha):
     require_mitigation(alice_alpha.container)
-    opened = [DnsSentinel(DNS_NOWHERE), DnsSentinel(project_gateway(alice_alpha))]
+    opened = [DnsSentinel(DNS_NOWHERE), DnsSentinel(gateway(alice_alpha))]
     try:
         for sentinel in opened:
             sentinel.prove_listening()
@@ -182,7 +168,7 @@ def test_a_raw_query_to_the_embedded_resolver_reaches_no_resolver(alice_alpha, s
 def test_a_query_sent_straight_to_the_gateway_is_dropped(alice_alpha, sentinels):
     """RT-42: send a DNS query directly to the host on the project gateway, port 53 (UDP and TCP)."""
     label, name = secret_name()
-    gw = project_gateway(alice_alpha)
+    gw = gateway(alice_alpha)
     out = alice_alpha.run(
         "import socket\n"
         "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(3)\n"

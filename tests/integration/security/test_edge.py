@@ -14,7 +14,6 @@ import base64
 import json
 import secrets
 import subprocess
-import sys
 import time
 from collections import defaultdict
 
@@ -27,10 +26,9 @@ from enclave.egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
-from tests.integration.security.conftest import CLOSED, LIMIT
+from tests.integration.security.lockdown import CLOSED, LIMIT
 from tests.integration.security.probes import planted_kernelspec_code
-from tests.support.enclave import free_port, hub_environment
-from tests.support.hub import trust
+from tests.support.edge import start_edge
 
 STRICT_LIMIT = 16 * 1024  # the second edge's contents limit, under the lockdown's 64 KiB
 
@@ -59,26 +57,10 @@ def edge(enclave, alice_alpha):
 @pytest.fixture(scope="module")
 def strict_edge_url(enclave):
     """A second edge in front of the same hub, with a contents limit under the lockdown's."""
-    port = free_port()
-    env = {**hub_environment(enclave.settings), "ENCLAVE_PUBLIC_PORT": str(port),
-           "ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES": str(STRICT_LIMIT)}
-    process = subprocess.Popen([sys.executable, "-m", "enclave.edge"], env=env, cwd=enclave.settings.hub_dir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"https://127.0.0.1:{port}"
-    trust(url, enclave.ca_file)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{url}/hub/login", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the second edge did not answer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+    url, process = start_edge(enclave, ENCLAVE_EDGE_MAX_FILE_CONTENT_BYTES=str(STRICT_LIMIT))
+    yield url
+    process.terminate()
+    process.wait(30)
 
 
 def assert_refused_by_edge(reply: requests.Response, status: int = 403, secret: bytes = b"") -> dict:

@@ -17,9 +17,8 @@ import subprocess
 
 import pytest
 
-from tests.integration.security.conftest import assert_audited
-from tests.integration.security.probes import connect
-from tests.integration.security.test_network_exits import gateway, host_addresses
+from tests.integration.security.probes import connect, gateway, host_addresses
+from tests.support.audit_log import assert_audited
 
 MARKER = "X-Enclave-Hubgate"
 NOTE = "extract-" + "x" * 200_000  # what a kernel would store in a token note to read back in the browser

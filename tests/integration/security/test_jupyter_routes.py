@@ -5,7 +5,7 @@ issue 4 item 1 are not built yet). Every test first shows the file is there, so 
 refusing, not a missing file.
 """
 
-from tests.integration.security.conftest import CLOSED, TOO_LARGE
+from tests.integration.security.lockdown import CLOSED, TOO_LARGE
 from tests.integration.security.probes import planted_kernelspec_code
 
 

@@ -12,18 +12,8 @@ import time
 
 import pytest
 
-from tests.integration.security.probes import connect
+from tests.integration.security.probes import connect, gateway, host_addresses
 from tests.support.sentinel import CONTAINER_LISTENER, HostSentinel
-
-
-def gateway(workspace) -> str:
-    networks = workspace.container.attrs["NetworkSettings"]["Networks"]
-    return networks[f"{workspace.enclave.settings.instance}-net-{workspace.project}"]["Gateway"]
-
-
-def host_addresses() -> list[str]:
-    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
-    return [a for a in out if "." in a]
 
 
 @pytest.fixture(scope="module")

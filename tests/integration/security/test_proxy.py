@@ -5,7 +5,7 @@ No app is declared by the operator (c.ServerProxy.servers is empty), so every /p
 
 import requests
 
-from tests.integration.security.conftest import CLOSED
+from tests.integration.security.lockdown import CLOSED
 
 
 def test_proxy_to_a_port_in_the_workspace_is_refused(browser, web_server):

@@ -17,7 +17,7 @@ import requests
 
 from enclave.operations import people, projects
 from enclave.spawner import hardening
-from tests.integration.security.conftest import CLOSED, Browser
+from tests.integration.security.lockdown import CLOSED, Browser
 from tests.support.workspaces import Workspace
 
 SERVER_PORT = 8888  # DockerSpawner's port for the single-user server
