@@ -66,8 +66,9 @@ clean: down
 test: install chromium
 	@$(BIN)/python -m pytest tests
 
+## test-unit: every test that needs no Docker engine and no browser (tests/unit/), in a few minutes
 test-unit: venv
-	@$(BIN)/python -m pytest tests -m unit
+	@$(BIN)/python -m pytest tests/unit
 
 ## bench: spawn latency and data throughput, printed and written to bench-results/
 bench: install
