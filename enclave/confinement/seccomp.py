@@ -22,7 +22,7 @@ Considered and kept, with the reason:
   process, which kill() already allows within one uid (pidfd_getfd is gone).
 - kill, tkill, tgkill: normal work needs them; a kernel can stop or kill the
   server, which stops the analyst's own workspace: PID 1 exits with the
-  server and the whole container with it (tests/security/test_server_subversion.py).
+  server and the whole container with it (tests/integration/security/test_server_subversion.py).
 - personality: the default admits only five fixed personas (not
   ADDR_NO_RANDOMIZE), and a persona affects only the caller's later exec.
 - process_mrelease: works only on a process already being killed.

@@ -2,7 +2,7 @@
 
 The meter here is driven by the test with the sizes of real kernel output (as
 the edge does per frame), read from the hub's proxy behind the edge so that
-only this meter counts it; tests/security/test_metering.py does the same
+only this meter counts it; tests/integration/security/test_metering.py does the same
 through the edge itself. Each test has its own person and project, so the
 shared workspaces (alice_alpha, ...) are never suspended.
 """

@@ -1,4 +1,4 @@
-"""Project networks under concurrency (the isolation attempts themselves are in tests/security/)."""
+"""Project networks under concurrency (the isolation attempts themselves are in tests/integration/security/)."""
 
 from concurrent.futures import ThreadPoolExecutor
 

@@ -2,7 +2,7 @@
 
 Driven through a real tornado server on 127.0.0.1 with handlers that stand for the hub's (the hook is
 installed on them as on jupyterhub's BaseHandler). The real hub behind the real edge is tested in
-tests/security/test_edge.py.
+tests/integration/security/test_edge.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The edge's own static files: which addresses are static, which file each gets, and what is never served.
 
 A copy is laid out here as `enclave images build` makes it (each image folder at its path in the image,
-enclave/images/static_copy.py); the real extraction from a real image, and JupyterLab loading from it in
-Chromium, are tested in tests/security/test_edge_static.py. Responses are checked through a small aiohttp
-app on 127.0.0.1 that answers static addresses the way the edge's proxy does.
+enclave/images/static_copy.py); the real extraction from a real image is tested in
+tests/integration/security/test_edge_static.py, JupyterLab loading from it in Chromium in
+tests/browser/security/test_edge_static.py. Responses are checked through a small aiohttp app on 127.0.0.1
+that answers static addresses the way the edge's proxy does.
 """
 
 from __future__ import annotations

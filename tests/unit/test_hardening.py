@@ -1,6 +1,6 @@
 """The confinement settings a workspace container is created with (enclave/spawner/hardening.py).
 
-The running container is checked against them in tests/security/test_cis_docker.py and test_dns.py;
+The running container is checked against them in tests/integration/security/test_cis_docker.py and test_dns.py;
 these tests pin the policy itself and the shape DockerSpawner needs.
 """
 

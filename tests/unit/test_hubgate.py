@@ -1,7 +1,7 @@
 """The hub gate's mechanics against a small upstream standing in for the hub, on 127.0.0.1.
 
 The real hub behind the real gate, called from a real kernel, is tested in
-tests/security/test_hub_gate.py; here the upstream records what reaches it, so
+tests/integration/security/test_hub_gate.py; here the upstream records what reaches it, so
 that forwarded headers, body caps and the audit record can be checked exactly.
 """
 

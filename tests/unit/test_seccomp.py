@@ -1,6 +1,6 @@
 """The workspaces' seccomp profile (enclave/confinement/seccomp.py): Docker's default less the reach into others.
 
-A real kernel in a real workspace tries each removed call in tests/security/test_server_subversion.py.
+A real kernel in a real workspace tries each removed call in tests/integration/security/test_server_subversion.py.
 """
 
 import json
