@@ -33,7 +33,7 @@ def test_full_lifecycle_on_postgres_keeps_an_intact_audit_chain(pg_env):
     with pg_env.db.read() as s:
         assert s.get(Request, rid).state == "revoked"
         assert audit.verify_chain(s) == []
-        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002_file_decisions"
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003_notifications"
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {t} SET id = id", "DELETE FROM {t}", "TRUNCATE {t} CASCADE"])
