@@ -59,9 +59,9 @@ TOO_LARGE = "upload-too-large"
 UNTRACKED_CHUNK = "upload-chunk-untracked"
 MESSAGE_TOO_LARGE = "websocket-message-too-large"
 
-HOW_DATA_ENTERS = ("Data enters the enclave through an operator, who registers it as a dataset (enclave "
-                   "dataset register) and approves it for your project; it then appears under /data. Ask "
-                   "an operator. Small code and text files can be uploaded.")
+HOW_DATA_ENTERS = ("To bring data in, ask an operator: they register it as a dataset (enclave dataset "
+                   "register) and approve it for your project, and it appears under /data. Small code and "
+                   "text files can be uploaded.")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Upload:
-    """A write admitted into a workspace, to audit once the workspace has taken it (None: nothing to audit)."""
+    """A write admitted into a workspace, audited once the workspace has taken it."""
 
     facts: dict
 
@@ -121,7 +121,7 @@ def read_contents_write(method: str, path: str, body: bytes) -> ContentsWrite:
         raise Unreadable("the body is not a JSON object")
     if method == "PATCH":
         new_path = model.get("path")
-        return ContentsWrite("none", path, renamed_to=new_path.strip("/") if isinstance(new_path, str) else None)
+        return ContentsWrite("none", path, renamed_to=_normalised(new_path) if isinstance(new_path, str) else None)
     if method != "PUT":
         return ContentsWrite("none", path)  # POST: a new untitled file, or a copy of one already inside
     kind = model.get("type")
@@ -135,6 +135,11 @@ def read_contents_write(method: str, path: str, body: bytes) -> ContentsWrite:
         raise Unreadable(f"the chunk number {chunk!r} is not a whole number")
     fmt = model.get("format") or ""
     return ContentsWrite("file", path, file_bytes(model.get("content"), fmt), fmt, chunk)
+
+
+def _normalised(path: str) -> str:
+    """A path from a request's body spelled as contents_path spells addresses (no empty or '.' segments)."""
+    return "/".join(segment for segment in path.split("/") if segment not in ("", "."))
 
 
 def file_bytes(content, fmt: str) -> bytes:
@@ -161,7 +166,7 @@ class _Sequence:
 
     next_chunk: int = 1  # the number the next chunk must have, once this one is admitted
     size: int = 0
-    sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    sha256: object = field(default_factory=hashlib.sha256)  # of the bytes admitted so far
     touched: float = 0.0
 
 

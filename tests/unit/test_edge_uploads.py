@@ -27,7 +27,8 @@ from enclave.edge.uploads import (HOW_DATA_ENTERS, MESSAGE_TOO_LARGE, NO_LENGTH,
                                   InboundGate, Refusal, Unreadable, Upload, UploadLimits, read_contents_write)
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
-from tests.support.edge_stand_ins import BudgetMeter, free_port, static_assets
+from tests.support.edge_stand_ins import BudgetMeter, static_assets
+from tests.support.ports import free_port
 
 WS = "/user/alice/alpha"
 KIB = 1024
@@ -182,6 +183,13 @@ def test_a_write_rename_or_deletion_ends_the_upload_tracked_there():
     assert judge(gate, put(b"x", chunk=1), "sub/data.csv") is None
     gate.forget(decide("DELETE", f"{WS}/api/contents/sub"))
     assert judge(gate, put(b"x", chunk=2), "sub/data.csv").reason == UNTRACKED_CHUNK
+
+
+def test_a_rename_onto_a_path_ends_the_upload_there_however_the_path_is_spelled():
+    gate = InboundGate(UploadLimits(CAP))
+    assert judge(gate, put(b"x", chunk=1), "sub/x.csv") is None
+    assert judge(gate, json.dumps({"path": "./sub//x.csv"}).encode(), "other.csv", "PATCH") is None
+    assert judge(gate, put(b"x", chunk=2), "sub/x.csv").reason == UNTRACKED_CHUNK
 
 
 def test_an_upload_left_idle_is_forgotten():
