@@ -20,7 +20,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import EnclaveError
-from . import backup, commands, edge, installation, metering, runtime
+from . import backup, commands, db, edge, installation, metering, runtime
 
 REFUSED = 3
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(installation=installation.USE)
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     for register in [*commands.REGISTRARS, *metering.REGISTRARS, *edge.REGISTRARS, *runtime.REGISTRARS,
-                     *backup.REGISTRARS]:
+                     *backup.REGISTRARS, *db.REGISTRARS]:
         register(groups)
     return parser
 

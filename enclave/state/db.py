@@ -1,4 +1,4 @@
-"""Connecting to the state database and creating its schema.
+"""Connecting to the state database; its schema is alembic's (state/schema.py).
 
 SQLite (the embedded default) is set up as every SQLite database of the
 enclave (state/sqlite.py): WAL, synchronous=FULL, writers with BEGIN
@@ -11,39 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import DDL, create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .installation import Installation  # noqa: F401 (its table is part of the schema)
-from .login_guard import LoginRecord  # noqa: F401 (its table is part of the schema)
-from .models import AuditEvent, Base
+from . import schema
+from .installation import Installation  # noqa: F401 (its table is part of the models)
+from .login_guard import LoginRecord  # noqa: F401 (its table is part of the models)
+from .models import Base  # noqa: F401 (every model imported: the migrations' env reads Base from here)
 from .sqlite import CONNECT_ARGS, configure_sqlite
-
-_SQLITE_APPEND_ONLY = [
-    DDL(
-        "CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
-    ),
-    DDL(
-        "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
-    ),
-]
-_POSTGRES_APPEND_ONLY = [
-    DDL(
-        "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql"
-    ),
-    DDL(
-        "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE OR TRUNCATE "
-        "ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()"
-    ),
-]
-for ddl in _SQLITE_APPEND_ONLY:
-    event.listen(AuditEvent.__table__, "after_create", ddl.execute_if(dialect="sqlite"))
-for ddl in _POSTGRES_APPEND_ONLY:
-    event.listen(AuditEvent.__table__, "after_create", ddl.execute_if(dialect="postgresql"))
 
 
 def make_engine(url: str) -> Engine:
@@ -59,21 +35,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table that is missing (the enclave's and the login accounts')."""
-    from nativeauthenticator.orm import UserInfo
-
-    Base.metadata.create_all(engine)
-    UserInfo.__table__.create(engine, checkfirst=True)
-
-
 class StateDB:
     """The state database of one installation."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        create_schema(self.engine)
+        schema.prepare(self.engine)  # a new database is made at the newest revision; an older one refused
         self._writers = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -1,0 +1,87 @@
+"""The state database's schema, under alembic (enclave/state/migrations/).
+
+A new, empty database is made at the newest revision. A database at an older revision is never changed
+behind the operator's back: every process that opens it refuses, saying to back up and run
+`enclave db upgrade`, which upgrades it (one transaction on PostgreSQL; SQLite's batch mode copies
+tables). A database made before migrations existed (by `create_all`, no revision recorded) is recognised
+by its tables, recorded as the first revision, and upgraded from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from ..errors import EnclaveError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+FIRST = "0001"
+# The tables of the first revision: a database that has them and no recorded revision predates migrations.
+FIRST_TABLES = frozenset({"audit_events", "dataset_approvals", "dataset_extracts", "datasets", "egress_budgets",
+                          "egress_marks", "egress_usage", "enclave_users", "installation", "memberships", "projects",
+                          "role_grants", "users_info"})
+
+
+class SchemaNotCurrent(EnclaveError):
+    pass
+
+
+def _config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(_config(None)).get_current_head()
+
+
+def revision_of(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def prepare(engine: Engine) -> None:
+    """Make a new database at the newest revision; refuse one that is not at it."""
+    current = revision_of(engine)
+    if current == head():
+        return
+    tables = _tables(engine) - {"alembic_version"}
+    if current is None and not tables:
+        with engine.begin() as connection:
+            command.upgrade(_config(connection), "head")
+        return
+    found = f"revision {current}" if current else "a schema from before migrations"
+    raise SchemaNotCurrent(
+        f"The state database ({engine.url.render_as_string(hide_password=True)}) has {found}; this enclave needs "
+        f"revision {head()}. Stop the enclave ('enclave down'), back it up ('enclave backup DIR'), then run "
+        "'enclave db upgrade'.")
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to the newest revision; (the revision before, the one after)."""
+    before = revision_of(engine)
+    with engine.begin() as connection:
+        config = _config(connection)
+        if before is None:
+            tables = set(inspect(connection).get_table_names())
+            if tables and not FIRST_TABLES <= tables:
+                raise SchemaNotCurrent(
+                    f"The state database has tables but no recorded revision, and they are not the first "
+                    f"revision's (missing: {', '.join(sorted(FIRST_TABLES - tables))}): it is not an enclave "
+                    "state database, or it was damaged. Restore it from a backup.")
+            if tables:
+                command.stamp(config, FIRST)  # made by create_all before migrations: it is the first revision
+        command.upgrade(config, "head")
+    return before, head()
