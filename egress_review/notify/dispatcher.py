@@ -163,7 +163,7 @@ class NotificationDispatcher:
         with self.db.write() as session:
             row = session.get(QueuedNotification, item.id)
             row.status = status
-            if event is not None and event is not AuditEvent.NOTIFICATION_SKIPPED:
+            if status in (SENT, FAILED) or retry_at is not None:  # it was tried (not off, not skipped)
                 row.attempts = item.attempts + 1
             if retry_at is not None:
                 row.next_attempt_at = retry_at

@@ -45,6 +45,8 @@ class SmtpSender:
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message.set_content(notice.text)
         with self._connect() as smtp:
+            if self.tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
             if self.user:
                 smtp.login(self.user, self.password)
             smtp.send_message(message, from_addr=self.sender, to_addrs=list(addresses))
@@ -52,10 +54,7 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "tls":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
-        smtp = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS)
-        if self.tls == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        return smtp
+        return smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)

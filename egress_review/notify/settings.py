@@ -7,6 +7,7 @@ also pass ``--AirlockNotifications.<name>=``. Nothing set: notices are queued an
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .dispatcher import NotificationDispatcher, RetryPolicy, Sender
 from .senders import TLS_MODES, SmtpSender, WebhookSender
 
 ENV_PREFIX = "EGRESS_REVIEW_NOTIFY_"
+log = logging.getLogger("egress_review")
 
 
 def _env(name: str, fallback: str = "") -> str:
@@ -91,17 +93,23 @@ class AirlockNotifications(Configurable):
         return _env("webhook_url")
 
     def senders(self) -> dict[str, Sender]:
+        """The channels set up. One set up wrongly is left off and logged: the airlock still starts, and
+        decisions are never held up by how notices are sent (their notices are marked "off")."""
         senders: dict[str, Sender] = {}
         if self.smtp_host:
-            if not self.smtp_sender:
-                raise ValueError("Notifications by email need a sender address: set smtp_sender.")
-            password = Path(self.smtp_password_file).read_text().strip() if self.smtp_password_file else ""
-            senders["email"] = SmtpSender(
-                self.smtp_host, self.smtp_port, self.smtp_sender, self.smtp_tls, self.smtp_user, password
-            )
+            try:
+                senders["email"] = self._smtp()
+            except (ValueError, OSError) as exc:
+                log.error("notifications by email are off: %s", exc)
         if self.webhook_url:
             senders["webhook"] = WebhookSender(self.webhook_url)
         return senders
+
+    def _smtp(self) -> SmtpSender:
+        if not self.smtp_sender:
+            raise ValueError("they need a sender address: set smtp_sender ($EGRESS_REVIEW_NOTIFY_SMTP_SENDER)")
+        password = Path(self.smtp_password_file).read_text().strip() if self.smtp_password_file else ""
+        return SmtpSender(self.smtp_host, self.smtp_port, self.smtp_sender, self.smtp_tls, self.smtp_user, password)
 
     def dispatcher(self, db: Database, directory: object, base_url: str) -> NotificationDispatcher:
         """The dispatcher for this airlock; links go to ``<public_url><base_url>requests/<id>``."""
