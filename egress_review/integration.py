@@ -8,7 +8,9 @@ below, and the airlock loads them by name when it starts.
 What the airlock asks of its host
     ``ProjectDirectory``: who is an active member of which project, its status, how many approvals a
     release needs, where a person's outbox is, the identifiers and cohort tables the checks match against.
-    The airlock only reads through it; without one it knows no project (fail closed).
+    The airlock only reads through it; without one it knows no project (fail closed). The same object
+    may also be a ``PeopleDirectory`` (who holds a role, their email address), for notifications; if it
+    is not, nobody is mailed and the airlock's audit entry says so.
 
     ``AuditSink``: a second log that receives each of the airlock's audit entries after it commits, in
     the airlock's order, exactly once. The sink keeps the high-water mark (``forwarded_up_to``) and skips
@@ -56,6 +58,7 @@ from .checks.cohort_sketch import sketch_folder, write_sketches
 from .config import SERVICE_NAME, EgressReview
 from .directory import DEFAULT_APPROVALS_REQUIRED, PROJECT_STATUSES, ProjectDirectory
 from .domain.permissions import Scope
+from .notify.recipients import PeopleDirectory
 from .storage.audit import canonical_json, entry_hash
 from .storage.db import Database
 from .storage.models import AuditEntry, Request
@@ -247,6 +250,7 @@ __all__ = [
     "AuditSink",
     "ChainLink",
     "ForwardedEntry",
+    "PeopleDirectory",
     "ProjectDirectory",
     "canonical_json",
     "entry_hash",

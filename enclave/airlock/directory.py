@@ -101,7 +101,7 @@ class EnclaveProjectDirectory(Configurable):
     def cohort_tables(self, project: str) -> tuple[Path, ...]:
         return tuple(table for e in self._extracts(project) for table in sorted(e.path.rglob("*.parquet")))
 
-    # Who hears of requests (egress_review.notify.recipients.PeopleDirectory).
+    # Who hears of requests (an egress_review.integration.PeopleDirectory).
     def people_with_role(self, role: str) -> list[str]:
         with self._db().reading() as session:
             return people_with_role(session, Role(role))
