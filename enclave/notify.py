@@ -94,7 +94,7 @@ class OperatorNotifier:
     def tell(self, event: str, project: str) -> None:
         if event not in HEADLINES or not self.channels:
             return
-        notice = OperatorNotice(event, project, dt.datetime.now(dt.timezone.utc),
+        notice = OperatorNotice(event, project, dt.datetime.now(dt.UTC),
                                 self.settings.notify_public_url.rstrip("/") + "/hub/home")
         with self._wake:
             for channel in self.channels:

@@ -68,14 +68,14 @@ class NotificationDispatcher:
         directory: object,
         senders: dict[str, Sender],
         link_for: Callable[[str], str],
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy | None = None,
         interval_seconds: float = 2.0,
     ):
         self.db = db
         self.directory = directory
         self.senders = senders  # channel name -> sender; a channel without one is off
         self.link_for = link_for
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.interval_seconds = interval_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -57,7 +57,7 @@ class Notice:
             f"{self.wording.headline}.\n\n"
             f"Request: {self.request_id}\n"
             f"Project: {self.project}\n"
-            f"Time: {self.at.astimezone(dt.timezone.utc).isoformat(timespec='seconds')}\n\n"
+            f"Time: {self.at.astimezone(dt.UTC).isoformat(timespec='seconds')}\n\n"
             f"Open it (log in to the enclave first): {self.link}\n"
         )
 
@@ -67,7 +67,7 @@ class Notice:
             "event": self.event,
             "request_id": self.request_id,
             "project": self.project,
-            "at": self.at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+            "at": self.at.astimezone(dt.UTC).isoformat(timespec="seconds"),
             "link": self.link,
             "text": f"{self.wording.headline} ({self.project}, request {self.request_id}): {self.link}",
         }

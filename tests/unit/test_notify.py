@@ -11,7 +11,6 @@ import time
 import pytest
 from sqlalchemy import select
 
-from egress_review.domain.events import AuditEvent
 from egress_review.domain.states import RequestState
 from egress_review.notify import AirlockNotifications, Notice, NotificationDispatcher, RetryPolicy
 from egress_review.notify.senders import SmtpSender, WebhookSender
@@ -55,7 +54,7 @@ def webhook():
     receiver.stop()
 
 
-def dispatcher(env, senders, people=PEOPLE, retry=RetryPolicy()):
+def dispatcher(env, senders, people=PEOPLE, retry=None):
     return NotificationDispatcher(env.db, people, senders, link_for=lambda rid: LINK + rid, retry=retry)
 
 
@@ -90,7 +89,7 @@ def queued(env):
 
 
 def test_a_notice_is_fixed_wording_ids_time_and_a_link():
-    at = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.UTC)
     notice = Notice("request.submitted", "ab" * 16, "proj-a", at, LINK + "ab" * 16)
     assert notice.subject == f"[airlock] A release request is waiting for review (proj-a, request {'ab' * 16})"
     assert notice.text.splitlines() == [

@@ -59,7 +59,7 @@ def wait_until(done, timeout=30):
 
 
 def test_an_operator_notice_is_fixed_wording_project_time_and_a_link_with_the_airlocks_keys():
-    at = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.UTC)
     notice = OperatorNotice("metering.exceeded", "alpha", at, "https://enclave.example.org/hub/home")
     assert notice.subject == ("[enclave] Someone in the project used all of their egress budget: they are "
                               "suspended and their workspace stopped (alpha)")
