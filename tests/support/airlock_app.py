@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Callable
 
@@ -21,15 +20,10 @@ from tornado.ioloop import IOLoop
 from egress_review.config import SERVICE_NAME
 from egress_review.domain.permissions import Scope
 from egress_review.web.app import make_app
+from tests.support.ports import free_port
 
 ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 BASE_URL = f"/services/{SERVICE_NAME}/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _ServerThread:

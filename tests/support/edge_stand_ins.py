@@ -4,7 +4,6 @@ meter with the streaming API (contract C2) that counts raw bytes against one bud
 from __future__ import annotations
 
 import json
-import socket
 
 from enclave.edge.static import StaticAssets
 from enclave.images.static_copy import KERNELS, MANIFEST, SERVER_STATIC, copy_folder
@@ -50,9 +49,3 @@ class RecordingStream:
         self.meter.counted.append((self.user, self.project, len(data), self.channel))
         self.meter.sent.append(bytes(data))
         return sum(c[2] for c in self.meter.counted) <= self.meter.budget
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from tests.support.airlock_app import free_port
+from tests.support.ports import free_port
 
 
 @dataclass

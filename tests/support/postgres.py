@@ -16,7 +16,7 @@ import tempfile
 
 import pytest
 
-from tests.support.airlock_app import free_port
+from tests.support.ports import free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -23,7 +23,8 @@ from enclave.edge.refusals import RefusalAudit
 from enclave.edge.serve import edge_runner
 from enclave.edge.tls import make_self_signed, server_context
 from enclave.state.db import StateDB
-from tests.support.edge_stand_ins import BudgetMeter, free_port, static_assets
+from tests.support.edge_stand_ins import BudgetMeter, static_assets
+from tests.support.ports import free_port
 
 WS = "/user/alice/alpha"
 

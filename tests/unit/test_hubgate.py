@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import aiohttp
 from aiohttp import web
@@ -20,12 +19,7 @@ from enclave.hubgate.policy import BODY_LIMIT
 from enclave.hubgate.sources import Workspace, WorkspaceSources
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port
 
 
 class KnownSources:

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.support.airlock_app import free_port
+from tests.support.ports import free_port
 
 
 def test_service_starts_from_the_hub_environment_alone(tmp_path):
