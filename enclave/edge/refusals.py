@@ -82,16 +82,24 @@ class RefusalAudit:
         if folded:
             details["repeats_folded"] = folded
         # A client going away does not cancel the record.
-        await asyncio.shield(self.record_event(ACTION, "refused", user or "-", details))
+        await asyncio.shield(self._submit(self._write, user or "-", details))
 
     def record_event(self, action: str, outcome: str, target: str, details: dict) -> asyncio.Future:
-        """Write one event off the event loop; await the future to know it is recorded (drain() waits for all)."""
-        future = asyncio.get_running_loop().run_in_executor(None, self._write, action, outcome, target, details)
+        """Another of the edge's events (an upload, inbound volume), written off the event loop like refusals;
+        await the future to know it is recorded (drain() waits for all)."""
+        return self._submit(self._write_event, action, outcome, target, details)
+
+    def _submit(self, write, *args) -> asyncio.Future:
+        future = asyncio.get_running_loop().run_in_executor(None, write, *args)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return future
 
-    def _write(self, action: str, outcome: str, target: str, details: dict) -> None:
+    def _write(self, target: str, details: dict) -> None:
+        """A refusal's record (the hub gate records its own under its own action)."""
+        self._write_event(ACTION, "refused", target, details)
+
+    def _write_event(self, action: str, outcome: str, target: str, details: dict) -> None:
         try:
             with self.db.transaction() as session:
                 audit.record(session, actor=ACTOR, action=action, target=target, outcome=outcome, details=details)
