@@ -19,14 +19,17 @@ class Execution:
 
 
 class KernelSession:
-    def __init__(self, server_url: str, headers: dict, cookies: dict | None = None):
+    def __init__(self, server_url: str, headers: dict, cookies: dict | None = None, kernel_id: str | None = None):
+        """A new kernel, or (kernel_id) a connection to one already running, as a browser reconnects."""
         self.server_url = server_url.rstrip("/")  # e.g. https://127.0.0.1:8000/user/alice/alpha
         self.headers = headers
         self.cookies = cookies or {}
-        reply = requests.post(f"{self.server_url}/api/kernels", headers=headers, cookies=self.cookies,
-                              json={"name": "python3"}, timeout=60)
-        reply.raise_for_status()
-        self.kernel_id = reply.json()["id"]
+        if kernel_id is None:
+            reply = requests.post(f"{self.server_url}/api/kernels", headers=headers, cookies=self.cookies,
+                                  json={"name": "python3"}, timeout=60)
+            reply.raise_for_status()
+            kernel_id = reply.json()["id"]
+        self.kernel_id = kernel_id
         ws_url = "ws" + self.server_url.removeprefix("http") + f"/api/kernels/{self.kernel_id}/channels"
         header = [f"{k}: {v}" for k, v in headers.items()]
         self.ws = websocket.create_connection(ws_url, header=header, timeout=120)

@@ -79,7 +79,9 @@ def hub_config(settings: EnclaveSettings, secrets: HubSecrets, proxy: list[str])
     # settings.hub_port (the spawner sets hub_connect_url per project), which passes only the calls a
     # Jupyter server needs.
     c.JupyterHub.hub_bind_url = settings.hub_internal_url
-    c.JupyterHub.cleanup_servers = True
+    # A hub restart (an upgrade, a crash) leaves workspaces and their kernels running: the new hub finds them
+    # and routes to them again. `make down` removes the containers when everything is to stop.
+    c.JupyterHub.cleanup_servers = False
 
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
     c.ConfigurableHTTPProxy.auth_token = secrets.proxy_token

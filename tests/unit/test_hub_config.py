@@ -56,7 +56,7 @@ def test_enclave_login_and_one_named_workspace_per_project(tmp_path):
     assert c.JupyterHub.default_url == "/hub/home"
     assert c.Spawner.default_url == "/lab"
     assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (120, 90)
-    assert c.JupyterHub.cleanup_servers is True
+    assert c.JupyterHub.cleanup_servers is False  # a hub restart keeps workspaces and kernels
 
 
 def test_swarm_mode_names_the_swarm_spawner(tmp_path):

@@ -1,0 +1,67 @@
+"""Restarts that lose nothing, with real processes: the hub restarts while a kernel computes, and the
+workspace, the kernel and the person's session carry on, the edge counting throughout."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from datetime import UTC, datetime
+
+from enclave import runtime
+from enclave.metering.ledger import usage
+from tests.support.kernel import KernelSession
+
+COMPUTING = ("import threading, time\n"
+             "ticks = [0]\n"
+             "def work():\n"
+             "    for _ in range(600):\n"
+             "        ticks[0] += 1\n"
+             "        time.sleep(0.1)\n"
+             "threading.Thread(target=work, daemon=True).start()\n")
+
+
+def _ticks(kernel: KernelSession) -> int:
+    return int(re.search(r"TICKS (\d+)", kernel.run("print('TICKS', ticks[0])")).group(1))
+
+
+def _raw(enclave, user: str, project: str) -> int:
+    """Bytes the edge relayed to the person from the project today, as its ledger holds them."""
+    with enclave.ctx.db.reading() as session:
+        return sum(row.raw for row in usage(session, datetime.now(UTC).date(), user, project))
+
+
+def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(enclave, alice_alpha):
+    alice = enclave.login("alice")
+    alice_alpha.run(COMPUTING)
+    container = alice_alpha.container.id
+    kernel_id = alice_alpha.kernel.kernel_id
+    before = _ticks(alice_alpha.kernel)
+    relayed_before = _raw(enclave, "alice", "alpha")
+
+    alice_alpha.kernel.ws.close()  # the browser's websocket goes with the proxy; the kernel stays
+    alice_alpha.kernel = None
+    hub = runtime.pid_file(enclave.settings, runtime.processes(enclave.settings)[1])
+    hub_pid = runtime.running_pid(hub)
+    runtime.terminate(hub)
+    runtime.terminate(enclave.settings.hub_dir / "proxy.pid")
+    assert runtime.start(enclave.settings, hub_args=enclave.hub_args) == ["hub gate", "edge"]  # only the hub
+    assert runtime.running_pid(hub) not in (None, hub_pid)
+
+    # The same container and the same kernel, still computing; the person's hub session still valid.
+    assert alice.server("alpha")["ready"]
+    (running,) = enclave.containers(kind="workspace", project="alpha", user="alice")
+    assert running.id == container and running.status == "running"
+    token = alice.token()
+    kernel = KernelSession(alice.server_url("alpha"), {"Authorization": f"token {token}"}, kernel_id=kernel_id)
+    try:
+        after = _ticks(kernel)
+        time.sleep(1)
+        assert _ticks(kernel) > after > before  # the thread the kernel started before the restart goes on
+        kernel.run("import os; print(os.urandom(10000).hex())")  # 20,000 characters that do not compress
+    finally:
+        kernel.ws.close()
+    deadline = time.monotonic() + 60  # the edge writes its ledger every few seconds
+    while _raw(enclave, "alice", "alpha") < relayed_before + 20000 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _raw(enclave, "alice", "alpha") >= relayed_before + 20000  # the edge metered throughout
