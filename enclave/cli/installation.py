@@ -54,8 +54,13 @@ def pointer_file() -> Path:
 
 
 def exists(state_dir: str | Path) -> bool:
+    """An installation is there: marked, or holding its SQLite database, or (its database named by
+    ENCLAVE_DB_URL, on a server) its state folder made."""
     folder = Path(state_dir)
-    return (folder / MARKER).is_file() or (folder / STATE_DB).is_file()
+    if (folder / MARKER).is_file() or (folder / STATE_DB).is_file():
+        return True
+    database = os.environ.get("ENCLAVE_DB_URL", "").strip()
+    return bool(database) and not database.startswith("sqlite") and folder.is_dir()
 
 
 def find(mode: str) -> Found:

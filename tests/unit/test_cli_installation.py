@@ -81,3 +81,11 @@ def test_version_and_exit_codes(nowhere, capsys):
         main(["project", "frobnicate"])
     assert usage.value.code == 2  # a wrong command line: argparse's usage error
     assert main(["project", "list"]) == 3  # a refusal: distinguishable from a usage error
+
+
+def test_an_installation_on_a_database_server_is_found_by_its_state_folder(nowhere, monkeypatch, capsys):
+    (nowhere / "site").mkdir()
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", str(nowhere / "site"))
+    assert not installation.exists(nowhere / "site")  # an empty folder is no installation
+    monkeypatch.setenv("ENCLAVE_DB_URL", "postgresql+psycopg://enclave@db.internal/enclave")
+    assert installation.exists(nowhere / "site")  # its database lives on the server the URL names
