@@ -137,7 +137,7 @@ class EdgeProxy:
             headers["Accept-Encoding"] = "identity"  # the check reads the body as sent
         body = request.content if request.body_exists else None
         upload, contents_write = None, False
-        if decision.kind == WORKSPACE:
+        if decision.kind == WORKSPACE:  # what comes in: judged before anything reaches the workspace
             refusal = self.inbound.check_length(request.body_exists, request.content_length)
             contents_write = refusal is None and self.inbound.is_contents_write(request.method, decision)
             if contents_write:
