@@ -49,6 +49,8 @@ _WHERE = {
     "ENCLAVE_PROXY_API_PORT": "proxy_api_port",
     "ENCLAVE_PROXY_PORT": "proxy_port",
     "ENCLAVE_EGRESS_PORT": "egress_port",
+    "ENCLAVE_DB_URL": "database_url",
+    "ENCLAVE_HUB_DB_URL": "hub_database_url",
 }
 # The caller's own trust store for its clients (the tests set these); the processes keep the system's.
 _CLIENT_ONLY = ("REQUESTS_CA_BUNDLE", "WEBSOCKET_CLIENT_CA_BUNDLE")

@@ -78,6 +78,16 @@ class EnclaveSettings(Configurable):
     def _default_database_url(self) -> str:
         return _env("ENCLAVE_DB_URL", f"sqlite:///{Path(self.state_dir) / 'enclave.sqlite'}")
 
+    hub_database_url = Unicode(
+        help="SQLAlchemy URL of the hub's own database (its sessions, tokens and servers; the enclave's state is "
+        "in database_url), e.g. postgresql+psycopg://hub@db/hub so that a replacement hub finds them. "
+        "Default: $ENCLAVE_HUB_DB_URL or a SQLite file hub/jupyterhub.sqlite in the state folder.",
+    ).tag(config=True)
+
+    @default("hub_database_url")
+    def _default_hub_database_url(self) -> str:
+        return _env("ENCLAVE_HUB_DB_URL", f"sqlite:///{Path(self.state_dir) / 'hub' / 'jupyterhub.sqlite'}")
+
     public_ip = Unicode(
         help="Address the enclave's public web entrance listens on. "
         "Default: $ENCLAVE_PUBLIC_IP or 0.0.0.0.",

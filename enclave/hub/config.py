@@ -66,7 +66,7 @@ def hub_config(settings: EnclaveSettings, secrets: HubSecrets, proxy: list[str])
     # Land on the project list: there is no default (project-less) workspace to spawn.
     c.JupyterHub.default_url = "/hub/home"
     c.JupyterHub.named_server_limit_per_user = 0
-    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.db_url = settings.hub_database_url
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     # The hub's proxy listens on loopback only: the edge (enclave/edge, `enclave edge serve`) is the
     # public entrance, on public_ip:public_port over HTTPS, and says who the client is (X-Forwarded-*).

@@ -48,6 +48,11 @@ def test_the_hubs_files_are_in_its_folder_of_the_state(tmp_path):
     assert c.JupyterHub.cookie_secret_file == str(settings.hub_dir / "jupyterhub_cookie_secret")
 
 
+def test_the_hubs_database_can_be_a_server(tmp_path):
+    _, c = apply_mock_config(tmp_path, hub_database_url="postgresql+psycopg://hub@db.internal/hub")
+    assert c.JupyterHub.db_url == "postgresql+psycopg://hub@db.internal/hub"
+
+
 def test_enclave_login_and_one_named_workspace_per_project(tmp_path):
     _, c = apply_mock_config(tmp_path)
     assert c.JupyterHub.authenticator_class == "enclave"
