@@ -147,6 +147,24 @@ class EnclaveSettings(Configurable):
             raise ValueError(f"spawner {proposal['value']!r} is not known: use 'enclave' or 'enclave-swarm'")
         return proposal["value"]
 
+    idle_timeout = Integer(
+        help="Seconds a workspace may stay idle (no activity in its server or kernels) before the idle culler "
+        "stops it; a project may set its own ('enclave project idle-timeout'); 0 culls none. "
+        "Default: $ENCLAVE_IDLE_TIMEOUT or 14400 (4 hours).",
+    ).tag(config=True)
+
+    @default("idle_timeout")
+    def _default_idle_timeout(self) -> int:
+        return int(_env("ENCLAVE_IDLE_TIMEOUT", "14400"))
+
+    idle_cull_every = Integer(
+        help="Seconds between the idle culler's looks at every workspace. Default: $ENCLAVE_IDLE_CULL_EVERY or 60.",
+    ).tag(config=True)
+
+    @default("idle_cull_every")
+    def _default_idle_cull_every(self) -> int:
+        return int(_env("ENCLAVE_IDLE_CULL_EVERY", "60"))
+
     require_second_factor = Bool(
         help="Every account must log in with a TOTP code: 'enclave user add' enrols one, and an account without "
         "one is refused at login until an operator runs 'enclave user enable-totp'. Relax it only for a demo. "

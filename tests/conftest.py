@@ -39,6 +39,9 @@ def pytest_configure(config):
     # The tests' installations are demos whose people log in with passwords; tests of the second factor
     # (tests/unit/test_login_guard.py, the TOTP tests) set it on themselves.
     os.environ["ENCLAVE_REQUIRE_SECOND_FACTOR"] = "false"
+    # The idle culler looks every 10 s (tests/integration/test_idle_culling.py waits for it); the installation
+    # default stays 4 hours, so only that test's project is culled.
+    os.environ["ENCLAVE_IDLE_CULL_EVERY"] = "10"
     for name in INSTALLATION_VARIABLES:
         os.environ.pop(name, None)
 

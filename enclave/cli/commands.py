@@ -55,6 +55,22 @@ def _project_limits(args):
           f"processes {p.pids_limit or 'default'} (applies to workspaces started from now on).")
 
 
+def _project_idle_timeout(args):
+    from ..settings import EnclaveSettings
+    from ..state.queries import get_project
+
+    ctx = operator_context()
+    if args.minutes is not None or args.default:
+        seconds = None if args.default else round(args.minutes * 60)
+        projects.set_idle_timeout(ctx, args.name, seconds)
+    with ctx.db.reading() as session:
+        own = get_project(session, args.name).idle_timeout
+    effective = EnclaveSettings().idle_timeout if own is None else own
+    source = "the installation's default" if own is None else "set for the project"
+    print(f"{args.name}: workspaces idle for {effective / 60:g} minutes are stopped ({source})" if effective
+          else f"{args.name}: idle workspaces are never stopped ({source})")
+
+
 def register_project(groups):
     parser = groups.add_parser("project", help="create and manage projects")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -70,6 +86,13 @@ def register_project(groups):
         p = sub.add_parser(action, help=text)
         p.add_argument("name")
         p.set_defaults(func=_project_status(action))
+    p = sub.add_parser("idle-timeout", help="minutes without activity before the project's workspaces are "
+                                            "stopped (no option: show it)")
+    p.add_argument("name")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--minutes", type=float, help="0: never stop them")
+    group.add_argument("--default", action="store_true", help="back to the installation's default")
+    p.set_defaults(func=_project_idle_timeout)
     p = sub.add_parser("limits", help="set per-project workspace limits")
     p.add_argument("name")
     p.add_argument("--mem", help="memory, e.g. 8G")

@@ -18,6 +18,7 @@ from traitlets.config import Config
 from ..airlock.service import CUSTOM_SCOPES, airlock_service
 from ..settings import EnclaveSettings
 from .home import projects_for
+from .culling import culler_role, culler_service
 from .startup import HubSecrets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -97,6 +98,10 @@ def hub_config(settings: EnclaveSettings, secrets: HubSecrets, proxy: list[str])
         {"name": "enclave-operator", "api_token": secrets.operator_token},
         airlock_service(settings),
     ]
+    culler = culler_service(settings)
+    if culler is not None:
+        c.JupyterHub.services.append(culler)
+        c.JupyterHub.load_roles.append(culler_role())
 
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90

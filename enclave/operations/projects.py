@@ -103,6 +103,18 @@ def set_limits(ctx: OperatorContext, name: str, mem_limit: str | None = None, cp
                        {"mem_limit": mem_limit, "cpu_limit": cpu_limit, "pids_limit": pids_limit})
 
 
+def set_idle_timeout(ctx: OperatorContext, name: str, seconds: int | None) -> Project:
+    """Seconds of inactivity before the project's workspaces are stopped; None: the installation default."""
+    def change(session):
+        if seconds is not None and not 10 <= seconds <= 30 * 24 * 3600 and seconds != 0:
+            raise InvalidInput("An idle timeout is between 1 minute and 30 days (or 0: never stop idle workspaces).")
+        project = get_project(session, name)
+        project.idle_timeout = seconds
+        return project
+
+    return ctx.audited("project.set-idle-timeout", name, change, {"seconds": seconds})
+
+
 UNCHANGED = object()  # set_egress_budget: leave this part as it is
 
 

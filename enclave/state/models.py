@@ -60,6 +60,8 @@ class Project(Base):
     mem_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     cpu_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
     pids_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Seconds without activity before the idle culler stops a workspace; None: the installation default.
+    idle_timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
     approvals_required: Mapped[int] = mapped_column(Integer, default=2)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
