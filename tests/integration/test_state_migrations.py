@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from enclave.state import audit, schema
 from enclave.state.db import Base, StateDB, make_engine
 from enclave.state.login_guard import LoginGuard
-from enclave.state.models import Project, Role, RoleGrant, User
+from enclave.state.models import Project, User
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,9 +39,13 @@ def _at_first_revision_with_data(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         command.upgrade(schema._config(connection), schema.FIRST)
+    # Written as that release wrote them (its columns), not through today's models.
     with Session(engine) as session, session.begin():
-        session.add(Project(name="alpha", title="A study"))
-        session.add(User(name="alice", roles=[RoleGrant(role=Role.ANALYST)]))
+        session.execute(text("INSERT INTO projects (id, name, title, status, image, approvals_required, created_at) "
+                             "VALUES (1, 'alpha', 'A study', 'ACTIVE', 'workspace', 2, '2026-11-01 09:00:00')"))
+        session.execute(text("INSERT INTO enclave_users (id, name, status, created_at) "
+                             "VALUES (1, 'alice', 'ACTIVE', '2026-11-01 09:00:00')"))
+        session.execute(text("INSERT INTO role_grants (id, user_id, role) VALUES (1, 1, 'ANALYST')"))
         for n in range(5):
             audit.record(session, actor="op", action="project.create", target=f"p{n}")
     engine.dispose()
@@ -59,7 +63,7 @@ def test_a_first_revision_database_is_refused_then_upgraded_with_everything_inta
 
     db = StateDB(database_url)
     with db.reading() as session:
-        assert session.execute(select(Project.name)).scalars().all() == ["alpha"]
+        assert [(p.name, p.idle_timeout) for p in session.execute(select(Project)).scalars()] == [("alpha", None)]
         assert [u.role_names for u in session.execute(select(User)).scalars()] == [["analyst"]]
         assert len(audit.verify_chain(session)) == 0  # the chain, hashed before the upgrade, still holds
     guard = LoginGuard(db)  # the second revision's table works
@@ -69,9 +73,9 @@ def test_a_first_revision_database_is_refused_then_upgraded_with_everything_inta
 
 def test_a_database_made_before_migrations_is_recorded_as_the_first_revision_and_upgraded(database_url):
     engine = make_engine(database_url)
-    first_tables = [t for name, t in Base.metadata.tables.items() if name in schema.FIRST_TABLES]
-    Base.metadata.create_all(engine, tables=first_tables)  # as create_all made it, no revision recorded
-    UserInfo.__table__.create(engine)
+    with engine.begin() as connection:  # the first release's tables, as create_all made them: no revision
+        command.upgrade(schema._config(connection), schema.FIRST)
+        connection.execute(text("DROP TABLE alembic_version"))
     with pytest.raises(schema.SchemaNotCurrent, match="from before migrations"):
         StateDB(database_url)
     assert schema.upgrade(engine) == (None, schema.head())
