@@ -4,7 +4,8 @@ A new, empty database is made at the newest revision. A database at an older rev
 behind the operator's back: every process that opens it refuses, saying to back up and run
 `enclave db upgrade`, which upgrades it (one transaction on PostgreSQL; SQLite's batch mode copies
 tables). A database made before migrations existed (by `create_all`, no revision recorded) is recognised
-by its tables, recorded as the first revision, and upgraded from there.
+by its tables, recorded as the revision they are (the first, unless create_all already made a later
+revision's changes), and upgraded from there.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def prepare(engine: Engine) -> None:
         "'enclave db upgrade'.")
 
 
+def _revision_made_by_create_all(connection, tables: set[str]) -> str:
+    """create_all made whatever the models held on the day: the newest revision whose changes are there."""
+    if "idle_timeout" in {c["name"] for c in inspect(connection).get_columns("projects")}:
+        return "0003"
+    if "login_guard" in tables:
+        return "0002"
+    return FIRST
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the database to the newest revision; (the revision before, the one after)."""
     before = revision_of(engine)
@@ -81,7 +91,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                     f"The state database has tables but no recorded revision, and they are not the first "
                     f"revision's (missing: {', '.join(sorted(FIRST_TABLES - tables))}): it is not an enclave "
                     "state database, or it was damaged. Restore it from a backup.")
-            if tables:
-                command.stamp(config, FIRST)  # made by create_all before migrations: it is the first revision
+            if tables:  # made by create_all before migrations: recorded as the revision its tables are
+                command.stamp(config, _revision_made_by_create_all(connection, tables))
         command.upgrade(config, "head")
     return before, head()
