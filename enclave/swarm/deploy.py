@@ -84,6 +84,8 @@ def hub_environment(settings: EnclaveSettings, swarm: SwarmSettings, container: 
         "ENCLAVE_SWARM_PLACEMENT": ";".join(swarm.placement),
         "ENCLAVE_SWARM_ENCRYPTED": "true" if swarm.encrypted else "false",
         "ENCLAVE_PROXY_PORT": str(settings.proxy_port),
+        # The hub container's authenticator asks for a second factor exactly when the installation does.
+        "ENCLAVE_REQUIRE_SECOND_FACTOR": "true" if settings.require_second_factor else "false",
     }
     if os.environ.get("ENCLAVE_BASE_IMAGE"):  # the operator's base image: part of every image's tag
         env["ENCLAVE_BASE_IMAGE"] = os.environ["ENCLAVE_BASE_IMAGE"]

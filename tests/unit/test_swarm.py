@@ -130,6 +130,7 @@ def test_the_hub_container_runs_the_swarm_spawner_on_all_its_addresses(tmp_path)
     assert env["ENCLAVE_STATE_DIR"] == settings.state_dir  # the same path on the node and in the hub
     assert env["ENCLAVE_SWARM_HUB_CONTAINER"] == "inst-hub"
     assert env["ENCLAVE_SWARM_PLACEMENT"] == "node.role==worker"
+    assert env["ENCLAVE_REQUIRE_SECOND_FACTOR"] == ("true" if settings.require_second_factor else "false")
     assert "--EnclaveSettings.workspace_mem_limit=2G" in deploy.hub_arguments(settings)
 
 
