@@ -12,10 +12,19 @@ from .cohort import generate_cohort
 from .cohort import genotypes
 from .operations import datasets, people, projects
 from .operations.base import OperatorContext
-from .state.models import Dataset, Project, User
+from .state.models import Dataset, Project, User, utcnow
 from .state.queries import active_approvals
 
 PROJECT = "demo"
+
+
+def demo_record(description: str) -> datasets.DataRecord:
+    """The data register's record of a demo dataset: generated here, by the set-up, for the demo."""
+    return datasets.DataRecord(description=description, provider="enclave demo (generated on this machine)",
+                               owner_contact="the operator of this demo", received_on=utcnow().date(),
+                               approved_by="make up (demo)")
+
+
 DATASET = ("demo-cohort", "v1")
 GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth beside its folder
 # Two reviewers: the airlock releases a file only when two reviewers other than its author approve it.
@@ -44,7 +53,8 @@ def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
         if not folder.exists():
             say(f"Generating a synthetic cohort of {participants:,} participants in {folder} ...")
             generate_cohort(folder, participants=participants)
-        datasets.register_dataset(ctx, DATASET[0], DATASET[1], folder)
+        datasets.register_dataset(ctx, DATASET[0], DATASET[1], folder, record=demo_record(
+            "A synthetic biobank-like cohort: participants, baseline, diagnoses (no real person)."))
         say(f"Registered dataset {DATASET[0]}@{DATASET[1]}.")
     wanted = [DATASET]
     if genotype_samples:
@@ -56,7 +66,8 @@ def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
                 f"in {folder} (truth: {genotypes.truth_path(folder)}) ...")
             genotypes.generate_genotypes(folder, ctx.settings.datasets_dir / DATASET[0] / DATASET[1],
                                          samples=genotype_samples, variants=genotype_variants)
-        datasets.register_dataset(ctx, GENOTYPES[0], GENOTYPES[1], folder)
+        datasets.register_dataset(ctx, GENOTYPES[0], GENOTYPES[1], folder, record=demo_record(
+            "Simulated genotypes of a sample of the synthetic cohort, with a trait of known causal variants."))
         say(f"Registered dataset {GENOTYPES[0]}@{GENOTYPES[1]}.")
     if not have_project:
         projects.create_project(ctx, PROJECT, title="Demo project on the synthetic cohort")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+from ..errors import InvalidInput
 from ..operations import datasets, people, projects
 from . import installation
 from .audit import register_audit
@@ -216,17 +218,67 @@ def register_member(groups):
 
 # --- datasets ------------------------------------------------------------------
 
+def _record_changes(args) -> dict:
+    """The data register's fields given on the command line (those not given are left out)."""
+    names = {"description": "description", "provider": "provider", "owner_contact": "owner_contact",
+             "received": "received_on", "expires": "expires_on", "approved_by": "approved_by"}
+    return {field: getattr(args, option) for option, field in names.items() if getattr(args, option) is not None}
+
+
 def _dataset_register(args):
+    record = datasets.DataRecord(**{"received_on": date.today(), **_record_changes(args)})
     d = datasets.register_dataset(operator_context(), args.name, args.version, Path(args.folder),
                                   checksums_file=Path(args.checksums) if args.checksums else None,
-                                  identifier_column=args.id_column)
+                                  identifier_column=args.id_column, record=record)
     print(f"Registered {d.label}: {d.file_count} files, {d.total_bytes} bytes, manifest {d.manifest_digest}.")
 
 
+def _dataset_record(args):
+    changes = _record_changes(args)
+    if not changes:
+        raise InvalidInput("Give at least one field to change, e.g. --expires 2027-12-31.")
+    d = datasets.update_record(operator_context(), args.name, args.version, **changes)
+    print(f"Recorded for {d.label}: " + ", ".join(f"{k} {v}" for k, v in changes.items()) + ".")
+
+
+def _ends(d) -> str:
+    if d.expires_on is None:
+        return "-"
+    return f"{d.expires_on} (ended)" if d.expires_on < date.today() else str(d.expires_on)
+
+
 def _dataset_list(args):
-    rows = [[d.name, d.version, str(d.file_count), str(d.total_bytes), d.manifest_digest[:16], d.path]
+    rows = [[d.name, d.version, str(d.file_count), str(d.total_bytes), d.provider or "-",
+             str(d.received_on or "-"), _ends(d), d.approved_by or "-", d.path]
             for d in datasets.list_datasets(operator_context())]
-    _table(rows, ["NAME", "VERSION", "FILES", "BYTES", "MANIFEST", "FOLDER"])
+    _table(rows, ["NAME", "VERSION", "FILES", "BYTES", "PROVIDER", "RECEIVED", "AGREEMENT ENDS", "APPROVED BY",
+                  "FOLDER"])
+
+
+def _dataset_show(args):
+    from ..state.queries import get_dataset
+
+    with operator_context().db.reading() as session:
+        d = get_dataset(session, args.name, args.version)
+        print(f"{d.label}\n  folder:            {d.path}\n  files:             {d.file_count} "
+              f"({d.total_bytes} bytes), manifest {d.manifest_digest}\n"
+              f"  description:       {d.description or '-'}\n  provider:          {d.provider or '-'}\n"
+              f"  data owner:        {d.owner_contact or '-'}\n  received:          {d.received_on or '-'}\n"
+              f"  agreement ends:    {_ends(d)}\n  receipt approved:  {d.approved_by or '-'}\n"
+              f"  registered:        {d.registered_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _record_options(p, required: bool) -> None:
+    """The data register's fields: required when registering (except description, expiry), optional to change."""
+    p.add_argument("--description", help="what the data is")
+    p.add_argument("--provider", required=required, help="who provided it (an organisation)")
+    p.add_argument("--owner-contact", dest="owner_contact", required=required,
+                   help="the data owner's contact, e.g. an email address")
+    p.add_argument("--received", type=date.fromisoformat, help="when it was received, YYYY-MM-DD (default today)")
+    p.add_argument("--expires", type=date.fromisoformat,
+                   help="when the data access agreement ends, YYYY-MM-DD: no approvals after it")
+    p.add_argument("--approved-by", dest="approved_by", required=required,
+                   help="who approved receiving it (a person, or a committee and its reference)")
 
 
 def _dataset_verify(args):
@@ -262,8 +314,19 @@ def register_dataset(groups):
     p.add_argument("folder")
     p.add_argument("--checksums", help="the provider's sha256sum-format file to check the folder against")
     p.add_argument("--id-column", default="participant_id", help="column holding participant identifiers")
+    _record_options(p, required=True)
     p.set_defaults(func=_dataset_register)
-    sub.add_parser("list", help="list registered datasets").set_defaults(func=_dataset_list)
+    p = sub.add_parser("record", help="change the data register's record of a dataset version (e.g. --expires)")
+    p.add_argument("name")
+    p.add_argument("version")
+    _record_options(p, required=False)
+    p.set_defaults(func=_dataset_record)
+    sub.add_parser("list", help="list registered datasets with their register records").set_defaults(
+        func=_dataset_list)
+    p = sub.add_parser("show", help="a dataset version's whole record")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.set_defaults(func=_dataset_show)
     p = sub.add_parser("verify", help="check a dataset's files against its manifest")
     p.add_argument("name")
     p.add_argument("version")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -42,8 +44,58 @@ def _compare_with_provider(manifest: Manifest, expected: dict[str, str]) -> list
     return problems
 
 
+@dataclass(frozen=True)
+class DataRecord:
+    """What a data register holds of a dataset version (its data access agreement's facts)."""
+
+    description: str = ""
+    provider: str = ""
+    owner_contact: str = ""  # the data owner's contact, e.g. an email address
+    received_on: date | None = None
+    expires_on: date | None = None  # the agreement's end: no approvals after it
+    approved_by: str = ""  # who approved receiving the data (a person, or a committee's reference)
+
+    def check(self) -> None:
+        if self.received_on and self.expires_on and self.expires_on <= self.received_on:
+            raise InvalidInput(f"The agreement cannot end ({self.expires_on}) before the data was received "
+                               f"({self.received_on}).")
+        for label, value, limit in (("provider", self.provider, 200), ("data owner's contact", self.owner_contact,
+                                    200), ("approved by", self.approved_by, 200)):
+            if len(value) > limit:
+                raise InvalidInput(f"The {label} is longer than {limit} characters.")
+
+
+def _write_record(dataset: Dataset, record: DataRecord) -> None:
+    record.check()
+    for field, value in asdict(record).items():
+        setattr(dataset, field, value)
+
+
+def record_of(dataset: Dataset) -> DataRecord:
+    return DataRecord(description=dataset.description or "", provider=dataset.provider or "",
+                      owner_contact=dataset.owner_contact or "", received_on=dataset.received_on,
+                      expires_on=dataset.expires_on, approved_by=dataset.approved_by or "")
+
+
+def _audit_record(record: DataRecord) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(record).items()}
+
+
+def update_record(ctx: OperatorContext, name: str, version: str, **changes) -> Dataset:
+    """Change the data register's record of a dataset version (e.g. an agreement extended); audited."""
+    def change(session):
+        dataset = get_dataset(session, name, version)
+        updated = DataRecord(**{**asdict(record_of(dataset)), **changes})
+        _write_record(dataset, updated)
+        return dataset
+
+    return ctx.audited("dataset.record", f"{name}@{version}", change,
+                       {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()})
+
+
 def register_dataset(ctx: OperatorContext, name: str, version: str, folder: Path,
-                     checksums_file: Path | None = None, identifier_column: str = "participant_id") -> Dataset:
+                     checksums_file: Path | None = None, identifier_column: str = "participant_id",
+                     record: DataRecord = DataRecord()) -> Dataset:
     folder = Path(folder).absolute()
 
     def change(session):
@@ -69,10 +121,12 @@ def register_dataset(ctx: OperatorContext, name: str, version: str, folder: Path
             manifest_digest=manifest.digest, file_count=manifest.file_count, total_bytes=manifest.total_bytes,
             identifier_column=identifier_column,
         )
+        _write_record(dataset, record)
         session.add(dataset)
         return dataset
 
-    return ctx.audited("dataset.register", f"{name}@{version}", change, {"folder": str(folder)})
+    return ctx.audited("dataset.register", f"{name}@{version}", change,
+                       {"folder": str(folder), "record": _audit_record(record)})
 
 
 def list_datasets(ctx: OperatorContext) -> list[Dataset]:
@@ -137,6 +191,9 @@ def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
         if p.status is ProjectStatus.ARCHIVED:
             raise InvalidState(f"Project {project!r} is archived.")
         dataset = get_dataset(session, name, version)
+        if dataset.expires_on is not None and dataset.expires_on < utcnow().date():
+            raise InvalidState(f"{dataset.label}'s agreement ended on {dataset.expires_on}: it cannot be approved "
+                               "for projects. Record a new end date if it was extended ('enclave dataset record').")
         if any(a.dataset_id == dataset.id for a in active_approvals(session, p)):
             raise AlreadyExists(f"{dataset.label} is already approved for {project!r}.")
         check_dataset_integrity(dataset)

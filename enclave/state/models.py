@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -133,6 +134,13 @@ class Dataset(Base):
     total_bytes: Mapped[int] = mapped_column(BigInteger)
     identifier_column: Mapped[str] = mapped_column(String(64), default="participant_id")
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The data register's record (what a data access agreement says of this version); "" / None: not recorded.
+    description: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    owner_contact: Mapped[str] = mapped_column(String(200), default="")  # the data owner's contact
+    received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # the agreement's end: no approvals after
+    approved_by: Mapped[str] = mapped_column(String(200), default="")  # who approved receiving it (e.g. a DAC)
 
     @property
     def label(self) -> str:
