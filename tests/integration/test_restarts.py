@@ -1,15 +1,22 @@
 """Restarts that lose nothing, with real processes: the hub restarts while a kernel computes, and the
-workspace, the kernel and the person's session carry on, the edge counting throughout."""
+workspace, the kernel and the person's session carry on, the edge counting throughout.
+
+An installation of its own: restarting the hub restarts its proxy, which drops every browser's websocket,
+and the shared installation's workspaces belong to the other tests."""
 
 from __future__ import annotations
 
 import re
 import time
-
 from datetime import UTC, datetime
+
+import pytest
 
 from enclave import runtime
 from enclave.metering.ledger import usage
+from enclave.operations import people, projects
+from harness.enclave import build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
+from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
 COMPUTING = ("import threading, time\n"
@@ -31,16 +38,40 @@ def _raw(enclave, user: str, project: str) -> int:
         return sum(row.raw for row in usage(session, datetime.now(UTC).date(), user, project))
 
 
-def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(enclave, alice_alpha):
+@pytest.fixture
+def own_enclave(docker_client, workspace_image, tmp_path):
+    enclave = build_enclave(tmp_path, make_settings(tmp_path, prefix="enctest-restart"))
+    projects.create_project(enclave.ctx, "alpha")
+    enclave.passwords["alice"] = people.add_user(enclave.ctx, "alice", ["analyst"]).initial_password
+    people.add_member(enclave.ctx, "alpha", "alice")
+    try:
+        start_hub(enclave)
+        yield enclave
+    finally:
+        stop_hub(enclave)
+        cleanup_instance(enclave.settings.instance)
+
+
+def _started_workspace(enclave) -> tuple[HubUser, KernelSession]:
     alice = enclave.login("alice")
-    alice_alpha.run(COMPUTING)
-    container = alice_alpha.container.id
-    kernel_id = alice_alpha.kernel.kernel_id
-    before = _ticks(alice_alpha.kernel)
+    assert alice.start("alpha").status_code in (201, 202)
+    deadline = time.monotonic() + 180
+    while not (alice.server("alpha") or {}).get("ready") and time.monotonic() < deadline:
+        time.sleep(1)
+    token = alice.token()
+    return alice, KernelSession(alice.server_url("alpha"), {"Authorization": f"token {token}"})
+
+
+def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(own_enclave):
+    enclave = own_enclave
+    alice, kernel = _started_workspace(enclave)
+    kernel.run(COMPUTING)
+    (running,) = enclave.containers(kind="workspace", project="alpha", user="alice")
+    container, kernel_id = running.id, kernel.kernel_id
+    before = _ticks(kernel)
     relayed_before = _raw(enclave, "alice", "alpha")
 
-    alice_alpha.kernel.ws.close()  # the browser's websocket goes with the proxy; the kernel stays
-    alice_alpha.kernel = None
+    kernel.ws.close()  # the browser's websocket goes with the proxy; the kernel stays
     hub = runtime.pid_file(enclave.settings, runtime.processes(enclave.settings)[1])
     hub_pid = runtime.running_pid(hub)
     runtime.terminate(hub)
@@ -52,15 +83,15 @@ def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(
     assert alice.server("alpha")["ready"]
     (running,) = enclave.containers(kind="workspace", project="alpha", user="alice")
     assert running.id == container and running.status == "running"
-    token = alice.token()
-    kernel = KernelSession(alice.server_url("alpha"), {"Authorization": f"token {token}"}, kernel_id=kernel_id)
+    kernel = KernelSession(alice.server_url("alpha"), {"Authorization": f"token {alice.token()}"},
+                           kernel_id=kernel_id)
     try:
         after = _ticks(kernel)
         time.sleep(1)
         assert _ticks(kernel) > after > before  # the thread the kernel started before the restart goes on
         kernel.run("import os; print(os.urandom(10000).hex())")  # 20,000 characters that do not compress
     finally:
-        kernel.ws.close()
+        kernel.close()
     deadline = time.monotonic() + 60  # the edge writes its ledger every few seconds
     while _raw(enclave, "alice", "alpha") < relayed_before + 20000 and time.monotonic() < deadline:
         time.sleep(1)
