@@ -97,4 +97,5 @@ def chromium_path():
 
 pytest_plugins = [
     "tests.support.fixtures", "tests.support.workspaces", "tests.support.browser", "tests.support.postgres",
+    "tests.support.notify",
 ]

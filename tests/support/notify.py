@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
@@ -126,3 +127,19 @@ def _wait(done, timeout: float, state) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s with {state()}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def mail():
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+    catcher = MailCatcher().start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP receiver on loopback that keeps the JSON posted to it."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

@@ -19,7 +19,7 @@ from egress_review.services.views import request_detail
 from egress_review.storage.models import AuditEntry, QueuedNotification
 from harness.airlock_kit import analyst, make_env, operator, reviewer
 from tests.support.airlock_states import blocking_checks, create_request_at_status
-from tests.support.notify import MailCatcher, People, WebhookReceiver
+from tests.support.notify import People, WebhookReceiver
 from tests.support.ports import free_port
 
 # What analysts write, and what their files hold: none of it may appear in a notice.
@@ -40,18 +40,6 @@ def env(tmp_path):
     e.db.dispose()
 
 
-@pytest.fixture
-def mail():
-    catcher = MailCatcher().start()
-    yield catcher
-    catcher.stop()
-
-
-@pytest.fixture
-def webhook():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def dispatcher(env, senders, people=PEOPLE, retry=None):

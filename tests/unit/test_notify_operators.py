@@ -19,14 +19,8 @@ from enclave.metering import EgressMeter
 from enclave.notify import OperatorNotice, OperatorNotifier, airlock_environment
 from enclave.operations import people, projects
 from enclave.state.models import AuditEvent
-from tests.support.notify import MailCatcher, WebhookReceiver
+from tests.support.notify import WebhookReceiver
 
-
-@pytest.fixture
-def mail():
-    catcher = MailCatcher().start()
-    yield catcher
-    catcher.stop()
 
 
 @pytest.fixture
