@@ -64,7 +64,7 @@ clean: down
 
 ## test: the full suite (unit, integration, browser) against real components
 test: install chromium
-	@$(BIN)/python -m pytest tests
+	@$(BIN)/python -m pytest --cov --cov-report=term:skip-covered tests
 
 ## test-unit: every test that needs no Docker engine and no browser (tests/unit/), in a few minutes
 test-unit: venv

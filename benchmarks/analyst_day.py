@@ -23,7 +23,6 @@ import os
 import time
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "docs" / "examples"
 NOTEBOOKS = ("phenotype_polars.ipynb", "gwas_hail.ipynb")
@@ -62,13 +61,28 @@ ax.set_xlabel("{m}")
 ax.set_ylabel("bmi")
 plt.show()"""
 
-MEASURES = ("height_cm", "weight_kg", "bmi", "systolic_bp", "diastolic_bp", "ldl_cholesterol", "hba1c",
-            "townsend_deprivation_index", "age_at_recruitment", "year_of_birth")
+MEASURES = (
+    "height_cm",
+    "weight_kg",
+    "bmi",
+    "systolic_bp",
+    "diastolic_bp",
+    "ldl_cholesterol",
+    "hba1c",
+    "townsend_deprivation_index",
+    "age_at_recruitment",
+    "year_of_birth",
+)
 
 
 def _cell(source: str) -> dict:
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-            "source": source.splitlines(keepends=True)}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": source.splitlines(keepends=True),
+    }
 
 
 def exploration_notebook() -> dict:
@@ -76,11 +90,13 @@ def exploration_notebook() -> dict:
     cells = [_cell(_SETUP)]
     for i in range(PLOTS):
         m = MEASURES[i % len(MEASURES)]
-        cells.append(_cell(_HISTOGRAM.format(m=m, bins=30 + i) if i < len(MEASURES) else
-                           _SCATTER.format(m=m, seed=i)))
-    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                        "language": "python"}}}
+        cells.append(_cell(_HISTOGRAM.format(m=m, bins=30 + i) if i < len(MEASURES) else _SCATTER.format(m=m, seed=i)))
+    return {
+        "cells": cells,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
+    }
 
 
 def place_notebooks(home: Path) -> list[str]:
@@ -95,6 +111,7 @@ def place_notebooks(home: Path) -> list[str]:
 
 
 # --- JupyterLab, as a person uses it -------------------------------------------------------------
+
 
 def watch_refusals(page, into: list[str]) -> None:
     """Note every answer >= 400 and every websocket closed on the page (a spent budget shows as both)."""
@@ -146,8 +163,7 @@ def run_cells(page, name: str, timeout_s: float) -> None:
 
 def save_and_close(page) -> None:
     _menu(page, "File", "docmanager:save")
-    page.wait_for_selector(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)",
-                           timeout=60_000)
+    page.wait_for_selector(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=60_000)
     _menu(page, "File", "application:close")
 
 
@@ -191,12 +207,17 @@ def browse_airlock(page, base_url: str, request_id: str | int) -> list[str]:
 
 # --- the ledger ----------------------------------------------------------------------------------
 
+
 def plots_information(notebook: Path) -> dict:
     """The saved exploration notebook's images as the meter measures them (one fresh stream): their share."""
     from enclave.metering.information import ReceivedToday, StreamMeasure
 
-    images = [output["data"]["image/png"].encode() for cell in json.loads(notebook.read_text())["cells"]
-              for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    images = [
+        output["data"]["image/png"].encode()
+        for cell in json.loads(notebook.read_text())["cells"]
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
     measure, received = StreamMeasure(), ReceivedToday()
     counted = sum(measure.measure(image, received).counted for image in images)
     return {"images": len(images), "base64_bytes": sum(map(len, images)), "counted": counted}
@@ -235,29 +256,54 @@ def day_rows(result: dict, project: str) -> list[dict]:
     lines = {line["project"]: line for line in result["usage"]}
     main = lines.get(project)
     if main is None:
-        return [row("day: nothing was metered for the analyst's project", None, "",
-                    note="the edge counted none of the day's traffic: a metering gap, or the ledger was not read")]
+        return [
+            row(
+                "day: nothing was metered for the analyst's project",
+                None,
+                "",
+                note="the edge counted none of the day's traffic: a metering gap, or the ledger was not read",
+            )
+        ]
     counted, raw, budget = main["total"], main["raw"], result["default_budget"]["per_person"]
     finished = "airlock_pages" in result  # a day cut short is no evidence that a whole day fits
-    note = (f"{readable(counted)} counted ({readable(raw)} raw) of the project's default {readable(budget)} per "
-            f"person; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}")
+    note = (
+        f"{readable(counted)} counted ({readable(raw)} raw) of the project's default {readable(budget)} per "
+        f"person; channels {', '.join(f'{c} {readable(n)}' for c, n in main['channels'].items() if n)}"
+    )
     # Answers >= 400 from the enclave (aborted loads and closed websockets are a page's normal life).
     refused = [r for r in result.get("refused", []) if r[:1].isdigit() and result["base"] in r]
     if refused:
         note += f"; {len(refused)} requests refused, first: {refused[0][:160]}"
     if not finished:
         note = "THE DAY DID NOT FINISH (see errors): " + note
-    rows = [row(f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
-                "share of the default daily budget", 100 * counted / budget, "%", "<= 25" if finished else "",
-                note=note)]
+    rows = [
+        row(
+            f"day: 2 example notebooks, {PLOTS} plots, save, {REOPENS} reopens each, airlock: "
+            "share of the default daily budget",
+            100 * counted / budget,
+            "%",
+            "<= 25" if finished else "",
+            note=note,
+        )
+    ]
     plots = result.get("plots")
     if plots:
-        rows.append(row(f"day: of which the {plots['images']} plots' images (as the meter measures them)",
-                        100 * plots["counted"] / budget, "%",
-                        note=f"{readable(plots['counted'])} of {readable(plots['base64_bytes'])} base64 PNG"))
+        rows.append(
+            row(
+                f"day: of which the {plots['images']} plots' images (as the meter measures them)",
+                100 * plots["counted"] / budget,
+                "%",
+                note=f"{readable(plots['counted'])} of {readable(plots['base64_bytes'])} base64 PNG",
+            )
+        )
     for name, line in sorted(lines.items()):
         if name != project:
-            rows.append(row(f"day: share of the person's {name} budget (same day)",
-                            100 * line["total"] / line["budget"], "%",
-                            note=f"{readable(line['total'])} counted of {readable(line['budget'])}"))
+            rows.append(
+                row(
+                    f"day: share of the person's {name} budget (same day)",
+                    100 * line["total"] / line["budget"],
+                    "%",
+                    note=f"{readable(line['total'])} counted of {readable(line['budget'])}",
+                )
+            )
     return rows

@@ -163,9 +163,7 @@ def our_values(csv_path: Path, identifiers: frozenset[str]) -> dict[int, set[str
     found: dict[int, set[str]] = {}
     for row, column in matches.cells.select("row", "column").iter_rows():
         cell = file.table.row(row)[column]
-        found.setdefault(row + 2, set()).update(
-            {w.decode() for w in WORD.findall(cell.encode())} & identifiers
-        )
+        found.setdefault(row + 2, set()).update({w.decode() for w in WORD.findall(cell.encode())} & identifiers)
     return found
 
 
@@ -201,6 +199,7 @@ def corpus_and_table(participants: int, runs: int) -> dict:
                     clear_forms()
                     clear_pairs()
                 return run_checks(table, corpus.context)
+
             return action
 
         cold_s, results = best_of(runs, check_table(True))
@@ -211,7 +210,9 @@ def corpus_and_table(participants: int, runs: int) -> dict:
         for o in outcomes:
             if bool(o["blocked_by"]) != o["leak"]:
                 print(f"    {'missed' if o['leak'] else 'BLOCKED'}: {o['name']} ({o['kind']})")
-        print(f"16 MB table ({table.stat().st_size / 1e6:.1f} MB), every check: cold {cold_s:.2f} s, warm {warm_s:.2f} s")
+        print(
+            f"16 MB table ({table.stat().st_size / 1e6:.1f} MB), every check: cold {cold_s:.2f} s, warm {warm_s:.2f} s"
+        )
         return {
             "participants": participants,
             "leaks": len(leaks),
@@ -231,8 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--mb", type=float, default=100, help="size of the CSV in megabytes (default 100)")
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs (default 3)")
-    parser.add_argument("--participants", type=int, default=500_000,
-                        help="participants of the corpus's extract (default 500,000, as the demo; 0 skips it)")
+    parser.add_argument(
+        "--participants",
+        type=int,
+        default=500_000,
+        help="participants of the corpus's extract (default 500,000, as the demo; 0 skips it)",
+    )
     parser.add_argument(
         "--grep-w-timeout",
         type=float,
@@ -307,9 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "polars": pl.__version__,
             "cpus": os.cpu_count(),
-            "grep": subprocess.run(["grep", "--version"], capture_output=True, text=True).stdout.splitlines()[
-                0
-            ],
+            "grep": subprocess.run(["grep", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
         },
     }
     if args.participants:

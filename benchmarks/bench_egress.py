@@ -32,18 +32,19 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
-from enclave.demo import PROJECT as DEMO_PROJECT, seed_demo
+from enclave.demo import PROJECT as DEMO_PROJECT
+from enclave.demo import seed_demo
 from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from harness.enclave import cleanup_instance, start_hub, stop_hub
 from harness.hub import HubUser
 
-from . import analyst_day, egress_days, edge_overhead, enclave_hub
+from . import analyst_day, edge_overhead, egress_days, enclave_hub
 from .chromium import chromium_page, log_in, start_from_home
 from .images import available_image
 from .table import publish, row
@@ -61,10 +62,11 @@ def _terminate(signum, _frame):
 
 
 def _utc_day():
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 # --- 1. days to extract --------------------------------------------------------------------------
+
 
 def days_to_extract(enclave, passwords: dict, result: dict) -> None:
     ctx = enclave.ctx
@@ -80,13 +82,14 @@ def days_to_extract(enclave, passwords: dict, result: dict) -> None:
     for key, make in (("as_they_are", egress_days.as_they_are), ("compressed_first", egress_days.compressed_first)):
         blobs = make(files)
         result[key] = measured = {"information": egress_days.information_counted(blobs)}
-        measured["one_person"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members[:1], DEMO_PROJECT,
-                                                                  blobs)
-        measured["whole_project"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members, DEMO_PROJECT,
-                                                                     blobs)
+        measured["one_person"] = egress_days.pushed_until_refused(
+            ctx.settings, ctx.db, members[:1], DEMO_PROJECT, blobs
+        )
+        measured["whole_project"] = egress_days.pushed_until_refused(ctx.settings, ctx.db, members, DEMO_PROJECT, blobs)
 
 
 # --- 2. a normal analyst day ---------------------------------------------------------------------
+
 
 def prepare_day(enclave, passwords: dict) -> dict:
     """A genomics project with the demo's cohort (as cohort@v1, where the example notebooks read it) and genotypes.
@@ -122,17 +125,23 @@ def release_request(enclave, password: str) -> str:
         return reply.json()
 
     rid = post("/requests", {"project": DAY_PROJECT, "title": "BMI by age and sex; GWAS hits"})["id"]
-    post(f"/requests/{rid}/groups", {"name": "results", "context": "BMI by age band and sex; GWAS hits",
-                                     "controls": "cells under 10 suppressed, counts rounded to 5; "
-                                                 "per-variant statistics only"})
+    post(
+        f"/requests/{rid}/groups",
+        {
+            "name": "results",
+            "context": "BMI by age band and sex; GWAS hits",
+            "controls": "cells under 10 suppressed, counts rounded to 5; per-variant statistics only",
+        },
+    )
     for name in analyst_day.OUTPUTS:
         post(f"/requests/{rid}/files", {"path": name, "group": "results"})
     post(f"/requests/{rid}/submit")
     return rid
 
 
-def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_budget: dict, result: dict,
-                      screenshot: Path | None) -> None:
+def analyst_day_share(
+    enclave, passwords: dict, cell_timeout_s: float, default_budget: dict, result: dict, screenshot: Path | None
+) -> None:
     ctx = enclave.ctx
     home = ctx.settings.projects_dir / DAY_PROJECT / "homes" / DAY_PERSON
     notebooks = analyst_day.place_notebooks(home)
@@ -166,6 +175,7 @@ def analyst_day_share(enclave, passwords: dict, cell_timeout_s: float, default_b
 
 # --- 3. the edge's overhead ----------------------------------------------------------------------
 
+
 def prepare_overhead(enclave, passwords: dict) -> None:
     ctx = enclave.ctx
     projects.create_project(ctx, SPEED_PROJECT)
@@ -174,8 +184,9 @@ def prepare_overhead(enclave, passwords: dict) -> None:
     people.add_member(ctx, SPEED_PROJECT, SPEED_PERSON)
 
 
-def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb: float, kernel_rounds: int,
-                           result: dict) -> None:
+def edge_overhead_measured(
+    enclave, passwords: dict, page_rounds: int, kernel_mb: float, kernel_rounds: int, result: dict
+) -> None:
     person = HubUser(enclave.url, SPEED_PERSON, passwords[SPEED_PERSON])
     reply = person.start(SPEED_PROJECT)
     if reply.status_code not in (201, 202):
@@ -190,14 +201,16 @@ def edge_overhead_measured(enclave, passwords: dict, page_rounds: int, kernel_mb
         result["page"] = asyncio.run(edge_overhead.page_loads(pair, paths, token, page_rounds))
         result["kernel"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb, kernel_rounds))
         if any(result["kernel"]["permessage_deflate"].values()):  # what compressing frames costs, if agreed
-            result["kernel_no_deflate"] = asyncio.run(edge_overhead.kernel_output(pair, server_path, token, kernel_mb,
-                                                                                  kernel_rounds, deflate=False))
+            result["kernel_no_deflate"] = asyncio.run(
+                edge_overhead.kernel_output(pair, server_path, token, kernel_mb, kernel_rounds, deflate=False)
+            )
         result["information_measure"] = edge_overhead.information_measure_rate(kernel_mb)
     finally:
         person.stop(SPEED_PROJECT)
 
 
 # --- the table -----------------------------------------------------------------------------------
+
 
 def egress_rows(report: dict) -> list[dict]:
     rows = []
@@ -209,8 +222,14 @@ def egress_rows(report: dict) -> list[dict]:
         rows += edge_overhead.overhead_rows(report["overhead"])
     load = report.get("load_average")
     if load:
-        rows.append(row("egress: load average at start / end (2 cores; others' tests ran too)", None, "",
-                        note=f"{load['start'][0]:.1f} / {load['end'][0]:.1f}"))
+        rows.append(
+            row(
+                "egress: load average at start / end (2 cores; others' tests ran too)",
+                None,
+                "",
+                note=f"{load['start'][0]:.1f} / {load['end'][0]:.1f}",
+            )
+        )
     return rows or [row("egress", None, "", note="did not run")]
 
 
@@ -221,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-rounds", type=int, default=15, help="JupyterLab loads per side (default 15)")
     parser.add_argument("--kernel-mb", type=float, default=32, help="kernel output per run, MB (default 32)")
     parser.add_argument("--kernel-rounds", type=int, default=4, help="kernel output runs per side (default 4)")
-    parser.add_argument("--cell-timeout", type=float, default=900,
-                        help="seconds one notebook may take to run all its cells (default 900)")
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=900,
+        help="seconds one notebook may take to run all its cells (default 900)",
+    )
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
     if not parts or set(parts) - set(PARTS):
@@ -233,9 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         if available_image(kind) is None:
             return 2
 
-    report: dict = {"benchmark": "egress", "parts": parts, "errors": {},
-                    "images": {kind: image_tag(kind) for kind in ("workspace", "genomics")},
-                    "load_average": {"start": os.getloadavg()}}
+    report: dict = {
+        "benchmark": "egress",
+        "parts": parts,
+        "errors": {},
+        "images": {kind: image_tag(kind) for kind in ("workspace", "genomics")},
+        "load_average": {"start": os.getloadavg()},
+    }
     root = Path(tempfile.mkdtemp(prefix="encbench-egress-"))
     enclave = None
     try:
@@ -268,12 +295,20 @@ def main(argv: list[str] | None = None) -> int:
                 day_budget = prepare_day(enclave, enclave.passwords)
             start_hub(enclave)
             if "overhead" in parts:
-                phase("overhead", lambda into: edge_overhead_measured(enclave, enclave.passwords, args.page_rounds,
-                                                                      args.kernel_mb, args.kernel_rounds, into))
+                phase(
+                    "overhead",
+                    lambda into: edge_overhead_measured(
+                        enclave, enclave.passwords, args.page_rounds, args.kernel_mb, args.kernel_rounds, into
+                    ),
+                )
             if "day" in parts:
                 screenshot = args.out.with_suffix(".failed.png") if args.out else None
-                phase("day", lambda into: analyst_day_share(enclave, enclave.passwords, args.cell_timeout,
-                                                            day_budget, into, screenshot))
+                phase(
+                    "day",
+                    lambda into: analyst_day_share(
+                        enclave, enclave.passwords, args.cell_timeout, day_budget, into, screenshot
+                    ),
+                )
     except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - report what was measured, clean up
         report["errors"]["run"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()

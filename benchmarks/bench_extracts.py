@@ -59,7 +59,8 @@ def run_measured(command: list[str], env: dict) -> dict:
 def leaked_csv(extract: Path, path: Path, megabytes: float) -> dict:
     """A CSV of extract rows (participants joined to baseline), repeated up to about `megabytes`."""
     rows = pl.read_parquet(extract / "participants.parquet").join(
-        pl.read_parquet(extract / "baseline.parquet"), on="participant_id", how="inner")
+        pl.read_parquet(extract / "baseline.parquet"), on="participant_id", how="inner"
+    )
     block = rows.write_csv().encode()
     header, body = block.split(b"\n", 1)
     target = int(megabytes * 1e6)

@@ -41,7 +41,6 @@ import time
 import traceback
 from pathlib import Path
 
-
 from enclave.cohort import generate_cohort
 from enclave.cohort.genotypes import read_truth
 from enclave.operations import datasets, people, projects
@@ -60,7 +59,7 @@ MEMORY = "4G"
 CALL_TIMEOUT = 1800
 SHM = Path("/dev/shm")
 
-SOURCE = r'''
+SOURCE = r"""
 import json, os, time
 import hail as hl
 import pandas as pd
@@ -109,7 +108,7 @@ def _encbench_gwas(data, runs):
         "tested": answer.tested,
         "hits": sorted(answer.hits),
     }))
-'''
+"""
 
 
 def call(data: str, runs: int) -> str:
@@ -126,8 +125,13 @@ def in_workspace(kernel: KernelSession, runs: int) -> dict:
 def on_host(folder: str, runs: int, cpus: int, scratch: Path) -> dict:
     """A fresh Python on the host, with the image's Spark settings and its scratch in `scratch`."""
     scratch.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SPARK_CONF_DIR=str(SPARK_CONF), HAIL_LOG_DIR=str(scratch), TMPDIR=str(scratch),
-               SPARK_LOCAL_IP="127.0.0.1")
+    env = dict(
+        os.environ,
+        SPARK_CONF_DIR=str(SPARK_CONF),
+        HAIL_LOG_DIR=str(scratch),
+        TMPDIR=str(scratch),
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
     command = [sys.executable, "-c", call(folder, runs)]
     if cpus < (os.cpu_count() or 1):
         command = ["taskset", "-c", f"0-{cpus - 1}", *command]
@@ -141,9 +145,24 @@ def prepare(root: Path, samples: int, variants: int, seed: int) -> tuple[Path, P
     """A cohort and genotypes for it (a separate process: Hail's JVM for the MatrixTable exits with it)."""
     cohort, genotypes = root / "data" / "cohort" / "v1", root / "data" / "genotypes" / "v1"
     generate_cohort(cohort, participants=max(samples, 2_000), seed=seed)
-    subprocess.run([str(Path(sys.executable).parent / "enclave"), "cohort", "genotypes", str(genotypes),
-                    "--cohort", str(cohort), "--samples", str(samples), "--variants", str(variants),
-                    "--seed", str(seed)], check=True, env=dict(os.environ, TMPDIR=str(root)))
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "enclave"),
+            "cohort",
+            "genotypes",
+            str(genotypes),
+            "--cohort",
+            str(cohort),
+            "--samples",
+            str(samples),
+            "--variants",
+            str(variants),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        env=dict(os.environ, TMPDIR=str(root)),
+    )
     return cohort, genotypes
 
 
@@ -157,14 +176,28 @@ def gwas_rows(report: dict) -> list[dict]:
         row(f"gwas: {size}, workspace (best of {runs})", g["workspace_best_s"], "s"),
         row(f"gwas: {size}, host (best of {len(g['host_times_s'])})", g["host_best_s"], "s"),
         row("gwas: host time / workspace time (best)", g["ratio"], "x", ">= 0.9"),
-        row("gwas: host time / workspace time (median)", g["median_ratio"], "x",
-            note=f"medians: host {g['host_median_s']:.1f} s, workspace {g['workspace_median_s']:.1f} s"),
-        row("gwas: hl.init() (median), host time / workspace time", g["init_ratio"], "x",
-            note=f"host {g['host_init_s']:.1f} s, workspace {g['workspace_init_s']:.1f} s"),
-        row("gwas: genotype extract for the project (VCF + MatrixTable, on the host)",
-            report.get("genotype_extract_s"), "s"),
-        row("gwas: same hits on both sides, every causal variant found",
-            "yes" if g["same_hits"] and g["causal_found"] else "NO", ""),
+        row(
+            "gwas: host time / workspace time (median)",
+            g["median_ratio"],
+            "x",
+            note=f"medians: host {g['host_median_s']:.1f} s, workspace {g['workspace_median_s']:.1f} s",
+        ),
+        row(
+            "gwas: hl.init() (median), host time / workspace time",
+            g["init_ratio"],
+            "x",
+            note=f"host {g['host_init_s']:.1f} s, workspace {g['workspace_init_s']:.1f} s",
+        ),
+        row(
+            "gwas: genotype extract for the project (VCF + MatrixTable, on the host)",
+            report.get("genotype_extract_s"),
+            "s",
+        ),
+        row(
+            "gwas: same hits on both sides, every causal variant found",
+            "yes" if g["same_hits"] and g["causal_found"] else "NO",
+            "",
+        ),
     ]
 
 
@@ -175,10 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=20_000, help="variants (default 20,000)")
     parser.add_argument("--seed", type=int, default=20260521)
     parser.add_argument("--runs", type=int, default=3, help="timed GWAS runs per call, after a warm-up (default 3)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="blocks of four calls in ABBA order: workspace, host, host, workspace (default 1)")
-    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1,
-                        help="cores for each side (default: all of the host's)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="blocks of four calls in ABBA order: workspace, host, host, workspace (default 1)",
+    )
+    parser.add_argument(
+        "--cpus", type=int, default=os.cpu_count() or 1, help="cores for each side (default: all of the host's)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run.py's timeout: clean up on the way out
 

@@ -74,8 +74,9 @@ class Run:
 
     def phase(self, name: str, needs_seconds: float, action) -> None:
         if self.left() < needs_seconds:
-            self.report["skipped"].append(f"{name}: {self.left():.0f} s of the time budget left, "
-                                          f"{needs_seconds:.0f} s needed")
+            self.report["skipped"].append(
+                f"{name}: {self.left():.0f} s of the time budget left, {needs_seconds:.0f} s needed"
+            )
             print(f"skipped {name}: out of time", flush=True)
             return
         print(f"--- {name}", flush=True)
@@ -108,17 +109,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--single", type=int, default=8, help="one-at-a-time spawns per hub (default 8)")
     parser.add_argument("--batch", type=int, default=10, help="users started at once per hub (default 10)")
-    parser.add_argument("--batch-rounds", type=int, default=2,
-                        help="rounds of spawns at once per hub, in ABBA order, samples pooled (default 2)")
+    parser.add_argument(
+        "--batch-rounds",
+        type=int,
+        default=2,
+        help="rounds of spawns at once per hub, in ABBA order, samples pooled (default 2)",
+    )
     parser.add_argument("--participants", type=int, default=500_000, help="cohort size (default 500,000)")
-    parser.add_argument("--scan-rounds", type=int, default=5,
-                        help="alternating workspace/host rounds, each a warm-up and best of 5 (default 5)")
-    parser.add_argument("--scan-cpu-limit", type=float, default=float(os.cpu_count() or 1),
-                        help="the scan project's CPU limit (default: the host's cores, so both sides may "
-                             "use the same CPUs); below that, the host runs with POLARS_MAX_THREADS set to it")
+    parser.add_argument(
+        "--scan-rounds",
+        type=int,
+        default=5,
+        help="alternating workspace/host rounds, each a warm-up and best of 5 (default 5)",
+    )
+    parser.add_argument(
+        "--scan-cpu-limit",
+        type=float,
+        default=float(os.cpu_count() or 1),
+        help="the scan project's CPU limit (default: the host's cores, so both sides may "
+        "use the same CPUs); below that, the host runs with POLARS_MAX_THREADS set to it",
+    )
     parser.add_argument("--logs", type=Path, help="keep both hubs' logs in this folder")
-    parser.add_argument("--budget", type=float, default=480,
-                        help="seconds for the whole run; phases that would not fit are skipped (default 480)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=480,
+        help="seconds for the whole run; phases that would not fit are skipped (default 480)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
 
@@ -148,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         plain.start()
         report["hub_start_s"]["plain"] = time.perf_counter() - started
 
-        users = {"enclave": [enclave.login(name) for name in analysts],
-                 "plain": [HubUser(plain.url, name, plain.password) for name in analysts]}
+        users = {
+            "enclave": [enclave.login(name) for name in analysts],
+            "plain": [HubUser(plain.url, name, plain.password) for name in analysts],
+        }
         assert all(u.logged_in for u in users["plain"]), "a user could not log in to the plain hub"
         project = enclave_hub.SPAWN_PROJECT
 
@@ -168,37 +187,47 @@ def main(argv: list[str] | None = None) -> int:
             for side in ("enclave", "plain"):
                 user = users[side][0]
                 try:
-                    report["first_spawn_s"][side] = spawning.timed_start(user, project, SINGLE_POLL,
-                                                                         SPAWN_TIMEOUT).seconds
+                    report["first_spawn_s"][side] = spawning.timed_start(
+                        user, project, SINGLE_POLL, SPAWN_TIMEOUT
+                    ).seconds
                 finally:
                     user.stop(project)
 
         def single():
             sides = {side: (users[side][0], project, finders[side]) for side in ("enclave", "plain")}
             report["single"] = spawning.run_single_series(
-                sides, args.single, SINGLE_POLL, SPAWN_TIMEOUT, in_time=lambda: run.left() > 60)
+                sides, args.single, SINGLE_POLL, SPAWN_TIMEOUT, in_time=lambda: run.left() > 60
+            )
 
         def batch():
             # Rounds in ABBA order (enclave, plain, plain, enclave, ...) so that a drift in the
             # machine's load hits both sides alike; samples are pooled per side.
-            order = [side for i in range(args.batch_rounds)
-                     for side in (("enclave", "plain") if i % 2 == 0 else ("plain", "enclave"))]
+            order = [
+                side
+                for i in range(args.batch_rounds)
+                for side in (("enclave", "plain") if i % 2 == 0 else ("plain", "enclave"))
+            ]
             pooled = {side: {"spawns": [], "failures": [], "walls": []} for side in ("enclave", "plain")}
             for side in order:
                 if run.left() < 60:
                     report["skipped"].append(f"a {side} round of spawns at once: out of time")
                     continue
-                spawns, failures, wall = spawning.start_many(users[side], project, BATCH_POLL,
-                                                             min(SPAWN_TIMEOUT, run.left() - 30), finders[side])
+                spawns, failures, wall = spawning.start_many(
+                    users[side], project, BATCH_POLL, min(SPAWN_TIMEOUT, run.left() - 30), finders[side]
+                )
                 spawning.stop_all(users[side], project)
                 pooled[side]["spawns"] += spawns
                 pooled[side]["failures"] += failures
                 pooled[side]["walls"].append(wall)
                 time.sleep(3)  # let the engine settle before the next round
             report["batch"] = {
-                side: {**spawning.summarise(p["spawns"], p["failures"]), "users": len(users[side]),
-                       "rounds": len(p["walls"]), "walls_s": p["walls"],
-                       "wall_s": statistics.mean(p["walls"]) if p["walls"] else None}
+                side: {
+                    **spawning.summarise(p["spawns"], p["failures"]),
+                    "users": len(users[side]),
+                    "rounds": len(p["walls"]),
+                    "walls_s": p["walls"],
+                    "wall_s": statistics.mean(p["walls"]) if p["walls"] else None,
+                }
                 for side, p in pooled.items()
             }
 
@@ -212,11 +241,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 # The host reads the very folder mounted at /data/cohort/v1 (which may be the
                 # project's own extract of the dataset rather than the registered folder).
-                (container,) = enclave.containers(kind="workspace", project=enclave_hub.SCAN_PROJECT,
-                                                  user=enclave_hub.SCAN_USER)
+                (container,) = enclave.containers(
+                    kind="workspace", project=enclave_hub.SCAN_PROJECT, user=enclave_hub.SCAN_USER
+                )
                 on_host = scan.mount_source(container, scan.INSIDE)
-                kernel = KernelSession(reader.server_url(enclave_hub.SCAN_PROJECT),
-                                       {"Authorization": f"token {reader.token()}"})
+                kernel = KernelSession(
+                    reader.server_url(enclave_hub.SCAN_PROJECT), {"Authorization": f"token {reader.token()}"}
+                )
                 ws_rounds, host_rounds = [], []
                 for _ in range(args.scan_rounds):
                     ws_rounds.append(scan.in_kernel(kernel, scan.INSIDE, runs=5))

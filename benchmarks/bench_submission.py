@@ -33,7 +33,10 @@ def make_table(target: int, seed: int = 7) -> bytes:
     size = len(lines[0]) + 1
     i = 0
     while size + 80 < target:
-        line = f"{regions[i % 5]},{20 + (i % 8) * 5}-{24 + (i % 8) * 5},{2000 + i % 24},m{i % 97},{rng.randint(10, 5000)},{rng.random():.6f}"
+        line = (
+            f"{regions[i % 5]},{20 + (i % 8) * 5}-{24 + (i % 8) * 5},{2000 + i % 24},m{i % 97},"
+            f"{rng.randint(10, 5000)},{rng.random():.6f}"
+        )
         lines.append(line)
         size += len(line) + 1
         i += 1

@@ -52,8 +52,9 @@ class Side:
 
 
 def sides(edge_url: str, ca_file: str, inner_url: str) -> tuple[Side, Side]:
-    return Side("edge", edge_url.rstrip("/"), ssl.create_default_context(cafile=ca_file)), \
-        Side("direct", inner_url.rstrip("/"), False)
+    return Side("edge", edge_url.rstrip("/"), ssl.create_default_context(cafile=ca_file)), Side(
+        "direct", inner_url.rstrip("/"), False
+    )
 
 
 def abba(rounds: int, names: tuple[str, str]) -> list[str]:
@@ -65,6 +66,7 @@ def abba(rounds: int, names: tuple[str, str]) -> list[str]:
 
 
 # --- page load -----------------------------------------------------------------------------------
+
 
 def _load_lab(page, server_url: str) -> None:
     failed = []
@@ -129,8 +131,12 @@ async def _page_load(session, side: Side, paths: list[str], headers: dict) -> di
 async def page_loads(pair: tuple[Side, Side], paths: list[str], token: str, rounds: int) -> dict:
     """`rounds` loads per side (after one warm-up each), ABBA; p50 per side and their ratio."""
     # Headers like Chromium's, so compression is negotiated as the browser would.
-    headers = {"Authorization": f"token {token}", "Accept-Encoding": "gzip, deflate, br",
-               "Accept": "*/*", "User-Agent": "enclave-benchmark (Chromium's requests, replayed)"}
+    headers = {
+        "Authorization": f"token {token}",
+        "Accept-Encoding": "gzip, deflate, br",
+        "Accept": "*/*",
+        "User-Agent": "enclave-benchmark (Chromium's requests, replayed)",
+    }
     sessions = {s.name: aiohttp.ClientSession(connector=s.connector(), auto_decompress=False) for s in pair}
     by_name = {s.name: s for s in pair}
     samples: dict[str, list[float]] = {s.name: [] for s in pair}
@@ -147,35 +153,49 @@ async def page_loads(pair: tuple[Side, Side], paths: list[str], token: str, roun
             await session.close()
     result = {"requests": len(paths), "paths": paths, "rounds": rounds}
     for name, values in samples.items():
-        result[name] = {"p50_s": statistics.median(values), "min_s": min(values), "max_s": max(values),
-                        "samples_s": [round(v, 4) for v in values], "bytes": last[name]["bytes"],
-                        "statuses": last[name]["statuses"]}
+        result[name] = {
+            "p50_s": statistics.median(values),
+            "min_s": min(values),
+            "max_s": max(values),
+            "samples_s": [round(v, 4) for v in values],
+            "bytes": last[name]["bytes"],
+            "statuses": last[name]["statuses"],
+        }
     a, b = pair
     result["ratio_p50"] = result[a.name]["p50_s"] / result[b.name]["p50_s"]
-    result["status_differs"] = [p for p, x, y in zip(paths, result[a.name]["statuses"], result[b.name]["statuses"],
-                                                     strict=True) if x != y]
-    result["failed"] = sorted({f"{name}: {p} -> {s}" for name in by_name for p, s in
-                               zip(paths, result[name]["statuses"], strict=True) if s >= 400})
+    result["status_differs"] = [
+        p for p, x, y in zip(paths, result[a.name]["statuses"], result[b.name]["statuses"], strict=True) if x != y
+    ]
+    result["failed"] = sorted(
+        {
+            f"{name}: {p} -> {s}"
+            for name in by_name
+            for p, s in zip(paths, result[name]["statuses"], strict=True)
+            if s >= 400
+        }
+    )
     return result
 
 
 # --- kernel output -------------------------------------------------------------------------------
 
+
 def _output_code(megabytes: float) -> tuple[str, int]:
     """Code displaying `megabytes` of fresh random base64 as image/png outputs; the bytes it displays."""
     displays = max(1, round(megabytes * 1e6 / (WRITE_RAW_BYTES * 4 / 3)))
-    code = ("import base64, os\n"
-            "from IPython.display import display\n"
-            f"for _ in range({displays}):\n"
-            f"    display({{'image/png': base64.b64encode(os.urandom({WRITE_RAW_BYTES})).decode()}}, raw=True)\n")
+    code = (
+        "import base64, os\n"
+        "from IPython.display import display\n"
+        f"for _ in range({displays}):\n"
+        f"    display({{'image/png': base64.b64encode(os.urandom({WRITE_RAW_BYTES})).decode()}}, raw=True)\n"
+    )
     return code, displays * (WRITE_RAW_BYTES * 4 // 3)
 
 
 class Kernel:
     """One kernel of the workspace, reached through one side, talking the kernel protocol over its websocket."""
 
-    def __init__(self, session: aiohttp.ClientSession, side: Side, server_path: str, headers: dict,
-                 deflate: bool):
+    def __init__(self, session: aiohttp.ClientSession, side: Side, server_path: str, headers: dict, deflate: bool):
         self.session, self.side, self.headers, self.offer_deflate = session, side, headers, deflate
         self.api = f"{side.base}{server_path}/api/kernels"
         self.kernel_id = self.ws = None
@@ -183,13 +203,18 @@ class Kernel:
     async def open(self) -> None:
         async with self.session.post(self.api, json={"name": "python3"}, headers=self.headers) as reply:
             if reply.status != 201:
-                raise RuntimeError(f"{self.side.name}: starting a kernel answered {reply.status}: "
-                                   f"{(await reply.text())[:300]}")
+                raise RuntimeError(
+                    f"{self.side.name}: starting a kernel answered {reply.status}: {(await reply.text())[:300]}"
+                )
             self.kernel_id = (await reply.json())["id"]
         ws_url = "ws" + self.api.removeprefix("http") + f"/{self.kernel_id}/channels"
         # compress=15 offers permessage-deflate, as Chromium does; whether it was agreed is reported.
-        self.ws = await self.session.ws_connect(ws_url, headers={**self.headers, "Origin": self.side.base},
-                                                compress=15 if self.offer_deflate else 0, max_msg_size=0)
+        self.ws = await self.session.ws_connect(
+            ws_url,
+            headers={**self.headers, "Origin": self.side.base},
+            compress=15 if self.offer_deflate else 0,
+            max_msg_size=0,
+        )
 
     @property
     def deflate(self) -> bool:
@@ -198,11 +223,26 @@ class Kernel:
     async def execute(self, code: str) -> dict:
         """Run `code`; the time from sending it until the kernel is idle again, and what came back."""
         msg_id = uuid.uuid4().hex
-        message = {"header": {"msg_id": msg_id, "username": "bench", "session": uuid.uuid4().hex,
-                              "msg_type": "execute_request", "version": "5.3"},
-                   "parent_header": {}, "metadata": {}, "channel": "shell",
-                   "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                               "allow_stdin": False, "stop_on_error": True}}
+        message = {
+            "header": {
+                "msg_id": msg_id,
+                "username": "bench",
+                "session": uuid.uuid4().hex,
+                "msg_type": "execute_request",
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "content": {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        }
         started = time.perf_counter()
         await self.ws.send_str(json.dumps(message))
         shown = frames = 0
@@ -223,8 +263,7 @@ class Kernel:
                 break
         else:
             raise RuntimeError(f"{self.side.name}: kernel websocket closed ({self.ws.close_code})")
-        return {"seconds": time.perf_counter() - started, "shown_bytes": shown, "frame_bytes": frames,
-                "error": error}
+        return {"seconds": time.perf_counter() - started, "shown_bytes": shown, "frame_bytes": frames, "error": error}
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -234,8 +273,9 @@ class Kernel:
                 pass
 
 
-async def kernel_output(pair: tuple[Side, Side], server_path: str, token: str, megabytes: float,
-                        rounds: int, deflate: bool = True) -> dict:
+async def kernel_output(
+    pair: tuple[Side, Side], server_path: str, token: str, megabytes: float, rounds: int, deflate: bool = True
+) -> dict:
     """`rounds` runs per side (after a small warm-up each), ABBA; MB/s of output per side and their ratio.
 
     deflate: offer permessage-deflate, as browsers do (False shows what the compression costs).
@@ -252,8 +292,10 @@ async def kernel_output(pair: tuple[Side, Side], server_path: str, token: str, m
         for name in abba(rounds, tuple(kernels)):
             run = await kernels[name].execute(code)
             if run["error"] or run["shown_bytes"] != expected:
-                raise RuntimeError(f"{name}: the kernel's output did not all arrive ({run['shown_bytes']:,} of "
-                                   f"{expected:,} bytes; error {run['error']})")
+                raise RuntimeError(
+                    f"{name}: the kernel's output did not all arrive ({run['shown_bytes']:,} of "
+                    f"{expected:,} bytes; error {run['error']})"
+                )
             runs[name].append(run)
         deflate = {name: k.deflate for name, k in kernels.items()}
     finally:
@@ -267,9 +309,12 @@ async def kernel_output(pair: tuple[Side, Side], server_path: str, token: str, m
     result = {"output_bytes_per_run": expected, "rounds": rounds, "permessage_deflate": deflate}
     for name, done in runs.items():
         rates = [r["shown_bytes"] / 1e6 / r["seconds"] for r in done]
-        result[name] = {"median_mb_per_s": statistics.median(rates), "best_mb_per_s": max(rates),
-                        "samples_mb_per_s": [round(r, 2) for r in rates],
-                        "frame_bytes_per_run": done[-1]["frame_bytes"]}
+        result[name] = {
+            "median_mb_per_s": statistics.median(rates),
+            "best_mb_per_s": max(rates),
+            "samples_mb_per_s": [round(r, 2) for r in rates],
+            "frame_bytes_per_run": done[-1]["frame_bytes"],
+        }
     a, b = pair
     result["ratio_median"] = result[a.name]["median_mb_per_s"] / result[b.name]["median_mb_per_s"]
     return result
@@ -283,16 +328,24 @@ def information_measure_rate(megabytes: float = 16) -> dict:
     from enclave.metering.information import ReceivedToday, StreamMeasure
 
     count = max(1, round(megabytes * 1e6 / (WRITE_RAW_BYTES * 4 / 3)))
-    messages = [json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": "display_data"},
-                            "content": {"data": {"image/png": base64.b64encode(os.urandom(WRITE_RAW_BYTES)).decode()},
-                                        "metadata": {}}}).encode() for _ in range(count)]
+    messages = [
+        json.dumps(
+            {
+                "header": {"msg_id": uuid.uuid4().hex, "msg_type": "display_data"},
+                "content": {
+                    "data": {"image/png": base64.b64encode(os.urandom(WRITE_RAW_BYTES)).decode()},
+                    "metadata": {},
+                },
+            }
+        ).encode()
+        for _ in range(count)
+    ]
     measure, received = StreamMeasure(), ReceivedToday()
     started = time.perf_counter()
     for message in messages:
         received.remember(measure.measure(message, received).new_digests)
     seconds = time.perf_counter() - started
-    return {"bytes": sum(map(len, messages)), "seconds": seconds,
-            "mb_per_s": sum(map(len, messages)) / 1e6 / seconds}
+    return {"bytes": sum(map(len, messages)), "seconds": seconds, "mb_per_s": sum(map(len, messages)) / 1e6 / seconds}
 
 
 def overhead_rows(result: dict) -> list[dict]:
@@ -310,24 +363,42 @@ def overhead_rows(result: dict) -> list[dict]:
     kernel = result.get("kernel")
     if kernel:
         rows += [
-            row("edge: kernel output through the edge (median)", kernel["edge"]["median_mb_per_s"], "MB/s",
+            row(
+                "edge: kernel output through the edge (median)",
+                kernel["edge"]["median_mb_per_s"],
+                "MB/s",
                 note=f"{kernel['output_bytes_per_run'] / 1e6:.0f} MB of random base64 image/png per run, "
-                     f"{kernel['rounds']} runs per side; permessage-deflate {kernel['permessage_deflate']}"),
-            row("edge: kernel output straight to the hub's proxy (median)", kernel["direct"]["median_mb_per_s"],
-                "MB/s"),
+                f"{kernel['rounds']} runs per side; permessage-deflate {kernel['permessage_deflate']}",
+            ),
+            row(
+                "edge: kernel output straight to the hub's proxy (median)", kernel["direct"]["median_mb_per_s"], "MB/s"
+            ),
             row("edge: kernel output, edge / direct (within 10%)", kernel["ratio_median"], "x", ">= 0.9"),
         ]
     plain = result.get("kernel_no_deflate")
     if plain:
         rows += [
-            row("edge: kernel output, no permessage-deflate offered: edge (median)", plain["edge"]["median_mb_per_s"],
-                "MB/s", note="what the edge's own work costs without compressing frames to the browser"),
-            row("edge: kernel output, no permessage-deflate offered: direct (median)",
-                plain["direct"]["median_mb_per_s"], "MB/s"),
+            row(
+                "edge: kernel output, no permessage-deflate offered: edge (median)",
+                plain["edge"]["median_mb_per_s"],
+                "MB/s",
+                note="what the edge's own work costs without compressing frames to the browser",
+            ),
+            row(
+                "edge: kernel output, no permessage-deflate offered: direct (median)",
+                plain["direct"]["median_mb_per_s"],
+                "MB/s",
+            ),
             row("edge: kernel output, no permessage-deflate offered: edge / direct", plain["ratio_median"], "x"),
         ]
     measure = result.get("information_measure")
     if measure:
-        rows.append(row("edge: the information measure alone, same kind of messages, one core", measure["mb_per_s"],
-                        "MB/s", note="in the benchmark's process: the meter's share of the edge's per-byte work"))
+        rows.append(
+            row(
+                "edge: the information measure alone, same kind of messages, one core",
+                measure["mb_per_s"],
+                "MB/s",
+                note="in the benchmark's process: the meter's share of the edge's per-byte work",
+            )
+        )
     return rows

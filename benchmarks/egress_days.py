@@ -45,14 +45,22 @@ def extract_files(ctx, project: str) -> list[Path]:
     """The regular files of the project's current extracts (what its workspaces mount), derived
     MatrixTables left out, in a fixed order."""
     with ctx.db.reading() as session:
-        folders = sorted(Path(p) for p in session.execute(
-            select(DatasetExtract.path).join(Project, DatasetExtract.project_id == Project.id)
-            .where(Project.name == project, DatasetExtract.removed_at.is_(None))).scalars())
+        folders = sorted(
+            Path(p)
+            for p in session.execute(
+                select(DatasetExtract.path)
+                .join(Project, DatasetExtract.project_id == Project.id)
+                .where(Project.name == project, DatasetExtract.removed_at.is_(None))
+            ).scalars()
+        )
     files = []
     for folder in folders:
         derived = folder / MATRIX_TABLE if (folder / VCF_FILE).is_file() else None
-        files += [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()
-                  and not (derived is not None and p.is_relative_to(derived))]
+        files += [
+            p
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink() and not (derived is not None and p.is_relative_to(derived))
+        ]
     return files
 
 
@@ -69,11 +77,20 @@ def kernel_messages(blobs: list[bytes]):
     session = uuid.uuid4().hex
     for data in blobs:
         for start in range(0, len(data), CHUNK_RAW):
-            piece = data[start:start + CHUNK_RAW]
-            message = {"header": {"msg_id": uuid.uuid4().hex, "session": session, "msg_type": "stream",
-                                  "username": "analyst", "version": "5.3"},
-                       "parent_header": {"msg_id": session}, "metadata": {}, "channel": "iopub",
-                       "content": {"name": "stdout", "text": base64.b64encode(piece).decode() + "\n"}}
+            piece = data[start : start + CHUNK_RAW]
+            message = {
+                "header": {
+                    "msg_id": uuid.uuid4().hex,
+                    "session": session,
+                    "msg_type": "stream",
+                    "username": "analyst",
+                    "version": "5.3",
+                },
+                "parent_header": {"msg_id": session},
+                "metadata": {},
+                "channel": "iopub",
+                "content": {"name": "stdout", "text": base64.b64encode(piece).decode() + "\n"},
+            }
             yield len(piece), json.dumps(message).encode()
 
 
@@ -114,8 +131,14 @@ def pushed_until_refused(settings, db, people: list[str], project: str, blobs: l
             else:
                 refused.add(person)  # that message was not sent
     got = sum(delivered.values())
-    return {"people": len(people), "bytes": total, "delivered_bytes": got, "per_person": delivered,
-            "all_refused": len(refused) == len(people), "days": total / max(1, got)}
+    return {
+        "people": len(people),
+        "bytes": total,
+        "delivered_bytes": got,
+        "per_person": delivered,
+        "all_refused": len(refused) == len(people),
+        "days": total / max(1, got),
+    }
 
 
 def budget_model(ctx, project: str) -> dict:
@@ -130,22 +153,46 @@ def days_rows(result: dict) -> list[dict]:
     rows = []
     if model:
         rows += [
-            row("days: demo extracts out, one person (budget model)", model["days_person"], "days", ">= 30",
+            row(
+                "days: demo extracts out, one person (budget model)",
+                model["days_person"],
+                "days",
+                ">= 30",
                 note=f"extracts' information {readable(model['extract_bytes'])} (lzma), per-person budget "
-                     f"{readable(model['per_person'])}, days target {model['days_target']:g}"),
-            row("days: demo extracts out, whole project (budget model)", model["days_project"], "days", ">= 30",
-                note=f"project cap {readable(model['project_cap'])}" if model["project_cap"] else "no cap"),
+                f"{readable(model['per_person'])}, days target {model['days_target']:g}",
+            ),
+            row(
+                "days: demo extracts out, whole project (budget model)",
+                model["days_project"],
+                "days",
+                ">= 30",
+                note=f"project cap {readable(model['project_cap'])}" if model["project_cap"] else "no cap",
+            ),
         ]
     for key, label in (("as_they_are", "files as they are"), ("compressed_first", "xz -9 first")):
         measured = result.get(key)
         if not measured:
             continue
         one, whole, info = measured["one_person"], measured.get("whole_project"), measured["information"]
-        rows.append(row(f"days: measured, one person, {label}", one["days"], "days", ">= 30",
-                        note=f"{readable(one['bytes'])} to send, {readable(one['delivered_bytes'])} got through "
-                             f"a MeteredStream in a day; the meter counts {info['counted_bytes'] / info['bytes']:.3f} "
-                             f"per byte sent ({readable(info['wire_bytes'])} on the wire)"))
+        rows.append(
+            row(
+                f"days: measured, one person, {label}",
+                one["days"],
+                "days",
+                ">= 30",
+                note=f"{readable(one['bytes'])} to send, {readable(one['delivered_bytes'])} got through "
+                f"a MeteredStream in a day; the meter counts {info['counted_bytes'] / info['bytes']:.3f} "
+                f"per byte sent ({readable(info['wire_bytes'])} on the wire)",
+            )
+        )
         if whole:
-            rows.append(row(f"days: measured, whole project of {whole['people']}, {label}", whole["days"], "days",
-                            ">= 30", note=f"{readable(whole['delivered_bytes'])} got through in a day, all together"))
+            rows.append(
+                row(
+                    f"days: measured, whole project of {whole['people']}, {label}",
+                    whole["days"],
+                    "days",
+                    ">= 30",
+                    note=f"{readable(whole['delivered_bytes'])} got through in a day, all together",
+                )
+            )
     return rows

@@ -51,7 +51,8 @@ class PlainHub:
     def create_network(self) -> None:
         """An ordinary user-defined bridge: not internal, containers may reach each other and the world."""
         net = docker.from_env().networks.create(
-            f"{self.label}-net", driver="bridge",
+            f"{self.label}-net",
+            driver="bridge",
             labels={"enclave.instance": self.label, "enclave.kind": "plain-network"},
         )
         net.reload()
@@ -63,19 +64,21 @@ class PlainHub:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.create_network()
         env = dict(os.environ)
-        env.update({
-            "BENCH_PLAIN_DIR": str(self.folder),
-            "BENCH_PLAIN_LABEL": self.label,
-            "BENCH_PLAIN_IMAGE": self.image,
-            "BENCH_PLAIN_NETWORK": self.network,
-            "BENCH_PLAIN_GATEWAY": self.gateway,
-            "BENCH_PLAIN_PORT": str(self.port),
-            "BENCH_PLAIN_HUB_PORT": str(self.hub_port),
-            "BENCH_PLAIN_API_PORT": str(self.api_port),
-            "BENCH_PLAIN_PASSWORD": self.password,
-            "BENCH_PLAIN_PROXY_TOKEN": secrets.token_hex(32),
-            "BENCH_PLAIN_CHP": str(CHP),
-        })
+        env.update(
+            {
+                "BENCH_PLAIN_DIR": str(self.folder),
+                "BENCH_PLAIN_LABEL": self.label,
+                "BENCH_PLAIN_IMAGE": self.image,
+                "BENCH_PLAIN_NETWORK": self.network,
+                "BENCH_PLAIN_GATEWAY": self.gateway,
+                "BENCH_PLAIN_PORT": str(self.port),
+                "BENCH_PLAIN_HUB_PORT": str(self.hub_port),
+                "BENCH_PLAIN_API_PORT": str(self.api_port),
+                "BENCH_PLAIN_PASSWORD": self.password,
+                "BENCH_PLAIN_PROXY_TOKEN": secrets.token_hex(32),
+                "BENCH_PLAIN_CHP": str(CHP),
+            }
+        )
         jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
         pid = runtime.launch([jupyterhub, "-f", str(CONFIG)], self.log_path, self.pid_path, self.folder, env)
 

@@ -16,10 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from .table import render, row
 
@@ -37,8 +37,12 @@ def checks_rows(result: dict) -> list[dict]:
         row("checks: identifiers (ours), throughput", ours["mb_per_s"], "MB/s"),
         row("checks: grep -F -f ids.txt, same file", grep["seconds"], "s"),
         row("checks: grep -F time / ours (faster than grep)", grep["ratio_to_ours"], "x", "> 1"),
-        row("checks: grep -F -w -f ids.txt, same file", grep_w["seconds"], "s",
-            note="" if grep_w["seconds"] is not None else f"stopped after {grep_w['timed_out_after_s']:.0f} s"),
+        row(
+            "checks: grep -F -w -f ids.txt, same file",
+            grep_w["seconds"],
+            "s",
+            note="" if grep_w["seconds"] is not None else f"stopped after {grep_w['timed_out_after_s']:.0f} s",
+        ),
         row("checks: same findings as grep", "yes" if same else "NO", ""),
     ] + corpus_rows(result.get("corpus"))
 
@@ -48,8 +52,12 @@ def corpus_rows(corpus: dict | None) -> list[dict]:
     if not corpus:
         return []
     return [
-        row(f"checks: disguised leaks blocked ({corpus['leaks']}, {corpus['participants']:,}-participant extract)",
-            round(100 * corpus["leaks_blocked"] / corpus["leaks"], 1), "%", ">= 95"),
+        row(
+            f"checks: disguised leaks blocked ({corpus['leaks']}, {corpus['participants']:,}-participant extract)",
+            round(100 * corpus["leaks_blocked"] / corpus["leaks"], 1),
+            "%",
+            ">= 95",
+        ),
         row(f"checks: legitimate outputs blocked ({corpus['legitimate']})", corpus["legitimate_blocked"], "", "<= 0"),
         row(f"checks: {corpus['table_mb']:.0f} MB table, every check, cold", corpus["table_cold_seconds"], "s", "< 1"),
         row(f"checks: {corpus['table_mb']:.0f} MB table, every check, warm", corpus["table_warm_seconds"], "s", "< 1"),
@@ -59,8 +67,11 @@ def corpus_rows(corpus: dict | None) -> list[dict]:
 def submission_rows(result: dict) -> list[dict]:
     mb = result["file_bytes"] / 1e6
     return [
-        row(f"submission: {mb:.0f} MB table, submit to checks done (median of {result['runs']})",
-            result["median_seconds"], "s"),
+        row(
+            f"submission: {mb:.0f} MB table, submit to checks done (median of {result['runs']})",
+            result["median_seconds"],
+            "s",
+        ),
         row("submission: throughput", result["mb_per_second"], "MB/s"),
     ]
 
@@ -117,8 +128,13 @@ def run_one(bench: Benchmark, out: Path) -> dict:
         except subprocess.TimeoutExpired:
             process.kill()
             code = process.wait()
-    outcome = {"exit_code": code, "timed_out": timed_out, "seconds": round(time.monotonic() - started, 1),
-               "json": str(path), "rows": []}
+    outcome = {
+        "exit_code": code,
+        "timed_out": timed_out,
+        "seconds": round(time.monotonic() - started, 1),
+        "json": str(path),
+        "rows": [],
+    }
     try:
         outcome["rows"] = bench.rows(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError) as e:
@@ -136,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--only names none of: {', '.join(b.name for b in BENCHMARKS)}")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    started_at, started = datetime.now(timezone.utc), time.monotonic()
+    started_at, started = datetime.now(UTC), time.monotonic()
     outcomes = {b.name: run_one(b, args.out) for b in chosen}
     rows = [r for outcome in outcomes.values() for r in outcome["rows"]]
     failed = {name: o for name, o in outcomes.items() if o["exit_code"] != 0 or o["timed_out"] or "error" in o}

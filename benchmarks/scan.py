@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 
-SOURCE = r'''
+SOURCE = r"""
 import glob, json, os, time
 import polars as pl
 
@@ -78,7 +78,7 @@ def _encbench_scan(folder, runs):
         "full_read_times_s": read_times,
         "full_read_rows": sum(f.height for f in frames),
     }))
-'''
+"""
 
 
 INSIDE = "/data/cohort/v1"  # where the workspace sees the benchmark's dataset
@@ -116,8 +116,9 @@ def on_host(folder: str, runs: int, threads: int | None = None, timeout: float =
     env.pop("POLARS_MAX_THREADS", None)
     if threads is not None:
         env["POLARS_MAX_THREADS"] = str(threads)
-    done = subprocess.run([sys.executable, "-c", call(folder, runs)], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", call(folder, runs)], env=env, capture_output=True, text=True, timeout=timeout, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

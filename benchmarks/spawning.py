@@ -12,12 +12,11 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from harness.hub import HubUser
-
 
 LISTENING_LINE = "is running at"  # jupyter_server logs it once its port is bound
 
@@ -49,7 +48,7 @@ def timed_start(user: HubUser, server: str, poll: float, timeout: float) -> Spaw
 def docker_timestamp(text: str) -> float:
     """Docker's RFC 3339 UTC times carry nanoseconds, which datetime does not parse."""
     whole, _, fraction = text.rstrip("Z").partition(".")
-    stamp = datetime.fromisoformat(whole).replace(tzinfo=timezone.utc).timestamp()
+    stamp = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
     return stamp + float(f"0.{fraction or '0'}")
 
 
@@ -110,17 +109,23 @@ def summarise(spawns: list[Spawn], failures: list[str]) -> dict:
         "min_s": min(seconds, default=None),
         "max_s": max(seconds, default=None),
         "samples_s": [round(s, 3) for s in seconds],
-        "spawns": [{"user": s.user, "seconds": round(s.seconds, 3),
-                    "phases": {k: round(v, 3) if isinstance(v, float) else v for k, v in s.phases.items()}}
-                   for s in spawns],
+        "spawns": [
+            {
+                "user": s.user,
+                "seconds": round(s.seconds, 3),
+                "phases": {k: round(v, 3) if isinstance(v, float) else v for k, v in s.phases.items()},
+            }
+            for s in spawns
+        ],
         "to_listening_p50_s": percentile(listening, 50),
         "phases_median_s": phases,
         "phase_errors": sorted({s.phases["error"] for s in spawns if "error" in s.phases}),
     }
 
 
-def start_many(users: list[HubUser], server: str, poll: float, timeout: float,
-               find_container: Callable) -> tuple[list[Spawn], list[str], float]:
+def start_many(
+    users: list[HubUser], server: str, poll: float, timeout: float, find_container: Callable
+) -> tuple[list[Spawn], list[str], float]:
     """Start every user's server at the same moment; returns the spawns, the failures and the wall time.
 
     The servers are left running (stop_all stops them)."""
@@ -170,8 +175,9 @@ def stop_all(users: list[HubUser], server: str) -> None:
         thread.join(90)
 
 
-def run_single_series(sides: dict[str, tuple[HubUser, str, Callable]], runs: int, poll: float, timeout: float,
-                      in_time: Callable[[], bool]) -> dict[str, dict]:
+def run_single_series(
+    sides: dict[str, tuple[HubUser, str, Callable]], runs: int, poll: float, timeout: float, in_time: Callable[[], bool]
+) -> dict[str, dict]:
     """`runs` spawns per side, one at a time, the sides interleaved so that machine noise hits both alike.
 
     sides: name -> (user, server name, container finder for the phase split).

@@ -32,21 +32,32 @@ def _value(value) -> str:
 def render(rows: list[dict]) -> str:
     header = ("benchmark", "value", "unit", "target", "met?")
     cells = [
-        (r["name"], _value(r["value"]), r["unit"], r["target"] or "-",
-         {True: "pass", False: "MISS", None: "-"}[r["met"]])
+        (
+            r["name"],
+            _value(r["value"]),
+            r["unit"],
+            r["target"] or "-",
+            {True: "pass", False: "MISS", None: "-"}[r["met"]],
+        )
         for r in rows
     ]
     widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header))]
     lines = []
     for i, line in enumerate([header, *cells]):
         name, value, *rest = line
-        lines.append("  ".join([name.ljust(widths[0]), value.rjust(widths[1]),
-                                *(c.ljust(w) for c, w in zip(rest, widths[2:], strict=True))]).rstrip())
+        lines.append(
+            "  ".join(
+                [
+                    name.ljust(widths[0]),
+                    value.rjust(widths[1]),
+                    *(c.ljust(w) for c, w in zip(rest, widths[2:], strict=True)),
+                ]
+            ).rstrip()
+        )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     notes = [f"  [{r['name']}] {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + (["", "notes:", *notes] if notes else []))
-
 
 
 def publish(report: dict, out: Path | None, also: tuple[str, ...] = ()) -> int:

@@ -71,7 +71,9 @@ def sweep_staging(db: Database, staging: StagingStore) -> None:
     report = staging.sweep(referenced)
     if report.temp_removed or report.orphans_removed:
         log.warning(
-            "staging sweep removed %d temp file(s) and %d unreferenced blob(s)", report.temp_removed, report.orphans_removed
+            "staging sweep removed %d temp file(s) and %d unreferenced blob(s)",
+            report.temp_removed,
+            report.orphans_removed,
         )
 
 
@@ -128,7 +130,9 @@ class EgressReviewApp(Application):
     name = "egress-review"
     description = "The enclave's airlock: a JupyterHub service for requesting, reviewing and releasing results."
     classes = [EgressReview, AirlockNotifications, HubOAuth]
-    config_file = Unicode("", help="Python config file to load (optional; the hub's environment suffices).").tag(config=True)
+    config_file = Unicode("", help="Python config file to load (optional; the hub's environment suffices).").tag(
+        config=True
+    )
     aliases = {"config": "EgressReviewApp.config_file", "log-level": "Application.log_level"}
 
     def initialize(self, argv=None):

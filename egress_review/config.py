@@ -46,7 +46,8 @@ class EgressReview(Configurable):
         return proposal.value
 
     base_url = Unicode(
-        help="URL prefix the service is proxied under (default $JUPYTERHUB_SERVICE_PREFIX, else /services/egress-review/)."
+        help="URL prefix the service is proxied under "
+        "(default $JUPYTERHUB_SERVICE_PREFIX, else /services/egress-review/)."
     ).tag(config=True)
 
     @default("base_url")
@@ -107,9 +108,9 @@ class EgressReview(Configurable):
     def _default_cookie_secret_file(self):
         return str(Path(self.data_dir) / "cookie_secret")
 
-    max_file_bytes = Integer(
-        16 * 1024 * 1024, help="Largest file a request may hold, in bytes (default 16 MiB)."
-    ).tag(config=True)
+    max_file_bytes = Integer(16 * 1024 * 1024, help="Largest file a request may hold, in bytes (default 16 MiB).").tag(
+        config=True
+    )
     max_files_per_request = Integer(50, help="Most files one request may hold (default 50).").tag(config=True)
     max_table_rows = Integer(5000, help="Most rows a released table may have (default 5000).").tag(config=True)
     small_count_threshold = Integer(
@@ -130,8 +131,8 @@ class EgressReview(Configurable):
         "row-level check to pair them by value, whatever their names (default 0.5).",
     ).tag(config=True)
     encoded_min_run = Integer(
-        256, help="Characters of base64/hex in one run (of high entropy) that block as an encoded payload "
-        "(default 256).",
+        256,
+        help="Characters of base64/hex in one run (of high entropy) that block as an encoded payload (default 256).",
     ).tag(config=True)
     identifier_transforms = Bool(
         True,
@@ -153,9 +154,9 @@ class EgressReview(Configurable):
 
     # What analysts type or create is shown back by the pages and the API: every kind is capped
     # (docs/analysts.md, "Limits"). Defaults: egress_review.domain.limits.InputLimits.
-    max_title_chars = Integer(
-        InputLimits.title_chars, help="Longest request title, in characters (default 200)."
-    ).tag(config=True)
+    max_title_chars = Integer(InputLimits.title_chars, help="Longest request title, in characters (default 200).").tag(
+        config=True
+    )
     max_name_chars = Integer(InputLimits.name_chars, help="Longest group name, in characters (default 100).").tag(
         config=True
     )
@@ -170,9 +171,9 @@ class EgressReview(Configurable):
     max_path_chars = Integer(
         InputLimits.path_chars, help="Longest path of a file relative to the outbox, in characters (default 200)."
     ).tag(config=True)
-    max_groups_per_request = Integer(InputLimits.groups_per_request, help="Most groups one request may have (default 20).").tag(
-        config=True
-    )
+    max_groups_per_request = Integer(
+        InputLimits.groups_per_request, help="Most groups one request may have (default 20)."
+    ).tag(config=True)
     max_open_requests = Integer(
         InputLimits.open_requests_per_person,
         help="Most open requests (draft, submitted, changes requested, approved) one person may have (default 20).",

@@ -25,7 +25,7 @@ class ProjectDirectory(Protocol):
         """Names of the active projects ``user`` is an active member of (the airlock's project choice)."""
 
     def project_status(self, project: str) -> str | None:
-        """"active", "suspended", "archived", or None for an unknown project."""
+        """ "active", "suspended", "archived", or None for an unknown project."""
 
     def approvals_required(self, project: str) -> int: ...
 

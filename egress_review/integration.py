@@ -101,8 +101,9 @@ class ForwardedEntry:
     def from_dict(cls, data: dict) -> ForwardedEntry:
         version = data.get("format_version", 1)
         if version != FORMAT_VERSION:
-            raise ValueError(f"forwarded audit entry format {version!r} is unknown here (this reader knows "
-                             f"{FORMAT_VERSION})")
+            raise ValueError(
+                f"forwarded audit entry format {version!r} is unknown here (this reader knows {FORMAT_VERSION})"
+            )
         fields = cls.__dataclass_fields__
         return cls(**{name: value for name, value in data.items() if name in fields})
 
@@ -111,8 +112,15 @@ class ForwardedEntry:
 
     def computed_hash(self) -> str:
         """The hash of this entry's content, to compare with ``entry_hash``."""
-        return entry_hash(prev_hash=self.prev_hash, at=self.at, actor=self.actor, event=self.event,
-                          outcome=self.outcome, request_id=self.request_id, details=canonical_json(self.details))
+        return entry_hash(
+            prev_hash=self.prev_hash,
+            at=self.at,
+            actor=self.actor,
+            event=self.event,
+            outcome=self.outcome,
+            request_id=self.request_id,
+            details=canonical_json(self.details),
+        )
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,18 @@ class ChainLink:
 
 
 def _forwarded(entry: AuditEntry, project: str | None) -> ForwardedEntry:
-    return ForwardedEntry(id=entry.id, at=entry.at, actor=entry.actor, event=entry.event, outcome=entry.outcome,
-                          request_id=entry.request_id, details=json.loads(entry.details), prev_hash=entry.prev_hash,
-                          entry_hash=entry.entry_hash, project=project)
+    return ForwardedEntry(
+        id=entry.id,
+        at=entry.at,
+        actor=entry.actor,
+        event=entry.event,
+        outcome=entry.outcome,
+        request_id=entry.request_id,
+        details=json.loads(entry.details),
+        prev_hash=entry.prev_hash,
+        entry_hash=entry.entry_hash,
+        project=project,
+    )
 
 
 def pending_entries(db: Database, after_id: int, limit: int = BATCH) -> list[dict]:
@@ -177,10 +194,24 @@ class AuditReader:
     def chain(self) -> list[ChainLink]:
         """Every entry's link in the chain, oldest first."""
         with self._db.read() as session:
-            return [ChainLink(e.id, e.prev_hash, e.entry_hash, e.entry_hash == entry_hash(
-                        prev_hash=e.prev_hash, at=e.at, actor=e.actor, event=e.event, outcome=e.outcome,
-                        request_id=e.request_id, details=e.details))
-                    for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+            return [
+                ChainLink(
+                    e.id,
+                    e.prev_hash,
+                    e.entry_hash,
+                    e.entry_hash
+                    == entry_hash(
+                        prev_hash=e.prev_hash,
+                        at=e.at,
+                        actor=e.actor,
+                        event=e.event,
+                        outcome=e.outcome,
+                        request_id=e.request_id,
+                        details=e.details,
+                    ),
+                )
+                for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+            ]
 
     def forward_to(self, sink: AuditSink) -> int:
         """Hand the sink every entry it does not hold yet; the number it added."""

@@ -79,9 +79,7 @@ def split_relpath(relpath: str) -> tuple[str, ...]:
     if "\x00" in relpath or len(relpath) > 1024 or not _encodable(relpath):
         raise InvalidInput("That file path is not valid: use a plain path of at most 1024 characters.")
     if relpath.startswith(("/", "\\")) or PurePosixPath(relpath).is_absolute():
-        raise PathEscapesOutbox(
-            f"'{relpath}' is an absolute path. Give the path relative to your outbox (~/outbox)."
-        )
+        raise PathEscapesOutbox(f"'{relpath}' is an absolute path. Give the path relative to your outbox (~/outbox).")
     parts = tuple(p for p in relpath.split("/") if p not in ("", "."))
     if not parts:
         raise InvalidInput("Give the file's path relative to your outbox, e.g. 'tables/counts.csv'.")
@@ -382,8 +380,12 @@ class StagingStore:
         except OSError as exc:
             _remove_quietly(tmp_path)
             if exc.errno in _DISK_FULL:
-                raise StagingDiskFull("The airlock's disk is full; the release was not written. Tell an operator.") from None
-            raise StagingFailed(f"The release manifest could not be written ({exc.strerror}). Tell an operator.") from None
+                raise StagingDiskFull(
+                    "The airlock's disk is full; the release was not written. Tell an operator."
+                ) from None
+            raise StagingFailed(
+                f"The release manifest could not be written ({exc.strerror}). Tell an operator."
+            ) from None
         return final
 
 

@@ -81,19 +81,25 @@ def installation_databases(settings, airlock_url: str | None = None) -> list[Dat
     """The installation's databases in the order they are copied (the module's docstring says why)."""
     state = settings.state_path.resolve()
     found = []
-    named = [("enclave", settings.database_url),
-             ("airlock", airlock_url or f"sqlite:///{state / 'airlock' / 'egress-review.sqlite'}"),
-             ("hub", f"sqlite:///{state / 'hub' / 'jupyterhub.sqlite'}")]
+    named = [
+        ("enclave", settings.database_url),
+        ("airlock", airlock_url or f"sqlite:///{state / 'airlock' / 'egress-review.sqlite'}"),
+        ("hub", f"sqlite:///{state / 'hub' / 'jupyterhub.sqlite'}"),
+    ]
     for name, url in named:
         path = sqlite_path(url)
         if path is None:
-            raise EnclaveError(f"The {name} database is not a SQLite file in the state folder ({make_url(url).drivername}"
-                               "): back it up with the database's own tools (docs/operators.md, Backups), then "
-                               "copy the state folder's files.")
+            raise EnclaveError(
+                f"The {name} database is not a SQLite file in the state folder ({make_url(url).drivername}"
+                "): back it up with the database's own tools (docs/operators.md, Backups), then "
+                "copy the state folder's files."
+            )
         path = path.resolve()
         if state not in path.parents:
-            raise EnclaveError(f"The {name} database {path} is outside the state folder {state}: back it up "
-                               "separately, or keep it in the state folder.")
+            raise EnclaveError(
+                f"The {name} database {path} is outside the state folder {state}: back it up "
+                "separately, or keep it in the state folder."
+            )
         found.append(Database(name, str(path.relative_to(state))))
     return found
 
@@ -103,8 +109,9 @@ def back_up(settings, destination: Path, airlock_url: str | None = None) -> Summ
     destination = Path(destination).absolute()
     state = settings.state_path.resolve()
     if destination.exists():
-        raise EnclaveError(f"{destination} already exists: back up into a new folder, so that no earlier backup "
-                           "is overwritten.")
+        raise EnclaveError(
+            f"{destination} already exists: back up into a new folder, so that no earlier backup is overwritten."
+        )
     if state == destination or state in destination.parents:
         raise EnclaveError(f"{destination} is inside the state folder {state}: choose a folder outside it.")
     databases = installation_databases(settings, airlock_url)
@@ -120,10 +127,14 @@ def back_up(settings, destination: Path, airlock_url: str | None = None) -> Summ
         for database in databases:
             _snapshot_sqlite(state / database.relative, copy_root / database.relative, entries, database.relative)
         skipped = _copy_tree(state, copy_root, state, entries, skip=_database_files(databases))
-        manifest = {"format": FORMAT, "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "state_dir": str(state), "instance": settings.instance,
-                    "databases": {d.name: d.relative for d in databases},
-                    "files": [dict(path=p, **e) for p, e in sorted(entries.items())]}
+        manifest = {
+            "format": FORMAT,
+            "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "state_dir": str(state),
+            "instance": settings.instance,
+            "databases": {d.name: d.relative for d in databases},
+            "files": [dict(path=p, **e) for p, e in sorted(entries.items())],
+        }
         _write_json(partial / MANIFEST, manifest)
         _fsync_folder(partial)
         os.rename(partial, destination)
@@ -131,8 +142,14 @@ def back_up(settings, destination: Path, airlock_url: str | None = None) -> Summ
         shutil.rmtree(partial, ignore_errors=True)
         raise
     files = [e for e in entries.values() if e["kind"] == "file"]
-    return Summary(destination, len(files), sum(1 for e in entries.values() if e["kind"] == "link"),
-                   sum(e["size"] for e in files), [d.name for d in databases], skipped)
+    return Summary(
+        destination,
+        len(files),
+        sum(1 for e in entries.values() if e["kind"] == "link"),
+        sum(e["size"] for e in files),
+        [d.name for d in databases],
+        skipped,
+    )
 
 
 def restore(backup: Path, state_dir: Path) -> Summary:
@@ -141,13 +158,17 @@ def restore(backup: Path, state_dir: Path) -> Summary:
     state_dir = Path(state_dir).absolute()
     manifest = read_manifest(backup)
     if state_dir.exists() and any(state_dir.iterdir()):
-        raise EnclaveError(f"{state_dir} is not empty: restore onto a fresh state folder (an installation is "
-                           "never overwritten). Move it aside or name another ENCLAVE_STATE_DIR.")
+        raise EnclaveError(
+            f"{state_dir} is not empty: restore onto a fresh state folder (an installation is "
+            "never overwritten). Move it aside or name another ENCLAVE_STATE_DIR."
+        )
     problems = check(backup, manifest)
     if problems:
-        raise EnclaveError(f"The backup {backup} does not match its manifest, so nothing was restored: "
-                           + "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5
-                                                        else ""))
+        raise EnclaveError(
+            f"The backup {backup} does not match its manifest, so nothing was restored: "
+            + "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        )
     partial = state_dir.with_name(f".{state_dir.name}.restoring")
     if partial.exists():
         shutil.rmtree(partial)
@@ -167,21 +188,30 @@ def restore(backup: Path, state_dir: Path) -> Summary:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     files = [e for e in manifest["files"] if e["kind"] == "file"]
-    return Summary(state_dir, len(files), sum(1 for e in manifest["files"] if e["kind"] == "link"),
-                   sum(e["size"] for e in files), list(manifest["databases"]), 0)
+    return Summary(
+        state_dir,
+        len(files),
+        sum(1 for e in manifest["files"] if e["kind"] == "link"),
+        sum(e["size"] for e in files),
+        list(manifest["databases"]),
+        0,
+    )
 
 
 def read_manifest(backup: Path) -> dict:
     try:
         manifest = json.loads((backup / MANIFEST).read_text())
     except FileNotFoundError:
-        raise EnclaveError(f"{backup} is not a backup: it has no {MANIFEST} (a backup that stopped half-way is "
-                           "left as <name>.partial and is never restored).") from None
+        raise EnclaveError(
+            f"{backup} is not a backup: it has no {MANIFEST} (a backup that stopped half-way is "
+            "left as <name>.partial and is never restored)."
+        ) from None
     except (OSError, ValueError) as error:
         raise EnclaveError(f"The manifest of {backup} cannot be read: {error}") from None
     if manifest.get("format") != FORMAT:
-        raise EnclaveError(f"{backup} is a backup of format {manifest.get('format')!r}; this enclave restores "
-                           f"format {FORMAT}.")
+        raise EnclaveError(
+            f"{backup} is a backup of format {manifest.get('format')!r}; this enclave restores format {FORMAT}."
+        )
     return manifest
 
 
@@ -206,6 +236,7 @@ def check(backup: Path, manifest: dict) -> list[str]:
 
 
 # --- copying ----------------------------------------------------------------------------------------
+
 
 def _database_files(databases: list[Database]) -> set[str]:
     return {d.relative + suffix for d in databases for suffix in ("", *SQLITE_COMPANIONS)}
@@ -279,8 +310,14 @@ def _copy_file(source: Path, target: Path) -> None:
 
 
 def _file_entry(copy: Path, info: os.stat_result) -> dict:
-    return {"kind": "file", "size": copy.stat().st_size, "sha256": _sha256(copy), "mode": stat.S_IMODE(info.st_mode),
-            "uid": info.st_uid, "gid": info.st_gid}
+    return {
+        "kind": "file",
+        "size": copy.stat().st_size,
+        "sha256": _sha256(copy),
+        "mode": stat.S_IMODE(info.st_mode),
+        "uid": info.st_uid,
+        "gid": info.st_gid,
+    }
 
 
 def _folder_entry(info: os.stat_result) -> dict:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .cohort import generate_cohort
-from .cohort import genotypes
+from .cohort import generate_cohort, genotypes
 from .operations import datasets, people, projects
 from .operations.base import OperatorContext
 from .state.models import Dataset, Project, User, utcnow
@@ -20,9 +19,13 @@ PROJECT = "demo"
 
 def demo_record(description: str) -> datasets.DataRecord:
     """The data register's record of a demo dataset: generated here, by the set-up, for the demo."""
-    return datasets.DataRecord(description=description, provider="enclave demo (generated on this machine)",
-                               owner_contact="the operator of this demo", received_on=utcnow().date(),
-                               approved_by="make up (demo)")
+    return datasets.DataRecord(
+        description=description,
+        provider="enclave demo (generated on this machine)",
+        owner_contact="the operator of this demo",
+        received_on=utcnow().date(),
+        approved_by="make up (demo)",
+    )
 
 
 DATASET = ("demo-cohort", "v1")
@@ -31,20 +34,30 @@ GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth 
 ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"), ("operator", "operator"))
 
 
-def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
-              genotype_samples: int = genotypes.DEFAULT_SAMPLES,
-              genotype_variants: int = genotypes.DEFAULT_VARIANTS) -> dict[str, str]:
+def seed_demo(
+    ctx: OperatorContext,
+    participants: int = 500_000,
+    say=print,
+    genotype_samples: int = genotypes.DEFAULT_SAMPLES,
+    genotype_variants: int = genotypes.DEFAULT_VARIANTS,
+) -> dict[str, str]:
     """Create what is missing; returns {account: initial password} for accounts created now.
 
     genotype_samples=0 leaves out the genotypes dataset.
     """
     with ctx.db.transaction() as session:
-        have_dataset = session.execute(
-            select(Dataset).where(Dataset.name == DATASET[0], Dataset.version == DATASET[1])
-        ).scalar_one_or_none() is not None
-        have_genotypes = session.execute(
-            select(Dataset).where(Dataset.name == GENOTYPES[0], Dataset.version == GENOTYPES[1])
-        ).scalar_one_or_none() is not None
+        have_dataset = (
+            session.execute(
+                select(Dataset).where(Dataset.name == DATASET[0], Dataset.version == DATASET[1])
+            ).scalar_one_or_none()
+            is not None
+        )
+        have_genotypes = (
+            session.execute(
+                select(Dataset).where(Dataset.name == GENOTYPES[0], Dataset.version == GENOTYPES[1])
+            ).scalar_one_or_none()
+            is not None
+        )
         have_project = session.execute(select(Project).where(Project.name == PROJECT)).scalar_one_or_none()
         existing_users = set(session.execute(select(User.name)).scalars())
 
@@ -53,8 +66,13 @@ def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
         if not folder.exists():
             say(f"Generating a synthetic cohort of {participants:,} participants in {folder} ...")
             generate_cohort(folder, participants=participants)
-        datasets.register_dataset(ctx, DATASET[0], DATASET[1], folder, record=demo_record(
-            "A synthetic biobank-like cohort: participants, baseline, diagnoses (no real person)."))
+        datasets.register_dataset(
+            ctx,
+            DATASET[0],
+            DATASET[1],
+            folder,
+            record=demo_record("A synthetic biobank-like cohort: participants, baseline, diagnoses (no real person)."),
+        )
         say(f"Registered dataset {DATASET[0]}@{DATASET[1]}.")
     wanted = [DATASET]
     if genotype_samples:
@@ -62,12 +80,25 @@ def seed_demo(ctx: OperatorContext, participants: int = 500_000, say=print,
     if genotype_samples and not have_genotypes:
         folder = ctx.settings.datasets_dir / GENOTYPES[0] / GENOTYPES[1]
         if not folder.exists() or not any(folder.iterdir()):
-            say(f"Simulating genotypes of {genotype_samples:,} participants x {genotype_variants:,} variants "
-                f"in {folder} (truth: {genotypes.truth_path(folder)}) ...")
-            genotypes.generate_genotypes(folder, ctx.settings.datasets_dir / DATASET[0] / DATASET[1],
-                                         samples=genotype_samples, variants=genotype_variants)
-        datasets.register_dataset(ctx, GENOTYPES[0], GENOTYPES[1], folder, record=demo_record(
-            "Simulated genotypes of a sample of the synthetic cohort, with a trait of known causal variants."))
+            say(
+                f"Simulating genotypes of {genotype_samples:,} participants x {genotype_variants:,} variants "
+                f"in {folder} (truth: {genotypes.truth_path(folder)}) ..."
+            )
+            genotypes.generate_genotypes(
+                folder,
+                ctx.settings.datasets_dir / DATASET[0] / DATASET[1],
+                samples=genotype_samples,
+                variants=genotype_variants,
+            )
+        datasets.register_dataset(
+            ctx,
+            GENOTYPES[0],
+            GENOTYPES[1],
+            folder,
+            record=demo_record(
+                "Simulated genotypes of a sample of the synthetic cohort, with a trait of known causal variants."
+            ),
+        )
         say(f"Registered dataset {GENOTYPES[0]}@{GENOTYPES[1]}.")
     if not have_project:
         projects.create_project(ctx, PROJECT, title="Demo project on the synthetic cohort")

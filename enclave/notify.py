@@ -72,9 +72,14 @@ class OperatorNotice:
 
     def payload(self) -> dict:
         """The webhook's JSON body: the same keys as the airlock's notices (request_id is null here)."""
-        return {"event": self.event, "request_id": None, "project": self.project,
-                "at": self.at.isoformat(timespec="seconds"), "link": self.link,
-                "text": f"{self.headline} ({self.project}): {self.link}"}
+        return {
+            "event": self.event,
+            "request_id": None,
+            "project": self.project,
+            "at": self.at.isoformat(timespec="seconds"),
+            "link": self.link,
+            "text": f"{self.headline} ({self.project}): {self.link}",
+        }
 
 
 class OperatorNotifier:
@@ -84,8 +89,9 @@ class OperatorNotifier:
         self.settings = settings
         self.db = db
         self.retry_delays = retry_delays
-        self.channels = [name for name, on in (("email", settings.notify_smtp_host),
-                                               ("webhook", settings.notify_webhook_url)) if on]
+        self.channels = [
+            name for name, on in (("email", settings.notify_smtp_host), ("webhook", settings.notify_webhook_url)) if on
+        ]
         self._due: list[tuple[float, int, int, str, OperatorNotice]] = []  # (when, order, attempt, channel, notice)
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -94,8 +100,9 @@ class OperatorNotifier:
     def tell(self, event: str, project: str) -> None:
         if event not in HEADLINES or not self.channels:
             return
-        notice = OperatorNotice(event, project, dt.datetime.now(dt.UTC),
-                                self.settings.notify_public_url.rstrip("/") + "/hub/home")
+        notice = OperatorNotice(
+            event, project, dt.datetime.now(dt.UTC), self.settings.notify_public_url.rstrip("/") + "/hub/home"
+        )
         with self._wake:
             for channel in self.channels:
                 heapq.heappush(self._due, (0.0, next(self._order), 1, channel, notice))
@@ -133,8 +140,9 @@ class OperatorNotifier:
             else:
                 delay = self.retry_delays[attempt - 1]
                 with self._wake:
-                    heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), attempt + 1, channel,
-                                               notice))
+                    heapq.heappush(
+                        self._due, (time.monotonic() + delay, next(self._order), attempt + 1, channel, notice)
+                    )
                 details["retry_in_seconds"] = delay
             self._audit("notification.failed", "error", notice, details)
             return
@@ -146,8 +154,10 @@ class OperatorNotifier:
             addresses = {name: email_of(session, name) for name in operators}
         reached = sorted(name for name, address in addresses.items() if address)
         if not reached:
-            raise LookupError(f"no operator has an email address ({', '.join(operators) or 'no operators'}): "
-                              "set one with 'enclave user set-email'")
+            raise LookupError(
+                f"no operator has an email address ({', '.join(operators) or 'no operators'}): "
+                "set one with 'enclave user set-email'"
+            )
         s = self.settings
         message = EmailMessage()
         message["From"] = message["To"] = s.notify_smtp_sender
@@ -155,8 +165,9 @@ class OperatorNotifier:
         message["Date"] = formatdate(usegmt=True)
         message.set_content(notice.text)
         if s.notify_smtp_tls == "tls":
-            smtp = smtplib.SMTP_SSL(s.notify_smtp_host, s.notify_smtp_port, timeout=TIMEOUT_SECONDS,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(
+                s.notify_smtp_host, s.notify_smtp_port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(s.notify_smtp_host, s.notify_smtp_port, timeout=TIMEOUT_SECONDS)
         with smtp:

@@ -107,12 +107,20 @@ def login_url(settings: EnclaveSettings) -> str:
 
 # ---- one background process ----
 
+
 def launch(argv: Sequence[str], log: Path, pid_path: Path, cwd: Path, env: dict[str, str]) -> int:
     """Start `argv` in a session of its own (it outlives its caller), output appended to `log`; returns its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        child = subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     _STARTED[child.pid] = child
     pid_path.write_text(f"{child.pid}\n")
     return child.pid
@@ -169,8 +177,9 @@ def tail(path: Path, lines: int = 40) -> str:
         return f"(no log at {path})"
 
 
-def wait_for_login_page(url: str, verify: ssl.SSLContext | None, died: Callable[[], str | None],
-                        timeout: float = START_TIMEOUT) -> None:
+def wait_for_login_page(
+    url: str, verify: ssl.SSLContext | None, died: Callable[[], str | None], timeout: float = START_TIMEOUT
+) -> None:
     """Wait until `url` answers 200; raise StartFailed with what `died()` says as soon as it says anything.
 
     `died` returns None while every watched process runs, else why it stopped (with its log)."""
@@ -190,6 +199,7 @@ def wait_for_login_page(url: str, verify: ssl.SSLContext | None, died: Callable[
 
 
 # ---- the installation ----
+
 
 def edge_trust(settings: EnclaveSettings) -> ssl.SSLContext:
     """How to verify the edge from this machine: its self-signed certificate, name included.
@@ -224,8 +234,9 @@ def start(settings: EnclaveSettings, hub_args: Sequence[str] = (), timeout: floa
             _wait_for_port(settings.hub_port, lambda: _died(settings, [process]), timeout)
         if process.stem == "edge":
             _wait_for_certificate(settings, lambda: _died(settings, [process]), timeout)
-    wait_for_login_page(login_url(settings), edge_trust(settings), lambda: _died(settings, processes(settings)),
-                        timeout)
+    wait_for_login_page(
+        login_url(settings), edge_trust(settings), lambda: _died(settings, processes(settings)), timeout
+    )
     return already
 
 

@@ -24,8 +24,10 @@ def _checked_app_names(names: list[str]) -> list[str]:
 
     for name in names:
         if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name) or name in CLOSED_ROUTES or name in ("api", "lab"):
-            raise ValueError(f"edge_declared_apps: {name!r} is not a usable app name: use lower-case letters, "
-                             "digits, '_' and '-', and not a route of Jupyter's own (api, lab, files, proxy, ...)")
+            raise ValueError(
+                f"edge_declared_apps: {name!r} is not a usable app name: use lower-case letters, "
+                "digits, '_' and '-', and not a route of Jupyter's own (api, lab, files, proxy, ...)"
+            )
     return list(names)
 
 
@@ -64,8 +66,7 @@ class EnclaveSettings(Configurable):
         value = proposal["value"]
         if not _INSTANCE_RE.match(value):
             raise ValueError(
-                f"instance {value!r} is not valid: use 2-24 lower-case letters, digits "
-                "and '-', starting with a letter"
+                f"instance {value!r} is not valid: use 2-24 lower-case letters, digits and '-', starting with a letter"
             )
         return value
 
@@ -89,8 +90,7 @@ class EnclaveSettings(Configurable):
         return _env("ENCLAVE_HUB_DB_URL", f"sqlite:///{Path(self.state_dir) / 'hub' / 'jupyterhub.sqlite'}")
 
     public_ip = Unicode(
-        help="Address the enclave's public web entrance listens on. "
-        "Default: $ENCLAVE_PUBLIC_IP or 0.0.0.0.",
+        help="Address the enclave's public web entrance listens on. Default: $ENCLAVE_PUBLIC_IP or 0.0.0.0.",
     ).tag(config=True)
 
     @default("public_ip")

@@ -24,8 +24,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BLIND_LAUNCHER = str(Path(__file__).with_name("chromium_blind.py"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 VIEWPORT = {"width": 1400, "height": 900}
 
 
@@ -39,8 +47,9 @@ def launch(playwright, chromium: str | None = None):
     chromium = chromium or chromium_executable()
     if chromium is None:
         raise RuntimeError("Chromium is not installed: run 'make chromium'.")
-    return playwright.chromium.launch(executable_path=BLIND_LAUNCHER, args=ARGS, headless=True,
-                                      env={**os.environ, "ENCLAVE_CHROMIUM": chromium})
+    return playwright.chromium.launch(
+        executable_path=BLIND_LAUNCHER, args=ARGS, headless=True, env={**os.environ, "ENCLAVE_CHROMIUM": chromium}
+    )
 
 
 def new_context(browser, default_timeout_ms: int = 60_000):

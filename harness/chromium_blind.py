@@ -46,8 +46,10 @@ def refuse_netlink() -> None:
     code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in FILTER))
     program = _SockFprog(len(FILTER), ctypes.addressof(code))
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
-            libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) != 0:
+    if (
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+        or libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) != 0
+    ):
         error = ctypes.get_errno()
         raise OSError(error, f"could not install the netlink filter: {os.strerror(error)}")
 

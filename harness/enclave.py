@@ -80,8 +80,12 @@ class EnclaveUnderTest:
         return docker.from_env().containers.list(all=True, filters={"label": filters})
 
 
-TEST_LIMITS = {"workspace_mem_limit": "1G", "workspace_cpu_limit": 1.0, "workspace_pids_limit": 256,
-               "workspace_scratch_size": "256m"}
+TEST_LIMITS = {
+    "workspace_mem_limit": "1G",
+    "workspace_cpu_limit": 1.0,
+    "workspace_pids_limit": 256,
+    "workspace_scratch_size": "256m",
+}
 
 
 def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = None) -> EnclaveSettings:
@@ -103,8 +107,12 @@ def make_settings(root: Path, prefix: str = "enctest", limits: dict | None = Non
 def build_enclave(root: Path, settings: EnclaveSettings | None = None) -> EnclaveUnderTest:
     settings = settings or make_settings(root)
     settings.prepare_state_dir()
-    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url),
-                          actor=f"{settings.instance}-operator", workspaces=HubWorkspaces(settings))
+    ctx = OperatorContext(
+        settings=settings,
+        db=open_state_db(settings.database_url),
+        actor=f"{settings.instance}-operator",
+        workspaces=HubWorkspaces(settings),
+    )
     return EnclaveUnderTest(settings=settings, ctx=ctx, url=f"https://127.0.0.1:{settings.public_port}")
 
 
@@ -117,10 +125,12 @@ def start_hub(enclave: EnclaveUnderTest, extra_args: list[str] | None = None) ->
     """Start the enclave's processes and trust its edge's certificate in this process's clients."""
     settings = enclave.settings
     # The settings' limits go on the hub's command line, so the config file under test stays the real one.
-    enclave.hub_args = [f"--EnclaveSettings.workspace_mem_limit={settings.workspace_mem_limit}",
-                        f"--EnclaveSettings.workspace_pids_limit={settings.workspace_pids_limit}",
-                        f"--EnclaveSettings.workspace_scratch_size={settings.workspace_scratch_size}",
-                        *(extra_args or [])]
+    enclave.hub_args = [
+        f"--EnclaveSettings.workspace_mem_limit={settings.workspace_mem_limit}",
+        f"--EnclaveSettings.workspace_pids_limit={settings.workspace_pids_limit}",
+        f"--EnclaveSettings.workspace_scratch_size={settings.workspace_scratch_size}",
+        *(extra_args or []),
+    ]
     try:
         runtime.start(settings, hub_args=enclave.hub_args)
     except runtime.StartFailed as failure:

@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import certifi
-
 import requests
 
 # The certificate each enclave's edge serves, by origin (https://host:port): the harness registers it
@@ -78,8 +77,9 @@ class HubUser:
         reply.raise_for_status()
         return reply.json()["token"]
 
-    def start(self, project: str, timeout: float = 180, options: dict | None = None,
-              poll: float = 0.5) -> requests.Response:
+    def start(
+        self, project: str, timeout: float = 180, options: dict | None = None, poll: float = 0.5
+    ) -> requests.Response:
         """Ask for the project's workspace and wait until it is ready (or the spawn fails)."""
         reply = self.api("POST", f"/users/{self.name}/servers/{project}", json=options)
         if reply.status_code == 400 and "already running" in reply.text:

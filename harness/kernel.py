@@ -25,8 +25,13 @@ class KernelSession:
         self.headers = headers
         self.cookies = cookies or {}
         if kernel_id is None:
-            reply = requests.post(f"{self.server_url}/api/kernels", headers=headers, cookies=self.cookies,
-                                  json={"name": "python3"}, timeout=60)
+            reply = requests.post(
+                f"{self.server_url}/api/kernels",
+                headers=headers,
+                cookies=self.cookies,
+                json={"name": "python3"},
+                timeout=60,
+            )
             reply.raise_for_status()
             kernel_id = reply.json()["id"]
         self.kernel_id = kernel_id
@@ -36,13 +41,30 @@ class KernelSession:
 
     def execute(self, code: str, timeout: float = 120) -> Execution:
         msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
+        self.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": "test",
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         result = Execution()
         self.ws.settimeout(timeout)
         while True:
@@ -72,7 +94,11 @@ class KernelSession:
     def close(self) -> None:
         try:
             self.ws.close()
-            requests.delete(f"{self.server_url}/api/kernels/{self.kernel_id}", headers=self.headers,
-                            cookies=self.cookies, timeout=30)
+            requests.delete(
+                f"{self.server_url}/api/kernels/{self.kernel_id}",
+                headers=self.headers,
+                cookies=self.cookies,
+                timeout=30,
+            )
         except Exception:  # noqa: BLE001 - best effort at teardown
             pass

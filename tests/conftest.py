@@ -96,6 +96,9 @@ def chromium_path():
 
 
 pytest_plugins = [
-    "tests.support.fixtures", "tests.support.workspaces", "tests.support.browser", "tests.support.postgres",
+    "tests.support.fixtures",
+    "tests.support.workspaces",
+    "tests.support.browser",
+    "tests.support.postgres",
     "tests.support.notify",
 ]

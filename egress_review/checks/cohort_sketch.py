@@ -67,8 +67,11 @@ class TableSketch:
         for name in frame.columns:
             series = frame.get_column(name)
             hashes = cohort_hashes(series, decimals).drop_nulls().unique().sort().to_numpy()
-            columns.append(ColumnSketch(name, cohort_kind(series.dtype), int(hashes.size),
-                                        np.ascontiguousarray(hashes, dtype=np.uint64)))
+            columns.append(
+                ColumnSketch(
+                    name, cohort_kind(series.dtype), int(hashes.size), np.ascontiguousarray(hashes, dtype=np.uint64)
+                )
+            )
         return cls(fingerprint(table), decimals, frame.height, tuple(columns))
 
     def save(self, path: Path) -> None:

@@ -69,18 +69,22 @@ def scan(places: pl.DataFrame, min_run: int, min_entropy: float, min_share: floa
     places = places.with_row_index("i")
     found: list[Payload] = []
     runs = (
-        places.select("i", "place", pl.col("text").str.extract_all(_RUN).alias("run"))
-        .explode("run").drop_nulls("run")
+        places.select("i", "place", pl.col("text").str.extract_all(_RUN).alias("run")).explode("run").drop_nulls("run")
     )
     whole = places.filter(pl.col("text").str.strip_chars().str.contains(_WHOLE))
     if whole.height:
         # consecutive whole places of one group form one run (a wrapped payload)
         blocks = (
-            whole.with_columns(((pl.col("i").diff() != 1) | (pl.col("group").diff() != 0)).fill_null(True)
-                               .cum_sum().alias("block"))
+            whole.with_columns(
+                ((pl.col("i").diff() != 1) | (pl.col("group").diff() != 0)).fill_null(True).cum_sum().alias("block")
+            )
             .group_by("block", maintain_order=True)
-            .agg(pl.col("place").first(), pl.col("i").first(), pl.col("text").str.strip_chars().str.join(""),
-                 pl.len().alias("parts"))
+            .agg(
+                pl.col("place").first(),
+                pl.col("i").first(),
+                pl.col("text").str.strip_chars().str.join(""),
+                pl.len().alias("parts"),
+            )
             .filter(pl.col("parts") > 1)
             .select("i", "place", pl.col("text").alias("run"))
         )
@@ -99,9 +103,14 @@ def scan(places: pl.DataFrame, min_run: int, min_entropy: float, min_share: floa
         long_runs = int(runs.filter(pl.col("length") >= RUN_IN_SHARE).get_column("length").sum())
         total = int(places.get_column("text").str.replace_all(r"\s", "").str.len_chars().sum())
         if long_runs >= min_run and total and long_runs / total >= min_share:
-            found.append(Payload(places.get_column("place")[0], long_runs,
-                                 f"mostly encoded text: {long_runs / total:.0%} of its characters are long runs "
-                                 "of base64/hex characters"))
+            found.append(
+                Payload(
+                    places.get_column("place")[0],
+                    long_runs,
+                    f"mostly encoded text: {long_runs / total:.0%} of its characters are long runs "
+                    "of base64/hex characters",
+                )
+            )
     found += _byte_lists(places)
     return found
 
@@ -110,14 +119,20 @@ def _dense_runs(places: pl.DataFrame, min_run: int) -> list[Payload]:
     """Runs of printable non-space characters (base85, Ascii85, Z85 and the like) of high entropy."""
     runs = (
         places.select("place", pl.col("text").str.extract_all(rf"[!-~]{{{max(min_run, 1)},}}").alias("run"))
-        .explode("run").drop_nulls("run")
+        .explode("run")
+        .drop_nulls("run")
     )
     found = []
     for place, run in runs.iter_rows():
         bits = entropy(run)
         if bits >= DENSE_ENTROPY:
-            found.append(Payload(place, len(run), f"run of printable characters of high entropy ({bits:.1f} bits "
-                                                  "a character, like base85)"))
+            found.append(
+                Payload(
+                    place,
+                    len(run),
+                    f"run of printable characters of high entropy ({bits:.1f} bits a character, like base85)",
+                )
+            )
             if len(found) >= MAX_REPORTED:
                 break
     return found

@@ -61,8 +61,11 @@ def token_forms(cells: pl.DataFrame, identifiers: frozenset[str]) -> list[FormMa
     index = numeric_identifiers(identifiers)
     found: list[FormMatch] = []
     forms = (
-        ("hexadecimal", _HEX, lambda t: t.str.replace(r"(?i)^0x", "").str.to_integer(base=16, strict=False)
-         .cast(pl.String)),
+        (
+            "hexadecimal",
+            _HEX,
+            lambda t: t.str.replace(r"(?i)^0x", "").str.to_integer(base=16, strict=False).cast(pl.String),
+        ),
         ("digits with separators", _SEPARATED, lambda t: t.str.replace_all(r"\D", "")),
         ("digits reversed", _LONG_DIGITS, lambda t: t.str.reverse()),
         ("leading zeros", r"\b0+\d{7,}\b", lambda t: t.str.strip_chars_start("0")),

@@ -39,9 +39,7 @@ class IdentifierIndex:
         values = values.filter(values != "")
         chars = set("".join(values.to_list()))
         extra = "".join(
-            re.escape(c)
-            for c in sorted(chars)
-            if not (c.isascii() and (c.isalnum() or c == "_")) and not c.isspace()
+            re.escape(c) for c in sorted(chars) if not (c.isascii() and (c.isalnum() or c == "_")) and not c.isspace()
         )
         token_class = WORD_CHARS + extra
         id_class = "".join(re.escape(c) for c in sorted(chars) if not c.isspace()) or "_"

@@ -7,7 +7,8 @@ frozenset object each time; so the index built from it is kept until a different
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 Built = TypeVar("Built")
 

@@ -51,9 +51,7 @@ class Rule(abc.ABC):
             "rule": self.name,
             "version": self.version,
             "description": " ".join(self.description.split()),
-            "applies_to": (
-                ["all"] if self.kinds == frozenset(FileKind) else sorted(k.value for k in self.kinds)
-            ),
+            "applies_to": (["all"] if self.kinds == frozenset(FileKind) else sorted(k.value for k in self.kinds)),
             "verdict_on_finding": self.on_finding.value,
             "default_parameters": self.parameters(CheckContext(config=ChecksConfig())),
         }

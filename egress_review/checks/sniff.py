@@ -191,6 +191,4 @@ def is_acro_results(value: object) -> bool:
     if isinstance(tool, dict) and str(tool.get("name", "")).upper() == "ACRO":
         return True
     outputs = value["results"].values()
-    return bool(outputs) and all(
-        isinstance(o, dict) and "status" in o and "uid" in o and "files" in o for o in outputs
-    )
+    return bool(outputs) and all(isinstance(o, dict) and "status" in o and "uid" in o and "files" in o for o in outputs)

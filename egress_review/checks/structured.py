@@ -134,8 +134,9 @@ def _records(records: list, source: str) -> FoundTable:
 
 def _columns(columns: dict[str, list], source: str) -> FoundTable:
     length = min(len(v) for v in columns.values())
-    data = {k: pl.Series(k, [_cell(x) for x in v[:length]], dtype=pl.String)
-            for k, v in list(columns.items())[:MAX_FIELDS]}
+    data = {
+        k: pl.Series(k, [_cell(x) for x in v[:length]], dtype=pl.String) for k, v in list(columns.items())[:MAX_FIELDS]
+    }
     return FoundTable(pl.DataFrame(data), source, "record")
 
 
@@ -143,8 +144,10 @@ def _rows(rows: list, names: list | None, source: str) -> FoundTable:
     rows = [r if isinstance(r, list) else [r] for r in rows]
     width = min(max((len(r) for r in rows), default=0), MAX_FIELDS)
     labels = [str(n) for n in names[:width]] if names and len(names) >= width else [f"c{i + 1}" for i in range(width)]
-    data = {labels[i]: pl.Series(labels[i], [_cell(r[i]) if i < len(r) else None for r in rows], dtype=pl.String)
-            for i in range(width)}
+    data = {
+        labels[i]: pl.Series(labels[i], [_cell(r[i]) if i < len(r) else None for r in rows], dtype=pl.String)
+        for i in range(width)
+    }
     return FoundTable(pl.DataFrame(data), source, "record", named=bool(names))
 
 
@@ -177,15 +180,19 @@ def _text_tables(text: str) -> list[FoundTable]:
     lines = lines.with_columns(pl.col("fields").list.len().alias("width"))
     lines = lines.filter((pl.col("width") >= 2) & (pl.col("width") <= MAX_FIELDS))
     groups = (
-        lines.group_by("delimiter", "width").agg(pl.len().alias("lines"))
+        lines.group_by("delimiter", "width")
+        .agg(pl.len().alias("lines"))
         .filter((pl.col("lines") >= 2) | (pl.col("width") >= 3))
-        .sort(pl.col("lines") * pl.col("width"), descending=True).head(MAX_TABLES)
+        .sort(pl.col("lines") * pl.col("width"), descending=True)
+        .head(MAX_TABLES)
     )
     for delimiter, width, _ in groups.iter_rows():
         part = lines.filter((pl.col("delimiter") == delimiter) & (pl.col("width") == width))
         frame = part.select(
-            [pl.col("fields").list.get(i).str.replace(_LINE_PREFIX if i == 0 else _KEY_PREFIX, "").alias(f"c{i + 1}")
-             for i in range(width)]
+            [
+                pl.col("fields").list.get(i).str.replace(_LINE_PREFIX if i == 0 else _KEY_PREFIX, "").alias(f"c{i + 1}")
+                for i in range(width)
+            ]
         )
         found.append(FoundTable(frame, "delimited lines", "line", part.get_column("line"), named=False))
     return found

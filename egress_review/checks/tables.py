@@ -112,9 +112,7 @@ def counts(series: pl.Series) -> pl.Series:
     whole = value.is_not_null() & (value >= 0) & (value == value.floor()) & (value < 2**62)
     direct = pl.select(pl.when(whole).then(value).otherwise(None)).to_series().cast(pl.Int64)
     with_percent = (
-        stripped.str.extract(_COUNT_WITH_PERCENT, 1)
-        .str.replace_all(",", "", literal=True)
-        .cast(pl.Int64, strict=False)
+        stripped.str.extract(_COUNT_WITH_PERCENT, 1).str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False)
     )
     return direct.fill_null(with_percent).rename(series.name)
 

@@ -75,9 +75,7 @@ class ChecksConfig:
     row_match_min_columns: int = 3  # a row matching cohort data on >= this many columns is row-level
     row_match_max_rows: int = 0  # block when more than this many rows match
     # Added by the checks package (defaults documented in egress_review/checks/README.md):
-    row_match_min_distinct: int = (
-        20  # cohort columns with fewer distinct values are grouping columns, not matched
-    )
+    row_match_min_distinct: int = 20  # cohort columns with fewer distinct values are grouping columns, not matched
     row_match_float_decimals: int = 6  # numbers are compared after rounding to this many decimals
     # Added for disguised leaks (issue 14; egress_review/checks/README.md):
     row_match_min_containment: float = 0.5  # share of an output column's values that must be a cohort column's

@@ -84,9 +84,7 @@ def check_can_request_for(principal: Principal, project: str, directory: Project
             f"You are not an active member of project '{project}'. Ask the project's lead to add you."
         )
     if status != "active":
-        raise ProjectNotActive(
-            f"Project '{project}' is {status}: it cannot request releases. Ask an operator."
-        )
+        raise ProjectNotActive(f"Project '{project}' is {status}: it cannot request releases. Ask an operator.")
 
 
 def can_request_for(principal: Principal, project: str, directory: ProjectDirectory) -> bool:

@@ -36,9 +36,7 @@ def check_votable(state: RequestState) -> None:
 
 def check_reason(decision: VoteDecision, reason: str) -> None:
     if decision.needs_reason and not reason.strip():
-        raise ReasonRequired(
-            "Give a reason: the analyst reads it to know what to change (or why it was rejected)."
-        )
+        raise ReasonRequired("Give a reason: the analyst reads it to know what to change (or why it was rejected).")
 
 
 def check_written_reason(reason: str, what: str) -> None:
@@ -48,9 +46,7 @@ def check_written_reason(reason: str, what: str) -> None:
 
 def check_not_voted(existing_voters: Iterable[str], reviewer: str) -> None:
     if reviewer in set(existing_voters):
-        raise AlreadyVoted(
-            "You have already decided on every file of this round; one decision per reviewer per file."
-        )
+        raise AlreadyVoted("You have already decided on every file of this round; one decision per reviewer per file.")
 
 
 def check_not_decided(existing_deciders: Iterable[str], reviewer: str, path: str) -> None:
@@ -76,9 +72,7 @@ def check_has_files(file_count: int) -> None:
 
 def check_downloadable(state: RequestState) -> None:
     if state is not RequestState.RELEASED:
-        raise NotReleased(
-            f"This request is {state.label.lower()}, not released: its files cannot be downloaded."
-        )
+        raise NotReleased(f"This request is {state.label.lower()}, not released: its files cannot be downloaded.")
 
 
 def round_outcome(

@@ -66,9 +66,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.AUTHOR,
         AuditEvent.REQUEST_RESUBMITTED,
     ),
-    Transition(
-        S.CHANGES_REQUESTED, Action.WITHDRAW, S.WITHDRAWN, Actor.AUTHOR, AuditEvent.REQUEST_WITHDRAWN
-    ),
+    Transition(S.CHANGES_REQUESTED, Action.WITHDRAW, S.WITHDRAWN, Actor.AUTHOR, AuditEvent.REQUEST_WITHDRAWN),
     Transition(S.APPROVED, Action.RELEASE, S.RELEASED, Actor.SYSTEM, AuditEvent.REQUEST_RELEASED),
     Transition(S.APPROVED, Action.REVOKE, S.REVOKED, Actor.OPERATOR, AuditEvent.REQUEST_REVOKED),
     Transition(S.RELEASED, Action.REVOKE, S.REVOKED, Actor.OPERATOR, AuditEvent.REQUEST_REVOKED),

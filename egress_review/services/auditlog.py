@@ -11,7 +11,9 @@ from ..storage.models import AuditEntry
 from .context import AirlockContext
 
 
-def list_entries(ctx: AirlockContext, principal: Principal, request_id: str | None = None, limit: int = 200) -> list[dict]:
+def list_entries(
+    ctx: AirlockContext, principal: Principal, request_id: str | None = None, limit: int = 200
+) -> list[dict]:
     permissions.check_can_operate(principal)
     limit = max(1, min(limit, 1000))
     with ctx.db.read() as session:
@@ -26,4 +28,8 @@ def verify(ctx: AirlockContext, principal: Principal) -> dict:
     with ctx.db.read() as session:
         problems = audit.verify_chain(session)
         count = session.query(AuditEntry).count()
-    return {"entries": count, "intact": not problems, "problems": [{"id": p.entry_id, "problem": p.problem} for p in problems]}
+    return {
+        "entries": count,
+        "intact": not problems,
+        "problems": [{"id": p.entry_id, "problem": p.problem} for p in problems],
+    }

@@ -32,7 +32,12 @@ def content_access(
 
 
 def open_content(
-    ctx: AirlockContext, principal: Principal, request_id: str, reason: str, what: str, staged_file_id: int | None = None
+    ctx: AirlockContext,
+    principal: Principal,
+    request_id: str,
+    reason: str,
+    what: str,
+    staged_file_id: int | None = None,
 ) -> None:
     with ctx.refusals_audited(principal, "open_content", request_id):
         reason = clean_text(reason, "reason", ctx.inputs.note_chars)

@@ -73,6 +73,6 @@ def _walk(folder: Path, prefix: str, depth: int, found: list[OutboxFile], max_pa
         elif stat.S_ISREG(st.st_mode) and len(relpath) <= max_path:
             if len(found) >= MAX_LISTED:
                 return True
-            modified = dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
+            modified = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
             found.append(OutboxFile(relpath, st.st_size, modified))
     return False

@@ -64,7 +64,9 @@ class ReleaseService:
             check_transition(RequestState(req.state), Action.RELEASE)
             files = list(
                 session.execute(
-                    select(StagedFile).where(StagedFile.request_id == req.id, StagedFile.round == req.round).order_by(StagedFile.id)
+                    select(StagedFile)
+                    .where(StagedFile.request_id == req.id, StagedFile.round == req.round)
+                    .order_by(StagedFile.id)
                 ).scalars()
             )
             for sf in files:
@@ -118,7 +120,12 @@ class ReleaseService:
                             {"operator": o.operator, "reason": o.reason, "at": _iso(o.created_at)} for o in sf.overrides
                         ],
                         "decisions": [
-                            {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason, "at": _iso(d.created_at)}
+                            {
+                                "reviewer": d.reviewer,
+                                "decision": d.decision,
+                                "reason": d.reason,
+                                "at": _iso(d.created_at),
+                            }
                             for d in decisions
                             if d.staged_file_id == sf.id
                         ],

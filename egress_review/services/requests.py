@@ -94,7 +94,9 @@ class RequestService:
             outbox = self.ctx.directory.outbox_path(project, principal.name)
             for path in paths:
                 if isinstance(path, str) and len(path) > inputs.path_chars:
-                    raise TextTooLong(f"A file's path is over {inputs.path_chars:,} characters; give it a shorter name.")
+                    raise TextTooLong(
+                        f"A file's path is over {inputs.path_chars:,} characters; give it a shorter name."
+                    )
                 inspect_outbox_file(outbox, normalise_relpath(path), self.ctx.limits)
         request_id = self.create(principal, project, title)
         if paths or context or controls:
@@ -103,7 +105,9 @@ class RequestService:
             self.add_file(principal, request_id, path, group)
         return request_id
 
-    def save_group(self, principal: Principal, request_id: str, name: str, context: str = "", controls: str = "") -> int:
+    def save_group(
+        self, principal: Principal, request_id: str, name: str, context: str = "", controls: str = ""
+    ) -> int:
         inputs = self.ctx.inputs
         with self.ctx.refusals_audited(principal, "save_group", request_id):
             name = clean_text(name, "group name", inputs.name_chars, required=True)
@@ -144,7 +148,9 @@ class RequestService:
                 req = self._editable(session, principal, request_id)
                 self.ctx.limits.check_file_count(len(req.files) + 1)
                 if any(f.path == path for f in req.files):
-                    raise DuplicateFile(f"'{path}' is already in this request. Remove it first to move it to another group.")
+                    raise DuplicateFile(
+                        f"'{path}' is already in this request. Remove it first to move it to another group."
+                    )
                 outbox = self.ctx.directory.outbox_path(req.project, req.author)
                 size = inspect_outbox_file(outbox, path, self.ctx.limits)
                 grp = _group(session, req, group)
@@ -175,7 +181,11 @@ class RequestService:
             req.files.remove(rf)
             req.updated_at = utcnow()
             audit.append(
-                session, actor=principal.name, event=AuditEvent.FILE_REMOVED, request_id=req.id, details={"path": rf.path}
+                session,
+                actor=principal.name,
+                event=AuditEvent.FILE_REMOVED,
+                request_id=req.id,
+                details={"path": rf.path},
             )
 
     def withdraw(self, principal: Principal, request_id: str) -> None:
@@ -219,7 +229,9 @@ class RequestService:
             policies.check_has_files(len(req.files))
             self.ctx.limits.check_file_count(len(req.files))
             for group in req.groups:
-                if any(f.group_id == group.id for f in req.files) and not (group.context.strip() and group.controls.strip()):
+                if any(f.group_id == group.id for f in req.files) and not (
+                    group.context.strip() and group.controls.strip()
+                ):
                     raise InvalidInput(
                         f"Describe group '{group.name}' before submitting: say what its files are (context) "
                         "and which disclosure controls you applied (controls)."
@@ -307,7 +319,9 @@ class RequestService:
 
     def _is_referenced(self, sha256: str) -> bool:
         with self.ctx.db.read() as session:
-            return session.execute(select(StagedFile.id).where(StagedFile.sha256 == sha256).limit(1)).first() is not None
+            return (
+                session.execute(select(StagedFile.id).where(StagedFile.sha256 == sha256).limit(1)).first() is not None
+            )
 
     # --- helpers ------------------------------------------------------------------
 

@@ -30,15 +30,15 @@ def parse_decision(value) -> VoteDecision:
     try:
         return VoteDecision(value)
     except ValueError:
-        raise InvalidInput(
-            "A vote's decision is one of: " + ", ".join(d.value for d in VoteDecision) + "."
-        ) from None
+        raise InvalidInput("A vote's decision is one of: " + ", ".join(d.value for d in VoteDecision) + ".") from None
 
 
 def current_files(session: Session, req: Request) -> list[StagedFile]:
     return list(
         session.execute(
-            select(StagedFile).where(StagedFile.request_id == req.id, StagedFile.round == req.round).order_by(StagedFile.id)
+            select(StagedFile)
+            .where(StagedFile.request_id == req.id, StagedFile.round == req.round)
+            .order_by(StagedFile.id)
         ).scalars()
     )
 
@@ -96,7 +96,9 @@ class ReviewService:
         round once enough reviews are complete (policies.round_outcome)."""
         existing = _decisions(session, req)
         for sf in files:
-            policies.check_not_decided((d.reviewer for d in existing if d.staged_file_id == sf.id), principal.name, sf.path)
+            policies.check_not_decided(
+                (d.reviewer for d in existing if d.staged_file_id == sf.id), principal.name, sf.path
+            )
         if decision is VoteDecision.APPROVE:
             policies.check_no_blocked_files(sf.path for sf in files if is_blocked(sf))
         for sf in files:
@@ -144,7 +146,12 @@ class ReviewService:
                 req,
                 _OUTCOME_ACTION[outcome],
                 principal.name,
-                {"reviews": complete, "approvals_required": required, "files": len(by_file), "files_approved": approved},
+                {
+                    "reviews": complete,
+                    "approvals_required": required,
+                    "files": len(by_file),
+                    "files_approved": approved,
+                },
             )
             queue_notices(session, req, transition.event)  # changes requested or rejected: the author hears
         return RequestState(req.state)
@@ -241,14 +248,22 @@ class ReviewService:
             from ..checks.types import Verdict
 
             rules = [c.rule for c in sf.checks if Verdict(c.verdict).blocks]
-            session.add(BlockOverride(staged_file_id=sf.id, operator=principal.name, reason=reason, created_at=utcnow()))
+            session.add(
+                BlockOverride(staged_file_id=sf.id, operator=principal.name, reason=reason, created_at=utcnow())
+            )
             session.flush()
             audit.append(
                 session,
                 actor=principal.name,
                 event=AuditEvent.BLOCK_OVERRIDDEN,
                 request_id=req.id,
-                details={"staged_file_id": sf.id, "path": sf.path, "sha256": sf.sha256, "rules": rules, "reason": reason},
+                details={
+                    "staged_file_id": sf.id,
+                    "path": sf.path,
+                    "sha256": sf.sha256,
+                    "rules": rules,
+                    "reason": reason,
+                },
             )
             queue_notices(session, req, AuditEvent.BLOCK_OVERRIDDEN)  # the operators hear of it
 

@@ -66,7 +66,9 @@ def list_requests(ctx: AirlockContext, principal: Principal, view: str) -> list[
             out = []
             for r in rows:
                 voted = session.execute(
-                    select(Vote.id).where(Vote.request_id == r.id, Vote.round == r.round, Vote.reviewer == principal.name)
+                    select(Vote.id).where(
+                        Vote.request_id == r.id, Vote.round == r.round, Vote.reviewer == principal.name
+                    )
                 ).first()
                 out.append({**summary(r), "you_voted": voted is not None})
             return out
@@ -102,7 +104,9 @@ def request_detail(ctx: AirlockContext, principal: Principal, request_id: str, r
             ).scalars()
         )
         current = [sf for sf in staged if sf.round == req.round]
-        comments = list(session.execute(select(Comment).where(Comment.request_id == req.id).order_by(Comment.id)).scalars())
+        comments = list(
+            session.execute(select(Comment).where(Comment.request_id == req.id).order_by(Comment.id)).scalars()
+        )
 
         def visible_comment(c: Comment) -> bool:
             return c.author == principal.name or c.author == req.author or c.round < req.round or sees_current
@@ -232,22 +236,24 @@ def _file_review(
     mine = next((d for d in decisions if d.reviewer == principal.name), None)
     undecided_reviewer = may_decide and mine is None and not sees_current
     return {
-        "approvals": None if undecided_reviewer else sum(1 for d in decisions if d.decision == VoteDecision.APPROVE.value),
+        "approvals": None
+        if undecided_reviewer
+        else sum(1 for d in decisions if d.decision == VoteDecision.APPROVE.value),
         "approvals_required": required,
         "your_decision": None if mine is None else _decision(mine),
         "decisions": [_decision(d) for d in decisions] if sees_current else [],
     }
 
 
-def _unchanged_since(
-    sf: StagedFile, staged: list[StagedFile], decisions: list[FileDecision]
-) -> dict[str, Any] | None:
+def _unchanged_since(sf: StagedFile, staged: list[StagedFile], decisions: list[FileDecision]) -> dict[str, Any] | None:
     """The previous round's copy of this file when its bytes are the same (a replaced file has none):
     the round and how many approvals it had there, so a reviewer sees what they are asked again."""
     earlier = [e for e in staged if e.round == sf.round - 1 and e.path == sf.path and e.sha256 == sf.sha256]
     if not earlier:
         return None
-    approvals = sum(1 for d in decisions if d.staged_file_id == earlier[0].id and d.decision == VoteDecision.APPROVE.value)
+    approvals = sum(
+        1 for d in decisions if d.staged_file_id == earlier[0].id and d.decision == VoteDecision.APPROVE.value
+    )
     return {"round": earlier[0].round, "approvals": approvals}
 
 
@@ -256,7 +262,13 @@ def _decision(d: FileDecision) -> dict[str, Any]:
 
 
 def _vote(v: Vote) -> dict[str, Any]:
-    return {"reviewer": v.reviewer, "round": v.round, "decision": v.decision, "reason": v.reason, "at": _iso(v.created_at)}
+    return {
+        "reviewer": v.reviewer,
+        "round": v.round,
+        "decision": v.decision,
+        "reason": v.reason,
+        "at": _iso(v.created_at),
+    }
 
 
 def _comment(c: Comment) -> dict[str, Any]:

@@ -28,7 +28,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(*, prev_hash: str, at: str, actor: str, event: str, outcome: str, request_id: str | None, details: str) -> str:
+def entry_hash(
+    *, prev_hash: str, at: str, actor: str, event: str, outcome: str, request_id: str | None, details: str
+) -> str:
     payload = canonical_json(
         {
             "prev_hash": prev_hash,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -30,12 +30,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -98,9 +98,7 @@ class StagedFile(Base):
     """The exact bytes of one file in one submission round (immutable)."""
 
     __tablename__ = "staged_files"
-    __table_args__ = (
-        UniqueConstraint("request_id", "round", "path", name="uq_staged_files_request_round_path"),
-    )
+    __table_args__ = (UniqueConstraint("request_id", "round", "path", name="uq_staged_files_request_round_path"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
@@ -142,9 +140,7 @@ class BlockOverride(Base):
 
 class Vote(Base):
     __tablename__ = "votes"
-    __table_args__ = (
-        UniqueConstraint("request_id", "round", "reviewer", name="uq_votes_request_round_reviewer"),
-    )
+    __table_args__ = (UniqueConstraint("request_id", "round", "reviewer", name="uq_votes_request_round_reviewer"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)

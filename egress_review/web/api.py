@@ -123,7 +123,11 @@ class VotesHandler(RequestHandler):
         p = self.require_principal()
         body = self.json_body()
         await self.run(
-            self.airlock.reviews.vote, p, request_id, str_field(body, "decision", required=True), str_field(body, "reason")
+            self.airlock.reviews.vote,
+            p,
+            request_id,
+            str_field(body, "decision", required=True),
+            str_field(body, "reason"),
         )
         await self.detail(p, request_id)
 
@@ -159,7 +163,11 @@ class OverrideHandler(RequestHandler):
         p = self.require_principal()
         body = self.json_body()
         await self.run(
-            self.airlock.reviews.override_block, p, request_id, int_arg(file_id), str_field(body, "reason", required=True)
+            self.airlock.reviews.override_block,
+            p,
+            request_id,
+            int_arg(file_id),
+            str_field(body, "reason", required=True),
         )
         await self.detail(p, request_id)
 
@@ -222,7 +230,10 @@ class ApiNotFoundHandler(ApiHandler):
 
     def prepare(self):
         self.write_json(
-            {"error": "not_found", "message": "There is nothing at this address. See api/openapi.json for the API's paths."},
+            {
+                "error": "not_found",
+                "message": "There is nothing at this address. See api/openapi.json for the API's paths.",
+            },
             status=404,
         )
 

@@ -59,7 +59,7 @@ def when(value) -> str:
         return ""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def make_app(

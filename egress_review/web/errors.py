@@ -66,5 +66,6 @@ def http_error_body(status: int, message: str | None = None) -> dict[str, str]:
     }
     return {
         "error": phrase.lower().replace(" ", "_").replace("-", "_"),
-        "message": message or defaults.get(status, "Something went wrong; try again, and tell an operator if it persists."),
+        "message": message
+        or defaults.get(status, "Something went wrong; try again, and tell an operator if it persists."),
     }

@@ -263,7 +263,9 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "required": ["requests"],
-                                    "properties": {"requests": {"type": "array", "items": {"$ref": _REF + "RequestSummary"}}},
+                                    "properties": {
+                                        "requests": {"type": "array", "items": {"$ref": _REF + "RequestSummary"}}
+                                    },
                                 }
                             }
                         },
@@ -271,7 +273,12 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
                 },
                 400,
                 params=[
-                    {"name": "view", "in": "query", "required": False, "schema": {"type": "string", "enum": ["mine", "queue", "all"]}}
+                    {
+                        "name": "view",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["mine", "queue", "all"]},
+                    }
                 ],
             ),
             "post": _op(
@@ -294,10 +301,27 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
             )
         },
         "/api/requests/{request_id}/groups": {
-            "post": _op("Create or update a named group (context, controls).", _DETAIL_OK, 400, 404, 409, body="Group", params=[r])
+            "post": _op(
+                "Create or update a named group (context, controls).",
+                _DETAIL_OK,
+                400,
+                404,
+                409,
+                body="Group",
+                params=[r],
+            )
         },
         "/api/requests/{request_id}/files": {
-            "post": _op("Add a file from your outbox to a group.", _DETAIL_CREATED, 400, 404, 409, 422, body="NewFile", params=[r])
+            "post": _op(
+                "Add a file from your outbox to a group.",
+                _DETAIL_CREATED,
+                400,
+                404,
+                409,
+                422,
+                body="NewFile",
+                params=[r],
+            )
         },
         "/api/requests/{request_id}/files/{file_id}": {
             "delete": _op("Remove a file from a draft.", _DETAIL_OK, 400, 404, 409, params=[r, f])
@@ -319,7 +343,15 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
             )
         },
         "/api/requests/{request_id}/files/{file_id}/override": {
-            "post": _op("Operator: let a blocked file be approved, with a written reason.", _DETAIL_OK, 400, 404, 409, body="Reason", params=[r, f])
+            "post": _op(
+                "Operator: let a blocked file be approved, with a written reason.",
+                _DETAIL_OK,
+                400,
+                404,
+                409,
+                body="Reason",
+                params=[r, f],
+            )
         },
         "/api/requests/{request_id}/files/{file_id}/decision": {
             "post": _op(
@@ -335,14 +367,36 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
             )
         },
         "/api/requests/{request_id}/submit": {
-            "post": _op("Stage and check every file, then submit (or resubmit).", _DETAIL_OK, 400, 404, 409, 422, 503, 507, params=[r])
+            "post": _op(
+                "Stage and check every file, then submit (or resubmit).",
+                _DETAIL_OK,
+                400,
+                404,
+                409,
+                422,
+                503,
+                507,
+                params=[r],
+            )
         },
-        "/api/requests/{request_id}/withdraw": {"post": _op("Withdraw your request.", _DETAIL_OK, 404, 409, params=[r])},
+        "/api/requests/{request_id}/withdraw": {
+            "post": _op("Withdraw your request.", _DETAIL_OK, 404, 409, params=[r])
+        },
         "/api/requests/{request_id}/release": {
-            "post": _op("Operator: retry the release of an approved request.", _DETAIL_OK, 404, 409, 500, 503, 507, params=[r])
+            "post": _op(
+                "Operator: retry the release of an approved request.", _DETAIL_OK, 404, 409, 500, 503, 507, params=[r]
+            )
         },
         "/api/requests/{request_id}/revoke": {
-            "post": _op("Operator: revoke an approved or released request (reason required).", _DETAIL_OK, 400, 404, 409, body="Reason", params=[r])
+            "post": _op(
+                "Operator: revoke an approved or released request (reason required).",
+                _DETAIL_OK,
+                400,
+                404,
+                409,
+                body="Reason",
+                params=[r],
+            )
         },
         "/api/requests/{request_id}/votes": {
             "post": _op(
@@ -357,7 +411,15 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
             )
         },
         "/api/requests/{request_id}/comments": {
-            "post": _op("Comment on a request or one of its files.", _DETAIL_CREATED, 400, 404, 409, body="NewComment", params=[r])
+            "post": _op(
+                "Comment on a request or one of its files.",
+                _DETAIL_CREATED,
+                400,
+                404,
+                409,
+                body="NewComment",
+                params=[r],
+            )
         },
         "/api/requests/{request_id}/manifest": {
             "get": _op(
@@ -377,7 +439,12 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
                 400,
                 params=[
                     {"name": "request_id", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
                 ],
             )
         },
@@ -391,7 +458,12 @@ def openapi_spec(base_url: str = "/") -> dict[str, Any]:
             "get": {
                 "summary": "This description.",
                 "security": [],
-                "responses": {"200": {"description": "OpenAPI 3 document.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3 document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
             }
         },
     }

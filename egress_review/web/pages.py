@@ -49,7 +49,8 @@ class PageHandler(BaseHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "frame-ancestors 'none'",
         )
         self.finish(html)
 
@@ -138,7 +139,9 @@ class RequestPage(PageHandler):
     async def get(self, request_id):
         await self.show(request_id)
 
-    async def show(self, request_id: str, error: dict | None = None, form: dict | None = None, status: int = 200) -> None:
+    async def show(
+        self, request_id: str, error: dict | None = None, form: dict | None = None, status: int = 200
+    ) -> None:
         """The request page; after a refused form, with the refusal next to that form and what was typed kept."""
         p = self.require_principal()
         ctx = self.airlock.ctx
@@ -185,7 +188,9 @@ _ACTIONS = {
         h.airlock.requests.add_file(p, rid, path, h.get_body_argument("group", ""), h.get_body_argument("comment", ""))
         for path in h.get_body_arguments("path") or [""]
     ],
-    "remove-file": lambda h, p, rid: h.airlock.requests.remove_file(p, rid, int_arg(h.get_body_argument("file_id", ""))),
+    "remove-file": lambda h, p, rid: h.airlock.requests.remove_file(
+        p, rid, int_arg(h.get_body_argument("file_id", ""))
+    ),
     "submit": lambda h, p, rid: h.airlock.requests.submit(p, rid),
     "withdraw": lambda h, p, rid: h.airlock.requests.withdraw(p, rid),
     "vote": lambda h, p, rid: h.airlock.reviews.vote(
@@ -293,7 +298,9 @@ class PdfPagePage(PageHandler):
         content = await self.run(self.airlock.ctx.staging.read_verified, sha)
         png = await self.run(render_page, content, int_arg(page))
         if png is None:
-            raise InvalidInput("That page of the PDF cannot be shown: the file is not a readable PDF, or has fewer pages.")
+            raise InvalidInput(
+                "That page of the PDF cannot be shown: the file is not a readable PDF, or has fewer pages."
+            )
         send_image(self, "image/png", png)
 
 

@@ -88,8 +88,12 @@ def preview(file_id: int, path: str, content: bytes, checks: list[dict[str, Any]
         from .pdf_pages import page_count
 
         pages = page_count(content)
-        result = Preview(kind="pdf", pages=pages) if pages else Preview(
-            kind="none", note="A PDF that could not be read: no preview. Ask the analyst for another format."
+        result = (
+            Preview(kind="pdf", pages=pages)
+            if pages
+            else Preview(
+                kind="none", note="A PDF that could not be read: no preview. Ask the analyst for another format."
+            )
         )
     elif kind.is_table:
         result = _table(CheckedFile(Path(path), content, detection), max_rows)
@@ -150,7 +154,9 @@ def _link_findings(result: Preview, file_id: int, checks: list[dict[str, Any]]) 
     """Every finding of every check, each linked to the cell, row or line it names when shown."""
     for check in checks:
         for f in check.get("findings") or ():
-            finding = Finding(check.get("rule", ""), check.get("verdict", ""), f.get("message", ""), f.get("location", ""))
+            finding = Finding(
+                check.get("rule", ""), check.get("verdict", ""), f.get("message", ""), f.get("location", "")
+            )
             finding.anchor = _anchor(result, file_id, finding.location)
             if finding.anchor:
                 result.flagged.setdefault(finding.anchor, []).append(len(result.findings))

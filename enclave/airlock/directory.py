@@ -19,8 +19,7 @@ from ..extracts.store import project_extracts, read_pseudonyms
 from ..settings import EnclaveSettings
 from ..state.db import open_state_db
 from ..state.models import AccountStatus, Role
-from ..state.queries import (active_membership, active_projects_of, email_of, find_project, find_user,
-                             people_with_role)
+from ..state.queries import active_membership, active_projects_of, email_of, find_project, find_user, people_with_role
 
 _identifier_cache: dict[str, frozenset[str]] = {}  # manifest digest -> identifiers
 _cache_lock = threading.Lock()
@@ -89,8 +88,10 @@ class EnclaveProjectDirectory(Configurable):
             proj = find_project(session, project)
             if proj is None:
                 return []
-            return [CurrentExtract(Path(e.path), Path(e.lookup_path), e.manifest_digest)
-                    for e in project_extracts(session, proj)]
+            return [
+                CurrentExtract(Path(e.path), Path(e.lookup_path), e.manifest_digest)
+                for e in project_extracts(session, proj)
+            ]
 
     def identifiers(self, project: str) -> frozenset[str]:
         found: set[str] = set()

@@ -43,10 +43,17 @@ def is_forwarded(event: AuditEvent) -> bool:
 def forwarded_entry_hash(event: AuditEvent) -> str:
     """The airlock entry's hash recomputed from its copy in the enclave's log."""
     d = event.details
-    copy = ForwardedEntry(id=d.get("airlock_id"), at=d.get("airlock_at", ""), actor=event.actor,
-                          event=event.action.removeprefix(PREFIX), outcome=event.outcome,
-                          request_id=d.get("request_id"), details=d.get("details", {}),
-                          prev_hash=d.get("airlock_prev_hash", ""), entry_hash=d.get("airlock_entry_hash", ""))
+    copy = ForwardedEntry(
+        id=d.get("airlock_id"),
+        at=d.get("airlock_at", ""),
+        actor=event.actor,
+        event=event.action.removeprefix(PREFIX),
+        outcome=event.outcome,
+        request_id=d.get("request_id"),
+        details=d.get("details", {}),
+        prev_hash=d.get("airlock_prev_hash", ""),
+        entry_hash=d.get("airlock_entry_hash", ""),
+    )
     return copy.computed_hash()
 
 
@@ -57,8 +64,9 @@ def _high_water(session: Session, from_seq: int = 0) -> tuple[int, str, int]:
     """
     egress = AuditEvent.action.startswith(PREFIX, autoescape=True)
     for lower in dict.fromkeys((from_seq, 0)):  # the tail first; the whole log if the mark is gone
-        newest = session.execute(select(AuditEvent).where(egress, AuditEvent.seq >= lower)
-                                 .order_by(AuditEvent.seq.desc())).scalars()
+        newest = session.execute(
+            select(AuditEvent).where(egress, AuditEvent.seq >= lower).order_by(AuditEvent.seq.desc())
+        ).scalars()
         for event in newest:
             if is_forwarded(event):
                 return int(event.details["airlock_id"]), str(event.details["airlock_entry_hash"]), event.seq
@@ -73,9 +81,16 @@ def _target(entry: ForwardedEntry) -> str:
 
 
 def _details(entry: ForwardedEntry) -> dict:
-    return {"source": SOURCE, "airlock_id": entry.id, "airlock_at": entry.at,
-            "airlock_prev_hash": entry.prev_hash, "airlock_entry_hash": entry.entry_hash,
-            "request_id": entry.request_id, "project": entry.project, "details": entry.details}
+    return {
+        "source": SOURCE,
+        "airlock_id": entry.id,
+        "airlock_at": entry.at,
+        "airlock_prev_hash": entry.prev_hash,
+        "airlock_entry_hash": entry.entry_hash,
+        "request_id": entry.request_id,
+        "project": entry.project,
+        "details": entry.details,
+    }
 
 
 def _breaks_chain(entry: ForwardedEntry, prev_hash: str) -> str | None:
@@ -117,8 +132,14 @@ class EnclaveAuditSink(Configurable):
                     self.refused = f"airlock entry {entry.id} was not forwarded: {reason}"
                     log.error("%s; run 'enclave audit verify'", self.refused)
                     break
-                event = audit.record(session, actor=entry.actor, action=PREFIX + entry.event,
-                                     target=_target(entry), outcome=entry.outcome, details=_details(entry))
+                event = audit.record(
+                    session,
+                    actor=entry.actor,
+                    action=PREFIX + entry.event,
+                    target=_target(entry),
+                    outcome=entry.outcome,
+                    details=_details(entry),
+                )
                 last_id, last_hash = entry.id, entry.entry_hash
                 added += 1
                 mark = event.seq

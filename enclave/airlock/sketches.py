@@ -35,8 +35,9 @@ def write_extract_sketches(extract: Path) -> Path | None:
         shutil.rmtree(final, ignore_errors=True)
         os.rename(partial, final)
     except Exception:
-        log.warning("could not write the sketches of %s; the airlock will build them on first use",
-                    extract, exc_info=True)
+        log.warning(
+            "could not write the sketches of %s; the airlock will build them on first use", extract, exc_info=True
+        )
         shutil.rmtree(partial, ignore_errors=True)
         return None
     return final

@@ -53,26 +53,49 @@ def _forwarded_copies(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], 
     for event in events:
         if not is_forwarded(event):
             if event.action.startswith(PREFIX):
-                problems.append(Problem("enclave", event.seq, INSERTED, f"it looks like an airlock entry but has no "
-                                                                        f"source '{SOURCE}': it was not forwarded"))
+                problems.append(
+                    Problem(
+                        "enclave",
+                        event.seq,
+                        INSERTED,
+                        f"it looks like an airlock entry but has no source '{SOURCE}': it was not forwarded",
+                    )
+                )
             continue
         airlock_id = event.details.get("airlock_id")
         if not isinstance(airlock_id, int):
             problems.append(Problem("enclave", event.seq, EDITED, "its airlock entry id is missing"))
             continue
         if airlock_id in copies:
-            problems.append(Problem("enclave", event.seq, INSERTED,
-                                    f"airlock entry {airlock_id} is already in the log at seq "
-                                    f"{copies[airlock_id].seq}"))
+            problems.append(
+                Problem(
+                    "enclave",
+                    event.seq,
+                    INSERTED,
+                    f"airlock entry {airlock_id} is already in the log at seq {copies[airlock_id].seq}",
+                )
+            )
             continue
         if airlock_id < last_id:
-            problems.append(Problem("enclave", event.seq, REORDERED,
-                                    f"it holds airlock entry {airlock_id} after airlock entry {last_id}"))
+            problems.append(
+                Problem(
+                    "enclave",
+                    event.seq,
+                    REORDERED,
+                    f"it holds airlock entry {airlock_id} after airlock entry {last_id}",
+                )
+            )
         if not event.action.startswith(PREFIX):
             problems.append(Problem("enclave", event.seq, EDITED, f"its action lacks the prefix '{PREFIX}'"))
         elif forwarded_entry_hash(event) != event.details.get("airlock_entry_hash"):
-            problems.append(Problem("enclave", event.seq, EDITED,
-                                    f"its copy of airlock entry {airlock_id} does not match that entry's hash"))
+            problems.append(
+                Problem(
+                    "enclave",
+                    event.seq,
+                    EDITED,
+                    f"its copy of airlock entry {airlock_id} does not match that entry's hash",
+                )
+            )
         copies[airlock_id] = event
         last_id = max(last_id, airlock_id)
     return copies, problems
@@ -86,19 +109,44 @@ def _cross_check(entries: list[ChainLink], copies: dict[int, AuditEvent]) -> lis
         copy = copies.get(entry.id)
         moved_from = forwarded_as.get(entry.entry_hash)
         if moved_from is not None and moved_from != entry.id:
-            problems.append(Problem("airlock", entry.id, REORDERED, f"it was forwarded as airlock entry {moved_from} "
-                                                                    f"and now sits at {entry.id}"))
+            problems.append(
+                Problem(
+                    "airlock",
+                    entry.id,
+                    REORDERED,
+                    f"it was forwarded as airlock entry {moved_from} and now sits at {entry.id}",
+                )
+            )
         elif copy is None:
-            problems.append(Problem("airlock", entry.id, MISSING, "it is not in the enclave's log (not forwarded: "
-                                                                  "the airlock's chain breaks at or before it)"))
+            problems.append(
+                Problem(
+                    "airlock",
+                    entry.id,
+                    MISSING,
+                    "it is not in the enclave's log (not forwarded: the airlock's chain breaks at or before it)",
+                )
+            )
         elif copy.details.get("airlock_entry_hash") != entry.entry_hash:
-            problems.append(Problem("airlock", entry.id, EDITED, f"its hash differs from its copy in the one log "
-                                                                 f"(enclave seq {copy.seq}): it was changed and "
-                                                                 "re-hashed"))
+            problems.append(
+                Problem(
+                    "airlock",
+                    entry.id,
+                    EDITED,
+                    f"its hash differs from its copy in the one log "
+                    f"(enclave seq {copy.seq}): it was changed and "
+                    "re-hashed",
+                )
+            )
     for airlock_id, copy in sorted(copies.items()):
         if airlock_id not in ids:
-            problems.append(Problem("airlock", airlock_id, DELETED, f"it is in the one log (enclave seq {copy.seq}) "
-                                                                    "but gone from the airlock's database"))
+            problems.append(
+                Problem(
+                    "airlock",
+                    airlock_id,
+                    DELETED,
+                    f"it is in the one log (enclave seq {copy.seq}) but gone from the airlock's database",
+                )
+            )
     return problems
 
 
@@ -123,15 +171,20 @@ def verify_one_log(settings: EnclaveSettings) -> Verdict:
         problems = verify_chain(session)
         this_installation = installation_id(session)
         paths = anchor_paths(settings.database_url)
-        problems += check_against_anchor(paths, {e.seq: e.entry_hash for e in events}, newest_seq,
-                                         this_installation)
+        problems += check_against_anchor(paths, {e.seq: e.entry_hash for e in events}, newest_seq, this_installation)
         foreign = foreign_lines(paths, this_installation)
         copies, copy_problems = _forwarded_copies(events)
         problems += copy_problems
         if entries is None:
             if copies:
-                problems.append(Problem("airlock", None, DELETED, f"its database is gone, but the one log holds "
-                                                                  f"{len(copies)} of its entries"))
+                problems.append(
+                    Problem(
+                        "airlock",
+                        None,
+                        DELETED,
+                        f"its database is gone, but the one log holds {len(copies)} of its entries",
+                    )
+                )
             return Verdict(len(events), None, _once_per_entry(problems), foreign)
         problems += classify("airlock", [_airlock_link(e) for e in entries])
         problems += _cross_check(entries, copies)

@@ -89,8 +89,9 @@ class EnclaveAuthenticator(NativeAuthenticator):
     def _audit(self, username: str, outcome: str, ip: str, reason: str = "") -> None:
         details = {"ip": ip, **({"reason": reason} if reason else {})}
         with self.state.transaction() as session:
-            audit.record(session, actor=username or "-", action="login", target=username or "-", outcome=outcome,
-                         details=details)
+            audit.record(
+                session, actor=username or "-", action="login", target=username or "-", outcome=outcome, details=details
+            )
 
     def _model(self, username: str) -> dict | None:
         """The hub's view of an active enclave account: its name and its roles as groups."""
@@ -115,8 +116,11 @@ class EnclaveAuthenticator(NativeAuthenticator):
             self.db.close()
             if name and not has_2fa and self.second_factor_required:
                 self._audit(username, "refused", ip, "no second factor enrolled")
-                raise web.HTTPError(403, "Your account has no second factor yet, and this enclave requires one. "
-                                         "Ask an operator to enrol it ('enclave user enable-totp').")
+                raise web.HTTPError(
+                    403,
+                    "Your account has no second factor yet, and this enclave requires one. "
+                    "Ask an operator to enrol it ('enclave user enable-totp').",
+                )
             if name and has_2fa and not self._first_use_of_code(name, secret, data.get("2fa", "")):
                 self.add_login_attempt(name)
                 self._audit(username, "refused", ip, "TOTP code used already")

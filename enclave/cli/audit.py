@@ -18,8 +18,14 @@ from .context import operator_context
 
 
 def _filter(args) -> AuditFilter:
-    return AuditFilter(user=args.user, project=args.project, action=args.action, since=args.since,
-                       until=args.until, outcome=args.outcome)
+    return AuditFilter(
+        user=args.user,
+        project=args.project,
+        action=args.action,
+        since=args.since,
+        until=args.until,
+        outcome=args.outcome,
+    )
 
 
 def _catch_up(ctx) -> None:
@@ -37,7 +43,7 @@ def _show(args):
     ctx = operator_context()
     _catch_up(ctx)
     with ctx.db.reading() as session:
-        events = list(find_events(session, query))[-args.limit:]
+        events = list(find_events(session, query))[-args.limit :]
         if args.json:
             lines = [json.dumps(as_record(e), sort_keys=True) for e in events]
         else:
@@ -80,8 +86,9 @@ def _export(args):
 
 def _access(args):
     with operator_context().db.reading() as session:
-        rows = dataset_access(session, args.dataset, user=args.user, project=args.project, since=args.since,
-                              until=args.until)
+        rows = dataset_access(
+            session, args.dataset, user=args.user, project=args.project, since=args.since, until=args.until
+        )
     if args.json:
         for row in rows:
             print(json.dumps(row, sort_keys=True))
@@ -96,30 +103,41 @@ def _verify(args):
     ctx = operator_context()
     _catch_up(ctx)
     verdict = verify_one_log(ctx.settings)
-    airlock = ("the airlock has not run here" if verdict.airlock_entries is None
-               else f"{verdict.airlock_entries} airlock entries")
+    airlock = (
+        "the airlock has not run here"
+        if verdict.airlock_entries is None
+        else f"{verdict.airlock_entries} airlock entries"
+    )
     for line in verdict.foreign:
         print(f"note: {line}")
     if verdict.foreign:
-        print(f"note: {len(verdict.foreign)} anchor line(s) belong to another installation's database; they were "
-              "set aside. Find what wrote them (another installation or a test run given this state folder).")
+        print(
+            f"note: {len(verdict.foreign)} anchor line(s) belong to another installation's database; they were "
+            "set aside. Find what wrote them (another installation or a test run given this state folder)."
+        )
     if verdict.problems:
         for problem in verdict.problems:
             print(problem)
-        print(f"The audit log is NOT intact: {len(verdict.problems)} problem(s) in {verdict.enclave_entries} "
-              f"entries ({airlock}). Keep copies of the database and the anchor before anything else.")
+        print(
+            f"The audit log is NOT intact: {len(verdict.problems)} problem(s) in {verdict.enclave_entries} "
+            f"entries ({airlock}). Keep copies of the database and the anchor before anything else."
+        )
         return 1
-    print(f"The audit log is intact: {verdict.enclave_entries} entries, {airlock}, all in the one log, "
-          "matching the anchor.")
+    print(
+        f"The audit log is intact: {verdict.enclave_entries} entries, {airlock}, all in the one log, "
+        "matching the anchor."
+    )
 
 
 def _filters(parser):
     parser.add_argument("--user", help="events by or about this person")
     parser.add_argument("--project")
-    parser.add_argument("--action", "--event", dest="action",
-                        help="an action or a prefix, e.g. 'login', 'project.' or 'egress.'")
-    parser.add_argument("--since", help="ISO date or time (UTC unless it says), or a span back from now: 30m, "
-                                        "24h, 7d, 2w; inclusive")
+    parser.add_argument(
+        "--action", "--event", dest="action", help="an action or a prefix, e.g. 'login', 'project.' or 'egress.'"
+    )
+    parser.add_argument(
+        "--since", help="ISO date or time (UTC unless it says), or a span back from now: 30m, 24h, 7d, 2w; inclusive"
+    )
     parser.add_argument("--until", help="as --since; exclusive")
     parser.add_argument("--outcome", choices=OUTCOMES)
 
@@ -131,8 +149,11 @@ def register_audit(groups):
     _filters(p)
     p.add_argument("--limit", type=int, default=200, help="show at most the newest N (default 200)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, as export writes")
-    p.add_argument("--long", action="store_true", help="every detail, the sequence number and the hash; "
-                                                       "lines are not cut to the terminal's width")
+    p.add_argument(
+        "--long",
+        action="store_true",
+        help="every detail, the sequence number and the hash; lines are not cut to the terminal's width",
+    )
     p.set_defaults(func=_show)
     p = sub.add_parser("export", help="write matching events as JSON lines (for a SIEM)")
     _filters(p)
@@ -146,5 +167,6 @@ def register_audit(groups):
     p.add_argument("--until", help="as for 'show'")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_access)
-    sub.add_parser("verify", help="detect edited, inserted, reordered or deleted entries in the enclave's and the "
-                                  "airlock's logs").set_defaults(func=_verify)
+    sub.add_parser(
+        "verify", help="detect edited, inserted, reordered or deleted entries in the enclave's and the airlock's logs"
+    ).set_defaults(func=_verify)

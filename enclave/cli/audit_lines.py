@@ -33,8 +33,9 @@ def _reason(details: dict) -> tuple[str, dict]:
 
 
 def _rest(details: dict) -> str:
-    return " ".join(f"{key}={json.dumps(value, sort_keys=True, ensure_ascii=False)}"
-                    for key, value in sorted(details.items()))
+    return " ".join(
+        f"{key}={json.dumps(value, sort_keys=True, ensure_ascii=False)}" for key, value in sorted(details.items())
+    )
 
 
 def readable_line(event: AuditEvent, width: int | None) -> str:
@@ -46,5 +47,5 @@ def readable_line(event: AuditEvent, width: int | None) -> str:
         parts.append(f"(seq {event.seq}, at {event.at}, hash {event.entry_hash})")
     line = "  ".join([parts[0], " · ".join(parts[1:])]).rstrip()
     if width is not None and len(line) > width:
-        line = line[:max(width - 1, 0)] + ELLIPSIS
+        line = line[: max(width - 1, 0)] + ELLIPSIS
     return line

@@ -27,34 +27,43 @@ def _stopped(names: list[str]) -> None:
 
 # --- projects -----------------------------------------------------------------
 
+
 def _project_create(args):
-    p = projects.create_project(operator_context(), args.name, title=args.title, image=args.image,
-                                approvals_required=args.approvals)
+    p = projects.create_project(
+        operator_context(), args.name, title=args.title, image=args.image, approvals_required=args.approvals
+    )
     print(f"Created project {p.name}.")
 
 
 def _project_list(args):
-    rows = [[p.name, p.status.value, p.image, p.mem_limit or "-", str(p.cpu_limit or "-"), p.title]
-            for p in projects.list_projects(operator_context())]
+    rows = [
+        [p.name, p.status.value, p.image, p.mem_limit or "-", str(p.cpu_limit or "-"), p.title]
+        for p in projects.list_projects(operator_context())
+    ]
     _table(rows, ["NAME", "STATUS", "IMAGE", "MEM", "CPU", "TITLE"])
 
 
 def _project_status(action):
     def run(args):
         ctx = operator_context()
-        result = {"suspend": projects.suspend_project, "resume": projects.resume_project,
-                  "archive": projects.archive_project}[action](ctx, args.name)
+        result = {
+            "suspend": projects.suspend_project,
+            "resume": projects.resume_project,
+            "archive": projects.archive_project,
+        }[action](ctx, args.name)
         print(f"Project {args.name}: {action} done.")
         if isinstance(result, list):
             _stopped(result)
+
     return run
 
 
 def _project_limits(args):
-    p = projects.set_limits(operator_context(), args.name, mem_limit=args.mem, cpu_limit=args.cpu,
-                            pids_limit=args.pids)
-    print(f"Project {p.name}: memory {p.mem_limit or 'default'}, CPU {p.cpu_limit or 'default'}, "
-          f"processes {p.pids_limit or 'default'} (applies to workspaces started from now on).")
+    p = projects.set_limits(operator_context(), args.name, mem_limit=args.mem, cpu_limit=args.cpu, pids_limit=args.pids)
+    print(
+        f"Project {p.name}: memory {p.mem_limit or 'default'}, CPU {p.cpu_limit or 'default'}, "
+        f"processes {p.pids_limit or 'default'} (applies to workspaces started from now on)."
+    )
 
 
 def _project_idle_timeout(args):
@@ -69,8 +78,11 @@ def _project_idle_timeout(args):
         own = get_project(session, args.name).idle_timeout
     effective = EnclaveSettings().idle_timeout if own is None else own
     source = "the installation's default" if own is None else "set for the project"
-    print(f"{args.name}: workspaces idle for {effective / 60:g} minutes are stopped ({source})" if effective
-          else f"{args.name}: idle workspaces are never stopped ({source})")
+    print(
+        f"{args.name}: workspaces idle for {effective / 60:g} minutes are stopped ({source})"
+        if effective
+        else f"{args.name}: idle workspaces are never stopped ({source})"
+    )
 
 
 def register_project(groups):
@@ -83,13 +95,17 @@ def register_project(groups):
     p.add_argument("--approvals", type=int, default=2, help="independent approvals an output release needs")
     p.set_defaults(func=_project_create)
     sub.add_parser("list", help="list projects").set_defaults(func=_project_list)
-    for action, text in (("suspend", "stop its workspaces now and refuse new ones"),
-                         ("resume", "allow workspaces again"), ("archive", "close for good")):
+    for action, text in (
+        ("suspend", "stop its workspaces now and refuse new ones"),
+        ("resume", "allow workspaces again"),
+        ("archive", "close for good"),
+    ):
         p = sub.add_parser(action, help=text)
         p.add_argument("name")
         p.set_defaults(func=_project_status(action))
-    p = sub.add_parser("idle-timeout", help="minutes without activity before the project's workspaces are "
-                                            "stopped (no option: show it)")
+    p = sub.add_parser(
+        "idle-timeout", help="minutes without activity before the project's workspaces are stopped (no option: show it)"
+    )
     p.add_argument("name")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--minutes", type=float, help="0: never stop them")
@@ -104,6 +120,7 @@ def register_project(groups):
 
 
 # --- users and members ---------------------------------------------------------
+
 
 def _user_add(args):
     account = people.add_user(operator_context(), args.name, args.role, args.email or "")
@@ -120,8 +137,10 @@ def _user_remove(args):
 
 
 def _user_list(args):
-    rows = [[u["name"], u["status"], ",".join(u["roles"]), ",".join(u["projects"]) or "-"]
-            for u in people.list_users(operator_context())]
+    rows = [
+        [u["name"], u["status"], ",".join(u["roles"]), ",".join(u["projects"]) or "-"]
+        for u in people.list_users(operator_context())
+    ]
     _table(rows, ["NAME", "STATUS", "ROLES", "PROJECTS"])
 
 
@@ -130,6 +149,7 @@ def _user_role(grant: bool):
         fn = people.grant_role if grant else people.revoke_role
         roles = fn(operator_context(), args.name, args.role)
         print(f"{args.name} now has roles: {', '.join(roles)} (the hub applies it within a minute).")
+
     return run
 
 
@@ -145,8 +165,11 @@ def _user_reset_password(args):
 
 def _user_unlock(args):
     forgiven = people.unlock_user(operator_context(), args.name)
-    print(f"{args.name} can log in again ({forgiven} failed login(s) in a row forgiven)." if forgiven
-          else f"{args.name} was not locked; nothing changed.")
+    print(
+        f"{args.name} can log in again ({forgiven} failed login(s) in a row forgiven)."
+        if forgiven
+        else f"{args.name} was not locked; nothing changed."
+    )
 
 
 def _user_enable_totp(args):
@@ -208,8 +231,10 @@ def _member_remove(args):
 def register_member(groups):
     parser = groups.add_parser("member", help="add people to projects and remove them")
     sub = parser.add_subparsers(dest="action", required=True)
-    for action, fn, text in (("add", _member_add, "give a user access to a project"),
-                             ("remove", _member_remove, "end access and stop their workspace now")):
+    for action, fn, text in (
+        ("add", _member_add, "give a user access to a project"),
+        ("remove", _member_remove, "end access and stop their workspace now"),
+    ):
         p = sub.add_parser(action, help=text)
         p.add_argument("project")
         p.add_argument("user")
@@ -218,18 +243,31 @@ def register_member(groups):
 
 # --- datasets ------------------------------------------------------------------
 
+
 def _record_changes(args) -> dict:
     """The data register's fields given on the command line (those not given are left out)."""
-    names = {"description": "description", "provider": "provider", "owner_contact": "owner_contact",
-             "received": "received_on", "expires": "expires_on", "approved_by": "approved_by"}
+    names = {
+        "description": "description",
+        "provider": "provider",
+        "owner_contact": "owner_contact",
+        "received": "received_on",
+        "expires": "expires_on",
+        "approved_by": "approved_by",
+    }
     return {field: getattr(args, option) for option, field in names.items() if getattr(args, option) is not None}
 
 
 def _dataset_register(args):
     record = datasets.DataRecord(**{"received_on": date.today(), **_record_changes(args)})
-    d = datasets.register_dataset(operator_context(), args.name, args.version, Path(args.folder),
-                                  checksums_file=Path(args.checksums) if args.checksums else None,
-                                  identifier_column=args.id_column, record=record)
+    d = datasets.register_dataset(
+        operator_context(),
+        args.name,
+        args.version,
+        Path(args.folder),
+        checksums_file=Path(args.checksums) if args.checksums else None,
+        identifier_column=args.id_column,
+        record=record,
+    )
     print(f"Registered {d.label}: {d.file_count} files, {d.total_bytes} bytes, manifest {d.manifest_digest}.")
 
 
@@ -248,11 +286,23 @@ def _ends(d) -> str:
 
 
 def _dataset_list(args):
-    rows = [[d.name, d.version, str(d.file_count), str(d.total_bytes), d.provider or "-",
-             str(d.received_on or "-"), _ends(d), d.approved_by or "-", d.path]
-            for d in datasets.list_datasets(operator_context())]
-    _table(rows, ["NAME", "VERSION", "FILES", "BYTES", "PROVIDER", "RECEIVED", "AGREEMENT ENDS", "APPROVED BY",
-                  "FOLDER"])
+    rows = [
+        [
+            d.name,
+            d.version,
+            str(d.file_count),
+            str(d.total_bytes),
+            d.provider or "-",
+            str(d.received_on or "-"),
+            _ends(d),
+            d.approved_by or "-",
+            d.path,
+        ]
+        for d in datasets.list_datasets(operator_context())
+    ]
+    _table(
+        rows, ["NAME", "VERSION", "FILES", "BYTES", "PROVIDER", "RECEIVED", "AGREEMENT ENDS", "APPROVED BY", "FOLDER"]
+    )
 
 
 def _dataset_show(args):
@@ -260,25 +310,38 @@ def _dataset_show(args):
 
     with operator_context().db.reading() as session:
         d = get_dataset(session, args.name, args.version)
-        print(f"{d.label}\n  folder:            {d.path}\n  files:             {d.file_count} "
-              f"({d.total_bytes} bytes), manifest {d.manifest_digest}\n"
-              f"  description:       {d.description or '-'}\n  provider:          {d.provider or '-'}\n"
-              f"  data owner:        {d.owner_contact or '-'}\n  received:          {d.received_on or '-'}\n"
-              f"  agreement ends:    {_ends(d)}\n  receipt approved:  {d.approved_by or '-'}\n"
-              f"  registered:        {d.registered_at:%Y-%m-%d %H:%M} UTC")
+        print(
+            f"{d.label}\n  folder:            {d.path}\n  files:             {d.file_count} "
+            f"({d.total_bytes} bytes), manifest {d.manifest_digest}\n"
+            f"  description:       {d.description or '-'}\n  provider:          {d.provider or '-'}\n"
+            f"  data owner:        {d.owner_contact or '-'}\n  received:          {d.received_on or '-'}\n"
+            f"  agreement ends:    {_ends(d)}\n  receipt approved:  {d.approved_by or '-'}\n"
+            f"  registered:        {d.registered_at:%Y-%m-%d %H:%M} UTC"
+        )
 
 
 def _record_options(p, required: bool) -> None:
     """The data register's fields: required when registering (except description, expiry), optional to change."""
     p.add_argument("--description", help="what the data is")
     p.add_argument("--provider", required=required, help="who provided it (an organisation)")
-    p.add_argument("--owner-contact", dest="owner_contact", required=required,
-                   help="the data owner's contact, e.g. an email address")
+    p.add_argument(
+        "--owner-contact",
+        dest="owner_contact",
+        required=required,
+        help="the data owner's contact, e.g. an email address",
+    )
     p.add_argument("--received", type=date.fromisoformat, help="when it was received, YYYY-MM-DD (default today)")
-    p.add_argument("--expires", type=date.fromisoformat,
-                   help="when the data access agreement ends, YYYY-MM-DD: no approvals after it")
-    p.add_argument("--approved-by", dest="approved_by", required=required,
-                   help="who approved receiving it (a person, or a committee and its reference)")
+    p.add_argument(
+        "--expires",
+        type=date.fromisoformat,
+        help="when the data access agreement ends, YYYY-MM-DD: no approvals after it",
+    )
+    p.add_argument(
+        "--approved-by",
+        dest="approved_by",
+        required=required,
+        help="who approved receiving it (a person, or a committee and its reference)",
+    )
 
 
 def _dataset_verify(args):
@@ -289,15 +352,16 @@ def _dataset_verify(args):
         dataset = get_dataset(session, args.name, args.version)
     datasets.check_dataset_integrity(dataset)
     checked = datasets.check_extracts_integrity(ctx, args.name, args.version)
-    print(f"{dataset.label} matches its manifest ({dataset.file_count} files); "
-          f"so do its {checked} project extract(s).")
+    print(f"{dataset.label} matches its manifest ({dataset.file_count} files); so do its {checked} project extract(s).")
 
 
 def _dataset_approve(args):
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields is not None else None
     datasets.approve_dataset(operator_context(), args.project, args.name, args.version, fields=fields)
-    print(f"{args.name}@{args.version} is approved for {args.project}; its extract (pseudonymised, "
-          f"{'fields ' + ', '.join(fields) if fields else 'all fields'}) is mounted read-only in new workspaces.")
+    print(
+        f"{args.name}@{args.version} is approved for {args.project}; its extract (pseudonymised, "
+        f"{'fields ' + ', '.join(fields) if fields else 'all fields'}) is mounted read-only in new workspaces."
+    )
 
 
 def _dataset_revoke(args):
@@ -321,8 +385,7 @@ def register_dataset(groups):
     p.add_argument("version")
     _record_options(p, required=False)
     p.set_defaults(func=_dataset_record)
-    sub.add_parser("list", help="list registered datasets with their register records").set_defaults(
-        func=_dataset_list)
+    sub.add_parser("list", help="list registered datasets with their register records").set_defaults(func=_dataset_list)
     p = sub.add_parser("show", help="a dataset version's whole record")
     p.add_argument("name")
     p.add_argument("version")
@@ -331,21 +394,27 @@ def register_dataset(groups):
     p.add_argument("name")
     p.add_argument("version")
     p.set_defaults(func=_dataset_verify)
-    for action, fn, text in (("approve", _dataset_approve, "approve a dataset for a project (checks it first)"),
-                             ("revoke", _dataset_revoke, "end an approval and stop the project's workspaces")):
+    for action, fn, text in (
+        ("approve", _dataset_approve, "approve a dataset for a project (checks it first)"),
+        ("revoke", _dataset_revoke, "end an approval and stop the project's workspaces"),
+    ):
         p = sub.add_parser(action, help=text)
         p.add_argument("project")
         p.add_argument("name")
         p.add_argument("version")
         if action == "approve":
-            p.add_argument("--fields", help="comma-separated fields to extract (default: all); "
-                                            "the identifier column is always kept, pseudonymised. For a "
-                                            "genotype dataset the fields are samples.parquet's columns; "
-                                            "the VCF and MatrixTable are always extracted whole")
+            p.add_argument(
+                "--fields",
+                help="comma-separated fields to extract (default: all); "
+                "the identifier column is always kept, pseudonymised. For a "
+                "genotype dataset the fields are samples.parquet's columns; "
+                "the VCF and MatrixTable are always extracted whole",
+            )
         p.set_defaults(func=fn)
 
 
 # --- leak tracing ----------------------------------------------------------------
+
 
 def _trace(args):
     from ..extracts.trace import RULE, trace_file
@@ -356,13 +425,20 @@ def _trace(args):
         print("Matches no project.")
     for m in report.projects:
         canaries = ", ".join(m.canaries) if m.canaries else "none"
-        print(f"Project {m.project}: confidence {m.confidence}; {m.pseudonyms} pseudonyms matched "
-              f"(extracts {', '.join(m.extracts) or '-'}); canaries matched: {canaries}.")
+        print(
+            f"Project {m.project}: confidence {m.confidence}; {m.pseudonyms} pseudonyms matched "
+            f"(extracts {', '.join(m.extracts) or '-'}); canaries matched: {canaries}."
+        )
     for s in report.sources:
-        verdict = ("matches the source cohort, not a project extract" if s.confidence != "low"
-                   else "the file may come from the source data, not an extract")
-        print(f"SOURCE identifiers of {s.dataset}: {s.identifiers} matched ({s.expected_by_chance:.1f} expected by "
-              f"chance), confidence {s.confidence}: {verdict}.")
+        verdict = (
+            "matches the source cohort, not a project extract"
+            if s.confidence != "low"
+            else "the file may come from the source data, not an extract"
+        )
+        print(
+            f"SOURCE identifiers of {s.dataset}: {s.identifiers} matched ({s.expected_by_chance:.1f} expected by "
+            f"chance), confidence {s.confidence}: {verdict}."
+        )
     print(RULE)
 
 
@@ -373,6 +449,7 @@ def register_trace(groups):
 
 
 # --- set-up ------------------------------------------------------------------
+
 
 def _images_build(args):
     from ..images.build import build_image
@@ -391,35 +468,48 @@ def _cohort_generate(args):
 
 def _cohort_genotypes(args):
     from ..cohort.genotypes import generate_genotypes
-
     from ..errors import InvalidInput
 
     try:
-        summary = generate_genotypes(Path(args.out), Path(args.cohort), samples=args.samples,
-                                     variants=args.variants, seed=args.seed,
-                                     truth=Path(args.truth) if args.truth else None,
-                                     causal=args.causal, with_matrix_table=not args.no_matrix_table)
+        summary = generate_genotypes(
+            Path(args.out),
+            Path(args.cohort),
+            samples=args.samples,
+            variants=args.variants,
+            seed=args.seed,
+            truth=Path(args.truth) if args.truth else None,
+            causal=args.causal,
+            with_matrix_table=not args.no_matrix_table,
+        )
     except ValueError as e:
         raise InvalidInput(f"{e}.") from None
-    print(f"Generated {summary.samples:,} samples x {summary.variants:,} variants in {summary.out_dir} "
-          f"({', '.join(summary.files)}); {len(summary.causal)} causal variants recorded in {summary.truth} "
-          "(outside the dataset folder: do not register or copy it with the data).")
+    print(
+        f"Generated {summary.samples:,} samples x {summary.variants:,} variants in {summary.out_dir} "
+        f"({', '.join(summary.files)}); {len(summary.causal)} causal variants recorded in {summary.truth} "
+        "(outside the dataset folder: do not register or copy it with the data)."
+    )
 
 
 def _demo_seed(args):
     from ..demo import seed_demo
 
     ctx = operator_context()
-    seed_demo(ctx, participants=args.participants, genotype_samples=args.genotype_samples,
-              genotype_variants=args.genotype_variants)
+    seed_demo(
+        ctx,
+        participants=args.participants,
+        genotype_samples=args.genotype_samples,
+        genotype_variants=args.genotype_variants,
+    )
     installation.record(ctx.settings)
 
 
 def _init(args):
     ctx = operator_context()  # makes the state folder and database
     pointer = installation.record(ctx.settings)
-    print(f"Installation '{ctx.settings.instance}' is ready at {ctx.settings.state_dir}. Later commands of this "
-          f"account use it (recorded in {pointer}); ENCLAVE_STATE_DIR names another.")
+    print(
+        f"Installation '{ctx.settings.instance}' is ready at {ctx.settings.state_dir}. Later commands of this "
+        f"account use it (recorded in {pointer}); ENCLAVE_STATE_DIR names another."
+    )
 
 
 def _remove_instance(args):
@@ -434,8 +524,11 @@ def _remove_instance(args):
 
 
 def register_setup(groups):
-    p = groups.add_parser("init", help="make an empty installation in $ENCLAVE_STATE_DIR (or /var/lib/enclave) "
-                                       "and point this account's later commands at it")
+    p = groups.add_parser(
+        "init",
+        help="make an empty installation in $ENCLAVE_STATE_DIR (or /var/lib/enclave) "
+        "and point this account's later commands at it",
+    )
     p.set_defaults(func=_init, installation=installation.CREATE)
     p = groups.add_parser("teardown", help="remove this installation's containers, networks and firewall rules")
     p.set_defaults(func=_remove_instance)
@@ -455,8 +548,10 @@ def register_setup(groups):
     g.set_defaults(func=_cohort_generate)
     from ..cohort import genotypes as geno
 
-    g = sub.add_parser("genotypes", help="simulate genotypes (VCF, Hail MatrixTable) and a trait with real "
-                                         "associations for a sample of a cohort")
+    g = sub.add_parser(
+        "genotypes",
+        help="simulate genotypes (VCF, Hail MatrixTable) and a trait with real associations for a sample of a cohort",
+    )
     g.add_argument("out", help="new or empty dataset folder")
     g.add_argument("--cohort", required=True, help="the phenotype cohort folder (from 'cohort generate')")
     g.add_argument("--samples", type=int, default=geno.DEFAULT_SAMPLES)
@@ -470,11 +565,24 @@ def register_setup(groups):
     sub = p.add_subparsers(dest="action", required=True)
     s = sub.add_parser("seed", help="demo cohort, project and accounts (idempotent; passwords printed once)")
     s.add_argument("--participants", type=int, default=500_000)
-    s.add_argument("--genotype-samples", type=int, default=geno.DEFAULT_SAMPLES,
-                   help="samples of the genotypes dataset (0: no genotypes dataset)")
+    s.add_argument(
+        "--genotype-samples",
+        type=int,
+        default=geno.DEFAULT_SAMPLES,
+        help="samples of the genotypes dataset (0: no genotypes dataset)",
+    )
     s.add_argument("--genotype-variants", type=int, default=geno.DEFAULT_VARIANTS)
     s.set_defaults(func=_demo_seed, installation=installation.CREATE)
 
 
-REGISTRARS = [register_project, register_user, register_member, register_dataset, register_trace, register_audit,
-             register_spark, register_setup, register_swarm]
+REGISTRARS = [
+    register_project,
+    register_user,
+    register_member,
+    register_dataset,
+    register_trace,
+    register_audit,
+    register_spark,
+    register_setup,
+    register_swarm,
+]

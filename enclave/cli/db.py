@@ -10,8 +10,10 @@ from ..state.db import make_engine
 def _status(args):
     engine = make_engine(EnclaveSettings().database_url)
     current, newest = schema.revision_of(engine), schema.head()
-    print(f"The state database is at revision {current or 'none (made before migrations)'}; this enclave's newest "
-          f"is {newest}." + ("" if current == newest else " Back it up, then run 'enclave db upgrade'."))
+    print(
+        f"The state database is at revision {current or 'none (made before migrations)'}; this enclave's newest "
+        f"is {newest}." + ("" if current == newest else " Back it up, then run 'enclave db upgrade'.")
+    )
     return 0 if current == newest else 1
 
 
@@ -28,9 +30,11 @@ def register_db(groups):
     p = groups.add_parser("db", help="the state database's schema: its revision, and upgrading it")
     sub = p.add_subparsers(dest="action", required=True)
     sub.add_parser("status", help="the revision it is at and the newest (exit 1 when behind)").set_defaults(
-        func=_status)
-    sub.add_parser("upgrade", help="upgrade it to the newest revision (stop the enclave and back up first)"
-                   ).set_defaults(func=_upgrade)
+        func=_status
+    )
+    sub.add_parser(
+        "upgrade", help="upgrade it to the newest revision (stop the enclave and back up first)"
+    ).set_defaults(func=_upgrade)
 
 
 REGISTRARS = [register_db]

@@ -31,8 +31,10 @@ def _cert(args) -> int:
     chosen = certificate_for(settings)
     print(describe(chosen))
     if chosen.self_signed:
-        print("Browsers will warn that this certificate is self-signed; give it to clients to trust "
-              "(for example curl --cacert), or set tls_cert and tls_key to your own.")
+        print(
+            "Browsers will warn that this certificate is self-signed; give it to clients to trust "
+            "(for example curl --cacert), or set tls_cert and tls_key to your own."
+        )
     return 0
 
 

@@ -27,8 +27,12 @@ PACKAGED_DEFAULT = "/var/lib/enclave"
 MARKER = "installation.json"  # written into the state folder by init and demo seed
 STATE_DB = "enclave.sqlite"  # an installation made before the marker existed has this
 # What the pointer carries to a later command, as the environment variables the settings read.
-POINTED_VARIABLES = {"state_dir": "ENCLAVE_STATE_DIR", "instance": "ENCLAVE_INSTANCE",
-                     "public_port": "ENCLAVE_PUBLIC_PORT", "require_second_factor": "ENCLAVE_REQUIRE_SECOND_FACTOR"}
+POINTED_VARIABLES = {
+    "state_dir": "ENCLAVE_STATE_DIR",
+    "instance": "ENCLAVE_INSTANCE",
+    "public_port": "ENCLAVE_PUBLIC_PORT",
+    "require_second_factor": "ENCLAVE_REQUIRE_SECOND_FACTOR",
+}
 
 USE = "use"  # the command acts on an existing installation
 CREATE = "create"  # the command may make the installation (and records the pointer)
@@ -75,7 +79,8 @@ def find(mode: str) -> Found:
         raise EnclaveError(
             f"There is no enclave installation at {found.state_dir} ({found.source}), and this command does "
             "not make one. Name the installation with ENCLAVE_STATE_DIR=<its state folder>, or make one: "
-            "'make up' (the demo) or 'enclave init'.")
+            "'make up' (the demo) or 'enclave init'."
+        )
     return found
 
 
@@ -86,11 +91,15 @@ def _from_pointer() -> Found | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
-        raise EnclaveError(f"The installation pointer {path} cannot be read ({error}). Set ENCLAVE_STATE_DIR, "
-                           "or run 'enclave init' again to rewrite it.") from None
+        raise EnclaveError(
+            f"The installation pointer {path} cannot be read ({error}). Set ENCLAVE_STATE_DIR, "
+            "or run 'enclave init' again to rewrite it."
+        ) from None
     if not isinstance(recorded, dict) or not isinstance(recorded.get("state_dir"), str):
-        raise EnclaveError(f"The installation pointer {path} names no state folder. Set ENCLAVE_STATE_DIR, "
-                           "or run 'enclave init' again to rewrite it.")
+        raise EnclaveError(
+            f"The installation pointer {path} names no state folder. Set ENCLAVE_STATE_DIR, "
+            "or run 'enclave init' again to rewrite it."
+        )
     for key, variable in POINTED_VARIABLES.items():
         if key in recorded and variable not in os.environ:
             os.environ[variable] = str(recorded[key])
@@ -100,9 +109,12 @@ def _from_pointer() -> Found | None:
 def record(settings) -> Path:
     """Mark the state folder as an installation and point this account's later commands at it."""
     marker = settings.state_path / MARKER
-    details = {"state_dir": settings.state_dir, "instance": settings.instance,
-               "public_port": settings.public_port,
-               "require_second_factor": "true" if settings.require_second_factor else "false"}
+    details = {
+        "state_dir": settings.state_dir,
+        "instance": settings.instance,
+        "public_port": settings.public_port,
+        "require_second_factor": "true" if settings.require_second_factor else "false",
+    }
     _write_atomically(marker, details)
     pointer = pointer_file()
     _write_atomically(pointer, details)

@@ -37,8 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"enclave {_version()}")
     parser.set_defaults(installation=installation.USE)
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    for register in [*commands.REGISTRARS, *metering.REGISTRARS, *edge.REGISTRARS, *runtime.REGISTRARS,
-                     *backup.REGISTRARS, *db.REGISTRARS]:
+    for register in [
+        *commands.REGISTRARS,
+        *metering.REGISTRARS,
+        *edge.REGISTRARS,
+        *runtime.REGISTRARS,
+        *backup.REGISTRARS,
+        *db.REGISTRARS,
+    ]:
         register(groups)
     return parser
 

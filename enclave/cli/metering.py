@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from ..errors import InvalidInput
 from ..egress.budgets import MIB
+from ..errors import InvalidInput
 from ..metering.meter import CHANNELS
 from ..metering.report import project_report, readable, usage_report
 from ..operations import people, projects
@@ -19,7 +19,7 @@ assert set(_COLUMNS) == CHANNELS
 
 def _day(text: str | None) -> date:
     if text is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -43,26 +43,71 @@ def _usage(args):
         projects_today = project_report(session, ctx.settings, day, project=args.project)
         lines = usage_report(session, ctx.settings, day, user=args.user, project=args.project)
     if args.json:
-        print(json.dumps({"day": day.isoformat(), "projects": [p.as_dict() for p in projects_today],
-                          "people": [line.as_dict() for line in lines]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "day": day.isoformat(),
+                    "projects": [p.as_dict() for p in projects_today],
+                    "people": [line.as_dict() for line in lines],
+                },
+                indent=2,
+            )
+        )
         return
     print(f"Budgets and egress to browsers on {day.isoformat()} (UTC), per project, all members together:")
-    _table(["PROJECT", "EXTRACTS", "DAYS-TARGET", "PER-PERSON", "DAYS(PERSON)", "PROJECT-CAP", "DAYS(PROJECT)",
-            "COUNTED", "RAW", "USED", "SET-BY-PROJECT"],
-           [[p.project, readable(b.extract_bytes), f"{b.days_target:g}", readable(b.per_person), _days(b.days_person),
-             "none" if b.project_cap is None else readable(b.project_cap), _days(b.days_project),
-             readable(p.total), readable(p.raw), "-" if p.percent is None else f"{p.percent:.1f}%",
-             ",".join(b.fixed) or "-"]
-            for p, b in ((p, p.budget) for p in projects_today)])
+    _table(
+        [
+            "PROJECT",
+            "EXTRACTS",
+            "DAYS-TARGET",
+            "PER-PERSON",
+            "DAYS(PERSON)",
+            "PROJECT-CAP",
+            "DAYS(PROJECT)",
+            "COUNTED",
+            "RAW",
+            "USED",
+            "SET-BY-PROJECT",
+        ],
+        [
+            [
+                p.project,
+                readable(b.extract_bytes),
+                f"{b.days_target:g}",
+                readable(b.per_person),
+                _days(b.days_person),
+                "none" if b.project_cap is None else readable(b.project_cap),
+                _days(b.days_project),
+                readable(p.total),
+                readable(p.raw),
+                "-" if p.percent is None else f"{p.percent:.1f}%",
+                ",".join(b.fixed) or "-",
+            ]
+            for p, b in ((p, p.budget) for p in projects_today)
+        ],
+    )
     print()
     if not lines:
         print(f"No data-bearing traffic metered on {day.isoformat()} (UTC).")
         return
     used = [c for c in _COLUMNS if any(line.channels.get(c) for line in lines)]  # channels with traffic
     print("Per person, counted (the information received), largest first:")
-    _table(["USER", "PROJECT", *(c.upper() for c in used), "COUNTED", "RAW", "BUDGET", "USED", "ACCOUNT"],
-           [[line.user, line.project, *(readable(line.channels.get(c, 0)) for c in used), readable(line.total),
-             readable(line.raw), readable(line.budget), f"{line.percent:.1f}%", line.account] for line in lines])
+    _table(
+        ["USER", "PROJECT", *(c.upper() for c in used), "COUNTED", "RAW", "BUDGET", "USED", "ACCOUNT"],
+        [
+            [
+                line.user,
+                line.project,
+                *(readable(line.channels.get(c, 0)) for c in used),
+                readable(line.total),
+                readable(line.raw),
+                readable(line.budget),
+                f"{line.percent:.1f}%",
+                line.account,
+            ]
+            for line in lines
+        ],
+    )
 
 
 def _suspend(args):
@@ -74,8 +119,10 @@ def _suspend(args):
 
 def _resume(args):
     people.resume_user(operator_context(), args.name, args.reason or "")
-    print(f"Resumed {args.name}. Today's metered usage still counts; to allow more today, raise the "
-          "project's budget with 'enclave project budget <project> --daily-mb N'.")
+    print(
+        f"Resumed {args.name}. Today's metered usage still counts; to allow more today, raise the "
+        "project's budget with 'enclave project budget <project> --daily-mb N'."
+    )
 
 
 def _megabytes(value: float | None, flag: str) -> int | None | object:
@@ -92,13 +139,17 @@ def _budget(args):
         raise InvalidInput("Give either --default or the budgets to set (--daily-mb, --project-mb, --days).")
     changing = setting or args.default
     if args.default:
-        budget = projects.set_egress_budget(operator_context(), args.name, None, project_daily_bytes=None,
-                                            days_to_extract=None)
+        budget = projects.set_egress_budget(
+            operator_context(), args.name, None, project_daily_bytes=None, days_to_extract=None
+        )
     elif changing:
         budget = projects.set_egress_budget(
-            operator_context(), args.name, _megabytes(args.daily_mb, "--daily-mb"),
+            operator_context(),
+            args.name,
+            _megabytes(args.daily_mb, "--daily-mb"),
             project_daily_bytes=_megabytes(args.project_mb, "--project-mb"),
-            days_to_extract=projects.UNCHANGED if args.days is None else args.days)
+            days_to_extract=projects.UNCHANGED if args.days is None else args.days,
+        )
     else:
         budget = projects.project_budgets(operator_context(), {args.name})[args.name]
     if args.json:
@@ -106,12 +157,18 @@ def _budget(args):
         return
     fixed = set(budget.fixed)
     mark = {True: "set for the project", False: "derived"}
-    print(f"Project {args.name}: extracts hold {readable(budget.extract_bytes)} of information; "
-          f"days target {budget.days_target:g} ({mark['days' in fixed]}).")
-    print(f"  per person:   {readable(budget.per_person)} a UTC day ({mark['person' in fixed]}): "
-          f"{_days(budget.days_person)} days to carry the extracts out")
-    print(f"  all members:  {readable(budget.project_cap)} a UTC day ({mark['project' in fixed]}): "
-          f"{_days(budget.days_project)} days")
+    print(
+        f"Project {args.name}: extracts hold {readable(budget.extract_bytes)} of information; "
+        f"days target {budget.days_target:g} ({mark['days' in fixed]})."
+    )
+    print(
+        f"  per person:   {readable(budget.per_person)} a UTC day ({mark['person' in fixed]}): "
+        f"{_days(budget.days_person)} days to carry the extracts out"
+    )
+    print(
+        f"  all members:  {readable(budget.project_cap)} a UTC day ({mark['project' in fixed]}): "
+        f"{_days(budget.days_project)} days"
+    )
     if changing:
         print("Running edges apply it within a second.")
 

@@ -11,8 +11,10 @@ def _start(args):
     size = ClusterSize(workers=args.workers, worker_cores=args.worker_cores, worker_memory=args.worker_memory)
     status = start_cluster(operator_context(), args.project, size)
     print(f"Spark cluster of {args.project}: {len(status.nodes)} nodes on network {status.network}.")
-    print(f"Workspaces started from now on join it and find it in $SPARK_MASTER_URL ({status.master_url}); "
-          "running workspaces join at their next start.")
+    print(
+        f"Workspaces started from now on join it and find it in $SPARK_MASTER_URL ({status.master_url}); "
+        "running workspaces join at their next start."
+    )
 
 
 def _stop(args):

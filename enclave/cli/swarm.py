@@ -11,8 +11,10 @@ def _up(args):
     ctx = operator_context()
     hub = swarm_up(ctx.settings, publish_ip=args.publish_ip, advertise_addr=args.advertise_addr)
     if hub.created_swarm:
-        print(f"This installation created the swarm (node {hub.node_id[:12]}, labelled for workspaces); "
-              "'enclave swarm down' leaves it again.")
+        print(
+            f"This installation created the swarm (node {hub.node_id[:12]}, labelled for workspaces); "
+            "'enclave swarm down' leaves it again."
+        )
     else:
         print(f"Using this engine's swarm (node {hub.node_id[:12]}); 'enclave swarm down' will not leave it.")
     print(f"The hub runs in container {hub.container}. Log in at {hub.url}/hub/login")
@@ -51,9 +53,12 @@ def register_swarm(groups):
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("up", help="create a single-node swarm if this engine is in none, start the hub container")
     p.add_argument("--publish-ip", default="0.0.0.0", help="host address the public port is published on")
-    p.add_argument("--advertise-addr", default="127.0.0.1",
-                   help="address other nodes reach this manager on, when a swarm is created (default: "
-                        "127.0.0.1, a single-node swarm)")
+    p.add_argument(
+        "--advertise-addr",
+        default="127.0.0.1",
+        help="address other nodes reach this manager on, when a swarm is created (default: "
+        "127.0.0.1, a single-node swarm)",
+    )
     p.set_defaults(func=_up)
     p = sub.add_parser("down", help="remove the hub container, its workspaces and networks; keep all state")
     p.add_argument("--keep-swarm", action="store_true", help="do not leave a swarm that 'up' created")

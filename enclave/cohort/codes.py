@@ -96,7 +96,7 @@ DIAGNOSIS_CODES = (
     DiagnosisCode("E78", "Disorders of lipoprotein metabolism", 0.150, 0.4, 0.2, 0.1, 0.2, ldl=0.4),
     DiagnosisCode("I10", "Essential (primary) hypertension", 0.16, 0.45, 0.45, 0.0, 0.25, sbp=0.35),
     DiagnosisCode("I20", "Angina pectoris", 0.030, 0.5, 0.25, 0.5, 0.6, ldl=0.2),
-    DiagnosisCode("I21", "Acute myocardial infarction", 0.013, 0.5, 0.2, 0.8, 1.0, ldl=0.3, sbp=.1),
+    DiagnosisCode("I21", "Acute myocardial infarction", 0.013, 0.5, 0.2, 0.8, 1.0, ldl=0.3, sbp=0.1),
     DiagnosisCode("I25", "Chronic ischaemic heart disease", 0.040, 0.6, 0.25, 0.5, 0.9, ldl=0.3),
     DiagnosisCode("I48", "Atrial fibrillation and flutter", 0.050, 0.9, 0.3, 0.1, 0.5),
     DiagnosisCode("I50", "Heart failure", 0.015, 1.0, 0.45, 0.5, 0.6, sbp=0.1),
@@ -134,8 +134,6 @@ DIAGNOSIS_CODES = (
     DiagnosisCode("N39", "Other disorders of urinary system", 0.070, 0.5, 0.1, 0.1, -0.6),
     DiagnosisCode("N40", "Hyperplasia of prostate", 0.120, 0.9, 0.05, -0.1, sex="Male"),
     DiagnosisCode("N81", "Female genital prolapse", 0.040, 0.3, 0.3, 0.0, sex="Female"),
-    DiagnosisCode(
-        "N95", "Menopausal and other perimenopausal disorders", 0.03, -0.6, 0.0, 0.1, sex="Female"
-    ),
+    DiagnosisCode("N95", "Menopausal and other perimenopausal disorders", 0.03, -0.6, 0.0, 0.1, sex="Female"),
     DiagnosisCode("R07", "Pain in throat and chest", 0.100, 0.1, 0.2, 0.3, 0.1),
 )

@@ -84,9 +84,7 @@ def _check_count(participants) -> None:
     if isinstance(participants, bool) or not isinstance(participants, int):
         raise ValueError(f"participants must be a whole number, not {participants!r}")
     if not 1 <= participants <= MAX_PARTICIPANTS:
-        raise ValueError(
-            f"participants must be between 1 and {MAX_PARTICIPANTS:,}, got {participants:,}"
-        )
+        raise ValueError(f"participants must be between 1 and {MAX_PARTICIPANTS:,}, got {participants:,}")
 
 
 def _check_seed(seed) -> None:
@@ -98,9 +96,7 @@ def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ValueError(f"{out_dir} exists and is not a directory: choose a new folder")
     if out_dir.is_dir() and any(out_dir.iterdir()):
-        raise ValueError(
-            f"{out_dir} is not empty; refusing to overwrite it: choose a new or empty folder"
-        )
+        raise ValueError(f"{out_dir} is not empty; refusing to overwrite it: choose a new or empty folder")
     out_dir.mkdir(parents=True, exist_ok=True)
 
 

@@ -112,9 +112,17 @@ def read_truth(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def generate_genotypes(out_dir: Path, cohort: Path, samples: int = DEFAULT_SAMPLES, variants: int = DEFAULT_VARIANTS,
-                       seed: int = DEFAULT_SEED, truth: Path | None = None, causal: int = DEFAULT_CAUSAL,
-                       with_matrix_table: bool = True, hail_tmp: Path | None = None) -> GenotypesSummary:
+def generate_genotypes(
+    out_dir: Path,
+    cohort: Path,
+    samples: int = DEFAULT_SAMPLES,
+    variants: int = DEFAULT_VARIANTS,
+    seed: int = DEFAULT_SEED,
+    truth: Path | None = None,
+    causal: int = DEFAULT_CAUSAL,
+    with_matrix_table: bool = True,
+    hail_tmp: Path | None = None,
+) -> GenotypesSummary:
     """Write the genotype dataset into `out_dir` (absent or empty) and the truth to `truth`.
 
     Raises ValueError for bad arguments, a cohort that is too small or an
@@ -125,8 +133,10 @@ def generate_genotypes(out_dir: Path, cohort: Path, samples: int = DEFAULT_SAMPL
     _check_sizes(samples, variants, causal)
     _check_seed(seed)
     if truth.resolve().is_relative_to(out_dir.resolve()):
-        raise ValueError(f"the truth file {truth} must be outside the dataset folder {out_dir}, "
-                         "or it would reach every project's extract")
+        raise ValueError(
+            f"the truth file {truth} must be outside the dataset folder {out_dir}, "
+            "or it would reach every project's extract"
+        )
     people = _cohort_people(Path(cohort), samples)
     _prepare_out_dir(out_dir)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
@@ -147,13 +157,15 @@ def generate_genotypes(out_dir: Path, cohort: Path, samples: int = DEFAULT_SAMPL
             shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
     files = tuple(sorted(p.name for p in out_dir.iterdir()))
-    return GenotypesSummary(out_dir, truth, samples, variants, seed,
-                            tuple(c["locus"] for c in model["causal"]), files)
+    return GenotypesSummary(out_dir, truth, samples, variants, seed, tuple(c["locus"] for c in model["causal"]), files)
 
 
 def _check_sizes(samples, variants, causal) -> None:
-    for name, value, low, high in (("samples", samples, 2, MAX_SAMPLES), ("variants", variants, 1, MAX_VARIANTS),
-                                   ("causal", causal, 0, 100)):
+    for name, value, low, high in (
+        ("samples", samples, 2, MAX_SAMPLES),
+        ("variants", variants, 1, MAX_VARIANTS),
+        ("causal", causal, 0, 100),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name} must be a whole number from {low:,} to {high:,}, not {value!r}")
     if causal > variants:
@@ -163,15 +175,19 @@ def _check_sizes(samples, variants, causal) -> None:
 def _cohort_people(cohort: Path, samples: int) -> dict[str, np.ndarray]:
     table_path = cohort / "participants.parquet"
     if not table_path.is_file():
-        raise ValueError(f"{cohort} has no participants.parquet: point --cohort at a folder written by "
-                         "`enclave cohort generate`")
+        raise ValueError(
+            f"{cohort} has no participants.parquet: point --cohort at a folder written by `enclave cohort generate`"
+        )
     table = pq.read_table(table_path, columns=["participant_id", "sex", "age_at_recruitment"])
     if table.num_rows < samples:
-        raise ValueError(f"the cohort in {cohort} has {table.num_rows:,} participants, fewer than the "
-                         f"{samples:,} samples asked for")
-    return {"participant_id": table.column("participant_id").to_numpy(),
-            "sex": np.asarray(table.column("sex").to_pylist(), dtype=object),
-            "age": table.column("age_at_recruitment").to_numpy(zero_copy_only=False)}
+        raise ValueError(
+            f"the cohort in {cohort} has {table.num_rows:,} participants, fewer than the {samples:,} samples asked for"
+        )
+    return {
+        "participant_id": table.column("participant_id").to_numpy(),
+        "sex": np.asarray(table.column("sex").to_pylist(), dtype=object),
+        "age": table.column("age_at_recruitment").to_numpy(zero_copy_only=False),
+    }
 
 
 def _sites(rng: np.random.Generator, variants: int) -> dict[str, np.ndarray]:
@@ -190,8 +206,13 @@ def _sites(rng: np.random.Generator, variants: int) -> dict[str, np.ndarray]:
     alt = (ref + rng.integers(1, 4, variants)) % 4
     # Alternate-allele frequencies: most variants rare-ish, some common (a U-shaped spectrum folded to 0.5).
     frequency = np.clip(rng.beta(0.6, 1.2, variants) * 0.5, 0.01, 0.5)
-    return {"contig": np.concatenate(contig), "position": np.concatenate(position),
-            "ref": bases[ref], "alt": bases[alt], "frequency": frequency}
+    return {
+        "contig": np.concatenate(contig),
+        "position": np.concatenate(position),
+        "ref": bases[ref],
+        "alt": bases[alt],
+        "frequency": frequency,
+    }
 
 
 def _pick_causal(rng: np.random.Generator, frequency: np.ndarray, causal: int) -> np.ndarray:
@@ -200,8 +221,9 @@ def _pick_causal(rng: np.random.Generator, frequency: np.ndarray, causal: int) -
     return np.sort(rng.choice(pool, size=causal, replace=False))
 
 
-def _write_vcf(path: Path, ids: np.ndarray, sites: dict, causal_index: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+def _write_vcf(
+    path: Path, ids: np.ndarray, sites: dict, causal_index: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Write the VCF block by block; return the causal variants' dosages (causal x samples)."""
     dosages = np.zeros((len(causal_index), len(ids)), dtype=np.int8)
     partial = path.with_name(f".{path.name}.partial")
@@ -219,16 +241,21 @@ def _write_vcf(path: Path, ids: np.ndarray, sites: dict, causal_index: np.ndarra
             contigs = sites["contig"][start:stop]
             for index in np.unique(contigs):  # a block may straddle two contigs
                 rows = np.flatnonzero(contigs == index)
-                data = vcf.genotype_lines(CONTIGS[index][0], sites["position"][start:stop][rows],
-                                          sites["ref"][start:stop][rows], sites["alt"][start:stop][rows],
-                                          genotypes[rows])
+                data = vcf.genotype_lines(
+                    CONTIGS[index][0],
+                    sites["position"][start:stop][rows],
+                    sites["ref"][start:stop][rows],
+                    sites["alt"][start:stop][rows],
+                    genotypes[rows],
+                )
                 vcf.write_pieces(writer, data)
     os.replace(partial, path)
     return dosages
 
 
-def _trait(rng: np.random.Generator, people: dict, sites: dict, causal_index: np.ndarray,
-           dosages: np.ndarray) -> tuple[np.ndarray, dict]:
+def _trait(
+    rng: np.random.Generator, people: dict, sites: dict, causal_index: np.ndarray, dosages: np.ndarray
+) -> tuple[np.ndarray, dict]:
     """trait = covariates + sum(beta * dosage) + N(0, noise_sd); each causal variant explains
     VARIANCE_PER_CAUSAL of the variance left after covariates."""
     male = (people["sex"] == "Male").astype(np.float64)
@@ -239,29 +266,47 @@ def _trait(rng: np.random.Generator, people: dict, sites: dict, causal_index: np
     # Var(beta * dosage) = beta^2 * 2p(1-p); solve for the share of variance wanted.
     size = np.sqrt(VARIANCE_PER_CAUSAL / (1.0 - share) / (2 * frequency * (1 - frequency))) * noise_sd
     beta = size * rng.choice([-1.0, 1.0], size=len(causal_index))
-    trait = (COVARIATE_EFFECTS["intercept"] + COVARIATE_EFFECTS["male"] * male + COVARIATE_EFFECTS["age"] * age
-             + beta @ dosages.astype(np.float64) + rng.normal(0.0, noise_sd, len(male)))
+    trait = (
+        COVARIATE_EFFECTS["intercept"]
+        + COVARIATE_EFFECTS["male"] * male
+        + COVARIATE_EFFECTS["age"] * age
+        + beta @ dosages.astype(np.float64)
+        + rng.normal(0.0, noise_sd, len(male))
+    )
     causal = []
     for index, effect in zip(causal_index, beta):
         contig = CONTIGS[sites["contig"][index]][0]
         position = int(sites["position"][index])
-        causal.append({"contig": contig, "position": position, "ref": str(sites["ref"][index]),
-                       "alt": str(sites["alt"][index]), "locus": f"{contig}:{position}",
-                       "allele_frequency": round(float(sites["frequency"][index]), 6),
-                       "beta": round(float(effect), 6)})
-    model = {"trait": TRAIT,
-             "model": "trait = intercept + male*is_male + age*age + sum(beta_i * alt_allele_count_i) + noise",
-             "covariates": dict(COVARIATE_EFFECTS), "noise_sd": noise_sd, "causal": causal}
+        causal.append(
+            {
+                "contig": contig,
+                "position": position,
+                "ref": str(sites["ref"][index]),
+                "alt": str(sites["alt"][index]),
+                "locus": f"{contig}:{position}",
+                "allele_frequency": round(float(sites["frequency"][index]), 6),
+                "beta": round(float(effect), 6),
+            }
+        )
+    model = {
+        "trait": TRAIT,
+        "model": "trait = intercept + male*is_male + age*age + sum(beta_i * alt_allele_count_i) + noise",
+        "covariates": dict(COVARIATE_EFFECTS),
+        "noise_sd": noise_sd,
+        "causal": causal,
+    }
     return trait, model
 
 
 def _write_samples(path: Path, people: dict, trait: np.ndarray) -> None:
-    table = pa.table({
-        "participant_id": pa.array(people["participant_id"], pa.int64()),
-        "sex": pa.array(people["sex"].tolist(), pa.string()),
-        "age": pa.array(people["age"], pa.int32()),
-        TRAIT: pa.array(np.round(trait, 4), pa.float64()),
-    })
+    table = pa.table(
+        {
+            "participant_id": pa.array(people["participant_id"], pa.int64()),
+            "sex": pa.array(people["sex"].tolist(), pa.string()),
+            "age": pa.array(people["age"], pa.int32()),
+            TRAIT: pa.array(np.round(trait, 4), pa.float64()),
+        }
+    )
     partial = path.with_name(f".{path.name}.partial")
     pq.write_table(table, partial, compression="zstd")
     os.replace(partial, path)

@@ -87,9 +87,7 @@ def participants(rng: np.random.Generator, n: int) -> tuple[pa.Table, Latent]:
             "sex": _categorical(male.astype(np.int8), SEXES),
             "year_of_birth": pa.array(_year(birth), pa.int32()),
             "age_at_recruitment": pa.array(_completed_years(birth, recruitment), pa.int32()),
-            "ethnicity": _categorical(
-                ethnicity, [name for name, _ in ETHNICITIES], rng.random(n) < ETHNICITY_MISSING
-            ),
+            "ethnicity": _categorical(ethnicity, [name for name, _ in ETHNICITIES], rng.random(n) < ETHNICITY_MISSING),
             "assessment_centre": _categorical(centre, [name for name, _, _ in ASSESSMENT_CENTRES]),
             "townsend_deprivation_index": _measure(townsend, 2, rng.random(n) < 0.001),
             "recruitment_date": pa.array(recruitment, pa.date32()),
@@ -163,14 +161,10 @@ def diagnoses(rng: np.random.Generator, people: Latent) -> pa.Table:
     latent values (see DiagnosisCode); participants are drawn in fixed-size
     blocks so that one matrix product scores every code at once.
     """
-    effects = np.array(
-        [[getattr(c, name) for c in DIAGNOSIS_CODES] for name in _EFFECTS]
-    )
+    effects = np.array([[getattr(c, name) for c in DIAGNOSIS_CODES] for name in _EFFECTS])
     intercepts = np.log([c.risk / (1.0 - c.risk) for c in DIAGNOSIS_CODES])
     # eligible[is_male, code]: sex-specific codes only for that sex.
-    eligible = np.array(
-        [[c.sex in (None, sex) for c in DIAGNOSIS_CODES] for sex in SEXES]
-    )
+    eligible = np.array([[c.sex in (None, sex) for c in DIAGNOSIS_CODES] for sex in SEXES])
     covariates = np.column_stack(
         (
             (people.age - REF_AGE) / 10.0,

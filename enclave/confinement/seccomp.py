@@ -45,19 +45,19 @@ WORKSPACE_PROFILE = HERE / "seccomp_workspace.json"
 
 REMOVED: dict[str, str] = {
     "ptrace": "attach to another process of the same uid and read or write its memory and registers "
-              "(the default admits it on kernels >= 4.8)",
+    "(the default admits it on kernels >= 4.8)",
     "process_vm_readv": "read another process's memory directly (newer Docker defaults admit it on kernels >= 4.8)",
     "process_vm_writev": "write another process's memory directly (as process_vm_readv)",
     "pidfd_getfd": "copy a descriptor out of another process: the server's listening socket or its connections",
     "kcmp": "compare the kernel objects of two processes: a ptrace-checked probe of the server's descriptors "
-            "and memory layout",
+    "and memory layout",
     "process_madvise": "advise the kernel on another process's memory (ptrace-checked; nothing here needs it)",
     "perf_event_open": "sample another process's registers and user stack (PERF_SAMPLE_REGS_USER/STACK_USER); "
-                       "capability-gated in the default, removed so that no capability ever admits it",
+    "capability-gated in the default, removed so that no capability ever admits it",
     "bpf": "load programs into the kernel; capability-gated in the default, removed as perf_event_open",
     "io_uring_setup": "io_uring's operations run beside seccomp, unseen by any rule here, and it has been a "
-                      "steady source of kernel privilege escalations; neither Python nor the JVM needs it "
-                      "(later Docker defaults dropped it too)",
+    "steady source of kernel privilege escalations; neither Python nor the JVM needs it "
+    "(later Docker defaults dropped it too)",
     "io_uring_enter": "see io_uring_setup",
     "io_uring_register": "see io_uring_setup",
 }
@@ -87,8 +87,9 @@ def security_opt() -> str:
     profile = json.loads(WORKSPACE_PROFILE.read_text())
     present = {name for rule in profile["syscalls"] for name in rule["names"]} & set(REMOVED)
     if present:  # fail closed: a hand-edited file never weakens a workspace
-        raise RuntimeError(f"{WORKSPACE_PROFILE} admits {sorted(present)}: regenerate it with "
-                           "'python -m enclave.confinement.seccomp'")
+        raise RuntimeError(
+            f"{WORKSPACE_PROFILE} admits {sorted(present)}: regenerate it with 'python -m enclave.confinement.seccomp'"
+        )
     return "seccomp=" + json.dumps(profile, separators=(",", ":"))
 
 

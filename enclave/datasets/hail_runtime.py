@@ -25,9 +25,11 @@ def init_hail(work_dir: Path | None = None):
     try:
         import hail as hl
     except ImportError:
-        raise InvalidState("Hail is not installed on this host. Install the genomics extra "
-                           "(`make venv`, or `.venv/bin/pip install -e '.[genomics]'`) and Java "
-                           "(`bash scripts/ensure-java.sh`).") from None
+        raise InvalidState(
+            "Hail is not installed on this host. Install the genomics extra "
+            "(`make venv`, or `.venv/bin/pip install -e '.[genomics]'`) and Java "
+            "(`bash scripts/ensure-java.sh`)."
+        ) from None
     if _session_dir is not None:
         return hl
     if shutil.which("java") is None:

@@ -50,9 +50,7 @@ class ManifestEntry:
     def __post_init__(self) -> None:
         _check_relative_path(self.path)
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
-            raise ManifestError(
-                f"{self.path}: size must be a non-negative integer, not {self.size!r}"
-            )
+            raise ManifestError(f"{self.path}: size must be a non-negative integer, not {self.size!r}")
         if not isinstance(self.sha256, str) or not _SHA256_RE.match(self.sha256):
             raise ManifestError(f"{self.path}: sha256 must be 64 lower-case hex digits")
 
@@ -90,9 +88,7 @@ class Manifest:
         return hashlib.sha256(_canonical(entries).encode("ascii")).hexdigest()
 
     def to_json(self) -> str:
-        return _canonical(
-            {"format": FORMAT_VERSION, "entries": [asdict(entry) for entry in self.entries]}
-        )
+        return _canonical({"format": FORMAT_VERSION, "entries": [asdict(entry) for entry in self.entries]})
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -102,7 +98,7 @@ class Manifest:
             raise ManifestError(f"manifest is not valid JSON: {error}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             raise ManifestError(
-                f"manifest must be a JSON object with \"format\": {FORMAT_VERSION}; "
+                f'manifest must be a JSON object with "format": {FORMAT_VERSION}; '
                 "recompute it with this version of enclave"
             )
         entries = data.get("entries")
@@ -111,9 +107,7 @@ class Manifest:
         parsed = []
         for item in entries:
             if not isinstance(item, dict) or set(item) != {"path", "size", "sha256"}:
-                raise ManifestError(
-                    'each manifest entry must hold exactly "path", "size" and "sha256"'
-                )
+                raise ManifestError('each manifest entry must hold exactly "path", "size" and "sha256"')
             parsed.append(ManifestEntry(**item))
         return cls(tuple(parsed))
 
@@ -128,9 +122,7 @@ class Mismatch:
 
     def __post_init__(self) -> None:
         if self.kind not in MISMATCH_KINDS:
-            raise ValueError(
-                f"mismatch kind must be one of {MISMATCH_KINDS}, not {self.kind!r}"
-            )
+            raise ValueError(f"mismatch kind must be one of {MISMATCH_KINDS}, not {self.kind!r}")
 
 
 def compute_manifest(folder: Path) -> Manifest:
@@ -147,9 +139,7 @@ def compute_manifest(folder: Path) -> Manifest:
     if not files:
         raise ManifestError(f"{folder} holds no files; put the dataset's files in it first")
     hashed = _hash_files(folder, sorted(files))
-    return Manifest(
-        tuple(ManifestEntry(path, size, digest) for path, (size, digest) in hashed.items())
-    )
+    return Manifest(tuple(ManifestEntry(path, size, digest) for path, (size, digest) in hashed.items()))
 
 
 def verify_manifest(folder: Path, manifest: Manifest) -> list[Mismatch]:
@@ -202,23 +192,17 @@ def _check_relative_path(path) -> None:
         or path != str(PurePosixPath(path))
         or any(part in (".", "..") for part in parts)
     ):
-        raise ManifestError(
-            f"manifest path {path!r} must be a plain relative POSIX path inside the folder"
-        )
+        raise ManifestError(f"manifest path {path!r} must be a plain relative POSIX path inside the folder")
 
 
 def _check_folder(folder: Path) -> Path:
     folder = Path(folder)
     if folder.is_symlink():
-        raise ManifestError(
-            f"{folder} is a symlink; give the real folder instead: {folder.resolve()}"
-        )
+        raise ManifestError(f"{folder} is a symlink; give the real folder instead: {folder.resolve()}")
     if not folder.exists():
         raise ManifestError(f"{folder} does not exist; check the path of the dataset folder")
     if not folder.is_dir():
-        raise ManifestError(
-            f"{folder} is not a folder; give the folder that holds the dataset's files"
-        )
+        raise ManifestError(f"{folder} is not a folder; give the folder that holds the dataset's files")
     return folder
 
 
@@ -236,9 +220,7 @@ def _walk(folder: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
             with os.scandir(directory) as listing:
                 items = list(listing)
         except OSError as error:
-            raise ManifestError(
-                f"cannot list {directory}: {error.strerror}; check its permissions"
-            ) from None
+            raise ManifestError(f"cannot list {directory}: {error.strerror}; check its permissions") from None
         for item in items:
             relative = prefix + item.name
             try:
@@ -270,9 +252,7 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _hash_files(
-    folder: Path, paths: list[str], missing_ok: bool = False
-) -> dict[str, tuple[int | None, str | None]]:
+def _hash_files(folder: Path, paths: list[str], missing_ok: bool = False) -> dict[str, tuple[int | None, str | None]]:
     """(size, sha256) of each path, in the order given, hashed by a small thread pool."""
     if len(paths) <= 1 or HASH_THREADS == 1:
         results = [_hash_file(folder, path, missing_ok) for path in paths]
@@ -292,18 +272,14 @@ def _hash_file(folder: Path, path: str, missing_ok: bool) -> tuple[int | None, s
             return None, None
         raise ManifestError(f"{full} disappeared while it was being hashed; try again") from None
     except OSError as error:
-        raise ManifestError(
-            f"cannot read {full}: {error.strerror}; check it is a readable regular file"
-        ) from None
+        raise ManifestError(f"cannot read {full}: {error.strerror}; check it is a readable regular file") from None
     digest = hashlib.sha256()
     size = 0
     buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
     with os.fdopen(fd, "rb", buffering=0) as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ManifestError(
-                f"{full} is no longer a regular file; check the folder and try again"
-            )
+            raise ManifestError(f"{full} is no longer a regular file; check the folder and try again")
         while count := handle.readinto(buffer):
             digest.update(view[:count])
             size += count

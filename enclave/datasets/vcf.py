@@ -51,8 +51,9 @@ def genotype_lines(contig: str, positions, refs, alts, genotypes: np.ndarray) ->
     text[:, -1, 3] = ord("\n")
     rows = text.reshape(len(genotypes), -1)
     prefix = f"{contig}\t{{}}\t.\t{{}}\t{{}}\t.\tPASS\t.\tGT\t"
-    return b"".join(prefix.format(p, r, a).encode() + row.tobytes()
-                    for p, r, a, row in zip(positions, refs, alts, rows))
+    return b"".join(
+        prefix.format(p, r, a).encode() + row.tobytes() for p, r, a, row in zip(positions, refs, alts, rows)
+    )
 
 
 def bgzf_writer(path: Path):
@@ -60,15 +61,17 @@ def bgzf_writer(path: Path):
     try:
         from Bio import bgzf
     except ImportError:
-        raise InvalidState("Writing block-gzipped VCF needs Biopython from the genomics extra: run `make venv` "
-                           "or `.venv/bin/pip install -e '.[genomics]'`.") from None
+        raise InvalidState(
+            "Writing block-gzipped VCF needs Biopython from the genomics extra: run `make venv` "
+            "or `.venv/bin/pip install -e '.[genomics]'`."
+        ) from None
     return bgzf.BgzfWriter(str(path), "wb")
 
 
 def write_pieces(writer, data: bytes) -> None:
     view = memoryview(data)
     for start in range(0, len(view), WRITE_PIECE):
-        writer.write(bytes(view[start:start + WRITE_PIECE]))
+        writer.write(bytes(view[start : start + WRITE_PIECE]))
 
 
 def open_text(path: Path):

@@ -49,7 +49,7 @@ class ContentsCheck:
     def feed(self, chunk: bytes) -> str:
         self.buffer += chunk
         # Judged on the first cap bytes only: what comes after cannot change the content member's kind.
-        kind = _content_kind(self.buffer[:self.cap])
+        kind = _content_kind(self.buffer[: self.cap])
         if kind in ("container", "null", "array"):
             return PASS
         if len(self.buffer) > self.cap:

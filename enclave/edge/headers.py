@@ -12,21 +12,23 @@ from ..egress.channels import PROJECT_HEADER, RECIPIENT_HEADER, RELEASED_HEADER
 # What matters for data leaving is that nothing is fetched from, sent to, framed
 # by or submitted to another origin: connect-src, img-src, form-action,
 # frame-ancestors and default-src are all 'self'.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "connect-src 'self'",
-    "img-src 'self' data: blob:",
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-    "style-src 'self' 'unsafe-inline'",
-    "font-src 'self' data:",
-    "worker-src 'self' blob:",
-    "media-src 'self' data: blob:",
-    "object-src 'none'",
-    "frame-src 'self'",
-    "frame-ancestors 'self'",
-    "form-action 'self'",
-    "base-uri 'self'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "connect-src 'self'",
+        "img-src 'self' data: blob:",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "media-src 'self' data: blob:",
+        "object-src 'none'",
+        "frame-src 'self'",
+        "frame-ancestors 'self'",
+        "form-action 'self'",
+        "base-uri 'self'",
+    ]
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -36,16 +38,41 @@ SECURITY_HEADERS = {
 }
 
 # Hop-by-hop headers (RFC 9110 7.6.1) are the connection's own, never forwarded.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
-    "trailer", "transfer-encoding", "upgrade",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 # The edge says who the client is; a client cannot say it for itself.
-FORWARDED = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port",
-                       "x-forwarded-proto", "x-real-ip", "x-scheme"})
+FORWARDED = frozenset(
+    {
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "x-scheme",
+    }
+)
 # The websocket handshake's own headers, made again by the edge's client connection upstream.
-WEBSOCKET_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
-                                 "sec-websocket-protocol", "sec-websocket-accept"})
+WEBSOCKET_HANDSHAKE = frozenset(
+    {
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "sec-websocket-protocol",
+        "sec-websocket-accept",
+    }
+)
 
 EDGE_MARKER = "X-Enclave-Edge"
 # The enclave's own headers (the edge's marker, the recipient headers of enclave.egress.channels): set
@@ -54,11 +81,13 @@ EDGE_MARKER = "X-Enclave-Edge"
 ENCLAVE_PREFIX = "x-enclave-"
 
 
-def upstream_request_headers(incoming: CIMultiDictProxy, client_ip: str, host: str, port: int,
-                             websocket: bool = False) -> CIMultiDict:
+def upstream_request_headers(
+    incoming: CIMultiDictProxy, client_ip: str, host: str, port: int, websocket: bool = False
+) -> CIMultiDict:
     """The browser's headers as forwarded to the hub's proxy, with the edge's own X-Forwarded-*."""
-    connection_named = {token.strip().lower() for value in incoming.getall("Connection", [])
-                        for token in value.split(",")}
+    connection_named = {
+        token.strip().lower() for value in incoming.getall("Connection", []) for token in value.split(",")
+    }
     out = CIMultiDict()
     for name, value in incoming.items():
         lowered = name.lower()

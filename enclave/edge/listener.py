@@ -33,9 +33,13 @@ def plain_http_application(public_port: int) -> web.Application:
         target = f"https://{host}:{public_port}{request.raw_path}"
         if request.method in ("GET", "HEAD"):
             return web.Response(status=301, headers={"Location": target, EDGE_MARKER: "redirect-to-https"})
-        return web.Response(status=400, headers={EDGE_MARKER: "refused"}, content_type="text/plain",
-                            text=f"{PREFIX}: this enclave answers only over HTTPS. Send the request again "
-                                 f"to https://{host}:{public_port}/.\n")
+        return web.Response(
+            status=400,
+            headers={EDGE_MARKER: "refused"},
+            content_type="text/plain",
+            text=f"{PREFIX}: this enclave answers only over HTTPS. Send the request again "
+            f"to https://{host}:{public_port}/.\n",
+        )
 
     app = web.Application()
     app.router.add_route("*", "/{anything:.*}", to_https)
@@ -43,8 +47,9 @@ def plain_http_application(public_port: int) -> web.Application:
 
 
 class EdgeListener:
-    def __init__(self, tls_runner: web.AppRunner, plain_runner: web.AppRunner, host: str, port: int,
-                 context: ssl.SSLContext):
+    def __init__(
+        self, tls_runner: web.AppRunner, plain_runner: web.AppRunner, host: str, port: int, context: ssl.SSLContext
+    ):
         self.tls_runner = tls_runner
         self.plain_runner = plain_runner
         self.host = host
@@ -87,11 +92,12 @@ class EdgeListener:
                 conn.close()
                 return
             if first[0] == TLS_HANDSHAKE:
-                await loop.connect_accepted_socket(self.tls_runner.server, conn, ssl=self.context,
-                                                   ssl_handshake_timeout=FIRST_BYTE_TIMEOUT)
+                await loop.connect_accepted_socket(
+                    self.tls_runner.server, conn, ssl=self.context, ssl_handshake_timeout=FIRST_BYTE_TIMEOUT
+                )
             else:
                 await loop.connect_accepted_socket(self.plain_runner.server, conn)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError) as failed:
+        except (TimeoutError, OSError, ssl.SSLError) as failed:
             log.debug("connection dropped before a request: %s", failed)
             conn.close()
 

@@ -63,8 +63,10 @@ UNMETERED = "unmetered"  # relayed, not analyst-controlled (the hub's static fil
 EDGE_ANSWER = "edge-answer"  # answered by the edge itself (`answer`)
 
 NO_EXPORTERS = "{}"
-CLOSED_MESSAGE = ("This route is closed by the enclave's edge: it would send file bytes to the browser. Results "
-                  "leave through the airlock (egress review).")  # api/nbconvert: JupyterLab offers no "Export as" formats
+CLOSED_MESSAGE = (
+    "This route is closed by the enclave's edge: it would send file bytes to the browser. Results "
+    "leave through the airlock (egress review)."
+)  # api/nbconvert: JupyterLab offers no "Export as" formats
 
 
 @dataclass(frozen=True)
@@ -89,41 +91,58 @@ class Route:
             pattern = pattern[:-1]
             if len(rest) < len(pattern):
                 return False
-            rest = rest[:len(pattern)]
+            rest = rest[: len(pattern)]
         elif len(rest) != len(pattern):
             return False
         return all(p == "*" or p == segment for p, segment in zip(pattern, rest))
 
 
 def _routes(channel: str, methods: str, *patterns: str, websocket: bool = False) -> list[Route]:
-    return [Route(frozenset(methods.split()), tuple(p.split("/")) if p else (), channel, websocket)
-            for p in patterns]
+    return [Route(frozenset(methods.split()), tuple(p.split("/")) if p else (), channel, websocket) for p in patterns]
 
 
 # What JupyterLab 4.6 asks of its server (recorded in Chromium through the edge: log in, spawn, lab,
 # notebook run and save, console, terminal, settings editor, file browser, a CSV, a text file, kernel
 # restart), plus the calls @jupyterlab/services makes on buttons of the same pages (interrupt, shut down,
 # rename, delete, checkpoints).
-WORKSPACE_ROUTES: tuple[Route, ...] = tuple([
-    # Pages: the server's root redirects to lab; oauth_callback completes the hub's login.
-    *_routes("page", "GET", "", "lab", "lab/tree/**", "lab/workspaces/**", "oauth_callback", "logout"),
-    *_routes("contents", "GET PUT POST PATCH DELETE", "api/contents/**"),
-    *_routes("kernel", "GET", "api/kernels/*/channels", websocket=True),
-    *_routes("terminal", "GET", "terminals/websocket/*", websocket=True),
-    *_routes("websocket", "GET", "api/events/subscribe", websocket=True),
-    *_routes("other-api", "GET", "api", "api/status", "api/me", "api/kernelspecs", "api/kernelspecs/*",
-             "lsp/status", "server-proxy/servers-info"),
-    # Where a file path printed in an output is (JupyterLab links such paths): the resolved path, no content.
-    *_routes("other-api", "GET", "api/resolvePath"),
-    *_routes("other-api", "GET POST", "api/kernels", "api/sessions", "api/terminals"),
-    *_routes("other-api", "GET DELETE", "api/kernels/*", "api/terminals/*"),
-    *_routes("other-api", "POST", "api/kernels/*/interrupt", "api/kernels/*/restart"),
-    *_routes("other-api", "GET PATCH DELETE", "api/sessions/*"),
-    *_routes("other-api", "GET", "lab/api/build", "lab/api/settings", "lab/api/translations",
-             "lab/api/translations/*", "lab/api/workspaces"),
-    *_routes("other-api", "GET PUT", "lab/api/settings/*/**"),  # ids hold a '/' (@scope/package:plugin)
-    *_routes("other-api", "GET PUT DELETE", "lab/api/workspaces/*"),
-])
+WORKSPACE_ROUTES: tuple[Route, ...] = tuple(
+    [
+        # Pages: the server's root redirects to lab; oauth_callback completes the hub's login.
+        *_routes("page", "GET", "", "lab", "lab/tree/**", "lab/workspaces/**", "oauth_callback", "logout"),
+        *_routes("contents", "GET PUT POST PATCH DELETE", "api/contents/**"),
+        *_routes("kernel", "GET", "api/kernels/*/channels", websocket=True),
+        *_routes("terminal", "GET", "terminals/websocket/*", websocket=True),
+        *_routes("websocket", "GET", "api/events/subscribe", websocket=True),
+        *_routes(
+            "other-api",
+            "GET",
+            "api",
+            "api/status",
+            "api/me",
+            "api/kernelspecs",
+            "api/kernelspecs/*",
+            "lsp/status",
+            "server-proxy/servers-info",
+        ),
+        # Where a file path printed in an output is (JupyterLab links such paths): the resolved path, no content.
+        *_routes("other-api", "GET", "api/resolvePath"),
+        *_routes("other-api", "GET POST", "api/kernels", "api/sessions", "api/terminals"),
+        *_routes("other-api", "GET DELETE", "api/kernels/*", "api/terminals/*"),
+        *_routes("other-api", "POST", "api/kernels/*/interrupt", "api/kernels/*/restart"),
+        *_routes("other-api", "GET PATCH DELETE", "api/sessions/*"),
+        *_routes(
+            "other-api",
+            "GET",
+            "lab/api/build",
+            "lab/api/settings",
+            "lab/api/translations",
+            "lab/api/translations/*",
+            "lab/api/workspaces",
+        ),
+        *_routes("other-api", "GET PUT", "lab/api/settings/*/**"),  # ids hold a '/' (@scope/package:plugin)
+        *_routes("other-api", "GET PUT DELETE", "lab/api/workspaces/*"),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -144,8 +163,9 @@ class Decision:
 
 
 def _refuse(status: int, reason: str, message: str, route: str, user=None, server=None, rest=None) -> Decision:
-    return Decision(refused=True, status=status, reason=reason, message=message, route=route, user=user,
-                    server=server, rest=rest)
+    return Decision(
+        refused=True, status=status, reason=reason, message=message, route=route, user=user, server=server, rest=rest
+    )
 
 
 def has_token_parameter(query: str) -> bool:
@@ -165,8 +185,7 @@ def _workspace_parts(path: CanonicalPath) -> tuple[str, str, tuple[str, ...]] | 
     return None
 
 
-def workspace_channel(method: str, rest: tuple[str, ...], websocket: bool,
-                      declared_apps: frozenset[str]) -> str | None:
+def workspace_channel(method: str, rest: tuple[str, ...], websocket: bool, declared_apps: frozenset[str]) -> str | None:
     """The metering channel of an allowed request under a workspace, or None when it is not allowed."""
     if rest[:1] and rest[0] in declared_apps:
         return "app"  # an operator-declared jupyter-server-proxy app: every method, websockets included
@@ -190,21 +209,34 @@ def _outside_workspaces(path: CanonicalPath, route: str, websocket: bool) -> Dec
     return Decision(route=route, kind=HUB, channel="hub", default_project=HUB_PROJECT)
 
 
-def decide(method: str, raw_path: str, query: str = "", *, websocket: bool = False,
-           declared_apps: frozenset[str] = frozenset()) -> Decision:
+def decide(
+    method: str, raw_path: str, query: str = "", *, websocket: bool = False, declared_apps: frozenset[str] = frozenset()
+) -> Decision:
     """Decide for one request. `raw_path` is the path as sent (still escaped), `query` the raw query string."""
     method = method.upper()
     try:
         path = canonical(raw_path)
     except AmbiguousPath as why:
-        return _refuse(400, AMBIGUOUS, f"This address is ambiguous ({why}); the enclave refuses it. "
-                       "Use the address without escapes, '..' or '\\'.", raw_path)
+        return _refuse(
+            400,
+            AMBIGUOUS,
+            f"This address is ambiguous ({why}); the enclave refuses it. "
+            "Use the address without escapes, '..' or '\\'.",
+            raw_path,
+        )
     route = path.text
     parts = _workspace_parts(path)
     user, server, rest = parts if parts else (None, None, ())
     if has_token_parameter(query):
-        return _refuse(403, TOKEN_IN_URL, "A token in the address is refused: it would be kept in browser "
-                       "history and logs. Send it in the Authorization header instead.", route, user, server)
+        return _refuse(
+            403,
+            TOKEN_IN_URL,
+            "A token in the address is refused: it would be kept in browser "
+            "history and logs. Send it in the Authorization header instead.",
+            route,
+            user,
+            server,
+        )
     if parts is None:
         return _outside_workspaces(path, route, websocket)
     lowered = tuple(s.lower() for s in rest)
@@ -212,16 +244,36 @@ def decide(method: str, raw_path: str, query: str = "", *, websocket: bool = Fal
     if closed:
         return _refuse(403, CLOSED_ROUTE, CLOSED_MESSAGE, route, user, server, rest)
     if has_download_parameter(query):
-        return _refuse(403, DOWNLOAD, "Downloads are closed by the enclave's edge. Results leave through the "
-                       "airlock (egress review).", route, user, server, rest)
+        return _refuse(
+            403,
+            DOWNLOAD,
+            "Downloads are closed by the enclave's edge. Results leave through the airlock (egress review).",
+            route,
+            user,
+            server,
+            rest,
+        )
     if rest == ("api", "nbconvert") and method == "GET" and not websocket:
         return Decision(route=route, user=user, server=server, rest=rest, kind=EDGE_ANSWER, answer=NO_EXPORTERS)
     if lowered[:2] == ("api", "nbconvert"):
         return _refuse(403, CLOSED_ROUTE, CLOSED_MESSAGE, route, user, server, rest)
     channel = workspace_channel(method, rest, websocket, declared_apps)
     if channel is None:
-        return _refuse(403, NOT_ALLOWED, f"The enclave's edge lets through only the requests JupyterLab needs; "
-                       f"{method} {'(websocket) ' if websocket else ''}on this address is not one of them.",
-                       route, user, server, rest)
-    return Decision(route=route, user=user, server=server, rest=rest, channel=channel,
-                    check_contents=method == "GET" and channel == "contents")
+        return _refuse(
+            403,
+            NOT_ALLOWED,
+            f"The enclave's edge lets through only the requests JupyterLab needs; "
+            f"{method} {'(websocket) ' if websocket else ''}on this address is not one of them.",
+            route,
+            user,
+            server,
+            rest,
+        )
+    return Decision(
+        route=route,
+        user=user,
+        server=server,
+        rest=rest,
+        channel=channel,
+        check_contents=method == "GET" and channel == "contents",
+    )

@@ -26,8 +26,14 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from .contents import PASS, REFUSE, ContentsCheck
-from .headers import (add_security_headers, downstream_response_headers, named_recipient, released_file, serialised_head,
-                      upstream_request_headers)
+from .headers import (
+    add_security_headers,
+    downstream_response_headers,
+    named_recipient,
+    released_file,
+    serialised_head,
+    upstream_request_headers,
+)
 from .policy import AIRLOCK, EDGE_ANSWER, HUB, TOKEN_IN_URL, WORKSPACE, Decision, decide
 from .refusals import PREFIX, RefusalAudit, decision_response, refusal_response, upstream_error_response
 from .uploads import INBOUND_ACTION, UPLOAD_ACTION, InboundCount, InboundGate, Refusal, Upload, UploadLimits
@@ -45,8 +51,18 @@ _NO_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
 
 
 class EdgeProxy:
-    def __init__(self, upstream: str, meter, refusals: RefusalAudit, static, *, declared_apps: frozenset[str],
-                 contents_limit: int, public_port: int, upload_limits: UploadLimits = UploadLimits()):
+    def __init__(
+        self,
+        upstream: str,
+        meter,
+        refusals: RefusalAudit,
+        static,
+        *,
+        declared_apps: frozenset[str],
+        contents_limit: int,
+        public_port: int,
+        upload_limits: UploadLimits = UploadLimits(),
+    ):
         self.upstream = upstream.rstrip("/")  # http://127.0.0.1:<proxy_port>
         self.meter = meter
         self.static = static  # enclave.edge.static.StaticAssets: the workspace image's static files
@@ -66,7 +82,8 @@ class EdgeProxy:
             auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=512),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-            max_line_size=64 * 1024, max_field_size=64 * 1024,
+            max_line_size=64 * 1024,
+            max_field_size=64 * 1024,
         )
 
     async def close(self, app: web.Application | None = None) -> None:
@@ -104,19 +121,28 @@ class EdgeProxy:
             return await self._relay_websocket(request, decision)
         return await self._relay_http(request, decision)
 
-    async def _audit(self, request: web.Request, reason: str, decision: Decision, detail: str = "",
-                     facts: dict | None = None) -> None:
-        await self.refusals.record(reason=reason, route=decision.route, method=request.method,
-                             client=request.remote or "", user=decision.user, server=decision.server,
-                             detail=detail, facts=facts)
+    async def _audit(
+        self, request: web.Request, reason: str, decision: Decision, detail: str = "", facts: dict | None = None
+    ) -> None:
+        await self.refusals.record(
+            reason=reason,
+            route=decision.route,
+            method=request.method,
+            client=request.remote or "",
+            user=decision.user,
+            server=decision.server,
+            detail=detail,
+            facts=facts,
+        )
 
     def _upstream_url(self, request: web.Request) -> URL:
         return URL(self.upstream + request.raw_path, encoded=True)
 
     def _upstream_headers(self, request: web.Request, websocket: bool = False):
         host = request.headers.get("Host", "")
-        return upstream_request_headers(request.headers, request.remote or "", host, self.public_port,
-                                        websocket=websocket)
+        return upstream_request_headers(
+            request.headers, request.remote or "", host, self.public_port, websocket=websocket
+        )
 
     def _metered_stream(self, decision: Decision, upstream_headers):
         """The meter's stream for one response, or None when it is not metered or names no recipient."""
@@ -150,16 +176,22 @@ class EdgeProxy:
                 return await self._refuse_inbound(request, decision, refusal)
         try:
             upstream = await self.session.request(
-                request.method, self._upstream_url(request), headers=headers, data=body, allow_redirects=False,
-                skip_auto_headers=_NO_AUTO_HEADERS)
+                request.method,
+                self._upstream_url(request),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                skip_auto_headers=_NO_AUTO_HEADERS,
+            )
         except aiohttp.ClientError as error:
             log.warning("upstream unreachable for %s %s: %s", request.method, decision.route, error)
             return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
         try:
             if contents_write:
                 await self._settle_upload(request, decision, upload, upstream.status)
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                          headers=downstream_response_headers(upstream.headers))
+            response = web.StreamResponse(
+                status=upstream.status, reason=upstream.reason, headers=downstream_response_headers(upstream.headers)
+            )
             if _released_download(decision, upstream.headers):
                 # Reviewed output, released by the airlock: the door results are meant to leave by.
                 return await self._stream(request, decision, upstream, response, b"", None)
@@ -187,8 +219,9 @@ class EdgeProxy:
             headers.popall(name, None)
         url = URL(self.upstream + request.raw_path.partition("?")[0], encoded=True)
         try:
-            async with self.session.delete(url, headers=headers, allow_redirects=False,
-                                           skip_auto_headers=_NO_AUTO_HEADERS) as reply:
+            async with self.session.delete(
+                url, headers=headers, allow_redirects=False, skip_auto_headers=_NO_AUTO_HEADERS
+            ) as reply:
                 return reply.status == 204
         except aiohttp.ClientError as error:
             log.warning("could not remove the partial upload %s: %s", request.path, error)
@@ -200,8 +233,13 @@ class EdgeProxy:
             self.inbound.forget(decision)  # not written, or half: an upload there cannot go on
             return
         if upload is not None:
-            details = {**upload.facts, "route": decision.route, "client": request.remote or "",
-                       "user": decision.user, "project": decision.server}
+            details = {
+                **upload.facts,
+                "route": decision.route,
+                "client": request.remote or "",
+                "user": decision.user,
+                "project": decision.server,
+            }
             await asyncio.shield(self.refusals.record_event(UPLOAD_ACTION, "ok", decision.user, details))
 
     async def _relay_unnamed(self, request, decision: Decision, upstream, response) -> web.StreamResponse:
@@ -225,8 +263,9 @@ class EdgeProxy:
     async def _relay_checked_contents(self, request, decision, upstream, response, stream) -> web.StreamResponse:
         encoding = upstream.headers.get("Content-Encoding", "identity").lower()
         if encoding != "identity":
-            return await self._refuse_contents(request, decision, f"the response is encoded ({encoding})",
-                                               "contents-unreadable")
+            return await self._refuse_contents(
+                request, decision, f"the response is encoded ({encoding})", "contents-unreadable"
+            )
         check = ContentsCheck(self.contents_limit, upstream.status)
         verdict = None
         async for chunk in upstream.content.iter_any():
@@ -242,12 +281,17 @@ class EdgeProxy:
 
     async def _refuse_contents(self, request, decision: Decision, why: str, reason: str) -> web.Response:
         await self._audit(request, reason, decision, why)
-        return refusal_response(403, reason, f"{why}. Files this large, or answers the edge cannot check, are "
-                                "not opened in the browser in the enclave; work on the file in a notebook, and "
-                                "take results out through the airlock (egress review).")
+        return refusal_response(
+            403,
+            reason,
+            f"{why}. Files this large, or answers the edge cannot check, are "
+            "not opened in the browser in the enclave; work on the file in a notebook, and "
+            "take results out through the airlock (egress review).",
+        )
 
-    async def _stream(self, request, decision: Decision, upstream, response: web.StreamResponse,
-                      first: bytes, stream) -> web.StreamResponse:
+    async def _stream(
+        self, request, decision: Decision, upstream, response: web.StreamResponse, first: bytes, stream
+    ) -> web.StreamResponse:
         """Send the response, its head and each chunk counted first (`stream` None: not metered)."""
         if stream is not None:
             if not stream.send(serialised_head(response.status, response.reason, response.headers)):
@@ -259,8 +303,13 @@ class EdgeProxy:
             await response.write(first)
         async for chunk in upstream.content.iter_any():
             if stream is not None and not stream.send(chunk):
-                log.warning("metering budget spent: cutting %s (%s/%s on %s)", decision.route, stream.user,
-                            stream.project, stream.channel)
+                log.warning(
+                    "metering budget spent: cutting %s (%s/%s on %s)",
+                    decision.route,
+                    stream.user,
+                    stream.project,
+                    stream.channel,
+                )
                 request.transport.close() if request.transport else None
                 return response
             await response.write(chunk)
@@ -271,8 +320,13 @@ class EdgeProxy:
         protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
         try:
             upstream = await self.session.ws_connect(
-                self._upstream_url(request), headers=self._upstream_headers(request, websocket=True),
-                protocols=protocols, max_msg_size=0, autoping=True, compress=0)
+                self._upstream_url(request),
+                headers=self._upstream_headers(request, websocket=True),
+                protocols=protocols,
+                max_msg_size=0,
+                autoping=True,
+                compress=0,
+            )
         except aiohttp.WSServerHandshakeError as refused:
             return web.Response(status=refused.status, text=f"The workspace refused the websocket ({refused.status}).")
         except aiohttp.ClientError as error:
@@ -280,8 +334,9 @@ class EdgeProxy:
             return upstream_error_response("try again in a moment, or ask an operator to check the hub.")
         # No permessage-deflate to the browser (as jupyter_server itself offers none): compressing every
         # frame halved kernel output through the edge (docs/benchmarks.md, the egress benchmark).
-        browser = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
-                                        max_msg_size=0, autoping=True, compress=False)
+        browser = web.WebSocketResponse(
+            protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0, autoping=True, compress=False
+        )
         await browser.prepare(request)
         # Websockets pass only under a workspace (policy): counted against its owner and server.
         stream = self.meter.stream(decision.user, decision.server, decision.channel)
@@ -299,13 +354,24 @@ class EdgeProxy:
             if not browser.closed:
                 await browser.close()
             if inbound.messages:  # not awaited: the connection is over; drain() waits for it at shutdown
-                self.refusals.record_event(INBOUND_ACTION, "ok", decision.user, {
-                    "route": decision.route, "channel": decision.channel, "user": decision.user,
-                    "project": decision.server, "bytes": inbound.bytes, "messages": inbound.messages})
+                self.refusals.record_event(
+                    INBOUND_ACTION,
+                    "ok",
+                    decision.user,
+                    {
+                        "route": decision.route,
+                        "channel": decision.channel,
+                        "user": decision.user,
+                        "project": decision.server,
+                        "bytes": inbound.bytes,
+                        "messages": inbound.messages,
+                    },
+                )
         return browser
 
-    async def _pump_from_browser(self, request, decision: Decision, browser: web.WebSocketResponse, upstream,
-                                 inbound: InboundCount) -> None:
+    async def _pump_from_browser(
+        self, request, decision: Decision, browser: web.WebSocketResponse, upstream, inbound: InboundCount
+    ) -> None:
         """Browser to workspace: each message within the cap (else the websocket is closed), all counted."""
         async for message in browser:
             if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -338,14 +404,20 @@ async def _pump_to_browser(upstream, browser: web.WebSocketResponse, stream) -> 
 
 
 def _budget_spent() -> web.Response:
-    return refusal_response(429, BUDGET_SPENT, "the data budget for today is spent, or the account is suspended. "
-                            "An operator can tell you more.")
+    return refusal_response(
+        429,
+        BUDGET_SPENT,
+        "the data budget for today is spent, or the account is suspended. An operator can tell you more.",
+    )
 
 
 def _released_download(decision: Decision, upstream_headers) -> bool:
     """An airlock answer that is a released file's download, to a named person (only the airlock says so)."""
-    return (decision.kind == AIRLOCK and released_file(upstream_headers) is not None
-            and named_recipient(upstream_headers)[0] is not None)
+    return (
+        decision.kind == AIRLOCK
+        and released_file(upstream_headers) is not None
+        and named_recipient(upstream_headers)[0] is not None
+    )
 
 
 async def _send(target, message) -> None:

@@ -35,15 +35,17 @@ REPEAT_WINDOW = 60.0
 
 def refusal_response(status: int, reason: str, message: str) -> web.Response:
     body = {"message": f"{PREFIX}: {message}", "reason": reason}
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
-                        headers={EDGE_MARKER: "refused"})
+    return web.Response(
+        status=status, text=json.dumps(body), content_type="application/json", headers={EDGE_MARKER: "refused"}
+    )
 
 
 def upstream_error_response(message: str) -> web.Response:
     """Not a refusal: the hub's proxy behind the edge did not answer."""
     body = {"message": f"The enclave's edge could not reach the hub: {message}", "reason": "upstream-unreachable"}
-    return web.Response(status=502, text=json.dumps(body), content_type="application/json",
-                        headers={EDGE_MARKER: "upstream-error"})
+    return web.Response(
+        status=502, text=json.dumps(body), content_type="application/json", headers={EDGE_MARKER: "upstream-error"}
+    )
 
 
 def decision_response(decision: Decision) -> web.Response:
@@ -61,8 +63,18 @@ class RefusalAudit:
         self._folded: dict[tuple, int] = {}
         self._pending: set[asyncio.Future] = set()
 
-    async def record(self, *, reason: str, route: str, method: str, client: str, user: str | None = None,
-                     server: str | None = None, detail: str = "", facts: dict | None = None) -> None:
+    async def record(
+        self,
+        *,
+        reason: str,
+        route: str,
+        method: str,
+        client: str,
+        user: str | None = None,
+        server: str | None = None,
+        detail: str = "",
+        facts: dict | None = None,
+    ) -> None:
         """Record before the refusal is answered, so a refusal the client sees is already on record."""
         key = (reason, route, user, client)
         now = self.clock()

@@ -28,14 +28,26 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access log without query strings, so a token put in a URL is never written to a log."""
 
     def log(self, request, response, time):
-        self.logger.info("%s %s %s %s %s %.3fs", request.remote, request.method, request.path, response.status,
-                         response.headers.get("X-Enclave-Edge", "-"), time)
+        self.logger.info(
+            "%s %s %s %s %s %.3fs",
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            response.headers.get("X-Enclave-Edge", "-"),
+            time,
+        )
 
 
 def edge_runner(app: web.Application) -> web.AppRunner:
     # Header limits above aiohttp's 8 KiB: the hub sets one cookie per workspace a person opens.
-    return web.AppRunner(app, access_log_class=PathOnlyAccessLogger, handler_cancellation=True,
-                         max_line_size=HEADER_LIMIT, max_field_size=HEADER_LIMIT)
+    return web.AppRunner(
+        app,
+        access_log_class=PathOnlyAccessLogger,
+        handler_cancellation=True,
+        max_line_size=HEADER_LIMIT,
+        max_field_size=HEADER_LIMIT,
+    )
 
 
 async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) -> None:
@@ -44,11 +56,16 @@ async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) ->
     meter = EgressMeter(settings)
     await meter.start()
     db = open_state_db(settings.database_url)
-    proxy = EdgeProxy(f"http://127.0.0.1:{settings.proxy_port}", meter, RefusalAudit(db),
-                      StaticAssets.from_settings(settings, db),
-                      declared_apps=frozenset(settings.edge_declared_apps),
-                      contents_limit=settings.edge_max_file_content_bytes, public_port=settings.public_port,
-                      upload_limits=UploadLimits(settings.edge_upload_max_bytes, settings.edge_request_body_max_bytes))
+    proxy = EdgeProxy(
+        f"http://127.0.0.1:{settings.proxy_port}",
+        meter,
+        RefusalAudit(db),
+        StaticAssets.from_settings(settings, db),
+        declared_apps=frozenset(settings.edge_declared_apps),
+        contents_limit=settings.edge_max_file_content_bytes,
+        public_port=settings.public_port,
+        upload_limits=UploadLimits(settings.edge_upload_max_bytes, settings.edge_request_body_max_bytes),
+    )
     tls_runner = edge_runner(proxy.application())
     plain_runner = web.AppRunner(plain_http_application(settings.public_port), access_log_class=PathOnlyAccessLogger)
     await tls_runner.setup()
@@ -60,8 +77,13 @@ async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) ->
         loop.add_signal_handler(sig, stop.set)
     try:
         await listener.start()
-        log.info("edge listening on https://%s:%s -> http://127.0.0.1:%s\n%s", settings.public_ip,
-                 settings.public_port, settings.proxy_port, describe(chosen))
+        log.info(
+            "edge listening on https://%s:%s -> http://127.0.0.1:%s\n%s",
+            settings.public_ip,
+            settings.public_port,
+            settings.proxy_port,
+            describe(chosen),
+        )
         await stop.wait()
     finally:
         await listener.stop()

@@ -31,16 +31,15 @@ import mimetypes
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from ..images.catalog import WORKSPACE_KINDS, image_tag
-from ..images.static_copy import LABEXTENSIONS, MANIFEST, ROUTES, StaticCopyError, StaticRoute, copy_folder, \
-    ensure_copy
+from ..images.static_copy import LABEXTENSIONS, MANIFEST, ROUTES, StaticCopyError, StaticRoute, copy_folder, ensure_copy
 from ..state.db import StateDB
 from ..state.queries import find_project
 from .headers import EDGE_MARKER
@@ -54,9 +53,17 @@ VERSIONED_CACHE = "max-age=31536000"
 UNVERSIONED_CACHE = "no-cache"  # revalidated each time (ETag and Last-Modified from the copy's file)
 RETRY_AFTER_FAILURE = 10.0  # seconds before trying again to make a copy that could not be made
 _TYPES = mimetypes.MimeTypes()
-_TYPE_OVERRIDES = {".js": "text/javascript", ".mjs": "text/javascript", ".map": "application/json",
-                   ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
-                   ".eot": "application/vnd.ms-fontobject", ".ico": "image/x-icon"}
+_TYPE_OVERRIDES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".map": "application/json",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".eot": "application/vnd.ms-fontobject",
+    ".ico": "image/x-icon",
+}
 
 ImageFor = Callable[[str, str], "str | None"]  # (user, server) -> the image tag its project runs, or None
 
@@ -87,7 +94,7 @@ def content_type(name: str) -> str:
 def static_route(rest: tuple[str, ...]) -> StaticRoute | None:
     """The static route an address under a server belongs to (the longest prefix), or None. Case matters,
     as it does to the server's own routes."""
-    matches = [r for r in ROUTES if rest[:len(r.prefix)] == r.prefix]
+    matches = [r for r in ROUTES if rest[: len(r.prefix)] == r.prefix]
     return max(matches, key=lambda r: len(r.prefix)) if matches else None
 
 
@@ -112,9 +119,11 @@ class CopyIndex:
     def _roots(self, route: StaticRoute) -> list[Path]:
         roots = [self._in_copy(f) for f in route.folders]
         if route.layout == "themes":  # as jupyterlab_server's ThemesHandler: extensions' themes first
-            extension_themes = [Path(p) for folder in LABEXTENSIONS
-                                for p in sorted(glob.glob(f"{glob.escape(str(self._in_copy(folder)))}/**/themes",
-                                                          recursive=True))]
+            extension_themes = [
+                Path(p)
+                for folder in LABEXTENSIONS
+                for p in sorted(glob.glob(f"{glob.escape(str(self._in_copy(folder)))}/**/themes", recursive=True))
+            ]
             roots = extension_themes + roots
         return roots
 
@@ -176,8 +185,13 @@ class ProjectImages:
 
 
 class StaticAssets:
-    def __init__(self, cache_dir: Path | str, image_for: ImageFor,
-                 make_copy: Callable[[Path, str], Path] = ensure_copy, clock=time.monotonic):
+    def __init__(
+        self,
+        cache_dir: Path | str,
+        image_for: ImageFor,
+        make_copy: Callable[[Path, str], Path] = ensure_copy,
+        clock=time.monotonic,
+    ):
         self.cache_dir = Path(cache_dir)
         self.image_for = image_for
         self.make_copy = make_copy  # (cache_dir, tag) -> the copy's folder; extracts it from the local image
@@ -187,7 +201,7 @@ class StaticAssets:
         self._failed: dict[str, tuple[float, str]] = {}
 
     @classmethod
-    def from_settings(cls, settings, db: StateDB) -> "StaticAssets":
+    def from_settings(cls, settings, db: StateDB) -> StaticAssets:
         return cls(settings.static_cache_dir, ProjectImages(db))
 
     # --- which file ----------------------------------------------------------------------
@@ -199,7 +213,7 @@ class StaticAssets:
         route = static_route(tuple(rest))
         if route is None:
             return None
-        relative = tuple(rest[len(route.prefix):])
+        relative = tuple(rest[len(route.prefix) :])
         tag = self.image_for(user, server)
         if tag is None:
             return StaticFile(None, route.prefix, relative)
@@ -236,8 +250,12 @@ class StaticAssets:
             self._failed.pop(tag, None)
             return ""
         if tag not in self._failed or self.clock() - self._failed[tag][0] >= RETRY_AFTER_FAILURE:
-            log.error("static files of %s are not available, static addresses of its workspaces get 503 (never "
-                      "the workspace): %s", tag, why)
+            log.error(
+                "static files of %s are not available, static addresses of its workspaces get 503 (never "
+                "the workspace): %s",
+                tag,
+                why,
+            )
         self._failed[tag] = (self.clock(), why)
         return why
 
@@ -252,28 +270,49 @@ class StaticAssets:
             self._indexes.pop(found.image, None)
             why = await self._made(found.image)
             index = None if why else self._index(found.image)
-            found = _resolve(index, found.image, found.prefix, found.relative, request.query_string) if index \
-                else StaticFile(found.image, found.prefix, found.relative,
-                                unavailable=why or f"the copy of {found.image} is not readable")
+            found = (
+                _resolve(index, found.image, found.prefix, found.relative, request.query_string)
+                if index
+                else StaticFile(
+                    found.image,
+                    found.prefix,
+                    found.relative,
+                    unavailable=why or f"the copy of {found.image} is not readable",
+                )
+            )
         if found.unavailable:
-            return _answer(503, "The static files of this workspace's image are not available at the edge. "
-                           "An operator can run 'enclave images build' and see the edge's log.")
+            return _answer(
+                503,
+                "The static files of this workspace's image are not available at the edge. "
+                "An operator can run 'enclave images build' and see the edge's log.",
+            )
         if found.path is None:
             return _answer(404, f"{found.route} is not among the static files of this workspace's image.")
-        return web.FileResponse(found.path, headers={"Content-Type": found.content_type,
-                                                     "Cache-Control": found.cache_control, EDGE_MARKER: MARKER})
+        return web.FileResponse(
+            found.path,
+            headers={"Content-Type": found.content_type, "Cache-Control": found.cache_control, EDGE_MARKER: MARKER},
+        )
 
 
-def _resolve(index: CopyIndex, tag: str, prefix: tuple[str, ...], relative: tuple[str, ...],
-             query: str) -> StaticFile:
+def _resolve(index: CopyIndex, tag: str, prefix: tuple[str, ...], relative: tuple[str, ...], query: str) -> StaticFile:
     path = index.find(prefix, relative)
     if path is None:
         return StaticFile(tag, prefix, relative)
     versioned = any(key == "v" for key, _ in parse_qsl(query, keep_blank_values=True))
-    return StaticFile(tag, prefix, relative, path=path, content_type=content_type(relative[-1]),
-                      cache_control=VERSIONED_CACHE if versioned else UNVERSIONED_CACHE)
+    return StaticFile(
+        tag,
+        prefix,
+        relative,
+        path=path,
+        content_type=content_type(relative[-1]),
+        cache_control=VERSIONED_CACHE if versioned else UNVERSIONED_CACHE,
+    )
 
 
 def _answer(status: int, message: str, **headers: str) -> web.Response:
-    return web.Response(status=status, text=json.dumps({"message": message, "reason": "static"}),
-                        content_type="application/json", headers={EDGE_MARKER: MARKER, **headers})
+    return web.Response(
+        status=status,
+        text=json.dumps({"message": message, "reason": "static"}),
+        content_type="application/json",
+        headers={EDGE_MARKER: MARKER, **headers},
+    )

@@ -38,8 +38,10 @@ class Certificate:
 def certificate_for(settings: EnclaveSettings) -> Certificate:
     """The operator's certificate if set, else the self-signed one (made if missing)."""
     if bool(settings.tls_cert) != bool(settings.tls_key):
-        raise CertificateProblem("set both tls_cert and tls_key (ENCLAVE_TLS_CERT, ENCLAVE_TLS_KEY), or neither "
-                                 "for a self-signed certificate.")
+        raise CertificateProblem(
+            "set both tls_cert and tls_key (ENCLAVE_TLS_CERT, ENCLAVE_TLS_KEY), or neither "
+            "for a self-signed certificate."
+        )
     if settings.tls_cert:
         chosen = Certificate(Path(settings.tls_cert), Path(settings.tls_key), self_signed=False)
         for path in (chosen.cert, chosen.key):
@@ -86,31 +88,50 @@ def make_self_signed(folder: Path, names: tuple[list[str], list[str]]) -> Certif
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0] if dns_names else "enclave"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "enclave (self-signed)")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0] if dns_names else "enclave"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "enclave (self-signed)"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
     alt_names = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject).public_key(public)
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         # Its own authority, so clients can trust exactly this certificate (requests' verify=, curl --cacert).
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=False,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
     paths = Certificate(folder / CERT_NAME, folder / KEY_NAME, self_signed=True)
-    _write_private(paths.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
+    _write_private(
+        paths.key,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
     _write_private(paths.cert, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return paths
 
@@ -140,6 +161,8 @@ def describe(chosen: Certificate) -> str:
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").upper()
     kind = "self-signed" if chosen.self_signed else "the operator's own"
-    return (f"certificate: {chosen.cert} ({kind})\nkey: {chosen.key}\n"
-            f"valid until: {cert.not_valid_after_utc:%Y-%m-%d}\n"
-            f"names: {', '.join(str(n.value) for n in names)}\nSHA-256 fingerprint: {fingerprint}")
+    return (
+        f"certificate: {chosen.cert} ({kind})\nkey: {chosen.key}\n"
+        f"valid until: {cert.not_valid_after_utc:%Y-%m-%d}\n"
+        f"names: {', '.join(str(n.value) for n in names)}\nSHA-256 fingerprint: {fingerprint}"
+    )

@@ -59,9 +59,11 @@ TOO_LARGE = "upload-too-large"
 UNTRACKED_CHUNK = "upload-chunk-untracked"
 MESSAGE_TOO_LARGE = "websocket-message-too-large"
 
-HOW_DATA_ENTERS = ("To bring data in, ask an operator: they register it as a dataset (enclave dataset "
-                   "register) and approve it for your project, and it appears under /data. Small code and "
-                   "text files can be uploaded.")
+HOW_DATA_ENTERS = (
+    "To bring data in, ask an operator: they register it as a dataset (enclave dataset "
+    "register) and approve it for your project, and it appears under /data. Small code and "
+    "text files can be uploaded."
+)
 
 
 @dataclass(frozen=True)
@@ -188,18 +190,27 @@ class ChunkedUploads:
             sequence = self._open.pop(key, None)
             if sequence is None or (chunk != -1 and chunk != sequence.next_chunk):
                 expected = "chunk 1" if sequence is None else f"chunk {sequence.next_chunk} or -1"
-                return Refusal(409, UNTRACKED_CHUNK, f"chunk {chunk} of {path} does not continue an upload the "
-                               f"edge is tracking (it expected {expected}); start the upload again. "
-                               f"{HOW_DATA_ENTERS}", facts_of(path, data, chunk=chunk),
-                               remove_partial=sequence is not None)
+                return Refusal(
+                    409,
+                    UNTRACKED_CHUNK,
+                    f"chunk {chunk} of {path} does not continue an upload the "
+                    f"edge is tracking (it expected {expected}); start the upload again. "
+                    f"{HOW_DATA_ENTERS}",
+                    facts_of(path, data, chunk=chunk),
+                    remove_partial=sequence is not None,
+                )
             self._open[key] = sequence
         total = sequence.size + len(data)
         last = chunk == -1
         if total > self.cap or (not last and total >= self.cap):  # a chunk not the last promises one more byte
             del self._open[key]
-            return Refusal(413, TOO_LARGE, too_large_message(path, self.cap),
-                           facts_of(path, data, chunk=chunk, file_size_at_least=total + (0 if last else 1)),
-                           remove_partial=chunk != 1)
+            return Refusal(
+                413,
+                TOO_LARGE,
+                too_large_message(path, self.cap),
+                facts_of(path, data, chunk=chunk, file_size_at_least=total + (0 if last else 1)),
+                remove_partial=chunk != 1,
+            )
         sequence.size = total
         sequence.sha256.update(data)
         sequence.touched = self.clock()
@@ -211,8 +222,11 @@ class ChunkedUploads:
 
     def forget(self, user: str, server: str, path: str) -> None:
         """A write, rename or deletion at `path` (or a folder above it) ends the uploads tracked there."""
-        for key in [k for k in self._open if k[:2] == (user, server)
-                    and (k[2] == path or k[2].startswith(path.rstrip("/") + "/") or not path)]:
+        for key in [
+            k
+            for k in self._open
+            if k[:2] == (user, server) and (k[2] == path or k[2].startswith(path.rstrip("/") + "/") or not path)
+        ]:
             del self._open[key]
 
     def _forget_idle(self) -> None:
@@ -222,8 +236,7 @@ class ChunkedUploads:
 
 
 def too_large_message(path: str, cap: int) -> str:
-    return (f"{path} is larger than the {cap} bytes a file uploaded through the browser may have. "
-            f"{HOW_DATA_ENTERS}")
+    return f"{path} is larger than the {cap} bytes a file uploaded through the browser may have. {HOW_DATA_ENTERS}"
 
 
 class InboundGate:
@@ -236,12 +249,20 @@ class InboundGate:
     def check_length(self, has_body: bool, length: int | None) -> Refusal | None:
         """Any request to a workspace: a body must say its length, and be within the request cap."""
         if has_body and length is None:
-            return Refusal(411, NO_LENGTH, "a request body without a Content-Length is refused by the edge: it "
-                           "could not be measured before it is passed on.")
+            return Refusal(
+                411,
+                NO_LENGTH,
+                "a request body without a Content-Length is refused by the edge: it "
+                "could not be measured before it is passed on.",
+            )
         if length is not None and length > self.limits.request_bytes:
-            return Refusal(413, REQUEST_TOO_LARGE, f"the request's body ({length} bytes) is larger than the "
-                           f"{self.limits.request_bytes} bytes the edge passes to a workspace. {HOW_DATA_ENTERS}",
-                           {"size": length})
+            return Refusal(
+                413,
+                REQUEST_TOO_LARGE,
+                f"the request's body ({length} bytes) is larger than the "
+                f"{self.limits.request_bytes} bytes the edge passes to a workspace. {HOW_DATA_ENTERS}",
+                {"size": length},
+            )
         return None
 
     def is_contents_write(self, method: str, decision: Decision) -> bool:
@@ -255,8 +276,12 @@ class InboundGate:
             write = read_contents_write(method, path, body)
         except Unreadable as why:
             self.chunked.forget(user, server, path)
-            return Refusal(400, UNREADABLE, f"the edge could not read this write to {path or 'the home folder'} "
-                           f"({why}), so it is refused.", {"path": path, "size": len(body)})
+            return Refusal(
+                400,
+                UNREADABLE,
+                f"the edge could not read this write to {path or 'the home folder'} ({why}), so it is refused.",
+                {"path": path, "size": len(body)},
+            )
         if method == "PATCH" or (method == "PUT" and write.chunk is None):
             self.chunked.forget(user, server, path)  # the file is replaced or moved: its upload, if any, ends
             if write.renamed_to is not None:
@@ -270,8 +295,12 @@ class InboundGate:
         if write.chunk is not None:
             return self.chunked.admit((user, server, path), write.chunk, write.data)
         if len(write.data) > self.limits.file_bytes:
-            return Refusal(413, TOO_LARGE, too_large_message(path, self.limits.file_bytes),
-                           facts_of(path, write.data, format=write.fmt))
+            return Refusal(
+                413,
+                TOO_LARGE,
+                too_large_message(path, self.limits.file_bytes),
+                facts_of(path, write.data, format=write.fmt),
+            )
         if not write.data:
             return None  # an empty file: nothing comes in
         return Upload(facts_of(path, write.data, format=write.fmt))
@@ -286,9 +315,13 @@ class InboundGate:
         """One websocket message from the browser."""
         if size <= self.limits.file_bytes:
             return None
-        return Refusal(WS_MESSAGE_TOO_BIG, MESSAGE_TOO_LARGE, f"a message of {size} bytes is larger than the "
-                       f"{self.limits.file_bytes} bytes the edge passes to a workspace at once. {HOW_DATA_ENTERS}",
-                       {"size": size})
+        return Refusal(
+            WS_MESSAGE_TOO_BIG,
+            MESSAGE_TOO_LARGE,
+            f"a message of {size} bytes is larger than the "
+            f"{self.limits.file_bytes} bytes the edge passes to a workspace at once. {HOW_DATA_ENTERS}",
+            {"size": size},
+        )
 
 
 @dataclass

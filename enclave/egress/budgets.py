@@ -50,16 +50,21 @@ class Budget:
 
     def as_dict(self) -> dict:
         found = asdict(self)
-        found.update(fixed=list(self.fixed), days_person=round(self.days_person, 1),
-                     days_project=None if self.project_cap is None else round(self.days_project, 1))
+        found.update(
+            fixed=list(self.fixed),
+            days_person=round(self.days_person, 1),
+            days_project=None if self.project_cap is None else round(self.days_project, 1),
+        )
         return found
 
 
 def check_bounds(settings: EnclaveSettings) -> tuple[int, int]:
     floor, ceiling = settings.metering_budget_floor, settings.metering_budget_ceiling
     if floor > ceiling:
-        raise ValueError(f"metering_budget_floor ({floor}) is above metering_budget_ceiling ({ceiling}): "
-                         "set the floor at most the ceiling")
+        raise ValueError(
+            f"metering_budget_floor ({floor}) is above metering_budget_ceiling ({ceiling}): "
+            "set the floor at most the ceiling"
+        )
     return floor, ceiling
 
 
@@ -80,9 +85,19 @@ def budget_for(settings: EnclaveSettings, extract_bytes: int, row: EgressBudget 
     derived = derived_daily(extract_bytes, days, floor, ceiling)
     person = row.daily_bytes if row is not None and row.daily_bytes else derived
     project = row.project_daily_bytes if row is not None and row.project_daily_bytes else max(derived, person)
-    fixed = () if row is None else tuple(
-        name for name, value in (("person", row.daily_bytes), ("project", row.project_daily_bytes),
-                                 ("days", row.days_to_extract)) if value)
+    fixed = (
+        ()
+        if row is None
+        else tuple(
+            name
+            for name, value in (
+                ("person", row.daily_bytes),
+                ("project", row.project_daily_bytes),
+                ("days", row.days_to_extract),
+            )
+            if value
+        )
+    )
     return Budget(per_person=person, project_cap=project, extract_bytes=extract_bytes, days_target=days, fixed=fixed)
 
 
@@ -90,20 +105,29 @@ def budgets_of(session: Session, settings: EnclaveSettings, projects: set[str]) 
     """The budgets of each project named (pseudo-projects and unknown projects included)."""
     floor, _ = check_bounds(settings)
     days = settings.metering_days_to_extract
-    found = {name: Budget(per_person=floor, project_cap=None if name in PSEUDO_PROJECTS else floor,
-                          extract_bytes=0, days_target=days) for name in projects}
+    found = {
+        name: Budget(
+            per_person=floor, project_cap=None if name in PSEUDO_PROJECTS else floor, extract_bytes=0, days_target=days
+        )
+        for name in projects
+    }
     real = projects - PSEUDO_PROJECTS
     if not real:
         return found
     ids = dict(session.execute(select(Project.name, Project.id).where(Project.name.in_(real))).all())
     if not ids:
         return found
-    rows = {row.project_id: row for row in session.execute(
-        select(EgressBudget).where(EgressBudget.project_id.in_(ids.values()))).scalars()}
-    sizes = dict(session.execute(
-        select(DatasetExtract.project_id, func.coalesce(func.sum(DatasetExtract.information_bytes), 0))
-        .where(DatasetExtract.project_id.in_(ids.values()), DatasetExtract.removed_at.is_(None))
-        .group_by(DatasetExtract.project_id)).all())
+    rows = {
+        row.project_id: row
+        for row in session.execute(select(EgressBudget).where(EgressBudget.project_id.in_(ids.values()))).scalars()
+    }
+    sizes = dict(
+        session.execute(
+            select(DatasetExtract.project_id, func.coalesce(func.sum(DatasetExtract.information_bytes), 0))
+            .where(DatasetExtract.project_id.in_(ids.values()), DatasetExtract.removed_at.is_(None))
+            .group_by(DatasetExtract.project_id)
+        ).all()
+    )
     for name, project_id in ids.items():
         found[name] = budget_for(settings, int(sizes.get(project_id, 0)), rows.get(project_id))
     return found

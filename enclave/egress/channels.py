@@ -8,19 +8,21 @@ installation's default per-person budget.
 
 from __future__ import annotations
 
-CHANNELS = frozenset({
-    "kernel",     # kernel websockets (/user/<u>/<p>/api/kernels/<id>/channels)
-    "terminal",   # terminal websockets
-    "contents",   # api/contents reads and the echo of writes
-    "app",        # operator-declared jupyter-server-proxy apps (spark-ui)
-    "other-api",  # every other api/ and lab/api/ response of a workspace
-    "page",       # every other response from a workspace (HTML pages such as /lab, redirects, errors)
-    "websocket",  # websockets of a workspace other than kernels and terminals (api/events/subscribe, ...)
-    "hub",        # the hub's API (/hub/api/) and pages
-    "airlock",    # the airlock's pages and API (/services/egress-review/), reviewers' previews included
-})
+CHANNELS = frozenset(
+    {
+        "kernel",  # kernel websockets (/user/<u>/<p>/api/kernels/<id>/channels)
+        "terminal",  # terminal websockets
+        "contents",  # api/contents reads and the echo of writes
+        "app",  # operator-declared jupyter-server-proxy apps (spark-ui)
+        "other-api",  # every other api/ and lab/api/ response of a workspace
+        "page",  # every other response from a workspace (HTML pages such as /lab, redirects, errors)
+        "websocket",  # websockets of a workspace other than kernels and terminals (api/events/subscribe, ...)
+        "hub",  # the hub's API (/hub/api/) and pages
+        "airlock",  # the airlock's pages and API (/services/egress-review/), reviewers' previews included
+    }
+)
 
-HUB_PROJECT = "(hub)"          # counted against the person, outside any project
+HUB_PROJECT = "(hub)"  # counted against the person, outside any project
 AIRLOCK_PROJECT = "(airlock)"  # the airlock's pages that concern no single project
 
 # Set by trusted host services (the airlock; the hub) on their responses, read and removed by the

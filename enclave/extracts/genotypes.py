@@ -42,8 +42,17 @@ from ..datasets.genotypes import MATRIX_TABLE, VCF_FILE, write_matrix_table
 from ..errors import InvalidInput
 from .pseudonyms import Pseudonymiser
 
-ALLOWED_META = (b"##fileformat=", b"##FILTER=", b"##FORMAT=", b"##INFO=", b"##ALT=", b"##contig=",
-                b"##reference=", b"##source=", b"##assembly=")
+ALLOWED_META = (
+    b"##fileformat=",
+    b"##FILTER=",
+    b"##FORMAT=",
+    b"##INFO=",
+    b"##ALT=",
+    b"##contig=",
+    b"##reference=",
+    b"##source=",
+    b"##assembly=",
+)
 FIELDS_NOTE = f"{VCF_FILE} and {MATRIX_TABLE} are always included whole; fields choose samples.parquet's columns"
 
 
@@ -56,8 +65,9 @@ def _keyed_rng(project: str, label: str, purpose: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(seed[:16], "big"))
 
 
-def write_vcf_extract(source: Path, out: Path, pseudonyms: Pseudonymiser, canaries: list[int],
-                      project: str, label: str) -> int:
+def write_vcf_extract(
+    source: Path, out: Path, pseudonyms: Pseudonymiser, canaries: list[int], project: str, label: str
+) -> int:
     """Write the project's VCF extract of `source` to `out`; return the number of real samples."""
     meta, samples = vcf.read_header(source)
     if not samples:
@@ -77,11 +87,13 @@ def write_vcf_extract(source: Path, out: Path, pseudonyms: Pseudonymiser, canari
                 continue
             fields = line.rstrip(b"\r\n").split(b"\t")
             if len(fields) != vcf.FIXED_COLUMNS + real:
-                raise InvalidInput(f"{source}: line {number} has {len(fields)} columns, the header "
-                                   f"{vcf.FIXED_COLUMNS + real}; the VCF is damaged.")
-            columns = fields[vcf.FIXED_COLUMNS:]
+                raise InvalidInput(
+                    f"{source}: line {number} has {len(fields)} columns, the header "
+                    f"{vcf.FIXED_COLUMNS + real}; the VCF is damaged."
+                )
+            columns = fields[vcf.FIXED_COLUMNS :]
             columns += [columns[i] for i in picks.integers(0, real, len(canaries)).tolist()]
-            piece = b"\t".join(fields[:vcf.FIXED_COLUMNS] + list(pick_columns(columns))) + b"\n"
+            piece = b"\t".join(fields[: vcf.FIXED_COLUMNS] + list(pick_columns(columns))) + b"\n"
             pending.append(piece)
             size += len(piece)
             if size >= vcf.WRITE_PIECE:
@@ -91,8 +103,9 @@ def write_vcf_extract(source: Path, out: Path, pseudonyms: Pseudonymiser, canari
     return real
 
 
-def write_genotype_extract(source: Path, partial: Path, pseudonyms: Pseudonymiser, canaries: list[int],
-                           project: str, label: str) -> None:
+def write_genotype_extract(
+    source: Path, partial: Path, pseudonyms: Pseudonymiser, canaries: list[int], project: str, label: str
+) -> None:
     """Write the VCF and MatrixTable of the extract into `partial` (the extract's folder being built)."""
     vcf_out = partial / VCF_FILE
     write_vcf_extract(Path(source) / VCF_FILE, vcf_out, pseudonyms, canaries, project, label)

@@ -17,6 +17,8 @@ def pseudonym_key(hub_dir: Path) -> bytes:
     path = Path(hub_dir) / KEY_FILE
     key = read_or_create(path, lambda: secrets.token_bytes(KEY_BYTES))
     if len(key) != KEY_BYTES:
-        raise InvalidState(f"{path} does not hold a {KEY_BYTES}-byte key. Restore it from the backup; "
-                           "without it existing pseudonyms cannot be traced.")
+        raise InvalidState(
+            f"{path} does not hold a {KEY_BYTES}-byte key. Restore it from the backup; "
+            "without it existing pseudonyms cannot be traced."
+        )
     return key

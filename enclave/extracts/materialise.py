@@ -5,8 +5,9 @@ CSV exports, documents) could carry identifiers that cannot be replaced, so
 they are left out. The exception is a genotype dataset's VCF and its
 MatrixTable, whose sample identifiers are replaced too (genotypes.py). Each
 table keeps the approved fields and the identifier column, whose values
-become the project's pseudonyms, and gains one row per canary participant. Everything is written in a temporary folder beside the
-destination and renamed into place, so an extract is either whole or absent. The airlock's
+become the project's pseudonyms, and gains one row per canary participant.
+Everything is written in a temporary folder beside the destination and
+renamed into place, so an extract is either whole or absent. The airlock's
 sketches of its tables are then written beside it (enclave/airlock/sketches.py).
 """
 
@@ -22,11 +23,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..airlock.sketches import sketch_folder, write_extract_sketches
 from ..datasets.manifest import Manifest, compute_manifest
 from ..errors import InvalidInput
 from . import genotypes
 from .pseudonyms import Pseudonymiser
-from ..airlock.sketches import sketch_folder, write_extract_sketches
 
 CANARIES = 3
 BATCH_ROWS = 65_536
@@ -67,12 +68,14 @@ def plan_columns(request: ExtractRequest) -> dict[Path, list[str]]:
         unknown = sorted(set(request.fields) - set(available))
         if unknown:
             note = f" ({genotypes.FIELDS_NOTE}.)" if genotypes.is_genotype_dataset(request.source) else ""
-            raise InvalidInput(f"{request.label} has no field {', '.join(unknown)}. "
-                               f"Its fields are: {', '.join(available)}.{note}")
+            raise InvalidInput(
+                f"{request.label} has no field {', '.join(unknown)}. Its fields are: {', '.join(available)}.{note}"
+            )
     plan = {}
     for table, names in schemas.items():
-        wanted = [c for c in names if c != request.identifier_column
-                  and (request.fields is None or c in request.fields)]
+        wanted = [
+            c for c in names if c != request.identifier_column and (request.fields is None or c in request.fields)
+        ]
         if wanted or request.fields is None:
             plan[table] = ([request.identifier_column] if request.identifier_column in names else []) + wanted
     if not any(plan.values()):
@@ -80,8 +83,9 @@ def plan_columns(request: ExtractRequest) -> dict[Path, list[str]]:
     return plan
 
 
-def write_extract(request: ExtractRequest, key: bytes, destination: Path, lookup: Path,
-                  batch_rows: int | None = None) -> WrittenExtract:
+def write_extract(
+    request: ExtractRequest, key: bytes, destination: Path, lookup: Path, batch_rows: int | None = None
+) -> WrittenExtract:
     """Write the extract to `destination` (which must not exist) and its pseudonym list to `lookup`."""
     columns = plan_columns(request)
     batch_rows = batch_rows or BATCH_ROWS
@@ -100,8 +104,9 @@ def write_extract(request: ExtractRequest, key: bytes, destination: Path, lookup
             out.parent.mkdir(parents=True, exist_ok=True)
             _write_table(table, names, out, request, pseudonyms, canaries, batch_rows)
         if genotypes.is_genotype_dataset(request.source):
-            genotypes.write_genotype_extract(request.source, partial, pseudonyms, canaries,
-                                             request.project, request.label)
+            genotypes.write_genotype_extract(
+                request.source, partial, pseudonyms, canaries, request.project, request.label
+            )
         participants = len(pseudonyms.mapping) - CANARIES
         _write_lookup(lookup, pseudonyms)
         _make_read_only(partial)
@@ -114,14 +119,22 @@ def write_extract(request: ExtractRequest, key: bytes, destination: Path, lookup
     return WrittenExtract(destination, manifest, tuple(str(c) for c in canaries), participants)
 
 
-def _write_table(table: Path, names: list[str], out: Path, request: ExtractRequest,
-                 pseudonyms: Pseudonymiser, canaries: list[int], batch_rows: int) -> None:
+def _write_table(
+    table: Path,
+    names: list[str],
+    out: Path,
+    request: ExtractRequest,
+    pseudonyms: Pseudonymiser,
+    canaries: list[int],
+    batch_rows: int,
+) -> None:
     source = pq.ParquetFile(table)
     names = [n for n in source.schema_arrow.names if n in names]  # the order batches come in
     id_column = request.identifier_column
     has_ids = id_column in names
-    schema = pa.schema([pa.field(id_column, pa.int64()) if f.name == id_column else f
-                        for f in source.schema_arrow if f.name in names])
+    schema = pa.schema(
+        [pa.field(id_column, pa.int64()) if f.name == id_column else f for f in source.schema_arrow if f.name in names]
+    )
     schema = pa.schema([schema.field(n) for n in names])
     canaries_placed = not has_ids
     with pq.ParquetWriter(out, schema, compression="zstd", write_statistics=True) as writer:
@@ -194,6 +207,3 @@ def remove_tree(folder: Path) -> None:
     for root, dirs, files in os.walk(folder):
         os.chmod(root, stat.S_IRWXU)
     shutil.rmtree(folder)
-
-
-

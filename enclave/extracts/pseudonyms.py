@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 DIGITS = 14
-SPACE = 10 ** DIGITS
-MAX_PROJECT_ID = (2 ** 63 - 1) // SPACE - 11
+SPACE = 10**DIGITS
+MAX_PROJECT_ID = (2**63 - 1) // SPACE - 11
 
 
 def project_prefix(project_id: int) -> int:

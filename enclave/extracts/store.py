@@ -23,14 +23,19 @@ def lookup_file(settings: EnclaveSettings, project: str, name: str, version: str
     return settings.hub_dir / "extracts" / project / name / f"{version}.parquet"
 
 
-def create_extract(session: Session, settings: EnclaveSettings, approval: DatasetApproval,
-                   fields: list[str] | None) -> DatasetExtract:
+def create_extract(
+    session: Session, settings: EnclaveSettings, approval: DatasetApproval, fields: list[str] | None
+) -> DatasetExtract:
     """Write the approval's extract and record it in `session`; on failure nothing is left on disk."""
     session.flush()  # gives the approval and the project their ids
     project, dataset = approval.project, approval.dataset
     request = ExtractRequest(
-        source=Path(dataset.path), label=dataset.label, identifier_column=dataset.identifier_column,
-        project=project.name, project_id=project.id, fields=None if fields is None else tuple(fields),
+        source=Path(dataset.path),
+        label=dataset.label,
+        identifier_column=dataset.identifier_column,
+        project=project.name,
+        project_id=project.id,
+        fields=None if fields is None else tuple(fields),
     )
     folder = extract_folder(settings, project.name, dataset.name, dataset.version)
     if folder.exists():  # left by an approval revoked earlier, or by a crash after writing
@@ -39,10 +44,16 @@ def create_extract(session: Session, settings: EnclaveSettings, approval: Datase
     written = write_extract(request, pseudonym_key(settings.hub_dir), folder, lookup)
     try:
         extract = DatasetExtract(
-            approval=approval, project=project, dataset=dataset,
-            fields=None if fields is None else list(fields), path=str(written.path), lookup_path=str(lookup),
-            manifest_json=written.manifest.to_json(), manifest_digest=written.manifest.digest,
-            participants=written.participants, canaries=list(written.canaries),
+            approval=approval,
+            project=project,
+            dataset=dataset,
+            fields=None if fields is None else list(fields),
+            path=str(written.path),
+            lookup_path=str(lookup),
+            manifest_json=written.manifest.to_json(),
+            manifest_digest=written.manifest.digest,
+            participants=written.participants,
+            canaries=list(written.canaries),
             # sizes the project's egress budgets
             information_bytes=extract_information(written.path, measuring_limit(settings)),
         )
@@ -56,8 +67,7 @@ def create_extract(session: Session, settings: EnclaveSettings, approval: Datase
 
 def extract_of(session: Session, approval: DatasetApproval) -> DatasetExtract | None:
     return session.execute(
-        select(DatasetExtract).where(DatasetExtract.approval_id == approval.id,
-                                     DatasetExtract.removed_at.is_(None))
+        select(DatasetExtract).where(DatasetExtract.approval_id == approval.id, DatasetExtract.removed_at.is_(None))
     ).scalar_one_or_none()
 
 

@@ -43,9 +43,11 @@ HIGH_SOURCE = 20
 MEDIUM_SOURCE = 5
 _NUMBER = r"\b\d+\b"
 
-RULE = (f"confidence: high = a canary or >= {HIGH_PSEUDONYMS} pseudonyms matched; medium = "
-        f">= {MEDIUM_PSEUDONYMS}; low = fewer. Source identifiers: high = >= {HIGH_SOURCE} matched and at "
-        f"least half the numbers of their length; medium = >= {MEDIUM_SOURCE} and 5x chance; low = otherwise.")
+RULE = (
+    f"confidence: high = a canary or >= {HIGH_PSEUDONYMS} pseudonyms matched; medium = "
+    f">= {MEDIUM_PSEUDONYMS}; low = fewer. Source identifiers: high = >= {HIGH_SOURCE} matched and at "
+    f"least half the numbers of their length; medium = >= {MEDIUM_SOURCE} and 5x chance; low = otherwise."
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,13 @@ def _source_ids(dataset: Dataset) -> pl.Series:
     parts = []
     for table in parquet_tables(Path(dataset.path)):
         if dataset.identifier_column in pl.read_parquet_schema(table):
-            parts.append(pl.scan_parquet(table).select(pl.col(dataset.identifier_column).cast(pl.String))
-                         .unique().collect().to_series())
+            parts.append(
+                pl.scan_parquet(table)
+                .select(pl.col(dataset.identifier_column).cast(pl.String))
+                .unique()
+                .collect()
+                .to_series()
+            )
     return pl.concat(parts).unique().drop_nulls() if parts else pl.Series([], dtype=pl.String)
 
 
@@ -161,12 +168,16 @@ def trace_file(db: StateDB, path: Path) -> TraceReport:
                     known.append(values)
                     if _member(numbers, values).any():
                         labels.append(extract.dataset.label)
-                canaries |= set(distinct.filter(_member(distinct, pl.Series(extract.canaries, dtype=pl.String)))
-                                .to_list())
+                canaries |= set(
+                    distinct.filter(_member(distinct, pl.Series(extract.canaries, dtype=pl.String))).to_list()
+                )
             matched = int(_member(numbers, pl.concat(known).unique()).sum()) if known else 0
             if matched or canaries:
-                report.projects.append(ProjectMatch(project, matched, tuple(sorted(canaries)),
-                                                    _confidence(matched, len(canaries)), tuple(labels)))
+                report.projects.append(
+                    ProjectMatch(
+                        project, matched, tuple(sorted(canaries)), _confidence(matched, len(canaries)), tuple(labels)
+                    )
+                )
         for dataset in session.execute(select(Dataset).order_by(Dataset.name, Dataset.version)).scalars():
             if not Path(dataset.path).is_dir():
                 continue
@@ -178,7 +189,8 @@ def trace_file(db: StateDB, path: Path) -> TraceReport:
             same_length = int(distinct.str.len_chars().is_in(lengths).sum())
             space = sum(9 * 10 ** (n - 1) for n in lengths)
             chance = same_length * ids.len() / space
-            report.sources.append(SourceMatch(dataset.label, matched, chance,
-                                              _source_confidence(matched, same_length, chance)))
+            report.sources.append(
+                SourceMatch(dataset.label, matched, chance, _source_confidence(matched, same_length, chance))
+            )
     report.projects.sort(key=lambda m: (-len(m.canaries), -m.pseudonyms, m.project))
     return report

@@ -17,8 +17,8 @@ from traitlets.config import Config
 
 from ..airlock.service import CUSTOM_SCOPES, airlock_service
 from ..settings import EnclaveSettings
-from .home import projects_for
 from .culling import culler_role, culler_service
+from .home import projects_for
 from .startup import HubSecrets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -49,9 +49,7 @@ def roles() -> list[dict]:
 
 
 def proxy_command() -> list[str]:
-    found = shutil.which("configurable-http-proxy") or shutil.which(
-        "configurable-http-proxy", path=str(REPO_NODE_BIN)
-    )
+    found = shutil.which("configurable-http-proxy") or shutil.which("configurable-http-proxy", path=str(REPO_NODE_BIN))
     if not found:
         raise RuntimeError("configurable-http-proxy is not installed: run 'make install' (npm install).")
     return [found]

@@ -29,8 +29,12 @@ SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
 
 def culler_role() -> dict:
-    return {"name": SERVICE, "description": "Stops workspaces idle for longer than their project allows.",
-            "services": [SERVICE], "scopes": SCOPES}
+    return {
+        "name": SERVICE,
+        "description": "Stops workspaces idle for longer than their project allows.",
+        "services": [SERVICE],
+        "scopes": SCOPES,
+    }
 
 
 def culler_service(settings: EnclaveSettings) -> dict | None:
@@ -39,13 +43,23 @@ def culler_service(settings: EnclaveSettings) -> dict | None:
         return None
     return {
         "name": SERVICE,
-        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--config={CONFIG_FILE}",
-                    f"--timeout={settings.idle_timeout}", f"--cull-every={settings.idle_cull_every}",
-                    "--remove-named-servers=False", "--cull-users=False"],
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--config={CONFIG_FILE}",
+            f"--timeout={settings.idle_timeout}",
+            f"--cull-every={settings.idle_cull_every}",
+            "--remove-named-servers=False",
+            "--cull-users=False",
+        ],
         # JupyterHub passes services no other environment: name the installation, for the arbiter.
-        "environment": {"ENCLAVE_STATE_DIR": settings.state_dir, "ENCLAVE_DB_URL": settings.database_url,
-                        "ENCLAVE_INSTANCE": settings.instance,
-                        "ENCLAVE_IDLE_TIMEOUT": str(settings.idle_timeout)},
+        "environment": {
+            "ENCLAVE_STATE_DIR": settings.state_dir,
+            "ENCLAVE_DB_URL": settings.database_url,
+            "ENCLAVE_INSTANCE": settings.instance,
+            "ENCLAVE_IDLE_TIMEOUT": str(settings.idle_timeout),
+        },
     }
 
 
@@ -66,8 +80,15 @@ def arbiter(*, inactive: timedelta, inactive_limit: int, server: dict, **_) -> b
         return False
     user = (server.get("url", "").split("/user/", 1)[-1].split("/", 1)[0]) or "-"
     with open_state_db(settings.database_url).transaction() as session:
-        audit.record(session, actor=SERVICE, action="workspace.cull", target=f"{project}:{user}",
-                     details={"reason": f"idle for {int(inactive.total_seconds())} s, over the project's "
-                                        f"limit of {limit} s", "idle_seconds": int(inactive.total_seconds()),
-                              "limit_seconds": limit})
+        audit.record(
+            session,
+            actor=SERVICE,
+            action="workspace.cull",
+            target=f"{project}:{user}",
+            details={
+                "reason": f"idle for {int(inactive.total_seconds())} s, over the project's limit of {limit} s",
+                "idle_seconds": int(inactive.total_seconds()),
+                "limit_seconds": limit,
+            },
+        )
     return True

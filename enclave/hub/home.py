@@ -10,6 +10,7 @@ from ..state.queries import active_projects_of, find_user
 
 def projects_for(settings: EnclaveSettings):
     """A template variable: called by the hub with the signed-in user on each page."""
+
     def lookup(user) -> list[dict]:
         if user is None:
             return []
@@ -17,6 +18,9 @@ def projects_for(settings: EnclaveSettings):
             account = find_user(session, user.name)
             if account is None or account.status is not AccountStatus.ACTIVE:
                 return []
-            return [{"name": p.name, "title": p.title, "status": p.status.value}
-                    for p in active_projects_of(session, account)]
+            return [
+                {"name": p.name, "title": p.title, "status": p.status.value}
+                for p in active_projects_of(session, account)
+            ]
+
     return lookup

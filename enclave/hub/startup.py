@@ -34,8 +34,12 @@ def prepare_hub(settings: EnclaveSettings) -> HubSecrets:
 def read_hub_secrets(hub_dir: Path) -> HubSecrets:
     """The secrets prepare_hub made; refuses, saying how to start the hub, when they are missing."""
     try:
-        return HubSecrets(proxy_token=(hub_dir / PROXY_TOKEN).read_text().strip(),
-                          operator_token=(hub_dir / OPERATOR_TOKEN).read_text().strip())
+        return HubSecrets(
+            proxy_token=(hub_dir / PROXY_TOKEN).read_text().strip(),
+            operator_token=(hub_dir / OPERATOR_TOKEN).read_text().strip(),
+        )
     except FileNotFoundError as missing:
-        raise EnclaveError(f"{missing.filename} is missing: start the hub with 'enclave up' (make up), "
-                           "which prepares its folder and secrets first.") from None
+        raise EnclaveError(
+            f"{missing.filename} is missing: start the hub with 'enclave up' (make up), "
+            "which prepares its folder and secrets first."
+        ) from None

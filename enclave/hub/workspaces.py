@@ -27,8 +27,7 @@ class HubWorkspaces:
 
     def _stop_through_hub(self, project: str, user: str | None) -> list[str]:
         try:
-            users = requests.get(f"{self.api}/users", headers=self._headers(), timeout=5,
-                                 params={"state": "active"})
+            users = requests.get(f"{self.api}/users", headers=self._headers(), timeout=5, params={"state": "active"})
         except requests.ConnectionError:
             return []  # hub not running: nothing to tell it
         users.raise_for_status()
@@ -52,8 +51,7 @@ class HubWorkspaces:
         return project in (reply.json().get("servers") or {})
 
     def _stop_at_engine(self, project: str, user: str | None) -> list[str]:
-        labels = [f"enclave.instance={self.settings.instance}", "enclave.kind=workspace",
-                  f"enclave.project={project}"]
+        labels = [f"enclave.instance={self.settings.instance}", "enclave.kind=workspace", f"enclave.project={project}"]
         if user is not None:
             labels.append(f"enclave.user={user}")
         removed = []

@@ -15,7 +15,6 @@ import json
 import logging
 import signal
 import time
-from collections import deque
 
 import aiohttp
 from aiohttp import web
@@ -35,8 +34,18 @@ ACTION = "hubgate.refused"
 ACTOR = "hubgate"
 LISTEN_IP = "0.0.0.0"  # every project gateway is one of the host's addresses; the firewall keeps others out
 FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept", "User-Agent")
-DROPPED_RESPONSE_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-                            "set-cookie", "upgrade", "proxy-authenticate", "trailer", "te"}
+DROPPED_RESPONSE_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "set-cookie",
+    "upgrade",
+    "proxy-authenticate",
+    "trailer",
+    "te",
+}
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=60)
 ROUTES_PER_SOURCE = 30  # refusals recorded one by one per source and repeat window; the rest fold under ANY_ROUTE
 ANY_ROUTE = "(many routes)"
@@ -75,8 +84,7 @@ class GateAudit(RefusalAudit):
 
 def refusal(decision: GateDecision) -> web.Response:
     body = {"message": f"{PREFIX}: {decision.message}", "reason": decision.reason}
-    return web.Response(status=403, text=json.dumps(body), content_type="application/json",
-                        headers={MARKER: "refused"})
+    return web.Response(status=403, text=json.dumps(body), content_type="application/json", headers={MARKER: "refused"})
 
 
 async def _read_capped(request: web.Request) -> bytes:
@@ -94,8 +102,14 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """Every call the gate sees, without query strings (a token in a URL is never written to a log)."""
 
     def log(self, request, response, time):
-        self.logger.info("%s %s %s %s %s", request.remote, request.method, request.path, response.status,
-                         response.headers.get(MARKER, "passed"))
+        self.logger.info(
+            "%s %s %s %s %s",
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            response.headers.get(MARKER, "passed"),
+        )
 
 
 class HubGate:
@@ -114,15 +128,21 @@ class HubGate:
 
     async def _refuse(self, request: web.Request, decision: GateDecision, workspace=None) -> web.Response:
         workspace = workspace or await self._owner(request.remote)
-        await self.refusals.record(reason=decision.reason, route=decision.route, method=request.method,
-                                   client=request.remote or "-", user=workspace.user if workspace else None,
-                                   server=workspace.project if workspace else None)
+        await self.refusals.record(
+            reason=decision.reason,
+            route=decision.route,
+            method=request.method,
+            client=request.remote or "-",
+            user=workspace.user if workspace else None,
+            server=workspace.project if workspace else None,
+        )
         return refusal(decision)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw_path, _, query = request.raw_path.partition("?")
-        body_length = request.content_length if request.content_length is not None else (
-            None if request.body_exists else 0)
+        body_length = (
+            request.content_length if request.content_length is not None else (None if request.body_exists else 0)
+        )
         workspace = None
         decision = decide(request.method, raw_path, query, None, body_length)
         if decision.reason == "activity-not-own":  # the one call that depends on who is asking
@@ -132,28 +152,32 @@ class HubGate:
             return await self._refuse(request, decision, workspace)
         body = await _read_capped(request)
         if len(body) > BODY_LIMIT:  # a chunked body that declared no length
-            too_large = GateDecision(False, decision.route, reason="body-too-large",
-                                     message=f"the request body is over {BODY_LIMIT} bytes.")
+            too_large = GateDecision(
+                False, decision.route, reason="body-too-large", message=f"the request body is over {BODY_LIMIT} bytes."
+            )
             return await self._refuse(request, too_large, workspace)
         return await self._forward(request, decision.forward_path, body)
 
     async def _forward(self, request: web.Request, path: str, body: bytes) -> web.Response:
         headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
         try:
-            async with self._session.request(request.method, self.upstream + path, headers=headers,
-                                             data=body or None, allow_redirects=False) as reply:
+            async with self._session.request(
+                request.method, self.upstream + path, headers=headers, data=body or None, allow_redirects=False
+            ) as reply:
                 content = await reply.read()
                 passed = {k: v for k, v in reply.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS}
                 return web.Response(status=reply.status, body=content, headers=passed)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as failed:
+        except (TimeoutError, aiohttp.ClientError) as failed:
             log.warning("the hub did not answer %s %s: %s", request.method, path, failed)
             body = {"message": "The enclave's hub gate could not reach the hub.", "reason": "upstream-unreachable"}
-            return web.Response(status=502, text=json.dumps(body), content_type="application/json",
-                                headers={MARKER: "upstream-error"})
+            return web.Response(
+                status=502, text=json.dumps(body), content_type="application/json", headers={MARKER: "upstream-error"}
+            )
 
     async def _open(self, app: web.Application) -> None:
-        self._session = aiohttp.ClientSession(timeout=UPSTREAM_TIMEOUT, auto_decompress=True,
-                                              skip_auto_headers=("User-Agent",))
+        self._session = aiohttp.ClientSession(
+            timeout=UPSTREAM_TIMEOUT, auto_decompress=True, skip_auto_headers=("User-Agent",)
+        )
 
     async def _close(self, app: web.Application) -> None:
         await self.refusals.drain()
@@ -169,8 +193,11 @@ class HubGate:
 
 
 def gate_for(settings, db: StateDB | None = None, sources: WorkspaceSources | None = None) -> HubGate:
-    return HubGate(settings.hub_internal_url, GateAudit(db or open_state_db(settings.database_url)),
-                   sources or WorkspaceSources(settings.instance, swarm=settings.spawner == "enclave-swarm"))
+    return HubGate(
+        settings.hub_internal_url,
+        GateAudit(db or open_state_db(settings.database_url)),
+        sources or WorkspaceSources(settings.instance, swarm=settings.spawner == "enclave-swarm"),
+    )
 
 
 async def serve(settings, stop: asyncio.Event | None = None) -> None:

@@ -75,9 +75,12 @@ def decide(method: str, raw_path: str, query: str, owner: str | None, body_lengt
     if (method, segments) not in ALLOWED and not _is_own_activity(method, segments, owner):
         if is_activity(method, segments):
             return _refused(route, "activity-not-own", "a workspace reports activity for its own user only.")
-        return _refused(route, "route-not-allowed",
-                        "a workspace may call only the hub API its Jupyter server needs "
-                        "(version, user identity, OAuth token exchange, its own activity).")
+        return _refused(
+            route,
+            "route-not-allowed",
+            "a workspace may call only the hub API its Jupyter server needs "
+            "(version, user identity, OAuth token exchange, its own activity).",
+        )
     if method == "GET" and body_length != 0:
         return _refused(route, "body-not-allowed", "a GET to the hub carries no body.")
     if body_length is not None and body_length > BODY_LIMIT:

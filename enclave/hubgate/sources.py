@@ -73,8 +73,9 @@ def task_addresses(client: docker.DockerClient, instance: str) -> dict[str, Work
 class WorkspaceSources:
     """Address -> Workspace for one installation, asked of the Docker engine (blocking: call off the loop)."""
 
-    def __init__(self, instance: str, swarm: bool = False, client: docker.DockerClient | None = None,
-                 clock=time.monotonic):
+    def __init__(
+        self, instance: str, swarm: bool = False, client: docker.DockerClient | None = None, clock=time.monotonic
+    ):
         self.instance = instance
         self.swarm = swarm
         self._client = client

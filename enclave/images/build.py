@@ -10,8 +10,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import docker
 from docker.errors import ImageNotFound
@@ -85,8 +85,15 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
         (context / "build-ca.crt").write_bytes(ca.read_bytes() if ca else b"")
         lines: list[str] = []
         try:
-            for chunk in client.api.build(path=str(context), tag=tag, buildargs={"BASE_IMAGE": parent}, rm=True,
-                                          forcerm=True, decode=True, labels={"enclave.kind": kind}):
+            for chunk in client.api.build(
+                path=str(context),
+                tag=tag,
+                buildargs={"BASE_IMAGE": parent},
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels={"enclave.kind": kind},
+            ):
                 if "stream" in chunk:
                     lines.append(chunk["stream"])
                 if "error" in chunk:
@@ -102,8 +109,9 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
     return tag
 
 
-def _copy_static_files(client: docker.DockerClient, kind: str, tag: str, say: Callable[[str], None],
-                       root: Path | None = None) -> None:
+def _copy_static_files(
+    client: docker.DockerClient, kind: str, tag: str, say: Callable[[str], None], root: Path | None = None
+) -> None:
     """The edge's copy of a workspace image's static files (made once per image), and old copies removed."""
     if kind not in WORKSPACE_KINDS:
         return

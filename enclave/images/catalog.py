@@ -41,8 +41,13 @@ class ImageSpec:
 def spec(kind: str) -> ImageSpec:
     if kind not in PARENTS:
         raise ValueError(f"Unknown image {kind!r}; known images: {', '.join(KINDS)}")
-    return ImageSpec(kind=kind, context=IMAGES_DIR / kind, repository=f"enclave-{kind}", parent=PARENTS[kind],
-                     sources=tuple(REPO / name for name in SOURCES.get(kind, ())))
+    return ImageSpec(
+        kind=kind,
+        context=IMAGES_DIR / kind,
+        repository=f"enclave-{kind}",
+        parent=PARENTS[kind],
+        sources=tuple(REPO / name for name in SOURCES.get(kind, ())),
+    )
 
 
 def lineage(kind: str) -> list[str]:

@@ -114,8 +114,9 @@ def ensure_copy(root: Path, tag: str, client: docker.DockerClient | None = None)
     try:
         image = client.images.get(tag)
     except ImageNotFound:
-        raise StaticCopyError(f"The image {tag} is not on this machine, so its static files cannot be copied: "
-                              "run 'enclave images build'.") from None
+        raise StaticCopyError(
+            f"The image {tag} is not on this machine, so its static files cannot be copied: run 'enclave images build'."
+        ) from None
     folder = copy_folder(root, tag)
     try:
         if json.loads((folder / MANIFEST).read_text()).get("image_id") == image.id:
@@ -131,21 +132,25 @@ def extract(client: docker.DockerClient, image, tag: str, root: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     # Created, never started: only its file system is read. Labelled so a left-over one can be told apart.
-    container = client.containers.create(image.id, command=["true"], network_disabled=True,
-                                         labels={"enclave.kind": "static-copy", "enclave.image": tag})
+    container = client.containers.create(
+        image.id, command=["true"], network_disabled=True, labels={"enclave.kind": "static-copy", "enclave.image": tag}
+    )
     try:
         found, skipped = [], 0
         for folder in FOLDERS:
             copied = _copy_folder_out(container, folder, staging)
             if copied is None:
                 if folder in REQUIRED:
-                    raise StaticCopyError(f"The image {tag} has no {folder}: the workspace image's layout changed, "
-                                          "update enclave/images/static_copy.py to match it.")
+                    raise StaticCopyError(
+                        f"The image {tag} has no {folder}: the workspace image's layout changed, "
+                        "update enclave/images/static_copy.py to match it."
+                    )
                 continue
             found.append(folder)
             skipped += copied
-        (staging / MANIFEST).write_text(json.dumps({"tag": tag, "image_id": image.id, "folders": found,
-                                                    "skipped_non_regular": skipped}, indent=1))
+        (staging / MANIFEST).write_text(
+            json.dumps({"tag": tag, "image_id": image.id, "folders": found, "skipped_non_regular": skipped}, indent=1)
+        )
         _put_in_place(staging, target)
         log.info("static files of %s copied to %s (%d non-regular entries left out)", tag, target, skipped)
         return target
@@ -179,8 +184,12 @@ def _extract_regular_files(archive, folder: PurePosixPath, staging: Path) -> int
     with tarfile.open(fileobj=archive, mode="r:") as tar:
         for member in tar:
             parts = PurePosixPath(member.name).parts
-            if not parts or parts[0] != folder.name or any(p in ("", ".", "..") for p in parts) \
-                    or member.name.startswith("/"):
+            if (
+                not parts
+                or parts[0] != folder.name
+                or any(p in ("", ".", "..") for p in parts)
+                or member.name.startswith("/")
+            ):
                 skipped += 1
                 continue
             path = destination.joinpath(*parts[1:])

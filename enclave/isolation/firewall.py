@@ -30,8 +30,10 @@ _TAIL_RULES = [
 def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     binary = shutil.which("iptables")
     if binary is None:
-        raise IsolationError("iptables is not installed; workspaces cannot be isolated from the host. "
-                             "Install it (apt-get install iptables).")
+        raise IsolationError(
+            "iptables is not installed; workspaces cannot be isolated from the host. "
+            "Install it (apt-get install iptables)."
+        )
     result = subprocess.run([binary, "-w", "10", *args], capture_output=True, text=True)
     if check and result.returncode != 0:
         raise IsolationError(f"iptables {' '.join(args)} failed: {result.stderr.strip()}")
@@ -110,8 +112,21 @@ def guard_hub_port(instance: str, hub_port: int) -> None:
     metering). Packets from project bridges are decided earlier in the chain.
     """
     ensure_base_rules()
-    rule = ["!", "-i", "lo", "-p", "tcp", "--dport", str(hub_port),
-            "-m", "comment", "--comment", _hub_guard_comment(instance), "-j", "DROP"]
+    rule = [
+        "!",
+        "-i",
+        "lo",
+        "-p",
+        "tcp",
+        "--dport",
+        str(hub_port),
+        "-m",
+        "comment",
+        "--comment",
+        _hub_guard_comment(instance),
+        "-j",
+        "DROP",
+    ]
     if not _has_rule(CHAIN, rule):
         _iptables("-A", CHAIN, *rule)
 

@@ -46,8 +46,9 @@ def _check_isolated(net, icc: bool) -> None:
         )
 
 
-def _ensure_internal_network(client: docker.DockerClient, name: str, labels: dict[str, str],
-                             icc: bool) -> ProjectNetwork:
+def _ensure_internal_network(
+    client: docker.DockerClient, name: str, labels: dict[str, str], icc: bool
+) -> ProjectNetwork:
     try:
         net = client.networks.get(name)
     except DockerNotFound:
@@ -55,8 +56,9 @@ def _ensure_internal_network(client: docker.DockerClient, name: str, labels: dic
         if not icc:
             options[ICC_OPTION] = "false"
         try:
-            net = client.networks.create(name, driver="bridge", internal=True, check_duplicate=True,
-                                         options=options, labels=labels)
+            net = client.networks.create(
+                name, driver="bridge", internal=True, check_duplicate=True, options=options, labels=labels
+            )
         except APIError:
             # Another caller (a racing first spawn) created it first; use that one (checked below).
             net = client.networks.get(name)

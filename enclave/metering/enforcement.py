@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 REASON = "metering budget exceeded"
 
 
-def enforce_exceeded(settings: EnclaveSettings, db: StateDB, workspaces: WorkspaceControl, user: str,
-                     project: str, details: dict) -> list[str]:
+def enforce_exceeded(
+    settings: EnclaveSettings, db: StateDB, workspaces: WorkspaceControl, user: str, project: str, details: dict
+) -> list[str]:
     """Suspend `user` (audited person.suspended) and stop their workspace of `project`.
 
     Blocking (it waits for the hub); the meter runs it off the event loop.

@@ -34,12 +34,15 @@ def add_bytes(session: Session, day: date, deltas: dict[UsageKey, tuple[int, int
     for (user, project, channel), (counted, raw) in sorted(deltas.items()):
         if counted <= 0 and raw <= 0:
             continue
-        stmt = insert(EgressUsage).values(day=day.isoformat(), user=user, project=project, channel=channel,
-                                          bytes=counted, raw_bytes=raw)
+        stmt = insert(EgressUsage).values(
+            day=day.isoformat(), user=user, project=project, channel=channel, bytes=counted, raw_bytes=raw
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "user", "project", "channel"],
-            set_={"bytes": EgressUsage.bytes + stmt.excluded.bytes,
-                  "raw_bytes": EgressUsage.raw_bytes + stmt.excluded.raw_bytes},
+            set_={
+                "bytes": EgressUsage.bytes + stmt.excluded.bytes,
+                "raw_bytes": EgressUsage.raw_bytes + stmt.excluded.raw_bytes,
+            },
         )
         session.execute(stmt)
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select, text
 
@@ -53,7 +53,7 @@ Pair = tuple[str, str]  # (user, project)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _crosses(before: int, after: int, limit: int | None) -> bool:
@@ -69,7 +69,7 @@ def _check_channel(channel: str) -> None:
 class MeteredStream:
     """One response's (or one websocket direction's) bytes to one person, measured as information (C2/C3)."""
 
-    def __init__(self, meter: "EgressMeter", user: str, project: str, channel: str):
+    def __init__(self, meter: EgressMeter, user: str, project: str, channel: str):
         self.meter, self.user, self.project, self.channel = meter, user, project, channel
         self._measure = StreamMeasure(primer=meter.received(user).primer())
 
@@ -89,9 +89,15 @@ class MeteredStream:
 class EgressMeter:
     """Counts bytes per (UTC day, user, project, channel) against a daily budget per person and project."""
 
-    def __init__(self, settings: EnclaveSettings, *, clock: Callable[[], datetime] = _utc_now,
-                 flush_interval: float = 1.0, db: StateDB | None = None,
-                 workspaces: WorkspaceControl | None = None):
+    def __init__(
+        self,
+        settings: EnclaveSettings,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        flush_interval: float = 1.0,
+        db: StateDB | None = None,
+        workspaces: WorkspaceControl | None = None,
+    ):
         self.settings = settings
         self.clock = clock
         self.flush_interval = flush_interval
@@ -134,7 +140,7 @@ class EgressMeter:
         return self._workspaces
 
     def _today(self) -> date:
-        today = self.clock().astimezone(timezone.utc).date()
+        today = self.clock().astimezone(UTC).date()
         if today != self._day:
             # A new UTC day: yesterday's unflushed bytes stay queued under their own day.
             self._day = today
@@ -235,7 +241,7 @@ class EgressMeter:
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             await self.flush()
@@ -299,21 +305,31 @@ class EgressMeter:
             self.notifier.tell(action, project)
         return exceeded
 
-    def _read(self, today: date, pairs: set[Pair]) -> tuple[dict[Pair, int], dict[str, int], dict[str, Budget],
-                                                           set[str]]:
+    def _read(
+        self, today: date, pairs: set[Pair]
+    ) -> tuple[dict[Pair, int], dict[str, int], dict[str, Budget], set[str]]:
         """Today's totals of every edge, the budgets and who is active, for the pairs this edge has seen."""
         users, projects = {u for u, _ in pairs}, {p for _, p in pairs}
         with self.db.reading() as session:
             totals = ledger.totals(session, today, pairs)
             project_totals = ledger.project_totals(session, today, projects)
             budgets = budgets_of(session, self.settings, projects)
-            active = set(session.execute(
-                select(User.name).where(User.name.in_(users), User.status == AccountStatus.ACTIVE)
-            ).scalars())
+            active = set(
+                session.execute(
+                    select(User.name).where(User.name.in_(users), User.status == AccountStatus.ACTIVE)
+                ).scalars()
+            )
         return totals, project_totals, budgets, active
 
-    def _apply(self, today: date, pairs: set[Pair], totals: dict[Pair, int], project_totals: dict[str, int],
-               budgets: dict[str, Budget], active: set[str]) -> None:
+    def _apply(
+        self,
+        today: date,
+        pairs: set[Pair],
+        totals: dict[Pair, int],
+        project_totals: dict[str, int],
+        budgets: dict[str, Budget],
+        active: set[str],
+    ) -> None:
         if self._day != today:
             return  # midnight passed during the read: today's view starts afresh
         for pair, total in totals.items():
@@ -327,13 +343,15 @@ class EgressMeter:
     def _unflushed(self, day: date, user: str | None, project: str) -> int:
         """Counted bytes not yet in the ledger, of one person (or, user None, everyone) in `project`."""
         day_text = day.isoformat()
-        return sum(counted for (d, u, p, _), (counted, _raw) in self._pending.items()
-                   if d == day_text and p == project and user in (None, u))
+        return sum(
+            counted
+            for (d, u, p, _), (counted, _raw) in self._pending.items()
+            if d == day_text and p == project and user in (None, u)
+        )
 
     async def _enforce(self, user: str, project: str, details: dict) -> None:
         try:
-            await asyncio.to_thread(enforce_exceeded, self.settings, self.db, self.workspaces, user, project,
-                                    details)
+            await asyncio.to_thread(enforce_exceeded, self.settings, self.db, self.workspaces, user, project, details)
         except Exception:
             # The flow stays cut (the budget is used up); the operator sees metering.exceeded in the audit.
             log.exception("could not suspend %s or stop %s/%s after the budget was exceeded", user, project, user)

@@ -9,10 +9,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..egress.budgets import Budget, budgets_of
 from ..settings import EnclaveSettings
 from ..state.models import Project, User
 from . import ledger
-from ..egress.budgets import Budget, budgets_of
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,26 @@ class UsageLine:
         return asdict(self)
 
 
-def usage_report(session: Session, settings: EnclaveSettings, day: date, user: str | None = None,
-                 project: str | None = None) -> list[UsageLine]:
+def usage_report(
+    session: Session, settings: EnclaveSettings, day: date, user: str | None = None, project: str | None = None
+) -> list[UsageLine]:
     """The day's lines, largest total first."""
     rows = ledger.usage(session, day, user=user, project=project)
     budgets = budgets_of(session, settings, {r.project for r in rows})
     names = {r.user for r in rows}
     statuses = dict(session.execute(select(User.name, User.status).where(User.name.in_(names))).all()) if names else {}
     return [
-        UsageLine(day=r.day, user=r.user, project=r.project, channels=dict(sorted(r.channels.items())),
-                  total=r.total, raw=r.raw, budget=budgets[r.project].per_person,
-                  percent=round(100 * r.total / budgets[r.project].per_person, 1),
-                  account=statuses[r.user].value if r.user in statuses else "unknown")
+        UsageLine(
+            day=r.day,
+            user=r.user,
+            project=r.project,
+            channels=dict(sorted(r.channels.items())),
+            total=r.total,
+            raw=r.raw,
+            budget=budgets[r.project].per_person,
+            percent=round(100 * r.total / budgets[r.project].per_person, 1),
+            account=statuses[r.user].value if r.user in statuses else "unknown",
+        )
         for r in rows
     ]
 
@@ -62,12 +70,19 @@ class ProjectLine:
         return None if self.budget.project_cap is None else round(100 * self.total / self.budget.project_cap, 1)
 
     def as_dict(self) -> dict:
-        return {"day": self.day, "project": self.project, **self.budget.as_dict(), "total": self.total,
-                "raw": self.raw, "percent": self.percent}
+        return {
+            "day": self.day,
+            "project": self.project,
+            **self.budget.as_dict(),
+            "total": self.total,
+            "raw": self.raw,
+            "percent": self.percent,
+        }
 
 
-def project_report(session: Session, settings: EnclaveSettings, day: date,
-                   project: str | None = None) -> list[ProjectLine]:
+def project_report(
+    session: Session, settings: EnclaveSettings, day: date, project: str | None = None
+) -> list[ProjectLine]:
     """Every project's budgets and today's usage (or the one named), by name; pseudo-projects only when used."""
     usage = ledger.usage(session, day, project=project)
     names = {project} if project else set(session.execute(select(Project.name)).scalars())
@@ -76,8 +91,15 @@ def project_report(session: Session, settings: EnclaveSettings, day: date,
     lines = []
     for name in sorted(names):
         rows = [r for r in usage if r.project == name]
-        lines.append(ProjectLine(day=day.isoformat(), project=name, budget=budgets[name],
-                                 total=sum(r.total for r in rows), raw=sum(r.raw for r in rows)))
+        lines.append(
+            ProjectLine(
+                day=day.isoformat(),
+                project=name,
+                budget=budgets[name],
+                total=sum(r.total for r in rows),
+                raw=sum(r.raw for r in rows),
+            )
+        )
     return lines
 
 

@@ -47,18 +47,31 @@ def raise_new(session: Session, day: date, user: str, project: str, total: int, 
     new = []
     for kind in reached(total, budget):
         exists = session.execute(
-            select(EgressMark.id).where(EgressMark.day == day.isoformat(), EgressMark.user == user,
-                                        EgressMark.project == project, EgressMark.kind == kind,
-                                        EgressMark.budget == budget)
+            select(EgressMark.id).where(
+                EgressMark.day == day.isoformat(),
+                EgressMark.user == user,
+                EgressMark.project == project,
+                EgressMark.kind == kind,
+                EgressMark.budget == budget,
+            )
         ).first()
         if exists:
             continue
         session.add(EgressMark(day=day.isoformat(), user=user, project=project, kind=kind, budget=budget))
         session.flush()
         target = project if user == PROJECT_WIDE else f"{project}/{user}"
-        audit.record(session, actor=ACTOR, action=action_of(kind, user), target=target,
-                     outcome="ok" if kind == ALERT else "refused",
-                     details={"day": day.isoformat(), "bytes": total, "budget": budget,
-                              "percent": round(100 * total / budget, 1)})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action=action_of(kind, user),
+            target=target,
+            outcome="ok" if kind == ALERT else "refused",
+            details={
+                "day": day.isoformat(),
+                "bytes": total,
+                "budget": budget,
+                "percent": round(100 * total / budget, 1),
+            },
+        )
         new.append(kind)
     return new

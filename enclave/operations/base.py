@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -29,8 +30,9 @@ class OperatorContext:
         self.actor = actor
         self.workspaces = workspaces
 
-    def audited(self, action: str, target: str, change: Callable[[Session], T],
-                details: dict[str, Any] | None = None) -> T:
+    def audited(
+        self, action: str, target: str, change: Callable[[Session], T], details: dict[str, Any] | None = None
+    ) -> T:
         """Apply `change` and its audit event in one transaction.
 
         A refusal rolls the change back completely, then records the refusal
@@ -39,11 +41,16 @@ class OperatorContext:
         try:
             with self.db.transaction() as session:
                 result = change(session)
-                audit.record(session, actor=self.actor, action=action, target=target, outcome="ok",
-                             details=details)
+                audit.record(session, actor=self.actor, action=action, target=target, outcome="ok", details=details)
             return result
         except EnclaveError as refusal:
             with self.db.transaction() as session:
-                audit.record(session, actor=self.actor, action=action, target=target, outcome="refused",
-                             details={**(details or {}), "reason": str(refusal)})
+                audit.record(
+                    session,
+                    actor=self.actor,
+                    action=action,
+                    target=target,
+                    outcome="refused",
+                    details={**(details or {}), "reason": str(refusal)},
+                )
             raise

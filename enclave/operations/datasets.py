@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..datasets.manifest import Manifest, ManifestError, compute_manifest, verify_manifest
+from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
 from ..extracts.materialise import remove_tree
 from ..extracts.store import create_extract, retire_extract
-from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
 from ..state.models import Dataset, DatasetApproval, DatasetExtract, ProjectStatus, utcnow
 from ..state.queries import active_approvals, get_dataset, get_project
 from .base import OperatorContext
@@ -57,10 +57,14 @@ class DataRecord:
 
     def check(self) -> None:
         if self.received_on and self.expires_on and self.expires_on <= self.received_on:
-            raise InvalidInput(f"The agreement cannot end ({self.expires_on}) before the data was received "
-                               f"({self.received_on}).")
-        for label, value, limit in (("provider", self.provider, 200), ("data owner's contact", self.owner_contact,
-                                    200), ("approved by", self.approved_by, 200)):
+            raise InvalidInput(
+                f"The agreement cannot end ({self.expires_on}) before the data was received ({self.received_on})."
+            )
+        for label, value, limit in (
+            ("provider", self.provider, 200),
+            ("data owner's contact", self.owner_contact, 200),
+            ("approved by", self.approved_by, 200),
+        ):
             if len(value) > limit:
                 raise InvalidInput(f"The {label} is longer than {limit} characters.")
 
@@ -72,9 +76,14 @@ def _write_record(dataset: Dataset, record: DataRecord) -> None:
 
 
 def record_of(dataset: Dataset) -> DataRecord:
-    return DataRecord(description=dataset.description or "", provider=dataset.provider or "",
-                      owner_contact=dataset.owner_contact or "", received_on=dataset.received_on,
-                      expires_on=dataset.expires_on, approved_by=dataset.approved_by or "")
+    return DataRecord(
+        description=dataset.description or "",
+        provider=dataset.provider or "",
+        owner_contact=dataset.owner_contact or "",
+        received_on=dataset.received_on,
+        expires_on=dataset.expires_on,
+        approved_by=dataset.approved_by or "",
+    )
 
 
 def _audit_record(record: DataRecord) -> dict:
@@ -83,19 +92,30 @@ def _audit_record(record: DataRecord) -> dict:
 
 def update_record(ctx: OperatorContext, name: str, version: str, **changes) -> Dataset:
     """Change the data register's record of a dataset version (e.g. an agreement extended); audited."""
+
     def change(session):
         dataset = get_dataset(session, name, version)
         updated = DataRecord(**{**asdict(record_of(dataset)), **changes})
         _write_record(dataset, updated)
         return dataset
 
-    return ctx.audited("dataset.record", f"{name}@{version}", change,
-                       {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()})
+    return ctx.audited(
+        "dataset.record",
+        f"{name}@{version}",
+        change,
+        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()},
+    )
 
 
-def register_dataset(ctx: OperatorContext, name: str, version: str, folder: Path,
-                     checksums_file: Path | None = None, identifier_column: str = "participant_id",
-                     record: DataRecord = DataRecord()) -> Dataset:
+def register_dataset(
+    ctx: OperatorContext,
+    name: str,
+    version: str,
+    folder: Path,
+    checksums_file: Path | None = None,
+    identifier_column: str = "participant_id",
+    record: DataRecord = DataRecord(),
+) -> Dataset:
     folder = Path(folder).absolute()
 
     def change(session):
@@ -114,19 +134,26 @@ def register_dataset(ctx: OperatorContext, name: str, version: str, folder: Path
             if problems:
                 raise DatasetIntegrityError(
                     f"{folder} does not match the provider's checksums ({len(problems)} problems: "
-                    + "; ".join(problems[:5]) + "). Fetch the data again; nothing was registered."
+                    + "; ".join(problems[:5])
+                    + "). Fetch the data again; nothing was registered."
                 )
         dataset = Dataset(
-            name=name, version=version, path=str(folder), manifest_json=manifest.to_json(),
-            manifest_digest=manifest.digest, file_count=manifest.file_count, total_bytes=manifest.total_bytes,
+            name=name,
+            version=version,
+            path=str(folder),
+            manifest_json=manifest.to_json(),
+            manifest_digest=manifest.digest,
+            file_count=manifest.file_count,
+            total_bytes=manifest.total_bytes,
             identifier_column=identifier_column,
         )
         _write_record(dataset, record)
         session.add(dataset)
         return dataset
 
-    return ctx.audited("dataset.register", f"{name}@{version}", change,
-                       {"folder": str(folder), "record": _audit_record(record)})
+    return ctx.audited(
+        "dataset.register", f"{name}@{version}", change, {"folder": str(folder), "record": _audit_record(record)}
+    )
 
 
 def list_datasets(ctx: OperatorContext) -> list[Dataset]:
@@ -156,9 +183,14 @@ def check_extracts_integrity(ctx: OperatorContext, name: str, version: str) -> i
     """
     with ctx.db.reading() as session:
         dataset = get_dataset(session, name, version)
-        extracts = [(e.project.name, Path(e.path), e.manifest_json) for e in session.execute(
-            select(DatasetExtract).where(DatasetExtract.dataset_id == dataset.id, DatasetExtract.removed_at.is_(None))
-            .order_by(DatasetExtract.id)).scalars()]
+        extracts = [
+            (e.project.name, Path(e.path), e.manifest_json)
+            for e in session.execute(
+                select(DatasetExtract)
+                .where(DatasetExtract.dataset_id == dataset.id, DatasetExtract.removed_at.is_(None))
+                .order_by(DatasetExtract.id)
+            ).scalars()
+        ]
         label = dataset.label
     problems = []
     for project, folder, manifest_json in extracts:
@@ -171,13 +203,15 @@ def check_extracts_integrity(ctx: OperatorContext, name: str, version: str) -> i
     if problems:
         raise DatasetIntegrityError(
             f"The extracts of {label} no longer match their manifests ({len(problems)} problems: "
-            + "; ".join(problems[:10]) + "). Investigate; revoke and approve again to rewrite an extract."
+            + "; ".join(problems[:10])
+            + "). Investigate; revoke and approve again to rewrite an extract."
         )
     return len(extracts)
 
 
-def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
-                    fields: list[str] | None = None) -> DatasetApproval:
+def approve_dataset(
+    ctx: OperatorContext, project: str, name: str, version: str, fields: list[str] | None = None
+) -> DatasetApproval:
     """Approve a dataset for a project and write the project's extract of it.
 
     `fields` restricts the extract to those columns (the identifier column is
@@ -192,8 +226,10 @@ def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
             raise InvalidState(f"Project {project!r} is archived.")
         dataset = get_dataset(session, name, version)
         if dataset.expires_on is not None and dataset.expires_on < utcnow().date():
-            raise InvalidState(f"{dataset.label}'s agreement ended on {dataset.expires_on}: it cannot be approved "
-                               "for projects. Record a new end date if it was extended ('enclave dataset record').")
+            raise InvalidState(
+                f"{dataset.label}'s agreement ended on {dataset.expires_on}: it cannot be approved "
+                "for projects. Record a new end date if it was extended ('enclave dataset record')."
+            )
         if any(a.dataset_id == dataset.id for a in active_approvals(session, p)):
             raise AlreadyExists(f"{dataset.label} is already approved for {project!r}.")
         check_dataset_integrity(dataset)
@@ -208,6 +244,7 @@ def approve_dataset(ctx: OperatorContext, project: str, name: str, version: str,
 def revoke_dataset(ctx: OperatorContext, project: str, name: str, version: str) -> list[str]:
     """End an approval, stop the project's workspaces (their mounts still carry the data) and delete the
     project's extract. Its record and pseudonym list stay, so earlier leaks can still be traced."""
+
     def change(session):
         p = get_project(session, project)
         dataset = get_dataset(session, name, version)

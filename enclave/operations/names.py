@@ -9,14 +9,22 @@ import re
 from ..errors import InvalidInput
 
 _RULES = {
-    "project": (re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"),
-                "3-32 lower-case letters, digits and '-', starting with a letter"),
-    "user": (re.compile(r"^[a-z][a-z0-9_-]{1,30}[a-z0-9]$"),
-             "3-32 lower-case letters, digits, '_' and '-', starting with a letter"),
-    "dataset": (re.compile(r"^[a-z][a-z0-9_-]{1,62}$"),
-                "2-63 lower-case letters, digits, '_' and '-', starting with a letter"),
-    "version": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"),
-                "1-32 letters, digits, '.', '_' and '-', starting with a letter or digit"),
+    "project": (
+        re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"),
+        "3-32 lower-case letters, digits and '-', starting with a letter",
+    ),
+    "user": (
+        re.compile(r"^[a-z][a-z0-9_-]{1,30}[a-z0-9]$"),
+        "3-32 lower-case letters, digits, '_' and '-', starting with a letter",
+    ),
+    "dataset": (
+        re.compile(r"^[a-z][a-z0-9_-]{1,62}$"),
+        "2-63 lower-case letters, digits, '_' and '-', starting with a letter",
+    ),
+    "version": (
+        re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"),
+        "1-32 letters, digits, '.', '_' and '-', starting with a letter or digit",
+    ),
 }
 
 

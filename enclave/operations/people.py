@@ -89,6 +89,7 @@ def unlock_user(ctx: OperatorContext, name: str) -> int:
 
 def remove_user(ctx: OperatorContext, name: str) -> list[str]:
     """Disable the account, end its memberships and stop its workspaces. The record stays."""
+
     def change(session):
         user = get_user(session, name)
         if user.status is AccountStatus.DISABLED:
@@ -113,8 +114,12 @@ def list_users(ctx: OperatorContext) -> list[dict]:
     with ctx.db.transaction() as session:
         users = session.execute(select(User).order_by(User.name)).scalars()
         return [
-            {"name": u.name, "status": u.status.value, "roles": u.role_names,
-             "projects": [p.name for p in active_projects_of(session, u)]}
+            {
+                "name": u.name,
+                "status": u.status.value,
+                "roles": u.role_names,
+                "projects": [p.name for p in active_projects_of(session, u)],
+            }
             for u in users
         ]
 
@@ -148,6 +153,7 @@ def revoke_role(ctx: OperatorContext, name: str, role: str) -> list[str]:
 
 def set_email(ctx: OperatorContext, name: str, email: str) -> None:
     """Where the person's notifications go (egress_review.notify, enclave.notify); empty: nowhere."""
+
     def change(session):
         get_user(session, name)
         _check_email(email)
@@ -196,6 +202,7 @@ def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str
 
 def disable_totp(ctx: OperatorContext, name: str) -> None:
     """Stop requiring a second factor (e.g. a lost phone); the next enable issues a new secret."""
+
     def change(session):
         get_user(session, name)
         info = session.execute(select(UserInfo).where(UserInfo.username == name)).scalar_one_or_none()
@@ -235,6 +242,7 @@ def _user_dirs(ctx: OperatorContext, project: str, user: str) -> None:
 
 def remove_member(ctx: OperatorContext, project: str, user: str) -> list[str]:
     """End the membership, then stop the member's running workspace of that project."""
+
     def change(session):
         p = get_project(session, project)
         u = get_user(session, user)
@@ -274,6 +282,7 @@ def suspend_user(ctx: OperatorContext, name: str, reason: str, details: dict | N
 
 def resume_user(ctx: OperatorContext, name: str, reason: str = "") -> None:
     """Lift a suspension. Usage already counted today stays counted (see 'enclave egress-usage')."""
+
     def change(session):
         user = get_user(session, name)
         if user.status is not AccountStatus.SUSPENDED:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import AlreadyExists, InvalidInput, InvalidState
 from ..egress.budgets import Budget, budgets_of
+from ..errors import AlreadyExists, InvalidInput, InvalidState
 from ..state.models import EgressBudget, Project, ProjectStatus
 from ..state.queries import get_project
 from .base import OperatorContext
@@ -14,8 +14,9 @@ from .names import check_name
 IMAGES = ("workspace", "genomics")  # image kinds an operator may choose for a project
 
 
-def create_project(ctx: OperatorContext, name: str, title: str = "", image: str = "workspace",
-                   approvals_required: int = 2) -> Project:
+def create_project(
+    ctx: OperatorContext, name: str, title: str = "", image: str = "workspace", approvals_required: int = 2
+) -> Project:
     def change(session):
         check_name("project", name)
         if image not in IMAGES:
@@ -50,14 +51,13 @@ def list_projects(ctx: OperatorContext) -> list[Project]:
         return list(session.execute(select(Project).order_by(Project.name)).scalars())
 
 
-def _set_status(ctx: OperatorContext, name: str, action: str, allowed_from: set[ProjectStatus],
-                to: ProjectStatus) -> Project:
+def _set_status(
+    ctx: OperatorContext, name: str, action: str, allowed_from: set[ProjectStatus], to: ProjectStatus
+) -> Project:
     def change(session):
         project = get_project(session, name)
         if project.status not in allowed_from:
-            raise InvalidState(
-                f"Project {name!r} is {project.status.value}; it cannot be {action}d from that state."
-            )
+            raise InvalidState(f"Project {name!r} is {project.status.value}; it cannot be {action}d from that state.")
         project.status = to
         return project
 
@@ -79,8 +79,13 @@ def archive_project(ctx: OperatorContext, name: str) -> list[str]:
     return ctx.workspaces.stop(name)
 
 
-def set_limits(ctx: OperatorContext, name: str, mem_limit: str | None = None, cpu_limit: float | None = None,
-               pids_limit: int | None = None) -> Project:
+def set_limits(
+    ctx: OperatorContext,
+    name: str,
+    mem_limit: str | None = None,
+    cpu_limit: float | None = None,
+    pids_limit: int | None = None,
+) -> Project:
     import re
 
     def change(session):
@@ -99,12 +104,14 @@ def set_limits(ctx: OperatorContext, name: str, mem_limit: str | None = None, cp
             project.pids_limit = pids_limit
         return project
 
-    return ctx.audited("project.set-limits", name, change,
-                       {"mem_limit": mem_limit, "cpu_limit": cpu_limit, "pids_limit": pids_limit})
+    return ctx.audited(
+        "project.set-limits", name, change, {"mem_limit": mem_limit, "cpu_limit": cpu_limit, "pids_limit": pids_limit}
+    )
 
 
 def set_idle_timeout(ctx: OperatorContext, name: str, seconds: int | None) -> Project:
     """Seconds of inactivity before the project's workspaces are stopped; None: the installation default."""
+
     def change(session):
         if seconds is not None and not 10 <= seconds <= 30 * 24 * 3600 and seconds != 0:
             raise InvalidInput("An idle timeout is between 1 minute and 30 days (or 0: never stop idle workspaces).")
@@ -118,16 +125,20 @@ def set_idle_timeout(ctx: OperatorContext, name: str, seconds: int | None) -> Pr
 UNCHANGED = object()  # set_egress_budget: leave this part as it is
 
 
-def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *, project_daily_bytes=UNCHANGED,
-                      days_to_extract=UNCHANGED) -> Budget:
+def set_egress_budget(
+    ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *, project_daily_bytes=UNCHANGED, days_to_extract=UNCHANGED
+) -> Budget:
     """Set a project's own metering: its budget per person, its cap on all members together (bytes per
     UTC day) and the days target both derive from; None: derived again from the installation's
     settings and the project's extracts (enclave.egress.budgets). Returns the project's budget now.
 
     Running edges pick the new budgets up within about a second.
     """
-    wanted = {"daily_bytes": daily_bytes, "project_daily_bytes": project_daily_bytes,
-              "days_to_extract": days_to_extract}
+    wanted = {
+        "daily_bytes": daily_bytes,
+        "project_daily_bytes": project_daily_bytes,
+        "days_to_extract": days_to_extract,
+    }
     changes = {key: value for key, value in wanted.items() if value is not UNCHANGED}
 
     def change(session):
@@ -137,8 +148,9 @@ def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *,
             if key == "days_to_extract" and not value >= 1:
                 raise InvalidInput("A days target must be at least 1 day; use --default for the installation's.")
             if key != "days_to_extract" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidInput("A daily budget must be a whole number of bytes, at least 1; use --default "
-                                   "for the installation's.")
+                raise InvalidInput(
+                    "A daily budget must be a whole number of bytes, at least 1; use --default for the installation's."
+                )
         project = get_project(session, name)
         row = session.execute(select(EgressBudget).where(EgressBudget.project_id == project.id)).scalar_one_or_none()
         if row is None:
@@ -151,8 +163,12 @@ def set_egress_budget(ctx: OperatorContext, name: str, daily_bytes=UNCHANGED, *,
         session.flush()
         return budgets_of(session, ctx.settings, {name})[name]
 
-    return ctx.audited("project.set-budget", name, change,
-                       {key: "derived" if value is None else value for key, value in changes.items()})
+    return ctx.audited(
+        "project.set-budget",
+        name,
+        change,
+        {key: "derived" if value is None else value for key, value in changes.items()},
+    )
 
 
 def project_budgets(ctx: OperatorContext, names: set[str] | None = None) -> dict[str, Budget]:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
+from ..confinement.mounts import project_dataset_mounts
 from ..errors import EnclaveError, InvalidInput, IsolationError
 from ..images.catalog import image_tag
 from ..isolation.firewall import confine_cluster, forget_bridge
 from ..isolation.network import ensure_cluster_network
-from ..confinement.mounts import project_dataset_mounts
 from ..operations.base import OperatorContext
 from ..state.models import ProjectStatus
 from ..state.queries import get_project
@@ -79,8 +79,11 @@ def cluster_status(client: docker.DockerClient, instance: str, project: str) -> 
     found = []
     for c in sorted(containers, key=lambda c: c.name):
         address = (c.attrs["NetworkSettings"]["Networks"].get(network) or {}).get("IPAddress", "")
-        found.append(ClusterNode(role=c.labels.get("enclave.spark-role", "?"), container=c.name, address=address,
-                                 status=c.status))
+        found.append(
+            ClusterNode(
+                role=c.labels.get("enclave.spark-role", "?"), container=c.name, address=address, status=c.status
+            )
+        )
     return ClusterStatus(project=project, network=network, master_url=nodes.MASTER_URL, nodes=tuple(found))
 
 
@@ -90,9 +93,11 @@ def _project_plan(ctx: OperatorContext, project: str):
         if proj.status is not ProjectStatus.ACTIVE:
             raise InvalidInput(f"Project {project!r} is {proj.status.value}; its cluster cannot start.")
         if proj.image != SPARK_IMAGE_KIND:
-            raise InvalidInput(f"Project {project!r} uses the {proj.image!r} image, which has no Spark. Clusters "
-                               f"run the {SPARK_IMAGE_KIND!r} image: create the project with "
-                               f"'--image {SPARK_IMAGE_KIND}'.")
+            raise InvalidInput(
+                f"Project {project!r} uses the {proj.image!r} image, which has no Spark. Clusters "
+                f"run the {SPARK_IMAGE_KIND!r} image: create the project with "
+                f"'--image {SPARK_IMAGE_KIND}'."
+            )
         return project_dataset_mounts(session, proj)
 
 
@@ -119,6 +124,7 @@ def _launch(client, ctx: OperatorContext, project: str, size: ClusterSize, datas
 def _refuse(refusal: EnclaveError):
     def change(session):
         raise refusal
+
     return change
 
 
@@ -133,8 +139,7 @@ def start_cluster(ctx: OperatorContext, project: str, size: ClusterSize = Cluste
     try:
         size.check()
         if cluster_status(client, ctx.settings.instance, project) is not None:
-            raise InvalidInput(f"Project {project!r} has a cluster already; stop it first with "
-                               "'enclave spark stop'.")
+            raise InvalidInput(f"Project {project!r} has a cluster already; stop it first with 'enclave spark stop'.")
         datasets = _project_plan(ctx, project)
         try:
             status = _launch(client, ctx, project, size, datasets)
@@ -145,9 +150,12 @@ def start_cluster(ctx: OperatorContext, project: str, size: ClusterSize = Cluste
             remove_cluster(client, ctx.settings.instance, project)  # leave nothing half-started
         ctx.audited("spark.start", project, _refuse(refusal), details=details)  # records it, re-raises
         raise
-    ctx.audited("spark.start", project, lambda session: None,
-                details={**details, "nodes": [n.container for n in status.nodes],
-                         "datasets": [m.label for m in datasets]})
+    ctx.audited(
+        "spark.start",
+        project,
+        lambda session: None,
+        details={**details, "nodes": [n.container for n in status.nodes], "datasets": [m.label for m in datasets]},
+    )
     return status
 
 
@@ -163,7 +171,7 @@ def remove_cluster(client: docker.DockerClient, instance: str, project: str) -> 
     except NotFound:
         return removed
     net.reload()
-    for attached in (net.attrs.get("Containers") or {}):
+    for attached in net.attrs.get("Containers") or {}:
         try:
             net.disconnect(attached, force=True)
         except APIError:

@@ -13,7 +13,7 @@ import re
 
 from docker.types import EndpointConfig, Mount, Ulimit
 
-from ..confinement.container import DNS_NOWHERE, IMAGE_INIT, security_opt
+from ..confinement.container import DNS_NOWHERE, security_opt
 from ..confinement.mounts import DatasetMount
 from ..errors import InvalidInput
 from ..images.catalog import image_tag
@@ -52,25 +52,43 @@ def bridge_of(network) -> str:
     return (network.attrs.get("Options") or {}).get(BRIDGE_NAME_OPTION, "")
 
 
-def _confined(settings: EnclaveSettings, project: str, network: str, datasets: list[DatasetMount], role: str,
-              name: str, aliases: list[str], memory: str, cpus: float) -> dict:
+def _confined(
+    settings: EnclaveSettings,
+    project: str,
+    network: str,
+    datasets: list[DatasetMount],
+    role: str,
+    name: str,
+    aliases: list[str],
+    memory: str,
+    cpus: float,
+) -> dict:
     """docker-py `containers.run` arguments shared by master and workers."""
     return {
         "image": image_tag("genomics"),
         "name": f"{settings.instance}-spark-{project}-{name}",
         "hostname": name,
         "user": NODE_UID,
-        "labels": {"enclave.instance": settings.instance, "enclave.project": project,
-                   "enclave.kind": "spark-node", "enclave.spark-role": role,
-                   "enclave.datasets": ",".join(m.label for m in datasets)},
+        "labels": {
+            "enclave.instance": settings.instance,
+            "enclave.project": project,
+            "enclave.kind": "spark-node",
+            "enclave.spark-role": role,
+            "enclave.datasets": ",".join(m.label for m in datasets),
+        },
         "network": network,
         "networking_config": {network: EndpointConfig(version="1.41", aliases=aliases)},
-        "environment": {"SPARK_LOCAL_DIRS": "/tmp/spark", "SPARK_WORKER_DIR": "/tmp/spark/work",
-                        "SPARK_LOG_DIR": "/tmp/spark/logs", "SPARK_NO_DAEMONIZE": "1",
-                        # The image binds Spark to loopback for single-machine use; a node binds to, and
-                        # advertises, its own name on the cluster network.
-                        "SPARK_LOCAL_IP": aliases[0], "SPARK_LOCAL_HOSTNAME": aliases[0],
-                        "ENCLAVE_PROJECT": project},
+        "environment": {
+            "SPARK_LOCAL_DIRS": "/tmp/spark",
+            "SPARK_WORKER_DIR": "/tmp/spark/work",
+            "SPARK_LOG_DIR": "/tmp/spark/logs",
+            "SPARK_NO_DAEMONIZE": "1",
+            # The image binds Spark to loopback for single-machine use; a node binds to, and
+            # advertises, its own name on the cluster network.
+            "SPARK_LOCAL_IP": aliases[0],
+            "SPARK_LOCAL_HOSTNAME": aliases[0],
+            "ENCLAVE_PROJECT": project,
+        },
         "mounts": [Mount(target=m.target, source=str(m.source), type="bind", read_only=True) for m in datasets],
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={settings.workspace_scratch_size},mode=1777"},
@@ -90,18 +108,46 @@ def _confined(settings: EnclaveSettings, project: str, network: str, datasets: l
 
 
 def master_spec(settings: EnclaveSettings, project: str, network: str, datasets: list[DatasetMount]) -> dict:
-    spec = _confined(settings, project, network, datasets, "master", "master", [MASTER_ALIAS],
-                     container_memory(MASTER_MEMORY), 1.0)
-    spec["command"] = [SPARK_CLASS, "org.apache.spark.deploy.master.Master", "--host", MASTER_ALIAS,
-                       "--port", str(MASTER_PORT), "--webui-port", str(MASTER_UI_PORT)]
+    spec = _confined(
+        settings, project, network, datasets, "master", "master", [MASTER_ALIAS], container_memory(MASTER_MEMORY), 1.0
+    )
+    spec["command"] = [
+        SPARK_CLASS,
+        "org.apache.spark.deploy.master.Master",
+        "--host",
+        MASTER_ALIAS,
+        "--port",
+        str(MASTER_PORT),
+        "--webui-port",
+        str(MASTER_UI_PORT),
+    ]
     return spec
 
 
-def worker_spec(settings: EnclaveSettings, project: str, network: str, datasets: list[DatasetMount], number: int,
-                size) -> dict:
+def worker_spec(
+    settings: EnclaveSettings, project: str, network: str, datasets: list[DatasetMount], number: int, size
+) -> dict:
     name = f"worker-{number}"
-    spec = _confined(settings, project, network, datasets, "worker", name, [f"spark-{name}"],
-                     container_memory(size.worker_memory), float(size.worker_cores))
-    spec["command"] = [SPARK_CLASS, "org.apache.spark.deploy.worker.Worker", "--cores", str(size.worker_cores),
-                       "--memory", size.worker_memory, "--work-dir", "/tmp/spark/work", MASTER_URL]
+    spec = _confined(
+        settings,
+        project,
+        network,
+        datasets,
+        "worker",
+        name,
+        [f"spark-{name}"],
+        container_memory(size.worker_memory),
+        float(size.worker_cores),
+    )
+    spec["command"] = [
+        SPARK_CLASS,
+        "org.apache.spark.deploy.worker.Worker",
+        "--cores",
+        str(size.worker_cores),
+        "--memory",
+        size.worker_memory,
+        "--work-dir",
+        "/tmp/spark/work",
+        MASTER_URL,
+    ]
     return spec

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 
 import docker
-from traitlets import default
-
 from tornado import web
+from traitlets import default
 
 from ..errors import EnclaveError, SpawnRefused
 from ..images.catalog import image_tag
@@ -77,8 +76,14 @@ class EnclaveSpawnerMixin:
 
     def _audit(self, action: str, outcome: str, details: dict) -> None:
         with self.state.transaction() as session:
-            audit.record(session, actor=self.user.name, action=action, target=f"{self.name}/{self.user.name}",
-                         outcome=outcome, details=details)
+            audit.record(
+                session,
+                actor=self.user.name,
+                action=action,
+                target=f"{self.name}/{self.user.name}",
+                outcome=outcome,
+                details=details,
+            )
 
     async def _until_listening(self, ip: str, port: int) -> None:
         """Wait (briefly polling) until the server accepts connections.
@@ -94,7 +99,7 @@ class EnclaveSpawnerMixin:
                 _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=1)
                 writer.close()
                 return
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 await asyncio.sleep(0.05)
             if loop.time() > next_poll:
                 if await self.poll() is not None:

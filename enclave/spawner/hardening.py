@@ -24,9 +24,14 @@ SECONDS = 1_000_000_000  # Docker gives health check times in nanoseconds
 # (DockerSpawner formats these strings with str.format: no braces.)
 HEALTHCHECK = {
     # -I: the check runs in the analyst's home; nothing there (e.g. ~/urllib/) may be imported.
-    "test": ["CMD", "python3", "-I", "-c",
-             "import os, urllib.request as u; "
-             "u.urlopen(os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1') + 'api', timeout=10)"],
+    "test": [
+        "CMD",
+        "python3",
+        "-I",
+        "-c",
+        "import os, urllib.request as u; "
+        "u.urlopen(os.environ['JUPYTERHUB_SERVICE_URL'].replace('0.0.0.0', '127.0.0.1') + 'api', timeout=10)",
+    ],
     "interval": 60 * SECONDS,
     "timeout": 15 * SECONDS,
     "retries": 3,
@@ -61,10 +66,7 @@ def mounts(plan: WorkspacePlan) -> list[dict]:
         {"type": "bind", "source": str(plan.shared), "target": f"{HOME}/shared", "read_only": False},
         {"type": "bind", "source": str(plan.outbox), "target": f"{HOME}/outbox", "read_only": False},
     ]
-    data = [
-        {"type": "bind", "source": str(m.source), "target": m.target, "read_only": True}
-        for m in plan.datasets
-    ]
+    data = [{"type": "bind", "source": str(m.source), "target": m.target, "read_only": True} for m in plan.datasets]
     return own + data
 
 

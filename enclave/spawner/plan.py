@@ -38,8 +38,9 @@ class WorkspacePlan:
 
 def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: str) -> WorkspacePlan:
     if not project:
-        raise SpawnRefused("Workspaces are per project: start one from the hub's home page for a project "
-                           "you are a member of.")
+        raise SpawnRefused(
+            "Workspaces are per project: start one from the hub's home page for a project you are a member of."
+        )
     with db.reading() as session:
         try:
             account = get_user(session, user)
@@ -51,8 +52,9 @@ def plan_workspace(db: StateDB, settings: EnclaveSettings, user: str, project: s
         if active_membership(session, proj, account) is None:
             raise SpawnRefused(f"{user!r} is not a member of a project named {project!r}.")
         if proj.status is not ProjectStatus.ACTIVE:
-            raise SpawnRefused(f"Project {project!r} is {proj.status.value}; its workspaces cannot start. "
-                               "Ask an operator.")
+            raise SpawnRefused(
+                f"Project {project!r} is {proj.status.value}; its workspaces cannot start. Ask an operator."
+            )
         mounts = project_dataset_mounts(session, proj)
         root = settings.projects_dir / project
         return WorkspacePlan(

@@ -59,8 +59,10 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
         self.volumes = {}
         self.read_only_volumes = {}
         # auto_remove off: a workspace that dies keeps its logs until the next stop/start removes it.
-        self.extra_host_config = {**hardening.host_config(plan, self.settings.workspace_scratch_size),
-                                  "auto_remove": False}
+        self.extra_host_config = {
+            **hardening.host_config(plan, self.settings.workspace_scratch_size),
+            "auto_remove": False,
+        }
         self.extra_create_kwargs = {
             "user": hardening.WORKSPACE_UID,
             "labels": hardening.labels(self.settings.instance, plan),
@@ -70,13 +72,19 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
         self.environment = {"ENCLAVE_PROJECT": plan.project, "ENCLAVE_DATA_DIR": "/data"}
         if self._cluster is not None:
             # The Spark driver runs in the workspace; executors on the cluster connect back to it by name.
-            self.environment.update({"SPARK_MASTER_URL": MASTER_URL, "SPARK_DRIVER_HOST": self._cluster_alias,
-                                     "SPARK_LOCAL_IP": self._cluster_alias})
+            self.environment.update(
+                {
+                    "SPARK_MASTER_URL": MASTER_URL,
+                    "SPARK_DRIVER_HOST": self._cluster_alias,
+                    "SPARK_LOCAL_IP": self._cluster_alias,
+                }
+            )
 
     async def start_object(self):
         if self._cluster is not None:
-            await self.docker("connect_container_to_network", self.container_id, self._cluster.network,
-                              aliases=[self._cluster_alias])
+            await self.docker(
+                "connect_container_to_network", self.container_id, self._cluster.network, aliases=[self._cluster_alias]
+            )
         await super().start_object()
 
     def _check_started(self) -> None:
@@ -86,12 +94,18 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
         attrs = docker.from_env().api.inspect_container(self.container_id)
         address = (attrs["NetworkSettings"]["Networks"].get(self._cluster.network) or {}).get("IPAddress")
         if not address or address in {n.address for n in self._cluster.nodes}:
-            raise SpawnRefused("The workspace could not join the project's Spark cluster safely; ask an operator "
-                               "to restart the cluster ('enclave spark stop', then 'start').")
+            raise SpawnRefused(
+                "The workspace could not join the project's Spark cluster safely; ask an operator "
+                "to restart the cluster ('enclave spark stop', then 'start')."
+            )
 
     def _workload(self) -> dict:
         return {"container": self.object_name}
 
     def _started_details(self, plan: WorkspacePlan) -> dict:
-        return {**self._workload(), "image": self.image, "datasets": [m.label for m in plan.datasets],
-                "spark_cluster": self._cluster is not None}
+        return {
+            **self._workload(),
+            "image": self.image,
+            "datasets": [m.label for m in plan.datasets],
+            "spark_cluster": self._cluster is not None,
+        }

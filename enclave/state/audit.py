@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sqla_event
@@ -32,8 +32,15 @@ _REORDER_WINDOW = 64  # how far from its place a moved entry is looked for
 
 def _canonical(seq: int, at: str, actor: str, action: str, target: str, outcome: str, details: dict) -> str:
     return json.dumps(
-        {"seq": seq, "at": at, "actor": actor, "action": action, "target": target, "outcome": outcome,
-         "details": details},
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "details": details,
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -68,12 +75,19 @@ def record(
     last = session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none()
     seq = 1 if last is None else last.seq + 1
     prev = GENESIS if last is None else last.entry_hash
-    at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
     details = json.loads(json.dumps(details or {}, default=str))  # plain JSON types only
     canonical = _canonical(seq, at, actor, action, target, outcome, details)
     event = AuditEvent(
-        seq=seq, at=at, actor=actor, action=action, target=target, outcome=outcome, details=details,
-        prev_hash=prev, entry_hash=entry_hash(prev, canonical),
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        outcome=outcome,
+        details=details,
+        prev_hash=prev,
+        entry_hash=entry_hash(prev, canonical),
     )
     session.add(event)
     session.flush()
@@ -113,9 +127,15 @@ def _hashes_as(event: AuditEvent, seq: int) -> bool:
 def _link(event: AuditEvent) -> Link:
     if _hashes_as(event, event.seq):
         return Link(event.seq, event.prev_hash, event.entry_hash, True)
-    moved_from = next((seq for distance in range(1, _REORDER_WINDOW + 1)
-                       for seq in (event.seq - distance, event.seq + distance)
-                       if seq > 0 and _hashes_as(event, seq)), None)
+    moved_from = next(
+        (
+            seq
+            for distance in range(1, _REORDER_WINDOW + 1)
+            for seq in (event.seq - distance, event.seq + distance)
+            if seq > 0 and _hashes_as(event, seq)
+        ),
+        None,
+    )
     return Link(event.seq, event.prev_hash, event.entry_hash, False, moved_from)
 
 
@@ -129,5 +149,4 @@ def verify_chain(session: Session) -> list[Problem]:
     gap_keys = {p.key for p in gaps}
     # A gap explains the broken link after it; report it once, with the missing seqs.
     links = classify("enclave", [_link(e) for e in events])
-    return sorted(gaps + [p for p in links if not (p.key in gap_keys and p.kind == "deleted")],
-                  key=lambda p: p.key)
+    return sorted(gaps + [p for p in links if not (p.key in gap_keys and p.kind == "deleted")], key=lambda p: p.key)

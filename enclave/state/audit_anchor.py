@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy.engine import make_url
 
@@ -49,13 +49,16 @@ class Head:
 @dataclass(frozen=True)
 class ForeignLine:
     """An anchor line that names another database."""
+
     path: Path
     line: int
     installation: str
 
     def __str__(self) -> str:
-        return (f"anchor {self.path} line {self.line}: belongs to another installation "
-                f"({self.installation}), not to this log; set aside")
+        return (
+            f"anchor {self.path} line {self.line}: belongs to another installation "
+            f"({self.installation}), not to this log; set aside"
+        )
 
 
 def anchor_paths(database_url: str) -> list[Path]:
@@ -97,8 +100,15 @@ def read_heads(path: Path) -> tuple[list[Head], list[int]]:
             continue
         try:
             data = json.loads(line)
-            heads.append(Head(int(data["seq"]), str(data["entry_hash"]), str(data["at"]),
-                              str(data.get("installation") or ""), number))
+            heads.append(
+                Head(
+                    int(data["seq"]),
+                    str(data["entry_hash"]),
+                    str(data["at"]),
+                    str(data.get("installation") or ""),
+                    number,
+                )
+            )
         except (ValueError, KeyError, TypeError):
             # A torn last line (a power cut during the write: no newline after it) is expected; nothing else.
             if number < len(lines):
@@ -117,14 +127,18 @@ def foreign_lines(paths: list[Path], installation: str | None) -> list[ForeignLi
     found = []
     for path in paths:
         if path.exists():
-            found += [ForeignLine(path, h.line, h.installation) for h in read_heads(path)[0]
-                      if not h.belongs_to(installation)]
+            found += [
+                ForeignLine(path, h.line, h.installation) for h in read_heads(path)[0] if not h.belongs_to(installation)
+            ]
     return found
 
 
-def check_against_anchor(paths: list[Path], hashes: dict[int, str],
-                         newest_seq: Callable[[], int] | None = None,
-                         installation: str | None = None) -> list[Problem]:
+def check_against_anchor(
+    paths: list[Path],
+    hashes: dict[int, str],
+    newest_seq: Callable[[], int] | None = None,
+    installation: str | None = None,
+) -> list[Problem]:
     """Compare the log's entries (seq -> entry_hash) with every anchor file's lines of this database.
 
     Entries may be committed while verify runs. An anchor ahead of what was
@@ -138,29 +152,51 @@ def check_against_anchor(paths: list[Path], hashes: dict[int, str],
         where = f"anchor {path}"
         if not path.exists():
             if hashes:
-                problems.append(Problem(where, None, DELETED, "the anchor file is missing, so deletion of the newest "
-                                                              "entries cannot be ruled out"))
+                problems.append(
+                    Problem(
+                        where,
+                        None,
+                        DELETED,
+                        "the anchor file is missing, so deletion of the newest entries cannot be ruled out",
+                    )
+                )
             continue
         heads, unreadable = own_heads(path, installation)
-        problems += [Problem(where, None, EDITED, f"line {n} cannot be read: the anchor was changed")
-                     for n in unreadable]
+        problems += [
+            Problem(where, None, EDITED, f"line {n} cannot be read: the anchor was changed") for n in unreadable
+        ]
         anchored = max((h.seq for h in heads), default=0)
         for head in heads:
             if head.seq in hashes and hashes[head.seq] != head.entry_hash:
-                problems.append(Problem("enclave", head.seq, EDITED, f"its hash differs from the one recorded in "
-                                                                     f"{path}: the entry was rewritten, or deleted and "
-                                                                     "replaced"))
+                problems.append(
+                    Problem(
+                        "enclave",
+                        head.seq,
+                        EDITED,
+                        f"its hash differs from the one recorded in "
+                        f"{path}: the entry was rewritten, or deleted and "
+                        "replaced",
+                    )
+                )
         if anchored > db_head and (newest_seq is None or newest_seq() < anchored):
-            span = (f"entry {anchored} recorded in {path} is" if anchored == db_head + 1
-                    else f"entries {db_head + 1}..{anchored} recorded in {path} are")
+            span = (
+                f"entry {anchored} recorded in {path} is"
+                if anchored == db_head + 1
+                else f"entries {db_head + 1}..{anchored} recorded in {path} are"
+            )
             problems.append(Problem("enclave", db_head + 1, DELETED, f"{span} gone: deleted from the end of the log"))
         elif db_head > anchored:
             heads, _ = own_heads(path, installation)  # entries committed while we read have been anchored by now
             anchored = max((h.seq for h in heads), default=0)
             if db_head > anchored:
-                span = (f"entry {db_head} is" if db_head == anchored + 1
-                        else f"entries {anchored + 1}..{db_head} are")
-                problems.append(Problem("enclave", anchored + 1, INSERTED,
-                                        f"{span} not in {path}: appended outside the enclave, or the anchor "
-                                        "could not be written (see the log of the process that wrote them)"))
+                span = f"entry {db_head} is" if db_head == anchored + 1 else f"entries {anchored + 1}..{db_head} are"
+                problems.append(
+                    Problem(
+                        "enclave",
+                        anchored + 1,
+                        INSERTED,
+                        f"{span} not in {path}: appended outside the enclave, or the anchor "
+                        "could not be written (see the log of the process that wrote them)",
+                    )
+                )
     return problems

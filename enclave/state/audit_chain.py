@@ -66,20 +66,25 @@ def classify(log: str, links: list[Link]) -> list[Problem]:
             # inserted; if something does, they were moved and are reported where they stand.
             for k in range(j + 1, i):
                 if links[k].entry_hash not in referenced:
-                    report(k, INSERTED, f"it is not part of the chain: entry {link.key} follows entry "
-                                        f"{links[j].key} directly")
+                    report(
+                        k,
+                        INSERTED,
+                        f"it is not part of the chain: entry {link.key} follows entry {links[j].key} directly",
+                    )
         elif j is None and link.prev_hash == GENESIS:
-            report(i, INSERTED if i + 1 < len(links) else REORDERED,
-                   "it claims to be the first entry but is not")
+            report(i, INSERTED if i + 1 < len(links) else REORDERED, "it claims to be the first entry but is not")
         elif j is None:
             after_next = i + 1 < len(links) and links[i + 1].prev_hash == expected
             if after_next:
-                report(i, INSERTED, f"it is not part of the chain: entry {links[i + 1].key} follows "
-                                    f"entry {links[i - 1].key if i else 'none'} directly")
+                report(
+                    i,
+                    INSERTED,
+                    f"it is not part of the chain: entry {links[i + 1].key} follows "
+                    f"entry {links[i - 1].key if i else 'none'} directly",
+                )
                 explained.add(i + 1)
             else:
-                report(i, DELETED, "the entry it was chained onto is gone: one or more entries before it "
-                                   "were deleted")
+                report(i, DELETED, "the entry it was chained onto is gone: one or more entries before it were deleted")
     return sorted(found.values(), key=lambda p: p.key)
 
 
@@ -90,7 +95,10 @@ def missing_keys(log: str, keys: list[int]) -> list[Problem]:
     for key in keys:
         if key > expected:
             span = f"entry {expected}" if key == expected + 1 else f"entries {expected}..{key - 1}"
-            problems.append(Problem(log, key, DELETED, f"{span} before it {'is' if key == expected + 1 else 'are'} "
-                                                      "missing: deleted"))
+            problems.append(
+                Problem(
+                    log, key, DELETED, f"{span} before it {'is' if key == expected + 1 else 'are'} missing: deleted"
+                )
+            )
         expected = key + 1
     return problems

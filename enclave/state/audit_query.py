@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -24,16 +24,18 @@ def parse_time(value: str, now: datetime | None = None) -> str:
     text = value.strip()
     relative = _RELATIVE.match(text.lower())
     if relative:
-        moment = (now or datetime.now(timezone.utc)) - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+        moment = (now or datetime.now(UTC)) - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
     else:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidInput(f"{value!r} is not a date or time: use e.g. 2026-11-21, 2026-11-21T09:30:00, "
-                               "or a span back from now such as 24h or 7d.") from None
+            raise InvalidInput(
+                f"{value!r} is not a date or time: use e.g. 2026-11-21, 2026-11-21T09:30:00, "
+                "or a span back from now such as 24h or 7d."
+            ) from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,23 @@ class AuditFilter:
 
 def _targets_project(project: str):
     # Targets name projects as 'project', 'project/user', 'project:dataset@version' or 'project:request/<id>'.
-    return or_(AuditEvent.target == project, AuditEvent.target.startswith(f"{project}/", autoescape=True),
-               AuditEvent.target.startswith(f"{project}:", autoescape=True))
+    return or_(
+        AuditEvent.target == project,
+        AuditEvent.target.startswith(f"{project}/", autoescape=True),
+        AuditEvent.target.startswith(f"{project}:", autoescape=True),
+    )
 
 
 def find_events(session: Session, query: AuditFilter) -> Iterator[AuditEvent]:
     statement = select(AuditEvent).order_by(AuditEvent.seq)
     if query.user:
-        statement = statement.where(or_(
-            AuditEvent.actor == query.user, AuditEvent.target == query.user,
-            AuditEvent.target.endswith(f"/{query.user}", autoescape=True)))
+        statement = statement.where(
+            or_(
+                AuditEvent.actor == query.user,
+                AuditEvent.target == query.user,
+                AuditEvent.target.endswith(f"/{query.user}", autoescape=True),
+            )
+        )
     if query.project:
         statement = statement.where(_targets_project(query.project))
     if query.action:
@@ -80,13 +89,28 @@ def find_events(session: Session, query: AuditFilter) -> Iterator[AuditEvent]:
 
 
 def as_record(event: AuditEvent) -> dict:
-    return {"seq": event.seq, "at": event.at, "actor": event.actor, "action": event.action,
-            "target": event.target, "outcome": event.outcome, "details": event.details,
-            "prev_hash": event.prev_hash, "entry_hash": event.entry_hash}
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "target": event.target,
+        "outcome": event.outcome,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+        "entry_hash": event.entry_hash,
+    }
 
 
-def dataset_access(session: Session, dataset: str | None = None, *, user: str | None = None,
-                   project: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
+def dataset_access(
+    session: Session,
+    dataset: str | None = None,
+    *,
+    user: str | None = None,
+    project: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict]:
     """Who had which dataset mounted, when: every workspace start that mounted data."""
     rows = []
     query = AuditFilter(action="workspace.start", outcome="ok", user=user, project=project, since=since, until=until)
@@ -96,6 +120,13 @@ def dataset_access(session: Session, dataset: str | None = None, *, user: str | 
         for label in event.details.get("datasets", []):
             if dataset is None or label == dataset or label.split("@")[0] == dataset:
                 target_project, _, target_user = event.target.partition("/")
-                rows.append({"at": event.at, "user": target_user, "project": target_project, "dataset": label,
-                             "container": event.details.get("container", "")})
+                rows.append(
+                    {
+                        "at": event.at,
+                        "user": target_user,
+                        "project": target_project,
+                        "dataset": label,
+                        "container": event.details.get("container", ""),
+                    }
+                )
     return rows

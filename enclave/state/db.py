@@ -7,9 +7,9 @@ IMMEDIATE, readers with a plain BEGIN. PostgreSQL is used as it comes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine

@@ -48,8 +48,11 @@ class LoginGuard:
             row = session.get(LoginRecord, name)
             if row is None or row.failures < allowed or row.last_failure_at is None:
                 return False
-            last = row.last_failure_at if row.last_failure_at.tzinfo else row.last_failure_at.replace(
-                tzinfo=self.clock().tzinfo)
+            last = (
+                row.last_failure_at
+                if row.last_failure_at.tzinfo
+                else row.last_failure_at.replace(tzinfo=self.clock().tzinfo)
+            )
             return self.clock() - last < timedelta(seconds=lockout_seconds)
 
     def failed(self, name: str) -> int:
@@ -70,12 +73,13 @@ class LoginGuard:
         One conditional UPDATE, so two hub processes given the same code at once accept it once."""
         with self.db.transaction() as session:
             self._row(session, name)
-            done = session.execute(update(LoginRecord)
-                                   .where(LoginRecord.username == name, LoginRecord.last_totp_step < step)
-                                   .values(last_totp_step=step))
+            done = session.execute(
+                update(LoginRecord)
+                .where(LoginRecord.username == name, LoginRecord.last_totp_step < step)
+                .values(last_totp_step=step)
+            )
             return done.rowcount == 1
 
     def totp_step(self, name: str) -> int:
         with self.db.reading() as session:
-            return session.execute(select(LoginRecord.last_totp_step)
-                                   .where(LoginRecord.username == name)).scalar() or 0
+            return session.execute(select(LoginRecord.last_totp_step).where(LoginRecord.username == name)).scalar() or 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -66,8 +66,8 @@ class Project(Base):
     approvals_required: Mapped[int] = mapped_column(Integer, default=2)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    memberships: Mapped[list["Membership"]] = relationship(back_populates="project")
-    approvals: Mapped[list["DatasetApproval"]] = relationship(back_populates="project")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="project")
+    approvals: Mapped[list[DatasetApproval]] = relationship(back_populates="project")
 
 
 class User(Base):
@@ -80,8 +80,8 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    roles: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
-    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")
+    roles: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
     @property
     def role_names(self) -> list[str]:

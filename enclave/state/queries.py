@@ -37,9 +37,7 @@ def get_dataset(session: Session, name: str, version: str) -> Dataset:
         select(Dataset).where(Dataset.name == name, Dataset.version == version)
     ).scalar_one_or_none()
     if dataset is None:
-        raise NotFound(
-            f"No dataset {name}@{version} is registered. See them with 'enclave dataset list'."
-        )
+        raise NotFound(f"No dataset {name}@{version} is registered. See them with 'enclave dataset list'.")
     return dataset
 
 
@@ -76,10 +74,14 @@ def active_projects_of(session: Session, user: User) -> list[Project]:
 
 def people_with_role(session: Session, role: Role) -> list[str]:
     """Names of the active accounts holding ``role`` (who hears of what it is told of)."""
-    return list(session.execute(
-        select(User.name).join(RoleGrant).where(RoleGrant.role == role, User.status == AccountStatus.ACTIVE)
-        .order_by(User.name)
-    ).scalars())
+    return list(
+        session.execute(
+            select(User.name)
+            .join(RoleGrant)
+            .where(RoleGrant.role == role, User.status == AccountStatus.ACTIVE)
+            .order_by(User.name)
+        ).scalars()
+    )
 
 
 def email_of(session: Session, name: str) -> str | None:

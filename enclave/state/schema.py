@@ -24,9 +24,23 @@ from ..errors import EnclaveError
 MIGRATIONS = Path(__file__).with_name("migrations")
 FIRST = "0001"
 # The tables of the first revision: a database that has them and no recorded revision predates migrations.
-FIRST_TABLES = frozenset({"audit_events", "dataset_approvals", "dataset_extracts", "datasets", "egress_budgets",
-                          "egress_marks", "egress_usage", "enclave_users", "installation", "memberships", "projects",
-                          "role_grants", "users_info"})
+FIRST_TABLES = frozenset(
+    {
+        "audit_events",
+        "dataset_approvals",
+        "dataset_extracts",
+        "datasets",
+        "egress_budgets",
+        "egress_marks",
+        "egress_usage",
+        "enclave_users",
+        "installation",
+        "memberships",
+        "projects",
+        "role_grants",
+        "users_info",
+    }
+)
 
 
 class SchemaNotCurrent(EnclaveError):
@@ -67,7 +81,8 @@ def prepare(engine: Engine) -> None:
     raise SchemaNotCurrent(
         f"The state database ({engine.url.render_as_string(hide_password=True)}) has {found}; this enclave needs "
         f"revision {head()}. Stop the enclave ('enclave down'), back it up ('enclave backup DIR'), then run "
-        "'enclave db upgrade'.")
+        "'enclave db upgrade'."
+    )
 
 
 def _revision_made_by_create_all(connection, tables: set[str]) -> str:
@@ -90,7 +105,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                 raise SchemaNotCurrent(
                     f"The state database has tables but no recorded revision, and they are not the first "
                     f"revision's (missing: {', '.join(sorted(FIRST_TABLES - tables))}): it is not an enclave "
-                    "state database, or it was damaged. Restore it from a backup.")
+                    "state database, or it was damaged. Restore it from a backup."
+                )
             if tables:  # made by create_all before migrations: recorded as the revision its tables are
                 command.stamp(config, _revision_made_by_create_all(connection, tables))
         command.upgrade(config, "head")

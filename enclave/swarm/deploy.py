@@ -94,9 +94,10 @@ def hub_environment(settings: EnclaveSettings, swarm: SwarmSettings, container: 
 
 def hub_arguments(settings: EnclaveSettings) -> list[str]:
     """Settings that have no environment variable, passed to jupyterhub on its command line."""
-    return [f"--EnclaveSettings.{name}={getattr(settings, name)}"
-            for name in ("workspace_mem_limit", "workspace_cpu_limit", "workspace_pids_limit",
-                         "workspace_scratch_size")]
+    return [
+        f"--EnclaveSettings.{name}={getattr(settings, name)}"
+        for name in ("workspace_mem_limit", "workspace_cpu_limit", "workspace_pids_limit", "workspace_scratch_size")
+    ]
 
 
 def ensure_swarm(client: docker.DockerClient, advertise_addr: str) -> tuple[bool, str]:
@@ -126,12 +127,20 @@ def _ensure_hub_network(client: docker.DockerClient, instance: str):
     try:
         return client.networks.get(name)
     except DockerNotFound:
-        return client.networks.create(name, driver="bridge", check_duplicate=True,
-                                      labels={"enclave.instance": instance, "enclave.kind": "hub-network"})
+        return client.networks.create(
+            name,
+            driver="bridge",
+            check_duplicate=True,
+            labels={"enclave.instance": instance, "enclave.kind": "hub-network"},
+        )
 
 
-def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publish_ip: str = "0.0.0.0",
-             advertise_addr: str = "127.0.0.1") -> HubDeployment:
+def swarm_up(
+    settings: EnclaveSettings,
+    swarm: SwarmSettings | None = None,
+    publish_ip: str = "0.0.0.0",
+    advertise_addr: str = "127.0.0.1",
+) -> HubDeployment:
     swarm = swarm or SwarmSettings()
     client = docker.from_env()
     image = image_tag("hub")
@@ -144,12 +153,16 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     earlier = json.loads(record.read_text()) if record.exists() else {}
     had_gwbridge = _exists(client, GWBRIDGE)
     created, node_id = ensure_swarm(client, advertise_addr)
-    record.write_text(json.dumps({
-        "created_swarm": created or earlier.get("created_swarm", False),  # now or at an earlier `up`
-        # The engine makes this bridge for a swarm and keeps it after leaving; remove it then if ours.
-        "created_gwbridge": (created and not had_gwbridge) or earlier.get("created_gwbridge", False),
-        "node_id": node_id,
-    }))
+    record.write_text(
+        json.dumps(
+            {
+                "created_swarm": created or earlier.get("created_swarm", False),  # now or at an earlier `up`
+                # The engine makes this bridge for a swarm and keeps it after leaving; remove it then if ours.
+                "created_gwbridge": (created and not had_gwbridge) or earlier.get("created_gwbridge", False),
+                "node_id": node_id,
+            }
+        )
+    )
     created = json.loads(record.read_text())["created_swarm"]
     name = hub_container_name(settings.instance)
     try:
@@ -162,17 +175,27 @@ def swarm_up(settings: EnclaveSettings, swarm: SwarmSettings | None = None, publ
     network = _ensure_hub_network(client, settings.instance)
     try:
         client.containers.run(
-            image, hub_arguments(settings), name=name, detach=True, network=network.name,
+            image,
+            hub_arguments(settings),
+            name=name,
+            detach=True,
+            network=network.name,
             environment=hub_environment(settings, swarm, name),
             ports={f"{settings.public_port}/tcp": (publish_ip, settings.public_port)},
-            volumes={DOCKER_SOCKET: {"bind": DOCKER_SOCKET, "mode": "rw"},
-                     settings.state_dir: {"bind": settings.state_dir, "mode": "rw"}},
-            cap_add=["NET_ADMIN"], restart_policy={"Name": "unless-stopped"},
-            labels={"enclave.instance": settings.instance, "enclave.kind": "hub"})
+            volumes={
+                DOCKER_SOCKET: {"bind": DOCKER_SOCKET, "mode": "rw"},
+                settings.state_dir: {"bind": settings.state_dir, "mode": "rw"},
+            },
+            cap_add=["NET_ADMIN"],
+            restart_policy={"Name": "unless-stopped"},
+            labels={"enclave.instance": settings.instance, "enclave.kind": "hub"},
+        )
     except APIError as e:
-        raise InvalidState(f"The hub container could not start: {e.explanation or e}. If the port "
-                           f"{settings.public_port} is taken (a hub started with 'make up'?), stop that "
-                           "first ('make down') and run 'enclave swarm up' again.") from None
+        raise InvalidState(
+            f"The hub container could not start: {e.explanation or e}. If the port "
+            f"{settings.public_port} is taken (a hub started with 'make up'?), stop that "
+            "first ('make down') and run 'enclave swarm up' again."
+        ) from None
     return HubDeployment(public_url(settings, publish_ip), name, created, node_id)
 
 

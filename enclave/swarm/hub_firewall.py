@@ -39,8 +39,10 @@ def uplink_interface(route_table: str = "/proc/net/route") -> str:
         fields = line.split()
         if len(fields) > 1 and fields[1] == "00000000":
             return fields[0]
-    raise IsolationError("The hub container has no default route, so its uplink cannot be told from the "
-                         "workspaces' overlays; start it on a bridge network ('enclave swarm up').")
+    raise IsolationError(
+        "The hub container has no default route, so its uplink cannot be told from the "
+        "workspaces' overlays; start it on a bridge network ('enclave swarm up')."
+    )
 
 
 def _iptables(*args: str) -> None:
@@ -49,15 +51,21 @@ def _iptables(*args: str) -> None:
         raise IsolationError("iptables is missing from the hub image; rebuild it ('enclave images build --kind hub').")
     result = subprocess.run([binary, "-w", "10", *args], capture_output=True, text=True)
     if result.returncode != 0:
-        raise IsolationError(f"iptables {' '.join(args)} failed in the hub container: {result.stderr.strip()} "
-                             "(the container needs the NET_ADMIN capability).")
+        raise IsolationError(
+            f"iptables {' '.join(args)} failed in the hub container: {result.stderr.strip()} "
+            "(the container needs the NET_ADMIN capability)."
+        )
 
 
 def apply(hub_port: int, uplink: str | None = None) -> list[list[str]]:
     """Install the chain (replacing an earlier one) and jump to it first from INPUT. Fails closed."""
     uplink = uplink or uplink_interface()
-    if subprocess.run([shutil.which("iptables") or "iptables", "-w", "10", "-n", "-L", CHAIN],
-                      capture_output=True).returncode == 0:
+    if (
+        subprocess.run(
+            [shutil.which("iptables") or "iptables", "-w", "10", "-n", "-L", CHAIN], capture_output=True
+        ).returncode
+        == 0
+    ):
         _iptables("-F", CHAIN)
     else:
         _iptables("-N", CHAIN)

@@ -24,16 +24,22 @@ HUB_CONFIG = Path("/opt/enclave/hub_config/jupyterhub_config.py")
 def commands(extra: list[str]) -> list[list[str]]:
     """The hub gate (the workspaces' only way to the hub, on hub_port), JupyterHub (its API, its proxy and
     the airlock on loopback) and the edge, the public entrance."""
-    return [[sys.executable, "-m", "enclave.hubgate"], ["jupyterhub", "-f", str(HUB_CONFIG), *extra],
-            [sys.executable, "-m", "enclave.edge"]]
+    return [
+        [sys.executable, "-m", "enclave.hubgate"],
+        ["jupyterhub", "-f", str(HUB_CONFIG), *extra],
+        [sys.executable, "-m", "enclave.edge"],
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = EnclaveSettings()
     prepare_hub(settings)  # the state folder and the secrets the hub's configuration reads
     chain = hub_firewall.apply(settings.hub_port)
-    print(f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
-          "(the hub gate) is open to workspace overlays", flush=True)
+    print(
+        f"hub firewall: {len(chain)} rules in {hub_firewall.CHAIN}; only port {settings.hub_port} "
+        "(the hub gate) is open to workspace overlays",
+        flush=True,
+    )
     processes = [subprocess.Popen(cmd, cwd=settings.hub_dir) for cmd in commands(list(argv or sys.argv[1:]))]
 
     def stop(*_):

@@ -60,19 +60,30 @@ def ensure_overlay(client: docker.DockerClient, instance: str, project: str, use
     except DockerNotFound:
         options = {ENCRYPTED_OPTION: "true"} if encrypted else {}
         try:
-            net = client.networks.create(name, driver="overlay", internal=True, attachable=True, scope="swarm",
-                                         check_duplicate=True, options=options,
-                                         labels=labels(instance, project, user))
+            net = client.networks.create(
+                name,
+                driver="overlay",
+                internal=True,
+                attachable=True,
+                scope="swarm",
+                check_duplicate=True,
+                options=options,
+                labels=labels(instance, project, user),
+            )
         except APIError as e:
             if "already exists" not in str(e):
-                raise IsolationError(f"Could not create the workspace network {name}: {e.explanation or e}. "
-                                     "Is this engine a swarm manager ('enclave swarm up')?") from None
+                raise IsolationError(
+                    f"Could not create the workspace network {name}: {e.explanation or e}. "
+                    "Is this engine a swarm manager ('enclave swarm up')?"
+                ) from None
             net = client.networks.get(name)  # a racing first spawn created it; checked below
     net.reload()
     problems = isolation_problems(net.attrs, encrypted)
     if problems:
-        raise IsolationError(f"Network {name} exists but is not isolated ({', '.join(problems)}). Refusing to "
-                             f"start a workspace on it: remove it with 'docker network rm {name}'.")
+        raise IsolationError(
+            f"Network {name} exists but is not isolated ({', '.join(problems)}). Refusing to "
+            f"start a workspace on it: remove it with 'docker network rm {name}'."
+        )
     return net
 
 
@@ -81,8 +92,10 @@ def attach_hub(client: docker.DockerClient, net, hub_container: str) -> str:
     try:
         hub = client.containers.get(hub_container)
     except DockerNotFound:
-        raise IsolationError(f"The hub's container {hub_container!r} was not found on this node; the swarm "
-                             "spawner runs only inside the hub container ('enclave swarm up').") from None
+        raise IsolationError(
+            f"The hub's container {hub_container!r} was not found on this node; the swarm "
+            "spawner runs only inside the hub container ('enclave swarm up')."
+        ) from None
     if net.name not in hub.attrs["NetworkSettings"]["Networks"]:
         try:
             net.connect(hub)

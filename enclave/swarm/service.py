@@ -9,8 +9,17 @@ hardening.host_config is accounted for.
 
 from __future__ import annotations
 
-from docker.types import (ContainerSpec, DNSConfig, EndpointSpec, Healthcheck, Mount, Placement, Resources,
-                          RestartPolicy, TaskTemplate)
+from docker.types import (
+    ContainerSpec,
+    DNSConfig,
+    EndpointSpec,
+    Healthcheck,
+    Mount,
+    Placement,
+    Resources,
+    RestartPolicy,
+    TaskTemplate,
+)
 from docker.utils import parse_bytes
 
 from ..spawner import hardening
@@ -28,8 +37,8 @@ COMMAND = [hardening.IMAGE_INIT, "--", *NO_NEW_PRIVS]
 EQUIVALENTS: dict[str, str] = {
     "cap_drop": "ContainerSpec.CapabilityDrop (API 1.41)",
     "security_opt": "no-new-privileges: the command runs under `setpriv --no-new-privs` (NO_NEW_PRIVS); the "
-                    "seccomp profile: NOT AVAILABLE for services before API 1.44 (Engine 25): the engine's "
-                    "default profile applies (docs/scaling.md)",
+    "seccomp profile: NOT AVAILABLE for services before API 1.44 (Engine 25): the engine's "
+    "default profile applies (docs/scaling.md)",
     "read_only": "ContainerSpec.ReadOnly",
     "privileged": "services cannot be privileged",
     "init": "ContainerSpec.Init, off as in hardening: COMMAND starts the image's own init",
@@ -46,16 +55,20 @@ EQUIVALENTS: dict[str, str] = {
 
 
 def _mounts(plan: WorkspacePlan, scratch_size: str) -> list[Mount]:
-    binds = [Mount(target=m["target"], source=m["source"], type="bind", read_only=m["read_only"])
-             for m in hardening.mounts(plan)]
+    binds = [
+        Mount(target=m["target"], source=m["source"], type="bind", read_only=m["read_only"])
+        for m in hardening.mounts(plan)
+    ]
     tmpfs_options = hardening.host_config(plan, scratch_size)["tmpfs"]["/tmp"]
     mode = next(int(o.split("=", 1)[1], 8) for o in tmpfs_options.split(",") if o.startswith("mode="))
-    return binds + [Mount(target="/tmp", source=None, type="tmpfs", tmpfs_size=parse_bytes(scratch_size),
-                          tmpfs_mode=mode)]
+    return binds + [
+        Mount(target="/tmp", source=None, type="tmpfs", tmpfs_size=parse_bytes(scratch_size), tmpfs_mode=mode)
+    ]
 
 
-def container_spec(plan: WorkspacePlan, instance: str, image: str, env: dict, command: list[str],
-                   scratch_size: str) -> ContainerSpec:
+def container_spec(
+    plan: WorkspacePlan, instance: str, image: str, env: dict, command: list[str], scratch_size: str
+) -> ContainerSpec:
     host = hardening.host_config(plan, scratch_size)
     spec = ContainerSpec(
         image=image,
@@ -83,8 +96,18 @@ def resources(plan: WorkspacePlan) -> Resources:
     return spec
 
 
-def create_kwargs(plan: WorkspacePlan, *, name: str, instance: str, image: str, env: dict, command: list[str],
-                  scratch_size: str, network: str, placement: list[str]) -> dict:
+def create_kwargs(
+    plan: WorkspacePlan,
+    *,
+    name: str,
+    instance: str,
+    image: str,
+    env: dict,
+    command: list[str],
+    scratch_size: str,
+    network: str,
+    placement: list[str],
+) -> dict:
     """Keyword arguments of docker's APIClient.create_service for one workspace."""
     task = TaskTemplate(
         container_spec=container_spec(plan, instance, image, env, command, scratch_size),

@@ -23,7 +23,6 @@ from ..spawner.plan import WorkspacePlan
 from . import networks, service
 from .settings import SwarmSettings
 
-
 # Task states from which a task never runs (the rest lead to "running" or are on their way).
 TASK_FAILED = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 
@@ -46,8 +45,7 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
         client = docker.from_env()
         try:
             self._require_image(client, plan.image_kind, "'enclave images build' on every workspace node")
-            net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user,
-                                          self.swarm.encrypted)
+            net = networks.ensure_overlay(client, self.settings.instance, plan.project, plan.user, self.swarm.encrypted)
             address = networks.attach_hub(client, net, self.swarm.hub_container)
         except docker.errors.APIError as failure:
             explanation = failure.explanation or failure
@@ -66,9 +64,16 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
     async def create_object(self):
         """Create the service from the plan (SwarmSpawner's own spec has no room for the confinement)."""
         kwargs = service.create_kwargs(
-            self._plan, name=self.service_name, instance=self.settings.instance, image=self.image,
-            env=self.get_env(), command=await self.get_command(), scratch_size=self.settings.workspace_scratch_size,
-            network=self.network_name, placement=self.swarm.placement)
+            self._plan,
+            name=self.service_name,
+            instance=self.settings.instance,
+            image=self.image,
+            env=self.get_env(),
+            command=await self.get_command(),
+            scratch_size=self.settings.workspace_scratch_size,
+            network=self.network_name,
+            placement=self.swarm.placement,
+        )
         created = await self.docker("create_service", **kwargs)
         while not await self.docker("tasks", filters={"service": self.service_name}):
             await asyncio.sleep(0.5)
@@ -89,8 +94,10 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
             if state in ("starting", "running") and status.get("ContainerStatus", {}).get("ContainerID"):
                 return
             if state in TASK_FAILED:
-                raise RuntimeError(f"The workspace service {self.service_name} did not start ({state}): "
-                                   f"{status.get('Err') or status.get('Message')}")
+                raise RuntimeError(
+                    f"The workspace service {self.service_name} did not start ({state}): "
+                    f"{status.get('Err') or status.get('Message')}"
+                )
             await asyncio.sleep(0.25)
 
     async def get_ip_and_port(self):
@@ -105,5 +112,9 @@ class EnclaveSwarmSpawner(EnclaveSpawnerMixin, SwarmSpawner):
         return {"service": self.service_name}
 
     def _started_details(self, plan: WorkspacePlan) -> dict:
-        return {**self._workload(), "image": self.image, "network": self.network_name,
-                "datasets": [m.label for m in plan.datasets]}
+        return {
+            **self._workload(),
+            "image": self.image,
+            "network": self.network_name,
+            "datasets": [m.label for m in plan.datasets],
+        }

@@ -1,6 +1,7 @@
 """In real Chromium, through the edge, the hub and the airlock's own pages: results written by a real
-kernel into the outbox are found from JupyterLab's File menu, chosen from a list, checked, reviewed whole (a 150-row table with its flagged
-cells) and decided file by file by two blinded reviewers, then downloaded byte for byte."""
+kernel into the outbox are found from JupyterLab's File menu, chosen from a list, checked, reviewed whole
+(a 150-row table with its flagged cells) and decided file by file by two blinded reviewers, then downloaded
+byte for byte."""
 
 import re
 from pathlib import Path
@@ -74,8 +75,9 @@ class Person:
     def __init__(self, browser, enclave, name: str, album: Album):
         self.enclave, self.name, self.album = enclave, name, album
         # The edge's self-signed certificate: trusted for this context only (tests/browser/test_csp.py says why).
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
-                                           ignore_https_errors=True)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True, ignore_https_errors=True
+        )
         self.context.set_default_timeout(60_000)
         self.page = self.context.new_page()
 
@@ -122,7 +124,8 @@ class Person:
 
 
 def test_from_the_outbox_to_a_released_download_by_file_decisions_on_a_table_reviewed_whole(
-        enclave, alice_workspace, browser, tmp_path):
+    enclave, alice_workspace, browser, tmp_path
+):
     album = Album(tmp_path)
     alice_workspace.run(  # an outbox holding this story's two files only, whatever earlier tests left there
         "import os, shutil\n"
@@ -241,7 +244,9 @@ def _assert_the_table_is_shown_whole(page) -> str:
     assert preview.locator("tbody tr").count() == 150
     flagged = preview.locator("td.flagged")
     assert flagged.count() == len(SMALL_ROWS)
-    assert [int(i.split("-r")[1].split("-")[0]) for i in flagged.evaluate_all("cells => cells.map(c => c.id)")] == SMALL_ROWS
+    assert [
+        int(i.split("-r")[1].split("-")[0]) for i in flagged.evaluate_all("cells => cells.map(c => c.id)")
+    ] == SMALL_ROWS
     assert preview.locator("td .null-mark").count() > 0 and preview.locator("tr.total-row").count() == 1
     links = staged.locator("a.finding-place")
     assert links.count() >= len(SMALL_ROWS)
@@ -255,9 +260,14 @@ def _assert_the_table_is_shown_whole(page) -> str:
         """id => { const cell = document.getElementById(id), box = cell.closest('.preview-table');
                    const c = cell.getBoundingClientRect(), b = box.getBoundingClientRect();
                    return c.top >= b.top && c.bottom <= b.bottom + 1 && c.top >= 0 && c.bottom <= innerHeight; }""",
-        arg=target[1:])
-    verdicts = dict(zip(staged.locator(".check").evaluate_all("rows => rows.map(r => r.dataset.rule)"),
-                        staged.locator(".check td:nth-child(2)").all_inner_texts()))
+        arg=target[1:],
+    )
+    verdicts = dict(
+        zip(
+            staged.locator(".check").evaluate_all("rows => rows.map(r => r.dataset.rule)"),
+            staged.locator(".check td:nth-child(2)").all_inner_texts(),
+        )
+    )
     assert verdicts["small_counts"] == "flag" and "block" not in verdicts.values(), verdicts
     return _file_id(page, TABLE_PATH)
 
@@ -286,7 +296,8 @@ def _decide(person, path, decision, reason=""):
 
 
 def test_the_launcher_has_a_release_results_card_that_opens_the_airlock_for_its_project(
-        enclave, alice_workspace, browser, tmp_path):
+    enclave, alice_workspace, browser, tmp_path
+):
     alice_workspace.ensure_running()  # an earlier test may have stopped it
     alice = Person(browser, enclave, "alice", Album(tmp_path))
     alice.log_in()

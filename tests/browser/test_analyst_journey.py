@@ -5,15 +5,13 @@ import re
 from tests.support.browser import log_in
 
 
-
 def test_analyst_logs_in_starts_workspace_and_lists_the_data(page, enclave):
     enclave.login("alice").stop("alpha")  # start from a stopped workspace, whatever ran before
     log_in(page, enclave.url, "alice", enclave.passwords["alice"])  # lands on the project list
 
     # The home page lists the analyst's projects; beta (not hers) is not there.
     page.goto(f"{enclave.url}/hub/home")
-    assert page.locator("tr[data-server-name]").evaluate_all("rows => rows.map(r => r.dataset.serverName)") == [
-        "alpha"]
+    assert page.locator("tr[data-server-name]").evaluate_all("rows => rows.map(r => r.dataset.serverName)") == ["alpha"]
     page.click("#start-alpha")
     page.wait_for_url(re.compile(r".*/user/alice/alpha/lab.*"), timeout=180_000)
     page.wait_for_selector(".jp-Launcher", timeout=120_000)

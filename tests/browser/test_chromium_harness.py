@@ -22,12 +22,19 @@ SLOW_SECONDS = 2.0
 
 
 def test_the_blind_launcher_refuses_netlink_sockets_and_nothing_else():
-    probe = ("import socket\n"
-             "try:\n    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); print('netlink opened')\n"
-             "except PermissionError: print('netlink refused')\n"
-             "socket.socket(socket.AF_INET, socket.SOCK_STREAM).close(); print('inet opened')\n")
-    done = subprocess.run([BLIND_LAUNCHER, "-c", probe], env={"ENCLAVE_CHROMIUM": sys.executable},
-                          capture_output=True, text=True, timeout=30)
+    probe = (
+        "import socket\n"
+        "try:\n    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); print('netlink opened')\n"
+        "except PermissionError: print('netlink refused')\n"
+        "socket.socket(socket.AF_INET, socket.SOCK_STREAM).close(); print('inet opened')\n"
+    )
+    done = subprocess.run(
+        [BLIND_LAUNCHER, "-c", probe],
+        env={"ENCLAVE_CHROMIUM": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["netlink", "refused", "inet", "opened"]
 
@@ -48,19 +55,18 @@ class _SlowPage(BaseHTTPRequestHandler):
 def _churn(docker_client, image: str, name: str, rounds: int = 3) -> None:
     """What a workspace start and stop does to the host's interfaces: a bridge and a veth come and go."""
     for n in range(rounds):
-        network = docker_client.networks.create(f"{name}-{n}", internal=True,
-                                                labels={"enclave.kind": "test-churn"})
+        network = docker_client.networks.create(f"{name}-{n}", internal=True, labels={"enclave.kind": "test-churn"})
         try:
-            container = docker_client.containers.run(image, ["sleep", "2"], detach=True, network=network.name,
-                                                     labels={"enclave.kind": "test-churn"})
+            container = docker_client.containers.run(
+                image, ["sleep", "2"], detach=True, network=network.name, labels={"enclave.kind": "test-churn"}
+            )
             container.wait(timeout=60)
             container.remove(force=True)
         finally:
             network.remove()
 
 
-def test_requests_in_flight_survive_docker_networks_coming_and_going(chromium_path, docker_client,
-                                                                      workspace_image):
+def test_requests_in_flight_survive_docker_networks_coming_and_going(chromium_path, docker_client, workspace_image):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowPage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     from playwright.sync_api import sync_playwright
@@ -70,10 +76,12 @@ def test_requests_in_flight_survive_docker_networks_coming_and_going(chromium_pa
             browser = launch(p, chromium_path)
             page = new_context(browser).new_page()
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-            churn = threading.Thread(target=_churn, args=(docker_client, workspace_image,
-                                                          f"enctest-churn-{secrets.token_hex(3)}"))
+            churn = threading.Thread(
+                target=_churn, args=(docker_client, workspace_image, f"enctest-churn-{secrets.token_hex(3)}")
+            )
             churn.start()
-            outcomes = page.evaluate("""async (n) => {
+            outcomes = page.evaluate(
+                """async (n) => {
                 const pending = [];
                 for (let i = 0; i < n; i++) {
                     pending.push(fetch('/slow?' + i).then(r => r.ok ? 'ok' : 'status ' + r.status,
@@ -81,7 +89,9 @@ def test_requests_in_flight_survive_docker_networks_coming_and_going(chromium_pa
                     await new Promise(r => setTimeout(r, 250));
                 }
                 return Promise.all(pending);
-            }""", REQUESTS)
+            }""",
+                REQUESTS,
+            )
             churn.join()
             browser.close()
     finally:

@@ -20,7 +20,6 @@ import pytest
 from tests.support.browser import log_in
 
 
-
 class Sentinel:
     """An HTTP server on 127.0.0.1 (a different origin from the enclave) that records every request."""
 

@@ -50,8 +50,9 @@ def dismiss_dialog(page) -> None:
 def test_a_jupyterlab_session_is_let_through_whole_and_metered(page, enclave, person):
     responses: list[tuple[str, str, int, str | None]] = []  # method, url, status, X-Enclave-Edge
     sockets: list[str] = []
-    page.on("response", lambda r: responses.append(
-        (r.request.method, r.url, r.status, r.headers.get("x-enclave-edge"))))
+    page.on(
+        "response", lambda r: responses.append((r.request.method, r.url, r.status, r.headers.get("x-enclave-edge")))
+    )
     page.on("websocket", lambda ws: sockets.append(ws.url))
 
     log_in(page, enclave.url, PERSON, enclave.passwords[PERSON])
@@ -95,12 +96,17 @@ def test_a_jupyterlab_session_is_let_through_whole_and_metered(page, enclave, pe
     assert [e for e in events if (e.get("details") or {}).get("user") == PERSON] == []
 
     assert {"kernel", "terminal", "websocket"} <= {
-        decide("GET", urlsplit(url).path, websocket=True).channel for url in sockets if workspace in url}
+        decide("GET", urlsplit(url).path, websocket=True).channel for url in sockets if workspace in url
+    }
     deadline = time.monotonic() + 30
     while True:
         with enclave.ctx.db.reading() as session:
-            channels = {row.channel for row in session.query(EgressUsage).filter(
-                EgressUsage.user == PERSON, EgressUsage.project == PROJECT, EgressUsage.raw_bytes > 0)}
+            channels = {
+                row.channel
+                for row in session.query(EgressUsage).filter(
+                    EgressUsage.user == PERSON, EgressUsage.project == PROJECT, EgressUsage.raw_bytes > 0
+                )
+            }
         if {"page", "contents", "other-api", "kernel"} <= channels or time.monotonic() > deadline:
             break
         time.sleep(0.5)

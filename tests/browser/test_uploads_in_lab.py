@@ -42,7 +42,8 @@ def events(enclave, action: str, **match) -> list[dict]:
 
 
 def test_jupyterlab_uploads_a_small_script_and_refuses_a_large_file_saying_how_data_enters(
-        page, enclave, person, tmp_path):
+    page, enclave, person, tmp_path
+):
     script = tmp_path / "helper.py"
     script.write_bytes(b"def helper():\n    return 42\n")
     large = tmp_path / "cohort_copy.bin"
@@ -67,7 +68,8 @@ def test_jupyterlab_uploads_a_small_script_and_refuses_a_large_file_saying_how_d
     assert refused["details"]["chunk"] == 1  # JupyterLab chunked it; its first chunk was refused
 
     user = enclave.login(PERSON)
-    listing = requests.get(f"{user.server_url(PROJECT)}/api/contents", timeout=60,
-                           headers={"Authorization": f"token {user.token()}"}).json()
+    listing = requests.get(
+        f"{user.server_url(PROJECT)}/api/contents", timeout=60, headers={"Authorization": f"token {user.token()}"}
+    ).json()
     names = {item["name"] for item in listing["content"]}
     assert "helper.py" in names and "cohort_copy.bin" not in names

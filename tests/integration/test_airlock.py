@@ -48,8 +48,11 @@ def test_the_airlock_names_the_recipient_and_project_of_every_response_for_the_e
     alice_alpha.run(f"open('/home/analyst/outbox/by_sex_2.csv', 'w').write({AGGREGATE!r})")
     rid = request_for(AirlockClient.through_hub(enclave, "alice"), "alpha", ["by_sex_2.csv"])
     AirlockClient.through_hub(enclave, "alice").ok("POST", f"api/requests/{rid}/submit")
-    direct = AirlockClient(f"http://127.0.0.1:{enclave.settings.egress_port}/services/egress-review",
-                           enclave.login("rex").token(), timeout=60)
+    direct = AirlockClient(
+        f"http://127.0.0.1:{enclave.settings.egress_port}/services/egress-review",
+        enclave.login("rex").token(),
+        timeout=60,
+    )
     replies = {
         "detail": direct.get(f"api/requests/{rid}"),
         "page": direct.get(f"requests/{rid}"),
@@ -58,17 +61,26 @@ def test_the_airlock_names_the_recipient_and_project_of_every_response_for_the_e
     }
     assert replies["detail"].status_code == 200 and replies["page"].status_code == 200
     assert replies["refused"].status_code in (403, 404) and replies["queue"].status_code == 200
-    named = {what: (r.headers.get("X-Enclave-Recipient"), r.headers.get("X-Enclave-Project")) for what, r in replies.items()}
-    assert named == {"detail": ("rex", "alpha"), "page": ("rex", "alpha"), "refused": ("rex", "alpha"),
-                     "queue": ("rex", None)}
+    named = {
+        what: (r.headers.get("X-Enclave-Recipient"), r.headers.get("X-Enclave-Project")) for what, r in replies.items()
+    }
+    assert named == {
+        "detail": ("rex", "alpha"),
+        "page": ("rex", "alpha"),
+        "refused": ("rex", "alpha"),
+        "queue": ("rex", None),
+    }
     AirlockClient.through_hub(enclave, "alice").ok("POST", f"api/requests/{rid}/withdraw")
 
 
 def test_the_services_own_token_cannot_reach_analysts_servers(enclave, alice_alpha):
     pid = next(p for p in os.listdir("/proc") if p.isdigit() and _is_airlock(p, enclave))
     environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
-    reply = requests.get(f"{alice_alpha.user.server_url('alpha')}/api/contents",
-                         headers={"Authorization": f"token {environ['JUPYTERHUB_API_TOKEN']}"}, timeout=30)
+    reply = requests.get(
+        f"{alice_alpha.user.server_url('alpha')}/api/contents",
+        headers={"Authorization": f"token {environ['JUPYTERHUB_API_TOKEN']}"},
+        timeout=30,
+    )
     assert reply.status_code == 403
 
 

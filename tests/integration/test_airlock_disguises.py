@@ -26,10 +26,12 @@ open({OUTBOX!r} + '/run.log', 'w').write(''.join(f'12:00:{{i:02d}} INFO row {{",
 packed = gzip.compress(pl.read_parquet('/data/cohort/v1/baseline.parquet').head(500).write_csv().encode())
 open({OUTBOX!r} + '/notes.txt', 'w').write(base64.b64encode(packed).decode())
 ids = base['participant_id'].to_list()[:10]
-open({OUTBOX!r} + '/refs_hex.csv', 'w').write('ref,k\\n' + ''.join(f'{{hex(i)}},{{k}}\\n' for k, i in enumerate(ids)))
-open({OUTBOX!r} + '/refs_shifted.csv', 'w').write('ref,k\\n' + ''.join(f'{{i + 777}},{{k}}\\n' for k, i in enumerate(ids)))
-people = pl.read_parquet('/data/cohort/v1/participants.parquet').join(pl.read_parquet('/data/cohort/v1/baseline.parquet'),
-                                                                      on='participant_id')
+open({OUTBOX!r} + '/refs_hex.csv', 'w').write(
+    'ref,k\\n' + ''.join(f'{{hex(i)}},{{k}}\\n' for k, i in enumerate(ids)))
+open({OUTBOX!r} + '/refs_shifted.csv', 'w').write(
+    'ref,k\\n' + ''.join(f'{{i + 777}},{{k}}\\n' for k, i in enumerate(ids)))
+people = pl.read_parquet('/data/cohort/v1/participants.parquet').join(
+    pl.read_parquet('/data/cohort/v1/baseline.parquet'), on='participant_id')
 people.group_by('sex').agg(pl.len().alias('n'), pl.col('bmi').mean().round(1).alias('mean_bmi')).sort('sex') \\
     .write_csv({OUTBOX!r} + '/aggregate.csv')
 print(sorted(os.listdir('/data/cohort')))

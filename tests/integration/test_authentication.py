@@ -1,11 +1,11 @@
 """Logging in through the real hub: hashed passwords, lockout, TOTP, audit."""
 
+from nativeauthenticator.orm import UserInfo
 from sqlalchemy import select
 
 from enclave.operations import people
 from enclave.state.login_guard import LoginRecord
 from enclave.state.models import AuditEvent
-from nativeauthenticator.orm import UserInfo
 from tests.support.hub import HubUser
 from tests.support.totp import fresh_totp, secret_from_uri
 
@@ -21,8 +21,15 @@ def test_wrong_password_is_refused_and_audited(enclave):
     user = HubUser(enclave.url, "carol", "not-the-password")
     assert not user.logged_in
     with enclave.ctx.db.transaction() as session:
-        refused = session.execute(select(AuditEvent).where(
-            AuditEvent.action == "login", AuditEvent.actor == "carol", AuditEvent.outcome == "refused")).scalars().all()
+        refused = (
+            session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.action == "login", AuditEvent.actor == "carol", AuditEvent.outcome == "refused"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert refused
 
 

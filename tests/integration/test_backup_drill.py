@@ -31,9 +31,11 @@ def _submit(analyst: AirlockClient, path: str) -> str:
 
 def test_a_backup_taken_while_submissions_arrive_restores_whole(enclave, alice_alpha, tmp_path, monkeypatch):
     names = [f"drill/count_{n}.csv" for n in range(ARRIVING + 1)]
-    alice_alpha.run("import os\nos.makedirs('/home/analyst/outbox/drill', exist_ok=True)\n"
-                    f"for name in {names!r}:\n"
-                    "    open('/home/analyst/outbox/' + name, 'w').write('group,n\\nA,120\\nB,240\\n')\n")
+    alice_alpha.run(
+        "import os\nos.makedirs('/home/analyst/outbox/drill', exist_ok=True)\n"
+        f"for name in {names!r}:\n"
+        "    open('/home/analyst/outbox/' + name, 'w').write('group,n\\nA,120\\nB,240\\n')\n"
+    )
     analyst = AirlockClient.through_hub(enclave, "alice")
     try:
         _drill(enclave, alice_alpha, analyst, names, tmp_path, monkeypatch)
@@ -45,8 +47,9 @@ def _drill(enclave, alice_alpha, analyst, names, tmp_path, monkeypatch):
     # Released before the backup: its file must download from the restored installation, byte for byte.
     released = _submit(analyst, names[0])
     for reviewer in ("rita", "rex"):
-        AirlockClient.through_hub(enclave, reviewer).ok("POST", f"api/requests/{released}/votes",
-                                                        json={"decision": "approve"})
+        AirlockClient.through_hub(enclave, reviewer).ok(
+            "POST", f"api/requests/{released}/votes", json={"decision": "approve"}
+        )
     (staged,) = analyst.ok("GET", f"api/requests/{released}")["staged_files"]
     assert analyst.ok("GET", f"api/requests/{released}")["state"] == "released"
 
@@ -80,10 +83,10 @@ def _drill(enclave, alice_alpha, analyst, names, tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_STATE_DIR", str(restored))
     monkeypatch.setenv("ENCLAVE_DB_URL", f"sqlite:///{restored / 'enclave.sqlite'}")
     settings = EnclaveSettings(state_dir=str(restored), instance=enclave.settings.instance)
-    airlock = build_airlock(EgressReview(data_dir=str(restored / "airlock"),
-                                         project_directory_class=EnclaveProjectDirectory))
-    download = airlock.releases.download(Principal("alice", frozenset({Scope.REQUEST.value})), released,
-                                         staged["id"])
+    airlock = build_airlock(
+        EgressReview(data_dir=str(restored / "airlock"), project_directory_class=EnclaveProjectDirectory)
+    )
+    download = airlock.releases.download(Principal("alice", frozenset({Scope.REQUEST.value})), released, staged["id"])
     assert download.sha256 == staged["sha256"] == hashlib.sha256(download.content).hexdigest()
 
     catch_up(settings)  # what the restored airlock does when it starts: forward what was not forwarded yet

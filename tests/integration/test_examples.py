@@ -55,8 +55,9 @@ def run_notebook(workspace: Workspace, name: str) -> list[str]:
     notebook = json.loads((EXAMPLES / name).read_text())
     url = f"{workspace.user.server_url(workspace.project)}/api/contents/{name}"
     headers = {"Authorization": f"token {workspace.token}"}
-    upload = requests.put(url, headers=headers, json={"type": "notebook", "format": "json", "content": notebook},
-                          timeout=60)
+    upload = requests.put(
+        url, headers=headers, json={"type": "notebook", "format": "json", "content": notebook}, timeout=60
+    )
     assert upload.status_code in (200, 201), upload.text
     stored = requests.get(url, headers=headers, params={"content": "1"}, timeout=60)
     stored.raise_for_status()
@@ -91,8 +92,9 @@ def executed(genome) -> dict[str, list[str]]:
 def test_examples_are_stored_without_outputs():
     for path in EXAMPLES.glob("*.ipynb"):
         cells = json.loads(path.read_text())["cells"]
-        assert all(not c.get("outputs") and c.get("execution_count") is None
-                   for c in cells if c["cell_type"] == "code"), path.name
+        assert all(
+            not c.get("outputs") and c.get("execution_count") is None for c in cells if c["cell_type"] == "code"
+        ), path.name
 
 
 def test_phenotype_notebook_writes_a_suppressed_and_rounded_summary(enclave, executed):
@@ -106,10 +108,14 @@ def test_phenotype_notebook_writes_a_suppressed_and_rounded_summary(enclave, exe
     # The released counts are the extract's true counts per age band and sex, rounded to 5.
     extract = extract_folder(enclave.settings, PROJECT, "cohort", "v1")
     people_ = pl.read_parquet(extract / "participants.parquet").join(
-        pl.read_parquet(extract / "baseline.parquet").select("participant_id"), on="participant_id")
+        pl.read_parquet(extract / "baseline.parquet").select("participant_id"), on="participant_id"
+    )
     start = (pl.col("age_at_recruitment") // 10) * 10
-    truth = (people_.with_columns(age_band=start.cast(pl.String) + "-" + (start + 9).cast(pl.String))
-             .group_by("age_band", "sex").agg(true_n=pl.len()))
+    truth = (
+        people_.with_columns(age_band=start.cast(pl.String) + "-" + (start + 9).cast(pl.String))
+        .group_by("age_band", "sex")
+        .agg(true_n=pl.len())
+    )
     paired = released.join(truth, on=["age_band", "sex"], how="full", coalesce=True)
     assert paired.height == released.height == truth.height
     for row in paired.iter_rows(named=True):
@@ -193,9 +199,15 @@ def test_outputs_pass_the_airlock_checks(enclave, executed):
     """A real release request through the hub's egress-review service: its checks run on submission."""
     airlock = AirlockClient.through_hub(enclave, ANALYST)
     rid = airlock.ok("POST", "api/requests", json={"project": PROJECT, "title": "example results"})["id"]
-    airlock.ok("POST", f"api/requests/{rid}/groups", json={
-        "name": "examples", "context": "BMI by age band and sex; GWAS hits and Manhattan plot",
-        "controls": "cells under 10 suppressed, counts rounded to 5; per-variant statistics only"})
+    airlock.ok(
+        "POST",
+        f"api/requests/{rid}/groups",
+        json={
+            "name": "examples",
+            "context": "BMI by age band and sex; GWAS hits and Manhattan plot",
+            "controls": "cells under 10 suppressed, counts rounded to 5; per-variant statistics only",
+        },
+    )
     for name in PHENOTYPE_OUTPUTS + GWAS_OUTPUTS:
         airlock.ok("POST", f"api/requests/{rid}/files", json={"path": name, "group": "examples"})
     staged = airlock.ok("POST", f"api/requests/{rid}/submit")["staged_files"]

@@ -48,9 +48,15 @@ def test_a_workspace_sees_the_projects_genotype_extract(enclave, genotypes_v1):
 
     source_ids = {str(i) for i in pl.read_parquet(source / geno.SAMPLES_FILE)["participant_id"]}
     with enclave.ctx.db.reading() as session:
-        canaries = session.execute(select(DatasetExtract.canaries).where(
-            DatasetExtract.project.has(name="gamma"), DatasetExtract.dataset.has(name="genotypes"))
-            .order_by(DatasetExtract.id.desc())).scalars().first()
+        canaries = (
+            session.execute(
+                select(DatasetExtract.canaries)
+                .where(DatasetExtract.project.has(name="gamma"), DatasetExtract.dataset.has(name="genotypes"))
+                .order_by(DatasetExtract.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     assert seen["files"] == sorted([geno.MATRIX_TABLE, geno.SAMPLES_FILE, geno.VCF_FILE])
     assert "metadata.json.gz" in seen["mt"] and "cols" in seen["mt"] and "entries" in seen["mt"]
     assert len(seen["vcf_samples"]) == len(source_ids) + len(canaries)

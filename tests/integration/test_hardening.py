@@ -83,8 +83,7 @@ def test_user_config_in_home_is_ignored(inspected, alice_alpha):
     assert env["JUPYTER_CONFIG_DIR"] == "/opt/enclave/user-config"
     assert env["PYTHONNOUSERSITE"] == "1"
     out = alice_alpha.run(
-        "import os\n"
-        "print(os.stat('/opt/enclave/user-config').st_uid, os.access('/opt/enclave/user-config', os.W_OK))"
+        "import os\nprint(os.stat('/opt/enclave/user-config').st_uid, os.access('/opt/enclave/user-config', os.W_OK))"
     )
     assert out.split() == ["0", "False"]
 

@@ -30,11 +30,17 @@ def test_a_workspace_idle_past_its_projects_timeout_is_stopped_and_audited(encla
         time.sleep(2)  # nobody uses it: the culler (every 10 s here) stops it after 15 s idle
     assert ida.server(PROJECT) is None, "the idle workspace was not stopped"
     assert enclave.containers(kind="workspace", project=PROJECT, user=PERSON) == [] or all(
-        c.status != "running" for c in enclave.containers(kind="workspace", project=PROJECT, user=PERSON))
+        c.status != "running" for c in enclave.containers(kind="workspace", project=PROJECT, user=PERSON)
+    )
 
     with enclave.ctx.db.reading() as session:
-        culls = [(e.actor, e.details["limit_seconds"]) for e in session.execute(
-            select(AuditEvent).where(AuditEvent.action == "workspace.cull",
-                                     AuditEvent.target == f"{PROJECT}:{PERSON}")).scalars()]
+        culls = [
+            (e.actor, e.details["limit_seconds"])
+            for e in session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.action == "workspace.cull", AuditEvent.target == f"{PROJECT}:{PERSON}"
+                )
+            ).scalars()
+        ]
     assert culls and culls[0] == ("idle-culler", 15)
     assert enclave.login("alice").server("alpha")["ready"]  # alpha's default is hours: untouched

@@ -51,11 +51,10 @@ def test_spawns_and_stops_are_audited(enclave, alice_alpha):
     assert dave.start("gamma").status_code in (201, 202)
     dave.stop("gamma")
     with enclave.ctx.db.transaction() as session:
-        events = session.execute(
-            select(AuditEvent).where(AuditEvent.action.like("workspace.%"))
-        ).scalars().all()
-        starts = [(e.actor, e.target, e.outcome, e.details.get("datasets")) for e in events
-                  if e.action == "workspace.start"]
+        events = session.execute(select(AuditEvent).where(AuditEvent.action.like("workspace.%"))).scalars().all()
+        starts = [
+            (e.actor, e.target, e.outcome, e.details.get("datasets")) for e in events if e.action == "workspace.start"
+        ]
         stops = [(e.actor, e.target, e.outcome) for e in events if e.action == "workspace.stop"]
     assert ("alice", "alpha/alice", "ok", ["cohort@v1"]) in starts
     assert any(outcome == "refused" for _, _, outcome, _ in starts)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from sqlalchemy import create_engine
 
+from enclave.egress.budgets import MIB
 from enclave.hub.secrets import operator_token
 from enclave.metering import EgressMeter
-from enclave.egress.budgets import MIB
 from enclave.metering.ledger import totals
 from enclave.operations import people, projects
 from enclave.operations.base import OperatorContext
@@ -40,14 +40,20 @@ def audited(enclave, action: str, target: str) -> list[dict]:
 
 def audited_in(db, action: str, target: str) -> list[dict]:
     with db.reading() as session:
-        return [r for r in (as_record(e) for e in find_events(session, AuditFilter(action=action)))
-                if r["action"] == action and r["target"] == target]
+        return [
+            r
+            for r in (as_record(e) for e in find_events(session, AuditFilter(action=action)))
+            if r["action"] == action and r["target"] == target
+        ]
 
 
 def operator_view(enclave, name: str) -> dict:
     """A person's hub record as the operator reads it, on the hub's own loopback API."""
-    reply = requests.get(f"{enclave.settings.hub_internal_url}/hub/api/users/{name}", timeout=30,
-                         headers={"Authorization": f"token {operator_token(enclave.settings.hub_dir)}"})
+    reply = requests.get(
+        f"{enclave.settings.hub_internal_url}/hub/api/users/{name}",
+        timeout=30,
+        headers={"Authorization": f"token {operator_token(enclave.settings.hub_dir)}"},
+    )
     reply.raise_for_status()
     return reply.json()
 
@@ -98,8 +104,9 @@ def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclav
 
     # The workspace is stopped: gone from the hub (as the operator sees it) and from the engine.
     assert project not in (operator_view(enclave, user.name).get("servers") or {})
-    assert [c for c in enclave.containers(kind="workspace", project=project, user=user.name)
-            if c.status == "running"] == []
+    assert [
+        c for c in enclave.containers(kind="workspace", project=project, user=user.name) if c.status == "running"
+    ] == []
     # The person is suspended, and both steps are in the audit log.
     assert account_status(enclave, user.name) is AccountStatus.SUSPENDED
     (alert,) = audited(enclave, "metering.alert", f"{project}/{user.name}")
@@ -128,6 +135,7 @@ def test_exceeding_the_budget_stops_the_workspace_and_suspends_the_person(enclav
 
 # --- the ledger on a real PostgreSQL server ----------------------------------------------------------
 
+
 @pytest.fixture
 def pg_ctx(tmp_path, postgres_url, monkeypatch):  # postgres_url: tests/support/postgres.py
     reset = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
@@ -135,8 +143,13 @@ def pg_ctx(tmp_path, postgres_url, monkeypatch):  # postgres_url: tests/support/
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     reset.dispose()
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
-    settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance="pgmeter", database_url=postgres_url,
-                               metering_budget_floor=10_000, metering_budget_ceiling=10_000)
+    settings = EnclaveSettings(
+        state_dir=str(tmp_path / "state"),
+        instance="pgmeter",
+        database_url=postgres_url,
+        metering_budget_floor=10_000,
+        metering_budget_ceiling=10_000,
+    )
     db = StateDB(postgres_url)
     ctx = OperatorContext(settings=settings, db=db, actor="op", workspaces=RecordingWorkspaces())
     projects.create_project(ctx, "alpha")
@@ -148,7 +161,7 @@ def pg_ctx(tmp_path, postgres_url, monkeypatch):  # postgres_url: tests/support/
 
 def test_on_postgresql_two_meters_count_exactly_and_raise_each_threshold_once(pg_ctx):
     frame, rounds = 13, 60
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
 
     def meters():
         return [EgressMeter(pg_ctx.settings, db=pg_ctx.db, workspaces=pg_ctx.workspaces) for _ in range(2)]

@@ -21,16 +21,16 @@ from egress_review.app import build_airlock
 from egress_review.config import EgressReview
 from egress_review.directory import InMemoryProjectDirectory
 from egress_review.domain.permissions import Scope
-from tests.support.airlock import AGGREGATE, AirlockClient, request_for
 from enclave.airlock.service import airlock_service
 from enclave.operations import people, projects
 from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings
 from enclave.state.db import open_state_db
 from enclave.state.models import AuditEvent
+from tests.support.airlock import AGGREGATE, AirlockClient, request_for
 from tests.support.airlock_app import BASE_URL, FakeHub, ServedAirlock, free_port
-from tests.support.recording import RecordingWorkspaces
 from tests.support.notify import MailCatcher, People, WebhookReceiver
+from tests.support.recording import RecordingWorkspaces
 
 PUBLIC_URL = "https://enclave.example.org:8443"
 PEOPLE = People(
@@ -95,7 +95,8 @@ def test_a_submission_tells_the_reviewers_and_a_release_tells_the_analyst(airloc
     (to_reviewers,) = mail.wait_for(1)
     assert sorted(to_reviewers.recipients) == ["ravi@example.org", "rita@example.org"]
     assert to_reviewers.message["Subject"] == (
-        f"[airlock] A release request is waiting for review (proj-a, request {rid})")
+        f"[airlock] A release request is waiting for review (proj-a, request {rid})"
+    )
     assert link in to_reviewers.text and "counts" not in to_reviewers.text  # the link, not the file or title
     (posted,) = webhook.wait_for(1)
     assert posted["event"] == "request.submitted" and posted["request_id"] == rid and posted["link"] == link
@@ -114,19 +115,30 @@ def test_a_submission_tells_the_reviewers_and_a_release_tells_the_analyst(airloc
     olive = AirlockClient.served(served, hub.add_user("olive", Scope.OPERATE))
     sent = [e for e in olive.ok("GET", f"api/audit?request_id={rid}")["entries"] if e["event"] == "notification.sent"]
     assert sorted((e["details"]["notice"], e["details"]["channel"]) for e in sent) == [
-        ("request.released", "email"), ("request.released", "webhook"),
-        ("request.submitted", "email"), ("request.submitted", "webhook")]
+        ("request.released", "email"),
+        ("request.released", "webhook"),
+        ("request.submitted", "email"),
+        ("request.submitted", "webhook"),
+    ]
 
 
 def test_the_airlock_the_hub_starts_mails_the_enclaves_reviewers_and_audits_in_the_one_log(tmp_path, receivers):
     mail, webhook = receivers
-    settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance="notifytest", egress_port=free_port(),
-                               notify_public_url=PUBLIC_URL, notify_smtp_host="127.0.0.1", notify_smtp_port=mail.port,
-                               notify_smtp_tls="none", notify_smtp_sender="enclave@example.org",
-                               notify_webhook_url=webhook.url)
+    settings = EnclaveSettings(
+        state_dir=str(tmp_path / "state"),
+        instance="notifytest",
+        egress_port=free_port(),
+        notify_public_url=PUBLIC_URL,
+        notify_smtp_host="127.0.0.1",
+        notify_smtp_port=mail.port,
+        notify_smtp_tls="none",
+        notify_smtp_sender="enclave@example.org",
+        notify_webhook_url=webhook.url,
+    )
     settings.prepare_state_dir()
-    ctx = OperatorContext(settings=settings, db=open_state_db(settings.database_url), actor="op",
-                          workspaces=RecordingWorkspaces())
+    ctx = OperatorContext(
+        settings=settings, db=open_state_db(settings.database_url), actor="op", workspaces=RecordingWorkspaces()
+    )
     projects.create_project(ctx, "alpha")
     people.add_user(ctx, "alice", ["analyst"], email="alice@example.org")
     people.add_user(ctx, "rita", ["reviewer"], email="rita@example.org")
@@ -138,11 +150,17 @@ def test_the_airlock_the_hub_starts_mails_the_enclaves_reviewers_and_audits_in_t
 
     hub = FakeHub()
     service = airlock_service(settings)  # what the hub runs: command and environment
-    env = {**service["environment"], "PATH": str(Path(service["command"][0]).parent),
-           "JUPYTERHUB_SERVICE_NAME": "egress-review", "JUPYTERHUB_SERVICE_URL": service["url"],
-           "JUPYTERHUB_SERVICE_PREFIX": BASE_URL, "JUPYTERHUB_API_URL": hub.api_url,
-           "JUPYTERHUB_API_TOKEN": "service-token", "JUPYTERHUB_CLIENT_ID": "service-egress-review",
-           "JUPYTERHUB_OAUTH_ACCESS_SCOPES": '["access:services!service=egress-review"]'}
+    env = {
+        **service["environment"],
+        "PATH": str(Path(service["command"][0]).parent),
+        "JUPYTERHUB_SERVICE_NAME": "egress-review",
+        "JUPYTERHUB_SERVICE_URL": service["url"],
+        "JUPYTERHUB_SERVICE_PREFIX": BASE_URL,
+        "JUPYTERHUB_API_URL": hub.api_url,
+        "JUPYTERHUB_API_TOKEN": "service-token",
+        "JUPYTERHUB_CLIENT_ID": "service-egress-review",
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": '["access:services!service=egress-review"]',
+    }
     process = subprocess.Popen(service["command"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = service["url"] + BASE_URL

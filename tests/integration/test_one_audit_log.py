@@ -26,20 +26,20 @@ from egress_review.config import EgressReview
 from egress_review.domain.states import RequestState
 from egress_review.integration import forward_pending
 from egress_review.storage.forwarding import AuditForwarder
-from harness.airlock_kit import make_env
-from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.airlock.verify import verify_one_log
 from enclave.cli.main import main
-from enclave.metering import EgressMeter
 from enclave.egress.budgets import MIB
+from enclave.metering import EgressMeter
 from enclave.operations import datasets, people, projects
 from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.audit_anchor import anchor_paths
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.db import open_state_db
+from harness.airlock_kit import make_env
 from tests.support.airlock import AGGREGATE, AirlockClient, request_for
+from tests.support.airlock_states import create_request_at_status
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 from tests.support.workspaces import Workspace
@@ -68,8 +68,10 @@ def _in_order(log: list[dict], expected: list[tuple[str, str, str]]) -> list[dic
                 position = index + 1
                 break
         else:
-            raise AssertionError(f"{action} ({outcome}, {target}) is not in the log after the entries before it; "
-                                 f"the log: {[(e['seq'], e['action'], e['outcome'], e['target']) for e in log]}")
+            raise AssertionError(
+                f"{action} ({outcome}, {target}) is not in the log after the entries before it; "
+                f"the log: {[(e['seq'], e['action'], e['outcome'], e['target']) for e in log]}"
+            )
     return found
 
 
@@ -109,18 +111,30 @@ def test_everything_audited_is_in_the_one_log_in_order_and_verifies(enclave, cli
 
     log = _log_since(enclave, start)
     me, request = f"{PROJECT}/{PERSON}", f"{PROJECT}:request/{rid}"
-    entries = _in_order(log, [
-        ("project.create", "ok", PROJECT), ("dataset.approve", "ok", PROJECT), ("member.add", "ok", me),
-        ("login", "refused", PERSON), ("login", "ok", PERSON),
-        ("workspace.start", "ok", me),
-        ("egress.request.created", "ok", request), ("egress.group.saved", "ok", request),
-        ("egress.file.added", "ok", request), ("egress.request.submitted", "ok", request),
-        ("egress.vote.cast", "ok", request), ("egress.vote.cast", "ok", request),
-        ("egress.request.approved", "ok", request), ("egress.request.released", "ok", request),
-        ("egress.file.downloaded", "ok", request),
-        ("metering.alert", "ok", me), ("metering.exceeded", "refused", me), ("person.suspended", "ok", PERSON),
-        ("workspace.stop", "ok", me),
-    ])
+    entries = _in_order(
+        log,
+        [
+            ("project.create", "ok", PROJECT),
+            ("dataset.approve", "ok", PROJECT),
+            ("member.add", "ok", me),
+            ("login", "refused", PERSON),
+            ("login", "ok", PERSON),
+            ("workspace.start", "ok", me),
+            ("egress.request.created", "ok", request),
+            ("egress.group.saved", "ok", request),
+            ("egress.file.added", "ok", request),
+            ("egress.request.submitted", "ok", request),
+            ("egress.vote.cast", "ok", request),
+            ("egress.vote.cast", "ok", request),
+            ("egress.request.approved", "ok", request),
+            ("egress.request.released", "ok", request),
+            ("egress.file.downloaded", "ok", request),
+            ("metering.alert", "ok", me),
+            ("metering.exceeded", "refused", me),
+            ("person.suspended", "ok", PERSON),
+            ("workspace.stop", "ok", me),
+        ],
+    )
     by_action = {e["action"]: e for e in entries}
     assert by_action["workspace.start"]["details"]["datasets"] == ["cohort@v1"]
     submitted = by_action["egress.request.submitted"]["details"]
@@ -136,15 +150,22 @@ def test_everything_audited_is_in_the_one_log_in_order_and_verifies(enclave, cli
     assert [line.split()[1:] for line in capsys.readouterr().out.splitlines()] == [[PERSON, PROJECT, "cohort@v1"]]
     assert cli(["audit", "show", "--project", PROJECT, "--event", "egress.", "--json"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["action"] for e in shown][:4] == ["egress.request.created", "egress.group.saved", "egress.file.added",
-                                                "egress.request.submitted"]
+    assert [e["action"] for e in shown][:4] == [
+        "egress.request.created",
+        "egress.group.saved",
+        "egress.file.added",
+        "egress.request.submitted",
+    ]
 
     # An attacker with file access edits the vote that released the file, and cuts the newest entries.
     copy = _copy_audit_state(enclave, tmp_path / "copy")
     vote = by_action["egress.vote.cast"]["details"]["airlock_id"]
     newest = _newest_seq(enclave)
-    _tamper(copy / "airlock" / "egress-review.sqlite", "audit_log",
-            f"UPDATE audit_log SET details = replace(details, 'approve', 'reject') WHERE id = {vote}")
+    _tamper(
+        copy / "airlock" / "egress-review.sqlite",
+        "audit_log",
+        f"UPDATE audit_log SET details = replace(details, 'approve', 'reject') WHERE id = {vote}",
+    )
     _tamper(copy / "enclave.sqlite", "audit_events", f"DELETE FROM audit_events WHERE seq > {newest - 2}")
     monkeypatch.setenv("ENCLAVE_STATE_DIR", str(copy))
     assert cli(["audit", "verify"]) == 1
@@ -199,6 +220,7 @@ def _tamper(path, table, statement) -> None:
 
 # --- the same log on PostgreSQL -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def enclave_on_postgres(postgres_url, tmp_path, monkeypatch):  # postgres_url: tests/support/postgres.py
     """An installation whose state database is a fresh PostgreSQL database; the airlock's stays SQLite."""
@@ -228,8 +250,9 @@ def test_the_one_log_on_postgresql_forwards_once_and_catches_a_cut(enclave_on_po
     try:
         create_request_at_status(airlock, RequestState.RELEASED)
         # Forwarders racing in other threads (the CLI's catch-up, a second airlock) add nothing twice.
-        racers = [threading.Thread(target=forward_pending, args=(airlock.db, EnclaveAuditSink(settings)))
-                  for _ in range(3)]
+        racers = [
+            threading.Thread(target=forward_pending, args=(airlock.db, EnclaveAuditSink(settings))) for _ in range(3)
+        ]
         for racer in racers:
             racer.start()
         create_request_at_status(airlock, RequestState.SUBMITTED)

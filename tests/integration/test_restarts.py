@@ -19,13 +19,15 @@ from harness.enclave import build_enclave, cleanup_instance, make_settings, star
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
-COMPUTING = ("import threading, time\n"
-             "ticks = [0]\n"
-             "def work():\n"
-             "    for _ in range(600):\n"
-             "        ticks[0] += 1\n"
-             "        time.sleep(0.1)\n"
-             "threading.Thread(target=work, daemon=True).start()\n")
+COMPUTING = (
+    "import threading, time\n"
+    "ticks = [0]\n"
+    "def work():\n"
+    "    for _ in range(600):\n"
+    "        ticks[0] += 1\n"
+    "        time.sleep(0.1)\n"
+    "threading.Thread(target=work, daemon=True).start()\n"
+)
 
 
 def _ticks(kernel: KernelSession) -> int:
@@ -83,8 +85,7 @@ def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(
     assert alice.server("alpha")["ready"]
     (running,) = enclave.containers(kind="workspace", project="alpha", user="alice")
     assert running.id == container and running.status == "running"
-    kernel = KernelSession(alice.server_url("alpha"), {"Authorization": f"token {alice.token()}"},
-                           kernel_id=kernel_id)
+    kernel = KernelSession(alice.server_url("alpha"), {"Authorization": f"token {alice.token()}"}, kernel_id=kernel_id)
     try:
         after = _ticks(kernel)
         time.sleep(1)

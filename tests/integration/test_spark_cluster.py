@@ -99,7 +99,8 @@ def test_the_cluster_cannot_reach_the_host(alice_sparky, cluster, enclave, docke
     gateway = net.attrs["IPAM"]["Config"][0]["Gateway"]
     worker = next(n.container for n in cluster.nodes if n.role == "worker")
     result = docker_client.containers.get(worker).exec_run(
-        ["python3", "-c", f"{PROBE}print(s.connect_ex(('{gateway}', {enclave.settings.hub_port})))"])
+        ["python3", "-c", f"{PROBE}print(s.connect_ex(('{gateway}', {enclave.settings.hub_port})))"]
+    )
     assert result.output.decode().strip() in {"11", "110"}, "timed out: the packet was dropped"
 
 

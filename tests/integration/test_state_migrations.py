@@ -41,10 +41,18 @@ def _at_first_revision_with_data(url: str) -> None:
         command.upgrade(schema._config(connection), schema.FIRST)
     # Written as that release wrote them (its columns), not through today's models.
     with Session(engine) as session, session.begin():
-        session.execute(text("INSERT INTO projects (id, name, title, status, image, approvals_required, created_at) "
-                             "VALUES (1, 'alpha', 'A study', 'ACTIVE', 'workspace', 2, '2026-11-01 09:00:00')"))
-        session.execute(text("INSERT INTO enclave_users (id, name, status, created_at) "
-                             "VALUES (1, 'alice', 'ACTIVE', '2026-11-01 09:00:00')"))
+        session.execute(
+            text(
+                "INSERT INTO projects (id, name, title, status, image, approvals_required, created_at) "
+                "VALUES (1, 'alpha', 'A study', 'ACTIVE', 'workspace', 2, '2026-11-01 09:00:00')"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO enclave_users (id, name, status, created_at) "
+                "VALUES (1, 'alice', 'ACTIVE', '2026-11-01 09:00:00')"
+            )
+        )
         session.execute(text("INSERT INTO role_grants (id, user_id, role) VALUES (1, 1, 'ANALYST')"))
         for n in range(5):
             audit.record(session, actor="op", action="project.create", target=f"p{n}")

@@ -50,8 +50,10 @@ def _wait_for_login_page(enclave, container: str, timeout: float = 120) -> None:
             except requests.ConnectionError:
                 pass
         time.sleep(0.5)
-    raise RuntimeError(f"the hub did not answer within {timeout:.0f} s:\n"
-                       f"{client.containers.get(container).logs(tail=60).decode(errors='replace')}")
+    raise RuntimeError(
+        f"the hub did not answer within {timeout:.0f} s:\n"
+        f"{client.containers.get(container).logs(tail=60).decode(errors='replace')}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +66,19 @@ def swarm_enclave(request, docker_client, workspace_image, hub_image, tmp_path_f
     try:
         seed(enclave, root / "data")
         # On the single node: a manager. (A swarm that was here before keeps its own node labels.)
-        hub = deploy.swarm_up(settings, SwarmSettings(placement=["node.role==manager"], encrypted=True),
-                              publish_ip="127.0.0.1")
+        hub = deploy.swarm_up(
+            settings, SwarmSettings(placement=["node.role==manager"], encrypted=True), publish_ip="127.0.0.1"
+        )
         enclave.url = hub.url
         _wait_for_login_page(enclave, hub.container)
         yield enclave
     finally:
         if request.session.testsfailed > failed_before:
             try:
-                print("----- hub container log (tail) -----\n"
-                      + docker_client.containers.get(hub_name).logs(tail=120).decode(errors="replace"))
+                print(
+                    "----- hub container log (tail) -----\n"
+                    + docker_client.containers.get(hub_name).logs(tail=120).decode(errors="replace")
+                )
             except docker.errors.NotFound:
                 pass
         deploy.swarm_down(settings)
@@ -116,8 +121,12 @@ def test_the_workspace_is_a_swarm_service_alone_with_the_hub_on_an_internal_over
     service = _service(swarm_enclave, "alpha", "alice")
     net = docker.from_env().networks.get(overlay)
     assert [n["Target"] for n in service.attrs["Spec"]["TaskTemplate"]["Networks"]] == [net.id]
-    assert (net.attrs["Driver"], net.attrs["Scope"], net.attrs["Internal"], net.attrs["Attachable"]) == \
-        ("overlay", "swarm", True, True)
+    assert (net.attrs["Driver"], net.attrs["Scope"], net.attrs["Internal"], net.attrs["Attachable"]) == (
+        "overlay",
+        "swarm",
+        True,
+        True,
+    )
     assert "encrypted" in net.attrs["Options"]
     container = alice.container
     assert container.labels["com.docker.swarm.service.name"] == service.name
@@ -133,7 +142,8 @@ def test_the_kernel_reads_its_projects_extract_read_only_and_nothing_else(swarm_
         "print(sorted(os.listdir('/data')), sorted(os.listdir('/data/cohort')))\n"
         "table = sorted(f for f in os.listdir('/data/cohort/v1') if f.endswith('.parquet'))[0]\n"
         "print(pl.read_parquet('/data/cohort/v1/' + table).height > 0)\n"
-        "for attempt in (lambda: open('/data/cohort/v1/intruder.txt', 'w'), lambda: os.remove('/data/cohort/v1/' + table)):\n"
+        "for attempt in (lambda: open('/data/cohort/v1/intruder.txt', 'w'),\n"
+        "                lambda: os.remove('/data/cohort/v1/' + table)):\n"
         "    try:\n"
         "        attempt()\n"
         "    except OSError as e:\n"
@@ -142,8 +152,7 @@ def test_the_kernel_reads_its_projects_extract_read_only_and_nothing_else(swarm_
     assert out.splitlines() == ["['cohort'] ['v1']", "True", "Read-only file system", "Read-only file system"]
     mounts = {m["Destination"]: m for m in alice.container.attrs["Mounts"]}
     projects = swarm_enclave.settings.projects_dir / "alpha"
-    assert set(mounts) == {"/home/analyst", "/home/analyst/shared", "/home/analyst/outbox", "/data/cohort/v1",
-                           "/tmp"}
+    assert set(mounts) == {"/home/analyst", "/home/analyst/shared", "/home/analyst/outbox", "/data/cohort/v1", "/tmp"}
     assert Path(mounts["/home/analyst"]["Source"]) == projects / "homes" / "alice"
     data = mounts["/data/cohort/v1"]
     assert data["RW"] is False and "/extracts/alpha/" in data["Source"]
@@ -156,22 +165,35 @@ def test_no_route_out_nor_to_other_workspaces_nor_to_the_hubs_other_ports(swarm_
     hub_address = _hub_address_on(swarm_enclave, networks.overlay_name(settings.instance, "alpha", "alice"))
     # A listener on all of the hub container's addresses, proven reachable from the host on its uplink.
     spare = free_port()
-    hub.exec_run(["python3", "-c", f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0', {spare})); "
-                  "s.listen(8); time.sleep(300)"], detach=True)
+    hub.exec_run(
+        [
+            "python3",
+            "-c",
+            f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0', {spare})); s.listen(8); time.sleep(300)",
+        ],
+        detach=True,
+    )
     uplink = hub.attrs["NetworkSettings"]["Networks"][deploy.hub_network_name(settings.instance)]
     host_address = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()[0]
     sentinel = HostSentinel()
     try:
         deadline = time.monotonic() + 30
-        while subprocess.run(["python3", "-c", f"import socket; socket.create_connection(('{uplink['IPAddress']}', "
-                              f"{spare}), 2)"], capture_output=True).returncode != 0:
+        while (
+            subprocess.run(
+                ["python3", "-c", f"import socket; socket.create_connection(('{uplink['IPAddress']}', {spare}), 2)"],
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
             assert time.monotonic() < deadline, "the listener in the hub container did not come up"
             time.sleep(0.5)
         hub_ports = [settings.public_port, settings.proxy_port, settings.proxy_api_port, settings.egress_port, spare]
-        targets = ([(hub_address, settings.hub_port)]
-                   + [(hub_address, port) for port in hub_ports]
-                   + [(host_address, sentinel.port), (uplink["Gateway"], sentinel.port)]
-                   + [(carol.ip, 8888), (bob.ip, 8888)])
+        targets = (
+            [(hub_address, settings.hub_port)]
+            + [(hub_address, port) for port in hub_ports]
+            + [(host_address, sentinel.port), (uplink["Gateway"], sentinel.port)]
+            + [(carol.ip, 8888), (bob.ip, 8888)]
+        )
         verdicts = parse_probe(alice.run(probe_code(targets)))
     finally:
         sentinel.close()
@@ -186,7 +208,7 @@ def test_the_service_is_confined_like_a_single_host_workspace(alice):
     assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
     assert host["ReadonlyRootfs"] is True and host["Privileged"] is False and host["Init"] is False
     assert host["IpcMode"] == "private" and host["PidMode"] == "" and host["NetworkMode"] != "host"
-    assert host["PidsLimit"] == 256 and host["Memory"] == 1024 ** 3 and host["NanoCpus"] == 1_000_000_000
+    assert host["PidsLimit"] == 256 and host["Memory"] == 1024**3 and host["NanoCpus"] == 1_000_000_000
     assert host["Ulimits"] == [{"Name": "core", "Hard": 0, "Soft": 0}]
     assert host["Dns"] == ["127.0.0.1"] and not host.get("Devices") and not host.get("PortBindings")
     assert alice.container.attrs["Config"]["User"] == "1000:1000"
@@ -215,7 +237,8 @@ def test_the_workspaces_hub_token_reaches_its_own_server_record_but_cannot_list_
     out = alice.run(
         "import json, os, urllib.request, urllib.error\n"
         "api = os.environ['JUPYTERHUB_API_URL']\n"
-        "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN'], 'Content-Type': 'application/json'}\n"
+        "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN'],\n"
+        "           'Content-Type': 'application/json'}\n"
         "now = '2026-12-01T00:00:00.000000Z'\n"
         "activity = json.dumps({'servers': {'alpha': {'last_activity': now}}, 'last_activity': now}).encode()\n"
         "for path, body in (('/user', None), ('/users', None), ('/users/alice/activity', activity)):\n"
@@ -244,6 +267,12 @@ def test_stopping_removes_the_service_and_both_are_audited(swarm_enclave, bob):
         docker.from_env().services.get(name)
     with swarm_enclave.ctx.db.reading() as session:
         events = [as_record(e) for e in find_events(session, AuditFilter(user="bob", action="workspace."))]
-    details = [(e["action"], e["outcome"], (e["details"] if isinstance(e["details"], dict)
-                                            else json.loads(e["details"])).get("service")) for e in events]
+    details = [
+        (
+            e["action"],
+            e["outcome"],
+            (e["details"] if isinstance(e["details"], dict) else json.loads(e["details"])).get("service"),
+        )
+        for e in events
+    ]
     assert ("workspace.start", "ok", name) in details and ("workspace.stop", "ok", name) in details

@@ -46,8 +46,18 @@ class Uploader:
         replies = []
         for start in range(0, len(data), CHUNK):
             chunk = -1 if start + CHUNK >= len(data) else start // CHUNK + 1
-            replies.append(self.put(path, {"type": "file", "format": "base64", "name": path, "chunk": chunk,
-                                           "content": b64(data[start:start + CHUNK])}))
+            replies.append(
+                self.put(
+                    path,
+                    {
+                        "type": "file",
+                        "format": "base64",
+                        "name": path,
+                        "chunk": chunk,
+                        "content": b64(data[start : start + CHUNK]),
+                    },
+                )
+            )
             if replies[-1].status_code >= 400:
                 break
         return replies
@@ -74,7 +84,8 @@ def in_workspace(alice_alpha, name: str) -> str:
         "import hashlib, os\n"
         f"p = '/home/analyst/{name}'\n"
         "print(f'{os.path.getsize(p)} {hashlib.sha256(open(p, \"rb\").read()).hexdigest()}' "
-        "if os.path.exists(p) else 'absent')\n").strip()
+        "if os.path.exists(p) else 'absent')\n"
+    ).strip()
 
 
 @pytest.fixture
@@ -86,10 +97,18 @@ def uploader(enclave, alice_alpha):
 def raised_cap_edge_url(enclave):
     """A second edge in front of the same hub, whose upload cap is above JupyterLab's chunk size."""
     port = free_port()
-    env = {**hub_environment(enclave.settings), "ENCLAVE_PUBLIC_PORT": str(port),
-           "ENCLAVE_EDGE_UPLOAD_MAX_BYTES": str(RAISED_CAP)}
-    process = subprocess.Popen([sys.executable, "-m", "enclave.edge"], env=env, cwd=enclave.settings.hub_dir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **hub_environment(enclave.settings),
+        "ENCLAVE_PUBLIC_PORT": str(port),
+        "ENCLAVE_EDGE_UPLOAD_MAX_BYTES": str(RAISED_CAP),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "enclave.edge"],
+        env=env,
+        cwd=enclave.settings.hub_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"https://127.0.0.1:{port}"
     trust(url, enclave.ca_file)
     try:
@@ -116,11 +135,15 @@ def test_a_small_code_file_uploads_and_is_audited_with_its_hash(enclave, uploade
     (event,) = events(enclave, "edge.upload", sha256=digest)
     assert event["actor"] == "edge" and event["target"] == "alice" and event["outcome"] == "ok"
     assert (event["details"]["path"], event["details"]["size"], event["details"]["project"]) == (
-        "uploaded_analysis.py", len(code), "alpha")
+        "uploaded_analysis.py",
+        len(code),
+        "alpha",
+    )
 
 
 def test_a_5_mib_file_uploaded_as_jupyterlab_does_is_refused_and_nothing_of_it_is_written(
-        enclave, uploader, alice_alpha):
+    enclave, uploader, alice_alpha
+):
     data = os.urandom(5 * MIB)
     replies = uploader.upload("large_upload.bin", data)
     assert outcomes(replies) == [413]  # its first chunk fills the 1 MiB cap with more to come
@@ -136,7 +159,8 @@ def test_a_5_mib_file_uploaded_as_jupyterlab_does_is_refused_and_nothing_of_it_i
 
 
 def test_under_a_raised_cap_the_chunks_written_before_the_refusal_are_removed(
-        enclave, raised_cap_edge_url, alice_alpha):
+    enclave, raised_cap_edge_url, alice_alpha
+):
     uploader = Uploader(raised_cap_edge_url, alice_alpha)
     replies = uploader.upload("partial_upload.bin", os.urandom(5 * MIB))
     assert outcomes(replies) == ["ok", "ok", 413], [r.text[:200] for r in replies]
@@ -153,21 +177,35 @@ def test_under_a_raised_cap_the_chunks_written_before_the_refusal_are_removed(
 
 
 def test_a_notebook_save_of_ordinary_size_passes(uploader, alice_alpha):
-    cells = [{"cell_type": "code", "source": f"x = {i}\nprint(x)", "metadata": {}, "execution_count": i,
-              "outputs": [{"output_type": "stream", "name": "stdout", "text": "y" * 2000}]} for i in range(300)]
+    cells = [
+        {
+            "cell_type": "code",
+            "source": f"x = {i}\nprint(x)",
+            "metadata": {},
+            "execution_count": i,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "y" * 2000}],
+        }
+        for i in range(300)
+    ]
     notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # about 700 KB
     reply = uploader.put("uploaded_notebook.ipynb", {"type": "notebook", "format": "json", "content": notebook})
     assert reply.status_code in (200, 201), reply.text
-    assert alice_alpha.run("import nbformat; print(len(nbformat.read('/home/analyst/uploaded_notebook.ipynb', "
-                           "as_version=4).cells))").strip() == "300"
+    assert (
+        alice_alpha.run(
+            "import nbformat; print(len(nbformat.read('/home/analyst/uploaded_notebook.ipynb', as_version=4).cells))"
+        ).strip()
+        == "300"
+    )
 
 
 def test_a_kernel_message_over_the_cap_closes_the_websocket_and_is_audited(enclave, alice_alpha):
     url = "wss" + enclave.url.removeprefix("https") + "/user/alice/alpha/api/kernels"
-    kernel = requests.post(url.replace("wss", "https", 1), headers={"Authorization": f"token {alice_alpha.token}"},
-                           timeout=60).json()["id"]
-    ws = websocket.create_connection(f"{url}/{kernel}/channels",
-                                     header=[f"Authorization: token {alice_alpha.token}"], timeout=60)
+    kernel = requests.post(
+        url.replace("wss", "https", 1), headers={"Authorization": f"token {alice_alpha.token}"}, timeout=60
+    ).json()["id"]
+    ws = websocket.create_connection(
+        f"{url}/{kernel}/channels", header=[f"Authorization: token {alice_alpha.token}"], timeout=60
+    )
     try:
         ws.send("x" * (MIB + 1))  # a file's worth in one message, not typed code
         opcode, data = None, b""
@@ -176,6 +214,9 @@ def test_a_kernel_message_over_the_cap_closes_the_websocket_and_is_audited(encla
         assert int.from_bytes(data[:2], "big") == 1009
     finally:
         ws.close()
-        requests.delete(f"{url.replace('wss', 'https', 1)}/{kernel}",
-                        headers={"Authorization": f"token {alice_alpha.token}"}, timeout=60)
+        requests.delete(
+            f"{url.replace('wss', 'https', 1)}/{kernel}",
+            headers={"Authorization": f"token {alice_alpha.token}"},
+            timeout=60,
+        )
     assert events(enclave, "edge.refused", reason=MESSAGE_TOO_LARGE, user="alice", size=MIB + 1)

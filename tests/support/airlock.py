@@ -69,8 +69,11 @@ class AirlockClient:
 def request_for(airlock: AirlockClient, project: str, files: list[str]) -> str:
     """A draft request with one group holding `files` from the outbox; its id."""
     rid = airlock.ok("POST", "api/requests", json={"project": project, "title": "results"})["id"]
-    airlock.ok("POST", f"api/requests/{rid}/groups", json={"name": "tables", "context": "counts by sex",
-                                                        "controls": "all cells >= 10"})
+    airlock.ok(
+        "POST",
+        f"api/requests/{rid}/groups",
+        json={"name": "tables", "context": "counts by sex", "controls": "all cells >= 10"},
+    )
     for path in files:
         airlock.ok("POST", f"api/requests/{rid}/files", json={"path": path, "group": "tables"})
     return rid

@@ -82,7 +82,14 @@ class FakeHub:
         values = [s.value if isinstance(s, Scope) else s for s in scopes]
         if access:
             values.append(ACCESS_SCOPE)
-        self.tokens[token] = {"kind": "user", "name": name, "admin": False, "groups": [], "scopes": values, "session_id": ""}
+        self.tokens[token] = {
+            "kind": "user",
+            "name": name,
+            "admin": False,
+            "groups": [],
+            "scopes": values,
+            "session_id": "",
+        }
         return token
 
     def hub_auth(self) -> HubOAuth:
@@ -108,7 +115,9 @@ class ServedAirlock:
         self.cookie_secret = cookie_secret
         self.hub_auth = hub.hub_auth()
         self._server = _ServerThread(
-            lambda: make_app(airlock, hub_auth=self.hub_auth, base_url=BASE_URL, hub_prefix="/hub/", cookie_secret=cookie_secret)
+            lambda: make_app(
+                airlock, hub_auth=self.hub_auth, base_url=BASE_URL, hub_prefix="/hub/", cookie_secret=cookie_secret
+            )
         )
         self.origin = f"http://127.0.0.1:{self._server.port}"
         self.url = self.origin + BASE_URL

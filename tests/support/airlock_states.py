@@ -70,7 +70,9 @@ def create_request_at_status(
         RequestState.REJECTED: "reject",
     }.get(state, "approve")
     for i in range(required):
-        a.reviews.vote(reviewer(reviewers[i]), request_id, decisions, reason="" if decisions == "approve" else "because")
+        a.reviews.vote(
+            reviewer(reviewers[i]), request_id, decisions, reason="" if decisions == "approve" else "because"
+        )
     if state in (RequestState.CHANGES_REQUESTED, RequestState.REJECTED, RequestState.RELEASED):
         return request_id
     if state is RequestState.APPROVED:

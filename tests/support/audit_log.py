@@ -48,8 +48,9 @@ def assert_audited(enclave, action: str, /, **match) -> dict:
     Looks in the enclave's log first (where the airlock's events land, prefixed `egress.`, once they
     are forwarded there), then in the airlock's own log.
     """
-    candidates = [r for name in (action, AIRLOCK_PREFIX + action) for r in enclave_events(enclave, name)
-                  if r["action"] == name]
+    candidates = [
+        r for name in (action, AIRLOCK_PREFIX + action) for r in enclave_events(enclave, name) if r["action"] == name
+    ]
     if not any(_matches(r, match) for r in candidates):
         candidates += airlock_events(enclave, action)
     hits = [r for r in candidates if _matches(r, match)]

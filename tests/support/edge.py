@@ -21,8 +21,13 @@ def start_edge(enclave, **environment: str) -> tuple[str, subprocess.Popen]:
     """
     port = free_port()
     env = {**hub_environment(enclave.settings), "ENCLAVE_PUBLIC_PORT": str(port), **environment}
-    process = subprocess.Popen([sys.executable, "-m", "enclave.edge"], env=env, cwd=enclave.settings.hub_dir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "enclave.edge"],
+        env=env,
+        cwd=enclave.settings.hub_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"https://127.0.0.1:{port}"
     trust(url, enclave.ca_file)
     deadline = time.monotonic() + 60

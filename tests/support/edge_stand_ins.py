@@ -14,8 +14,11 @@ IMAGE = "enclave-workspace:0123456789ab"
 def static_assets(root) -> StaticAssets:
     """The edge's copy of alpha's image: one server static file and the python3 kernel's logo."""
     copy = copy_folder(root, IMAGE)
-    for path, data in ((f"{SERVER_STATIC}/x.js", b"from the image"), (f"{KERNELS[1]}/python3/kernel.json", b"{}"),
-                       (f"{KERNELS[1]}/python3/logo-64x64.png", b"\x89PNG logo")):
+    for path, data in (
+        (f"{SERVER_STATIC}/x.js", b"from the image"),
+        (f"{KERNELS[1]}/python3/kernel.json", b"{}"),
+        (f"{KERNELS[1]}/python3/logo-64x64.png", b"\x89PNG logo"),
+    ):
         (copy / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
         (copy / path.lstrip("/")).write_bytes(data)
     (copy / MANIFEST).write_text(json.dumps({"tag": IMAGE}))
@@ -35,8 +38,11 @@ class BudgetMeter:
         return self.is_blocked
 
     def total(self, user=None, project=None, channel=None) -> int:
-        return sum(c[2] for c in self.counted if (user, project, channel) == (
-            user and c[0], project and c[1], channel and c[3]))
+        return sum(
+            c[2]
+            for c in self.counted
+            if (user, project, channel) == (user and c[0], project and c[1], channel and c[3])
+        )
 
 
 class RecordingStream:

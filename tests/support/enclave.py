@@ -10,11 +10,33 @@ from pathlib import Path
 
 from enclave.cohort import generate_cohort
 from enclave.operations import datasets, people, projects
-from harness.enclave import (REPO, TEST_LIMITS, EnclaveUnderTest, build_enclave, cleanup_instance, free_port,
-                             hub_environment, make_settings, start_hub, stop_hub)
+from harness.enclave import (
+    REPO,
+    TEST_LIMITS,
+    EnclaveUnderTest,
+    build_enclave,
+    cleanup_instance,
+    free_port,
+    hub_environment,
+    make_settings,
+    start_hub,
+    stop_hub,
+)
 
-__all__ = ["REPO", "SHARED_PROJECT_BUDGET", "TEST_LIMITS", "EnclaveUnderTest", "build_enclave", "cleanup_instance",
-           "free_port", "hub_environment", "make_settings", "seed", "start_hub", "stop_hub"]
+__all__ = [
+    "REPO",
+    "SHARED_PROJECT_BUDGET",
+    "TEST_LIMITS",
+    "EnclaveUnderTest",
+    "build_enclave",
+    "cleanup_instance",
+    "free_port",
+    "hub_environment",
+    "make_settings",
+    "seed",
+    "start_hub",
+    "stop_hub",
+]
 
 SHARED_PROJECT_BUDGET = 256 * 1024 * 1024  # bytes a day, per person and for all members of a shared project
 

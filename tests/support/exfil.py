@@ -61,7 +61,7 @@ def home_of(workspace) -> Path:
 
 
 def chunks(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def b64(data: bytes) -> str:
@@ -79,6 +79,7 @@ def unb64url(text: str) -> bytes:
 
 # --- what came out ------------------------------------------------------------------------------------
 
+
 @dataclass
 class Outcome:
     """What one attempt got: refused (and why), or the payload bytes recovered from what reached the browser."""
@@ -87,7 +88,7 @@ class Outcome:
     recovered: bytes = b""  # the payload as decoded from what the browser received
 
     @classmethod
-    def refusal(cls, reply: requests.Response, why: str = "") -> "Outcome":
+    def refusal(cls, reply: requests.Response, why: str = "") -> Outcome:
         reason = why
         try:
             body = reply.json()
@@ -99,11 +100,13 @@ class Outcome:
 
 # --- the ledger -----------------------------------------------------------------------------------------
 
+
 def counted(enclave, user: str, project: str) -> dict[str, int]:
     """Today's counted bytes (information, not raw length) per channel for one person and project."""
     with enclave.ctx.db.reading() as session:
-        rows = session.query(EgressUsage.channel, EgressUsage.bytes).filter(EgressUsage.user == user,
-                                                                            EgressUsage.project == project)
+        rows = session.query(EgressUsage.channel, EgressUsage.bytes).filter(
+            EgressUsage.user == user, EgressUsage.project == project
+        )
         return {channel: int(value or 0) for channel, value in rows}
 
 
@@ -122,6 +125,7 @@ def settled(enclave, user: str, project: str, quiet: float = 3.0, timeout: float
 
 
 # --- a browser session at the edge ----------------------------------------------------------------------
+
 
 class EdgeBrowser:
     """One person's token, sent through the enclave's public entrance as their browser's API calls are."""
@@ -144,8 +148,9 @@ class EdgeBrowser:
         return websocket.create_connection(ws_url, header=[f"Authorization: token {self.token}"], timeout=120)
 
 
-def read_frames(ws: websocket.WebSocket, until, timeout: float = 120,
-                give_up_quietly: bool = False) -> tuple[list[bytes], int | None]:
+def read_frames(
+    ws: websocket.WebSocket, until, timeout: float = 120, give_up_quietly: bool = False
+) -> tuple[list[bytes], int | None]:
     """Frames received until `until(frames)` is true or the socket closes: (frames, close code or None).
 
     When nothing arrives for `timeout` seconds: fail, or with `give_up_quietly` return what arrived."""
@@ -170,13 +175,28 @@ def read_frames(ws: websocket.WebSocket, until, timeout: float = 120,
 def execute_request(code: str) -> tuple[str, str]:
     """A kernel execute_request as JupyterLab sends it: (its msg_id, the JSON frame)."""
     msg_id = uuid.uuid4().hex
-    return msg_id, json.dumps({
-        "header": {"msg_id": msg_id, "username": "analyst", "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
-    })
+    return msg_id, json.dumps(
+        {
+            "header": {
+                "msg_id": msg_id,
+                "username": "analyst",
+                "session": uuid.uuid4().hex,
+                "msg_type": "execute_request",
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "content": {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        }
+    )
 
 
 def kernel_messages(frames: list[bytes], msg_id: str) -> list[dict]:
@@ -194,7 +214,11 @@ def kernel_messages(frames: list[bytes], msg_id: str) -> list[dict]:
 
 def idle(msg_id: str):
     """`until` for read_frames: the kernel reported idle after running the request."""
+
     def done(frames: list[bytes]) -> bool:
-        return bool(frames) and any(m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
-                                    for m in kernel_messages(frames[-1:], msg_id))
+        return bool(frames) and any(
+            m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+            for m in kernel_messages(frames[-1:], msg_id)
+        )
+
     return done

@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from enclave.images.catalog import image_tag
 from enclave.egress.budgets import MIB
+from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
 from tests.support.enclave import build_enclave, cleanup_instance, seed, start_hub, stop_hub
 from tests.support.hub import HubUser

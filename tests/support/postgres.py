@@ -65,8 +65,17 @@ def postgres_url():
     try:
         run(os.path.join(bin_dir, "initdb"), "-D", f"{data}/db", "-U", "postgres", "-A", "trust", "--no-sync")
         run(
-            os.path.join(bin_dir, "pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w", "-t", "60",
-            "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+            os.path.join(bin_dir, "pg_ctl"),
+            "-D",
+            f"{data}/db",
+            "-l",
+            f"{data}/log",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
         )
     except subprocess.CalledProcessError as exc:
         log = open(f"{data}/log").read() if os.path.exists(f"{data}/log") else ""
@@ -74,6 +83,8 @@ def postgres_url():
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, os.path.join(bin_dir, "pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_user, os.path.join(bin_dir, "pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(data, ignore_errors=True)

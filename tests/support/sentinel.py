@@ -45,6 +45,7 @@ CONTAINER_LISTENER = (
     "    c,a=s.accept(); print('CONNECTED', a[0], flush=True); c.close()\n"
 )
 
+
 # Runs in a workspace kernel: try each (host, port) and print OPEN or the failure.
 def probe_code(targets: list[tuple[str, int]], timeout: float = 3.0) -> str:
     return (

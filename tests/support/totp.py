@@ -17,7 +17,7 @@ def totp(secret: str, at: float | None = None, step: int = 30, digits: int = 6) 
     counter = struct.pack(">Q", int((time.time() if at is None else at) // step))
     digest = hmac.new(key, counter, hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 10**digits
+    code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
     return str(code).zfill(digits)
 
 

@@ -46,9 +46,11 @@ def _forged(ctx, seq, prev_hash, action="forged"):
     """An entry with a correct hash, as someone who read this code would make it."""
     at = "2026-11-21T10:00:00.000000+00:00"
     canonical = audit._canonical(seq, at, "mallory", action, "t", "ok", {})
-    return ("INSERT INTO audit_events (seq, at, actor, action, target, outcome, details, prev_hash, entry_hash) "
-            "VALUES (?, ?, 'mallory', ?, 't', 'ok', '{}', ?, ?)",
-            (seq, at, action, prev_hash, audit.entry_hash(prev_hash, canonical)))
+    return (
+        "INSERT INTO audit_events (seq, at, actor, action, target, outcome, details, prev_hash, entry_hash) "
+        "VALUES (?, ?, 'mallory', ?, 't', 'ok', '{}', ?, ?)",
+        (seq, at, action, prev_hash, audit.entry_hash(prev_hash, canonical)),
+    )
 
 
 def _hashes(ctx):
@@ -86,8 +88,12 @@ def test_verify_names_a_deleted_entry_and_how_many(ctx, settings):
 
 def test_verify_names_reordered_entries(ctx, settings):
     _write(ctx)
-    _raw(ctx, ("UPDATE audit_events SET seq = 99 WHERE seq = 1",), ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
-         ("UPDATE audit_events SET seq = 2 WHERE seq = 99",))
+    _raw(
+        ctx,
+        ("UPDATE audit_events SET seq = 99 WHERE seq = 1",),
+        ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
+        ("UPDATE audit_events SET seq = 2 WHERE seq = 99",),
+    )
     problems = verify_one_log(settings).problems
     assert {(p.key, p.kind) for p in problems} == {(1, "reordered"), (2, "reordered")}
     assert "written as entry 2" in next(p.message for p in problems if p.key == 1)
@@ -97,8 +103,11 @@ def test_verify_names_an_inserted_entry(ctx, settings):
     _write(ctx, 4)
     hashes = _hashes(ctx)
     # Make room after entry 2 and put a well-formed entry there, chained onto entry 2.
-    _raw(ctx, *[(f"UPDATE audit_events SET seq = {seq + 1} WHERE seq = {seq}",) for seq in (4, 3)],
-         _forged(ctx, 3, hashes[2]))
+    _raw(
+        ctx,
+        *[(f"UPDATE audit_events SET seq = {seq + 1} WHERE seq = {seq}",) for seq in (4, 3)],
+        _forged(ctx, 3, hashes[2]),
+    )
     problems = {p.key: p.kind for p in verify_one_log(settings).problems}
     assert problems[3] == "inserted"
     # The entries moved to make room are named too, and nothing before the insertion.
@@ -210,8 +219,9 @@ def _installation(root: Path):
 
     other = EnclaveSettings(state_dir=str(root), instance="other")
     other.prepare_state_dir()
-    return other, OperatorContext(settings=other, db=open_state_db(other.database_url), actor="op",
-                                  workspaces=RecordingWorkspaces())
+    return other, OperatorContext(
+        settings=other, db=open_state_db(other.database_url), actor="op", workspaces=RecordingWorkspaces()
+    )
 
 
 def test_each_anchor_line_names_its_database(ctx, settings):

@@ -54,4 +54,6 @@ def test_an_edited_entry_and_one_that_hashes_under_another_key():
 
 def test_gaps_in_the_numbering_name_the_missing_entries():
     assert [(p.key, p.message) for p in missing_keys("test", [1, 2, 5, 6, 8])] == [
-        (5, "entries 3..4 before it are missing: deleted"), (8, "entry 7 before it is missing: deleted")]
+        (5, "entries 3..4 before it are missing: deleted"),
+        (8, "entry 7 before it is missing: deleted"),
+    ]

@@ -11,11 +11,11 @@ from egress_review.domain.states import RequestState
 from egress_review.integration import forward_pending, pending_entries
 from egress_review.storage.forwarding import AuditForwarder
 from egress_review.storage.models import AuditEntry
-from harness.airlock_kit import make_env
-from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink, catch_up
 from enclave.airlock.verify import verify_one_log
 from enclave.state.audit_query import AuditFilter, find_events
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 
 
 @pytest.fixture
@@ -36,8 +36,10 @@ def _airlock_log(env):
 
 def _forwarded(ctx):
     with ctx.db.reading() as session:
-        return [(e.details["airlock_id"], e.action, e.details["airlock_entry_hash"], e.target)
-                for e in find_events(session, AuditFilter(action="egress."))]
+        return [
+            (e.details["airlock_id"], e.action, e.details["airlock_entry_hash"], e.target)
+            for e in find_events(session, AuditFilter(action="egress."))
+        ]
 
 
 def test_every_airlock_entry_is_forwarded_after_its_commit_in_order(airlock, ctx, settings):
@@ -80,8 +82,11 @@ def test_an_edited_airlock_entry_is_not_forwarded_and_verify_names_it(airlock, c
     added, refused = catch_up(settings)
     assert added == 2 and "airlock entry 3" in refused and "edited" in refused
     problems = {(p.log, p.key, p.kind) for p in verify_one_log(settings).problems}
-    assert {("airlock", 3, "edited"), ("airlock", 3, "missing from the one log"),
-            ("airlock", 4, "missing from the one log")} <= problems
+    assert {
+        ("airlock", 3, "edited"),
+        ("airlock", 3, "missing from the one log"),
+        ("airlock", 4, "missing from the one log"),
+    } <= problems
 
 
 def test_the_airlock_alone_has_no_target_and_says_so(tmp_path, caplog):
@@ -114,8 +119,10 @@ def test_two_forwarders_at_once_add_each_entry_once(airlock, ctx, settings):
 
     create_request_at_status(airlock, RequestState.RELEASED)
     added = []
-    workers = [threading.Thread(target=lambda: added.append(forward_pending(airlock.db, EnclaveAuditSink(settings))))
-               for _ in range(4)]
+    workers = [
+        threading.Thread(target=lambda: added.append(forward_pending(airlock.db, EnclaveAuditSink(settings))))
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

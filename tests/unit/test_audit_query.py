@@ -33,8 +33,7 @@ def _actions(ctx, **query):
 
 
 def test_filter_by_user_finds_what_they_did_and_what_was_done_to_them(log):
-    assert _actions(log, user="alice") == [
-        ("op", "member.add"), ("alice", "login"), ("alice", "workspace.start")]
+    assert _actions(log, user="alice") == [("op", "member.add"), ("alice", "login"), ("alice", "workspace.start")]
 
 
 def test_filter_by_project_does_not_match_a_longer_name(log):
@@ -103,8 +102,17 @@ def test_show_json_and_export_write_one_event_per_line(log, settings, monkeypatc
     assert main(["audit", "export", "--out", str(out), "--since", "24h"]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
-    assert set(records[0]) == {"seq", "at", "actor", "action", "target", "outcome", "details", "prev_hash",
-                               "entry_hash"}
+    assert set(records[0]) == {
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "outcome",
+        "details",
+        "prev_hash",
+        "entry_hash",
+    }
     assert out.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".siem.jsonl.*"))
 
 
@@ -128,14 +136,27 @@ def test_show_puts_time_actor_event_outcome_and_reason_first_and_fits_the_termin
     monkeypatch.setenv("ENCLAVE_STATE_DIR", settings.state_dir)
     monkeypatch.setenv("COLUMNS", "140")
     with StateDB(settings.database_url).transaction() as session:
-        audit.record(session, actor="edge", action="edge.refused", target="/user/alice/alpha/files/x",
-                     outcome="refused", details={"reason": "closed-route", "client": "10.0.0.1",
-                                                 "method": "GET", "route": "/user/alice/alpha/files/" + "x" * 300})
+        audit.record(
+            session,
+            actor="edge",
+            action="edge.refused",
+            target="/user/alice/alpha/files/x",
+            outcome="refused",
+            details={
+                "reason": "closed-route",
+                "client": "10.0.0.1",
+                "method": "GET",
+                "route": "/user/alice/alpha/files/" + "x" * 300,
+            },
+        )
     assert main(["audit", "show"]) == 0
     line = capsys.readouterr().out.splitlines()[-1]
     assert len(line) == 140 and line.endswith("…")
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  edge +edge\.refused +refused +closed-route · "
-                    r"/user/alice/alpha/files/x+ · client=", line)
+    assert re.match(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  edge +edge\.refused +refused +closed-route · "
+        r"/user/alice/alpha/files/x+ · client=",
+        line,
+    )
     assert main(["audit", "show", "--long"]) == 0
     long_line = capsys.readouterr().out.splitlines()[-1]
     assert "x" * 300 in long_line and "(seq 1, at " in long_line and "hash " in long_line

@@ -97,11 +97,13 @@ def test_a_folder_without_a_manifest_is_not_a_backup(tmp_path):
 
 
 def test_a_database_outside_the_state_folder_is_named_not_skipped(installation, tmp_path):
-    elsewhere = EnclaveSettings(state_dir=installation.state_dir, instance="unit",
-                                database_url=f"sqlite:///{tmp_path / 'other.sqlite'}")
+    elsewhere = EnclaveSettings(
+        state_dir=installation.state_dir, instance="unit", database_url=f"sqlite:///{tmp_path / 'other.sqlite'}"
+    )
     with pytest.raises(EnclaveError, match="outside the state folder"):
         backup.back_up(elsewhere, tmp_path / "backup")
-    postgres = EnclaveSettings(state_dir=installation.state_dir, instance="unit",
-                               database_url="postgresql+psycopg://u:p@127.0.0.1:1/enclave")
+    postgres = EnclaveSettings(
+        state_dir=installation.state_dir, instance="unit", database_url="postgresql+psycopg://u:p@127.0.0.1:1/enclave"
+    )
     with pytest.raises(EnclaveError, match="database's own tools"):
         backup.back_up(postgres, tmp_path / "backup")

@@ -21,6 +21,8 @@ def imported_modules(path: Path) -> set[str]:
 def test_no_benchmark_imports_the_tests():
     modules = sorted(BENCHMARKS.glob("*.py"))
     assert len(modules) > 10
-    offending = {path.name: sorted(m for m in imported_modules(path) if m == "tests" or m.startswith("tests."))
-                 for path in modules}
+    offending = {
+        path.name: sorted(m for m in imported_modules(path) if m == "tests" or m.startswith("tests."))
+        for path in modules
+    }
     assert {name: found for name, found in offending.items() if found} == {}

@@ -38,8 +38,14 @@ def test_user_add_prints_the_initial_password_once(cli_env, capsys):
     assert password not in listing
 
 
-REGISTER_RECORD = ["--provider", "UK Example Biobank", "--owner-contact", "access@example.org",
-                   "--approved-by", "DAC 2026-14"]
+REGISTER_RECORD = [
+    "--provider",
+    "UK Example Biobank",
+    "--owner-contact",
+    "access@example.org",
+    "--approved-by",
+    "DAC 2026-14",
+]
 
 
 def test_dataset_register_with_missing_folder(cli_env, capsys):
@@ -55,17 +61,39 @@ def test_audit_verify_reports_an_intact_log(cli_env, capsys):
     assert "intact" in capsys.readouterr().out
 
 
-def test_the_data_register_records_each_version_and_an_ended_agreement_stops_approvals(cli_env, small_dataset,
-                                                                                        capsys):
+def test_the_data_register_records_each_version_and_an_ended_agreement_stops_approvals(cli_env, small_dataset, capsys):
     with pytest.raises(SystemExit) as usage:  # a register entry needs its provider, owner and approver
         main(["dataset", "register", "cohort", "v1", str(small_dataset)])
     assert usage.value.code == 2
-    assert main(["dataset", "register", "cohort", "v1", str(small_dataset), *REGISTER_RECORD,
-                 "--description", "Baseline visit", "--received", "2026-11-02", "--expires", "2027-11-01"]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "register",
+                "cohort",
+                "v1",
+                str(small_dataset),
+                *REGISTER_RECORD,
+                "--description",
+                "Baseline visit",
+                "--received",
+                "2026-11-02",
+                "--expires",
+                "2027-11-01",
+            ]
+        )
+        == 0
+    )
     assert main(["dataset", "show", "cohort", "v1"]) == 0
     shown = capsys.readouterr().out
-    for fact in ("Baseline visit", "UK Example Biobank", "access@example.org", "2026-11-02", "2027-11-01",
-                 "DAC 2026-14"):
+    for fact in (
+        "Baseline visit",
+        "UK Example Biobank",
+        "access@example.org",
+        "2026-11-02",
+        "2027-11-01",
+        "DAC 2026-14",
+    ):
         assert fact in shown
     assert main(["project", "create", "alpha"]) == 0
     assert main(["dataset", "record", "cohort", "v1", "--expires", "2026-11-30"]) == 0  # the agreement ended

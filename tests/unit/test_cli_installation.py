@@ -38,8 +38,12 @@ def test_init_points_later_commands_at_what_it_made_and_each_says_which_it_used(
     assert main(["init"]) == 0
     assert f"ready at {state}" in capsys.readouterr().out
     pointer = json.loads((nowhere / "config" / "installation.json").read_text())
-    assert pointer == {"state_dir": str(state), "instance": "site-a", "public_port": 8443,
-                       "require_second_factor": "false"}  # the test run's installations relax it
+    assert pointer == {
+        "state_dir": str(state),
+        "instance": "site-a",
+        "public_port": 8443,
+        "require_second_factor": "false",
+    }  # the test run's installations relax it
 
     for name in ("ENCLAVE_STATE_DIR", "ENCLAVE_INSTANCE", "ENCLAVE_PUBLIC_PORT", "ENCLAVE_REQUIRE_SECOND_FACTOR"):
         monkeypatch.delenv(name)

@@ -95,8 +95,14 @@ def test_every_table_uses_the_same_participants(small):
 def test_participants_columns_and_ranges(small):
     people = read(small, "participants")
     assert people.columns == [
-        "participant_id", "sex", "year_of_birth", "age_at_recruitment", "ethnicity",
-        "assessment_centre", "townsend_deprivation_index", "recruitment_date",
+        "participant_id",
+        "sex",
+        "year_of_birth",
+        "age_at_recruitment",
+        "ethnicity",
+        "assessment_centre",
+        "townsend_deprivation_index",
+        "recruitment_date",
     ]
     assert set(people["sex"]) == {"Female", "Male"}
     assert people["year_of_birth"].min() >= 1936 and people["year_of_birth"].max() <= 1970
@@ -148,8 +154,10 @@ def test_sex_specific_diagnoses_occur_only_in_that_sex(large):
 
 def test_type_2_diabetes_is_more_common_with_high_bmi(large):
     diabetic = large["diagnoses"].filter(pl.col("icd10_code") == "E11")["participant_id"]
-    baseline = large["baseline"].drop_nulls("bmi").with_columns(
-        pl.col("participant_id").is_in(diabetic.implode()).alias("e11")
+    baseline = (
+        large["baseline"]
+        .drop_nulls("bmi")
+        .with_columns(pl.col("participant_id").is_in(diabetic.implode()).alias("e11"))
     )
     rate = baseline.group_by(pl.col("bmi") >= 30).agg(pl.col("e11").mean()).sort("bmi")["e11"]
     assert rate[1] > 2 * rate[0]

@@ -14,15 +14,26 @@ LIMIT = 64 * 1024
 
 def model(content, kind="file", fmt="text", **extra) -> bytes:
     # The key order of jupyter-server's models: content comes before type and format.
-    return json.dumps({"name": "x", "path": "x", "last_modified": "2026-01-01T00:00:00Z", "content": content,
-                       "format": fmt, "mimetype": "text/plain", "size": 1, "writable": True, "type": kind,
-                       **extra}).encode()
+    return json.dumps(
+        {
+            "name": "x",
+            "path": "x",
+            "last_modified": "2026-01-01T00:00:00Z",
+            "content": content,
+            "format": fmt,
+            "mimetype": "text/plain",
+            "size": 1,
+            "writable": True,
+            "type": kind,
+            **extra,
+        }
+    ).encode()
 
 
 def judge(body: bytes, chunk: int = 1000) -> str:
     check = ContentsCheck(LIMIT)
     for start in range(0, len(body), chunk):
-        verdict = check.feed(body[start:start + chunk])
+        verdict = check.feed(body[start : start + chunk])
         if verdict != HOLD:
             return verdict
     return check.finish()
@@ -50,7 +61,7 @@ def test_multibyte_text_is_judged_in_bytes():
 def test_a_huge_file_is_refused_before_it_is_all_read():
     check = ContentsCheck(LIMIT)
     body = model("y" * (cap_for(LIMIT) * 2))
-    verdicts = [check.feed(body[i:i + 65536]) for i in range(0, cap_for(LIMIT) + 65536, 65536)]
+    verdicts = [check.feed(body[i : i + 65536]) for i in range(0, cap_for(LIMIT) + 65536, 65536)]
     assert verdicts[-1] == REFUSE and len(check.buffer) <= cap_for(LIMIT) + 65536
 
 
@@ -79,16 +90,21 @@ def test_an_empty_body_passes():
     assert judge(b"") == PASS
 
 
-@pytest.mark.parametrize("body", [b"<html>not json</html>", b'{"content": "unterminated', b"\xff\xfe",
-                                  b'{"content": 12, "type": "file"}'])
+@pytest.mark.parametrize(
+    "body", [b"<html>not json</html>", b'{"content": "unterminated', b"\xff\xfe", b'{"content": 12, "type": "file"}']
+)
 def test_unreadable_answers_are_refused(body):
     assert judge(body) == REFUSE
 
 
 def test_small_error_pages_pass_but_not_large_ones_nor_successes():
     page = b"<html>Server not running</html>"
-    for status, body, verdict in [(503, page, PASS), (302, b"", PASS), (200, page, REFUSE),
-                                  (500, b"<html>" + b"x" * LIMIT + b"</html>", REFUSE)]:
+    for status, body, verdict in [
+        (503, page, PASS),
+        (302, b"", PASS),
+        (200, page, REFUSE),
+        (500, b"<html>" + b"x" * LIMIT + b"</html>", REFUSE),
+    ]:
         check = ContentsCheck(LIMIT, status)
         assert check.feed(body) == HOLD or not body
         assert check.finish() == verdict, (status, len(body))

@@ -17,8 +17,8 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from enclave.hub import recipient
 from enclave.egress.channels import RECIPIENT_HEADER
+from enclave.hub import recipient
 
 
 def hub_user(name: str) -> User:

@@ -6,20 +6,45 @@ from __future__ import annotations
 import pytest
 
 from enclave.edge.paths import AmbiguousPath, canonical
-from enclave.edge.policy import (AIRLOCK, AMBIGUOUS, CLOSED_ROUTE, DOWNLOAD, EDGE_ANSWER, HUB, NOT_ALLOWED,
-                                 TOKEN_IN_URL, UNMETERED, WORKSPACE, decide)
+from enclave.edge.policy import (
+    AIRLOCK,
+    AMBIGUOUS,
+    CLOSED_ROUTE,
+    DOWNLOAD,
+    EDGE_ANSWER,
+    HUB,
+    NOT_ALLOWED,
+    TOKEN_IN_URL,
+    UNMETERED,
+    WORKSPACE,
+    decide,
+)
 from enclave.egress.channels import AIRLOCK_PROJECT, CHANNELS, HUB_PROJECT
 
 WS = "/user/alice/alpha"
 
 
-@pytest.mark.parametrize("route", [
-    "files/cohort.csv", "files/sub/dir/cohort.csv", "files/", "files",
-    "view/cohort.csv", "nbconvert/html/analysis.ipynb", "nbconvert/html", "nbconvert/script/a.ipynb",
-    "proxy/8000/", "proxy/8000/data.csv", "proxy/absolute/8000/",
-    "proxy/localhost:8000/", "proxy/", "kernelspecs/python3/logo-64x64.png", "kernelspecs/evil/data.csv",
-    "edit/cohort.csv",
-])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "files/cohort.csv",
+        "files/sub/dir/cohort.csv",
+        "files/",
+        "files",
+        "view/cohort.csv",
+        "nbconvert/html/analysis.ipynb",
+        "nbconvert/html",
+        "nbconvert/script/a.ipynb",
+        "proxy/8000/",
+        "proxy/8000/data.csv",
+        "proxy/absolute/8000/",
+        "proxy/localhost:8000/",
+        "proxy/",
+        "kernelspecs/python3/logo-64x64.png",
+        "kernelspecs/evil/data.csv",
+        "edit/cohort.csv",
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE"])
 def test_routes_that_return_file_bytes_are_closed_for_every_method(route, method):
     decision = decide(method, f"{WS}/{route}")
@@ -44,53 +69,72 @@ def test_closed_routes_are_closed_to_websockets(route):
     assert decide("GET", f"{WS}/{route}", websocket=True).refused
 
 
-@pytest.mark.parametrize("trick", [
-    f"{WS}/%66iles/cohort.csv",  # escaped letter
-    f"{WS}/%66%69%6c%65%73/cohort.csv",  # all escaped
-    f"{WS}/%46%49%4C%45%53/cohort.csv",  # upper-case hex and upper-case name
-    f"{WS}/FILES/cohort.csv",  # case
-    f"{WS}/Files/cohort.csv",
-    f"{WS}//files/cohort.csv",  # empty segment
-    f"{WS}/./files/cohort.csv",  # dot segment
-    f"{WS}/%2e/files/cohort.csv",  # escaped dot segment
-    f"{WS}/files",  # no trailing slash
-    f"{WS}/files/",
-    f"/user//alice/alpha/files/x",  # empty segment before the server
-    f"{WS}/Proxy/8000/",
-    f"{WS}/api/NBConvert",
-    f"{WS}/%70roxy/absolute/8000/",
-])
+@pytest.mark.parametrize(
+    "trick",
+    [
+        f"{WS}/%66iles/cohort.csv",  # escaped letter
+        f"{WS}/%66%69%6c%65%73/cohort.csv",  # all escaped
+        f"{WS}/%46%49%4C%45%53/cohort.csv",  # upper-case hex and upper-case name
+        f"{WS}/FILES/cohort.csv",  # case
+        f"{WS}/Files/cohort.csv",
+        f"{WS}//files/cohort.csv",  # empty segment
+        f"{WS}/./files/cohort.csv",  # dot segment
+        f"{WS}/%2e/files/cohort.csv",  # escaped dot segment
+        f"{WS}/files",  # no trailing slash
+        f"{WS}/files/",
+        "/user//alice/alpha/files/x",  # empty segment before the server
+        f"{WS}/Proxy/8000/",
+        f"{WS}/api/NBConvert",
+        f"{WS}/%70roxy/absolute/8000/",
+    ],
+)
 def test_path_tricks_do_not_slip_past(trick):
     decision = decide("GET", trick)
     assert decision.refused, trick
 
 
-@pytest.mark.parametrize("ambiguous", [
-    f"{WS}/../alpha/files/x",
-    f"{WS}/api/contents/../../data",
-    f"{WS}/%2e%2e/files/x",  # escaped '..'
-    f"{WS}/%2E%2E/x",
-    f"{WS}/api/contents/a%2fb",  # escaped slash
-    f"{WS}/api/contents/a%2Fb",
-    f"{WS}/api/contents/a%5cb",  # escaped backslash
-    f"{WS}/%2566iles/x",  # double escape: %66 once decoded
-    f"{WS}/api/contents/a%00b",  # NUL
-    f"{WS}/api/contents/a\\b",  # backslash
-    f"{WS}/api/contents/%zz",  # a '%' that is not an escape
-    f"{WS}/api/contents/%ff%fe",  # not UTF-8
-    "relative/path",
-])
+@pytest.mark.parametrize(
+    "ambiguous",
+    [
+        f"{WS}/../alpha/files/x",
+        f"{WS}/api/contents/../../data",
+        f"{WS}/%2e%2e/files/x",  # escaped '..'
+        f"{WS}/%2E%2E/x",
+        f"{WS}/api/contents/a%2fb",  # escaped slash
+        f"{WS}/api/contents/a%2Fb",
+        f"{WS}/api/contents/a%5cb",  # escaped backslash
+        f"{WS}/%2566iles/x",  # double escape: %66 once decoded
+        f"{WS}/api/contents/a%00b",  # NUL
+        f"{WS}/api/contents/a\\b",  # backslash
+        f"{WS}/api/contents/%zz",  # a '%' that is not an escape
+        f"{WS}/api/contents/%ff%fe",  # not UTF-8
+        "relative/path",
+    ],
+)
 def test_ambiguous_paths_are_refused_not_guessed(ambiguous):
     decision = decide("GET", ambiguous)
     assert decision.refused and decision.status == 400 and decision.reason == AMBIGUOUS
 
 
-@pytest.mark.parametrize("query", [
-    "token=abc", "TOKEN=abc", "Token=abc", "%74oken=abc", "%54OKEN=abc", "a=1&token=abc", "token=",
-    "token", "access_token=abc", " token=abc", "x=1&ToKeN=abc",
-])
-@pytest.mark.parametrize("path", ["/hub/api/users", "/hub/login", f"{WS}/api/kernels", f"{WS}/lab",
-                                  "/services/egress-review/api/me", "/"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "token=abc",
+        "TOKEN=abc",
+        "Token=abc",
+        "%74oken=abc",
+        "%54OKEN=abc",
+        "a=1&token=abc",
+        "token=",
+        "token",
+        "access_token=abc",
+        " token=abc",
+        "x=1&ToKeN=abc",
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/hub/api/users", "/hub/login", f"{WS}/api/kernels", f"{WS}/lab", "/services/egress-review/api/me", "/"]
+)
 def test_tokens_in_the_query_are_refused_everywhere(path, query):
     decision = decide("GET", path, query)
     assert decision.refused and decision.status == 403 and decision.reason == TOKEN_IN_URL
@@ -106,8 +150,9 @@ def test_parameters_that_are_not_a_token_pass(query):
     assert not decide("GET", "/hub/home", query).refused
 
 
-@pytest.mark.parametrize("query", ["download=1", "download=true", "download=0", "download", "DOWNLOAD=1",
-                                   "a=1&download=1"])
+@pytest.mark.parametrize(
+    "query", ["download=1", "download=true", "download=0", "download", "DOWNLOAD=1", "a=1&download=1"]
+)
 @pytest.mark.parametrize("route", ["api/contents/small.txt", "lab/tree/x.csv", "api/contents/a.ipynb", "x"])
 def test_download_parameter_is_refused_under_a_workspace(route, query):
     decision = decide("GET", f"{WS}/{route}", query)
@@ -115,50 +160,53 @@ def test_download_parameter_is_refused_under_a_workspace(route, query):
 
 
 # What JupyterLab asks of its server, recorded in Chromium through the edge, with the channel each is metered on.
-@pytest.mark.parametrize("method,route,channel,checked", [
-    ("GET", "", "page", False),
-    ("GET", "lab", "page", False),
-    ("GET", "lab/tree/analysis.ipynb", "page", False),
-    ("GET", "lab/workspaces/auto-a", "page", False),
-    ("GET", "oauth_callback", "page", False),
-    ("GET", "lab/api/workspaces", "other-api", False),  # JupyterLab's layout JSON
-    ("GET", "lab/api/workspaces/default", "other-api", False),
-    ("PUT", "lab/api/workspaces/default", "other-api", False),
-    ("GET", "lab/api/settings", "other-api", False),
-    ("GET", "lab/api/settings/@jupyterlab/codemirror-extension:plugin", "other-api", False),
-    ("PUT", "lab/api/settings/@jupyterlab/codemirror-extension:plugin", "other-api", False),
-    ("GET", "lab/api/translations", "other-api", False),
-    ("GET", "lab/api/translations/default", "other-api", False),
-    ("GET", "lab/api/build", "other-api", False),
-    ("GET", "api/contents", "contents", True),
-    ("GET", "api/contents/analysis.ipynb", "contents", True),
-    ("GET", "api/contents/small.txt", "contents", True),
-    ("GET", "api/contents/data/checkpoints", "contents", True),
-    ("PUT", "api/contents/small.txt", "contents", False),
-    ("POST", "api/contents", "contents", False),
-    ("PATCH", "api/contents/Untitled.ipynb", "contents", False),
-    ("DELETE", "api/contents/Untitled.ipynb", "contents", False),
-    ("POST", "api/contents/small.txt/checkpoints", "contents", False),
-    ("POST", "api/contents/small.txt/checkpoints/checkpoint", "contents", False),
-    ("GET", "api/kernels", "other-api", False),
-    ("POST", "api/kernels", "other-api", False),
-    ("DELETE", "api/kernels/k1", "other-api", False),
-    ("POST", "api/kernels/k1/restart", "other-api", False),
-    ("POST", "api/kernels/k1/interrupt", "other-api", False),
-    ("GET", "api/kernelspecs", "other-api", False),
-    ("GET", "api/sessions", "other-api", False),
-    ("POST", "api/sessions", "other-api", False),
-    ("PATCH", "api/sessions/s1", "other-api", False),
-    ("DELETE", "api/sessions/s1", "other-api", False),
-    ("GET", "api/terminals", "other-api", False),
-    ("POST", "api/terminals", "other-api", False),
-    ("DELETE", "api/terminals/1", "other-api", False),
-    ("GET", "api/status", "other-api", False),
-    ("GET", "api/me", "other-api", False),
-    ("GET", "api/resolvePath", "other-api", False),
-    ("GET", "lsp/status", "other-api", False),
-    ("GET", "server-proxy/servers-info", "other-api", False),
-])
+@pytest.mark.parametrize(
+    "method,route,channel,checked",
+    [
+        ("GET", "", "page", False),
+        ("GET", "lab", "page", False),
+        ("GET", "lab/tree/analysis.ipynb", "page", False),
+        ("GET", "lab/workspaces/auto-a", "page", False),
+        ("GET", "oauth_callback", "page", False),
+        ("GET", "lab/api/workspaces", "other-api", False),  # JupyterLab's layout JSON
+        ("GET", "lab/api/workspaces/default", "other-api", False),
+        ("PUT", "lab/api/workspaces/default", "other-api", False),
+        ("GET", "lab/api/settings", "other-api", False),
+        ("GET", "lab/api/settings/@jupyterlab/codemirror-extension:plugin", "other-api", False),
+        ("PUT", "lab/api/settings/@jupyterlab/codemirror-extension:plugin", "other-api", False),
+        ("GET", "lab/api/translations", "other-api", False),
+        ("GET", "lab/api/translations/default", "other-api", False),
+        ("GET", "lab/api/build", "other-api", False),
+        ("GET", "api/contents", "contents", True),
+        ("GET", "api/contents/analysis.ipynb", "contents", True),
+        ("GET", "api/contents/small.txt", "contents", True),
+        ("GET", "api/contents/data/checkpoints", "contents", True),
+        ("PUT", "api/contents/small.txt", "contents", False),
+        ("POST", "api/contents", "contents", False),
+        ("PATCH", "api/contents/Untitled.ipynb", "contents", False),
+        ("DELETE", "api/contents/Untitled.ipynb", "contents", False),
+        ("POST", "api/contents/small.txt/checkpoints", "contents", False),
+        ("POST", "api/contents/small.txt/checkpoints/checkpoint", "contents", False),
+        ("GET", "api/kernels", "other-api", False),
+        ("POST", "api/kernels", "other-api", False),
+        ("DELETE", "api/kernels/k1", "other-api", False),
+        ("POST", "api/kernels/k1/restart", "other-api", False),
+        ("POST", "api/kernels/k1/interrupt", "other-api", False),
+        ("GET", "api/kernelspecs", "other-api", False),
+        ("GET", "api/sessions", "other-api", False),
+        ("POST", "api/sessions", "other-api", False),
+        ("PATCH", "api/sessions/s1", "other-api", False),
+        ("DELETE", "api/sessions/s1", "other-api", False),
+        ("GET", "api/terminals", "other-api", False),
+        ("POST", "api/terminals", "other-api", False),
+        ("DELETE", "api/terminals/1", "other-api", False),
+        ("GET", "api/status", "other-api", False),
+        ("GET", "api/me", "other-api", False),
+        ("GET", "api/resolvePath", "other-api", False),
+        ("GET", "lsp/status", "other-api", False),
+        ("GET", "server-proxy/servers-info", "other-api", False),
+    ],
+)
 def test_allowed_routes_pass_with_their_metering_channel(method, route, channel, checked):
     decision = decide(method, f"{WS}/{route}")
     assert not decision.refused, decision.message
@@ -167,23 +215,44 @@ def test_allowed_routes_pass_with_their_metering_channel(method, route, channel,
     assert channel in CHANNELS
 
 
-@pytest.mark.parametrize("method,route", [
-    ("GET", "api/notebooks/analysis.ipynb"),  # the old name of api/contents: JupyterLab does not use it
-    ("GET", "api/config/notebook"), ("PATCH", "api/config/notebook"),
-    ("POST", "api/shutdown"),
-    ("GET", "tree/analysis.ipynb"), ("GET", "notebooks/analysis.ipynb"), ("GET", "doc/tree/x"),
-    ("GET", "api/spec.yaml"), ("GET", "api/kernels/k1/channels"),  # the kernel websocket's address, not upgraded
-    ("GET", "lab/api/extensions"), ("POST", "lab/api/extensions"), ("POST", "lab/api/build"),
-    ("DELETE", "lab/api/settings/@jupyterlab/x:plugin"), ("POST", "api/sessions/s1"), ("PUT", "api/kernels"),
-    ("GET", "sparkui/jobs/"),  # an app nobody declared
-    ("GET", "my-own-route"), ("POST", "lab"), ("HEAD", "lab"), ("OPTIONS", "api/contents"),
-    ("GET", "API/contents/x"), ("GET", "Lab"), ("GET", "metrics"), ("GET", "api/yjs/x"),
-    ("POST", "static/x.js"), ("GET", "api/contents2"), ("GET", "lab/api/workspaces/a/b"),
-    # Static addresses are the edge's own answer from its copy of the image (enclave.edge.static), asked
-    # before this list: never in it, so never relayed.
-    ("GET", "static/lab/main.js"), ("GET", "lab/extensions/x/static/remoteEntry.js"),
-    ("GET", "lab/api/themes/@jupyterlab/theme-light-extension/index.css"), ("GET", "custom/custom.css"),
-])
+@pytest.mark.parametrize(
+    "method,route",
+    [
+        ("GET", "api/notebooks/analysis.ipynb"),  # the old name of api/contents: JupyterLab does not use it
+        ("GET", "api/config/notebook"),
+        ("PATCH", "api/config/notebook"),
+        ("POST", "api/shutdown"),
+        ("GET", "tree/analysis.ipynb"),
+        ("GET", "notebooks/analysis.ipynb"),
+        ("GET", "doc/tree/x"),
+        ("GET", "api/spec.yaml"),
+        ("GET", "api/kernels/k1/channels"),  # the kernel websocket's address, not upgraded
+        ("GET", "lab/api/extensions"),
+        ("POST", "lab/api/extensions"),
+        ("POST", "lab/api/build"),
+        ("DELETE", "lab/api/settings/@jupyterlab/x:plugin"),
+        ("POST", "api/sessions/s1"),
+        ("PUT", "api/kernels"),
+        ("GET", "sparkui/jobs/"),  # an app nobody declared
+        ("GET", "my-own-route"),
+        ("POST", "lab"),
+        ("HEAD", "lab"),
+        ("OPTIONS", "api/contents"),
+        ("GET", "API/contents/x"),
+        ("GET", "Lab"),
+        ("GET", "metrics"),
+        ("GET", "api/yjs/x"),
+        ("POST", "static/x.js"),
+        ("GET", "api/contents2"),
+        ("GET", "lab/api/workspaces/a/b"),
+        # Static addresses are the edge's own answer from its copy of the image (enclave.edge.static), asked
+        # before this list: never in it, so never relayed.
+        ("GET", "static/lab/main.js"),
+        ("GET", "lab/extensions/x/static/remoteEntry.js"),
+        ("GET", "lab/api/themes/@jupyterlab/theme-light-extension/index.css"),
+        ("GET", "custom/custom.css"),
+    ],
+)
 def test_everything_else_under_a_workspace_is_refused(method, route):
     decision = decide(method, f"{WS}/{route}")
     assert decision.refused and decision.status == 403 and decision.reason == NOT_ALLOWED, route
@@ -226,10 +295,23 @@ def test_the_launchers_release_results_entry_is_no_route_through_the_edge():
     assert decide("GET", f"{WS}/server-proxy/servers-info", declared_apps=apps).channel == "other-api"
 
 
-@pytest.mark.parametrize("path", ["/hub/login", "/hub/home", "/hub/api/users/alice", "/hub/token",
-                                  "/hub/spawn/alice/alpha", "/hub/api/users/alice/servers/alpha/progress",
-                                  "/hub/api/oauth2/authorize", "/", "/favicon.ico",
-                                  "/user/alice/", "/user/alice", "/hub/logo/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/hub/login",
+        "/hub/home",
+        "/hub/api/users/alice",
+        "/hub/token",
+        "/hub/spawn/alice/alpha",
+        "/hub/api/users/alice/servers/alpha/progress",
+        "/hub/api/oauth2/authorize",
+        "/",
+        "/favicon.ico",
+        "/user/alice/",
+        "/user/alice",
+        "/hub/logo/x",
+    ],
+)
 def test_the_hubs_answers_are_metered_against_the_recipient_it_names(path):
     decision = decide("GET", path)
     assert not decision.refused and decision.kind == HUB and decision.channel == "hub"
@@ -242,8 +324,9 @@ def test_the_hubs_static_files_are_not_metered(path):
     assert not decision.refused and decision.kind == UNMETERED and decision.channel is None
 
 
-@pytest.mark.parametrize("path", ["/services/egress-review/", "/services/egress-review/requests/3",
-                                  "/services/egress-review/api/requests"])
+@pytest.mark.parametrize(
+    "path", ["/services/egress-review/", "/services/egress-review/requests/3", "/services/egress-review/api/requests"]
+)
 def test_the_airlocks_answers_are_metered_against_the_recipient_it_names(path):
     decision = decide("POST", path)
     assert not decision.refused and decision.kind == AIRLOCK and decision.channel == "airlock"

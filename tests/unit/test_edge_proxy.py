@@ -57,20 +57,32 @@ def upstream_app(seen: list) -> web.Application:
 
     async def claims(request):
         """A workspace (or anything behind the edge) trying to choose whom it is counted against."""
-        return web.Response(text="mine", headers={"X-Enclave-Recipient": request.query.get("as", "bob"),
-                                                  "X-Enclave-Project": "beta", "X-Enclave-Edge": "refused"})
+        return web.Response(
+            text="mine",
+            headers={
+                "X-Enclave-Recipient": request.query.get("as", "bob"),
+                "X-Enclave-Project": "beta",
+                "X-Enclave-Edge": "refused",
+            },
+        )
 
     async def named(request):
         """A hub or airlock answer: its size from ?size=, its recipient (and project) from the query."""
         body = b"n" * int(request.query.get("size", "100"))
-        headers = {k: v for k, v in (("X-Enclave-Recipient", request.query.get("to")),
-                                     ("X-Enclave-Project", request.query.get("project")),
-                                     ("X-Enclave-Released", request.query.get("released"))) if v}
+        headers = {
+            k: v
+            for k, v in (
+                ("X-Enclave-Recipient", request.query.get("to")),
+                ("X-Enclave-Project", request.query.get("project")),
+                ("X-Enclave-Released", request.query.get("released")),
+            )
+            if v
+        }
         if request.query.get("chunked"):
             response = web.StreamResponse(headers=headers)
             await response.prepare(request)
             for start in range(0, len(body), 1000):
-                await response.write(body[start:start + 1000])
+                await response.write(body[start : start + 1000])
             return response
         return web.Response(body=body, headers=headers)
 
@@ -111,9 +123,15 @@ class Stack:
         await web.TCPSite(self.upstream, "127.0.0.1", up_port).start()
         self.cert = make_self_signed(self.tmp_path / "tls", (["localhost"], ["127.0.0.1"]))
         self.db = StateDB(f"sqlite:///{self.tmp_path / 'state.sqlite'}")
-        proxy = EdgeProxy(f"http://127.0.0.1:{up_port}", self.meter, RefusalAudit(self.db),
-                          static_assets(self.tmp_path / "static"),
-                          declared_apps=frozenset({"spark-ui"}), contents_limit=1000, public_port=0)
+        proxy = EdgeProxy(
+            f"http://127.0.0.1:{up_port}",
+            self.meter,
+            RefusalAudit(self.db),
+            static_assets(self.tmp_path / "static"),
+            declared_apps=frozenset({"spark-ui"}),
+            contents_limit=1000,
+            public_port=0,
+        )
         self.edge = edge_runner(proxy.application())
         self.plain = web.AppRunner(plain_http_application(0))
         await self.edge.setup()
@@ -122,7 +140,8 @@ class Stack:
         self.listener = EdgeListener(self.edge, self.plain, "127.0.0.1", self.port, server_context(self.cert))
         await self.listener.start()
         self.client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(self.cert.cert))))
+            connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(self.cert.cert)))
+        )
         self.url = f"https://127.0.0.1:{self.port}"
         return self
 
@@ -141,8 +160,9 @@ def run(coro):
 def test_requests_and_bodies_pass_both_ways_with_the_edges_forwarding_headers(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter()) as s:
-            reply = await s.client.post(f"{s.url}{WS}/api/sessions?x=1%202", data=b"hello",
-                                        headers={"X-Forwarded-For": "10.6.6.6"})
+            reply = await s.client.post(
+                f"{s.url}{WS}/api/sessions?x=1%202", data=b"hello", headers={"X-Forwarded-For": "10.6.6.6"}
+            )
             body = await reply.json()
             assert body == {"path": f"{WS}/api/sessions?x=1%202", "body": "hello", "method": "POST"}
             sent = s.seen[-1]
@@ -151,6 +171,7 @@ def test_requests_and_bodies_pass_both_ways_with_the_edges_forwarding_headers(tm
             assert "connect-src 'self'" in reply.headers["Content-Security-Policy"]
             assert s.meter.counted and s.meter.counted[-1][:2] == ("alice", "alpha")
             assert {c[3] for c in s.meter.counted} == {"other-api"}
+
     run(scenario())
 
 
@@ -161,6 +182,7 @@ def test_large_cookie_headers_pass(tmp_path):
             cookies = "; ".join(f"jupyterhub-user-alice-project{i}={'c' * 300}" for i in range(36))
             assert (await s.client.get(f"{s.url}/hub/home", headers={"Cookie": cookies})).status == 200
             assert s.seen[-1]["Cookie"] == cookies
+
     run(scenario())
 
 
@@ -174,8 +196,10 @@ def test_every_workspace_response_is_metered_head_included(tmp_path):
             assert head.endswith(b"\r\n\r\n")
             # Every byte received is counted: the body, and the head with every header the browser got.
             assert s.meter.total("alice", "alpha", "page") >= len(body) + sum(
-                len(k) + len(v) + 4 for k, v in reply.headers.items() if k not in ("Date", "Server", "Content-Length"))
+                len(k) + len(v) + 4 for k, v in reply.headers.items() if k not in ("Date", "Server", "Content-Length")
+            )
             assert {c[:2] for c in s.meter.counted} == {("alice", "alpha")}
+
     run(scenario())
 
 
@@ -187,6 +211,7 @@ def test_a_declared_app_passes_whole_and_is_metered_as_app(tmp_path):
                 assert reply.status == 200 and (await reply.json())["path"] == f"{WS}/spark-ui/jobs/?id=1"
             assert {c[:2] + c[3:] for c in s.meter.counted} == {("alice", "alpha", "app")}
             assert (await s.client.get(f"{s.url}{WS}/other-ui/")).status == 403  # not declared
+
     run(scenario())
 
 
@@ -197,6 +222,7 @@ def test_a_workspace_cannot_choose_whom_it_is_counted_against(tmp_path):
             assert reply.status == 200 and await reply.text() == "mine"
             assert not [h for h in reply.headers if h.lower().startswith("x-enclave-")]  # all stripped
             assert {c[:2] for c in s.meter.counted} == {("alice", "alpha")}  # the path's owner, not carol
+
     run(scenario())
 
 
@@ -205,6 +231,7 @@ def test_a_browser_cannot_send_enclave_headers_upstream(tmp_path):
         async with Stack(tmp_path, BudgetMeter()) as s:
             await s.client.get(f"{s.url}/hub/home", headers={"X-Enclave-Recipient": "bob", "X-Enclave-Edge": "x"})
             assert not [h for h in s.seen[-1] if h.lower().startswith("x-enclave-")]
+
     run(scenario())
 
 
@@ -219,6 +246,7 @@ def test_hub_answers_are_counted_against_the_recipient_the_hub_names(tmp_path):
             # The hub's own project header is not honoured: its answers concern no project.
             await s.client.get(f"{s.url}/hub/api/named?to=carol&project=alpha")
             assert {c[1] for c in s.meter.counted} == {"(hub)"}
+
     run(scenario())
 
 
@@ -230,14 +258,16 @@ def test_airlock_answers_are_counted_against_the_recipient_and_project_it_names(
             assert {c[:2] + c[3:] for c in s.meter.counted} == {("rita", "alpha", "airlock")}
             await s.client.get(f"{s.url}/services/egress-review/named?size=30000&to=rita")
             assert s.meter.total("rita", "(airlock)", "airlock") > 30000
+
     run(scenario())
 
 
 def test_a_released_file_from_the_airlock_is_not_counted_but_a_workspace_cannot_claim_one(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter()) as s:
-            released = await s.client.get(f"{s.url}/services/egress-review/named?size=300000&to=alice"
-                                          "&project=alpha&released=ab12")
+            released = await s.client.get(
+                f"{s.url}/services/egress-review/named?size=300000&to=alice&project=alpha&released=ab12"
+            )
             assert released.status == 200 and len(await released.read()) == 300000
             assert "X-Enclave-Released" not in released.headers and s.meter.counted == []
             # Only to a named person: an unnamed "release" is judged like any unnamed answer.
@@ -246,6 +276,7 @@ def test_a_released_file_from_the_airlock_is_not_counted_but_a_workspace_cannot_
             # The hub cannot release, and neither can a workspace (its X-Enclave-* headers are never believed).
             await s.client.get(f"{s.url}/hub/api/named?size=300000&to=alice&released=ab12")
             assert s.meter.total("alice", "(hub)", "hub") > 200000
+
     run(scenario())
 
 
@@ -262,8 +293,10 @@ def test_unnamed_hub_and_airlock_answers_pass_only_when_small(tmp_path, where):
             assert s.meter.counted == []
         with s.db.reading() as session:
             from enclave.state.models import AuditEvent
+
             events = session.query(AuditEvent).filter_by(action="edge.refused").all()
             assert {e.details["reason"] for e in events} == {"no-recipient"}
+
     run(scenario())
 
 
@@ -272,6 +305,7 @@ def test_a_recipient_whose_budget_is_spent_gets_429_from_the_hub(tmp_path):
         async with Stack(tmp_path, BudgetMeter(blocked=True)) as s:
             reply = await s.client.get(f"{s.url}/hub/api/named?to=carol")
             assert reply.status == 429 and (await reply.json())["reason"] == "metering-budget"
+
     run(scenario())
 
 
@@ -290,6 +324,7 @@ def test_a_workspaces_static_addresses_are_answered_by_the_edge_from_the_image_n
             assert s.seen == [] and s.meter.counted == []  # not relayed, nothing analyst-controlled to count
             # A token in the address is refused before anything is answered.
             assert (await s.client.get(f"{s.url}{WS}/static/x.js?token=t")).status == 403
+
     run(scenario())
 
 
@@ -298,6 +333,7 @@ def test_the_hubs_static_files_are_not_metered(tmp_path):
         async with Stack(tmp_path, BudgetMeter()) as s:
             assert (await s.client.get(f"{s.url}/hub/static/js/home.js")).status == 200
             assert s.meter.counted == []
+
     run(scenario())
 
 
@@ -310,9 +346,14 @@ def test_routes_not_allowed_under_a_workspace_are_refused_audited_and_never_rela
             assert s.seen == []
         with s.db.reading() as session:
             from enclave.state.models import AuditEvent
+
             events = session.query(AuditEvent).filter_by(action="edge.refused").all()
             assert [(e.details["reason"], e.details["method"]) for e in events] == [
-                ("route-not-allowed", "GET"), ("route-not-allowed", "POST"), ("route-not-allowed", "GET")]
+                ("route-not-allowed", "GET"),
+                ("route-not-allowed", "POST"),
+                ("route-not-allowed", "GET"),
+            ]
+
     run(scenario())
 
 
@@ -324,7 +365,9 @@ def test_the_exporter_list_is_answered_by_the_edge_empty_and_not_audited(tmp_pat
             assert s.seen == [] and s.meter.counted == []
         with s.db.reading() as session:
             from enclave.state.models import AuditEvent
+
             assert session.query(AuditEvent).filter_by(action="edge.refused").count() == 0
+
     run(scenario())
 
 
@@ -335,6 +378,7 @@ def test_a_response_is_cut_when_the_budget_is_spent(tmp_path):
             with pytest.raises(aiohttp.ClientPayloadError):
                 await reply.read()  # 1,000,000 bytes promised, cut after about 300,000
             assert sum(c[2] for c in s.meter.counted) < 400_000
+
     run(scenario())
 
 
@@ -344,14 +388,16 @@ def test_a_blocked_workspace_gets_429_on_data_routes_only(tmp_path):
             reply = await s.client.get(f"{s.url}{WS}/api/kernels")
             assert reply.status == 429 and reply.headers["X-Enclave-Edge"] == "refused"
             assert (await s.client.get(f"{s.url}/hub/home")).status == 200
+
     run(scenario())
 
 
 def test_websockets_relay_both_ways_with_the_subprotocol_and_close_when_the_budget_is_spent(tmp_path):
     async def scenario():
         async with Stack(tmp_path, BudgetMeter(budget=20_000)) as s:
-            ws = await s.client.ws_connect(f"wss://127.0.0.1:{s.port}{WS}/api/kernels/k/channels",
-                                           protocols=["v1.kernel.websocket.jupyter.org"])
+            ws = await s.client.ws_connect(
+                f"wss://127.0.0.1:{s.port}{WS}/api/kernels/k/channels", protocols=["v1.kernel.websocket.jupyter.org"]
+            )
             assert ws.protocol == "v1.kernel.websocket.jupyter.org"
             await ws.send_str("ping")
             assert (await ws.receive()).data == "echo:ping"
@@ -362,6 +408,7 @@ def test_websockets_relay_both_ways_with_the_subprotocol_and_close_when_the_budg
                     received += len(message.data)
             assert received <= 20_000 and ws.close_code == 1008
             assert {c[3] for c in s.meter.counted} == {"kernel"}
+
     run(scenario())
 
 
@@ -373,9 +420,11 @@ def test_other_websockets_are_metered_on_the_websocket_channel(tmp_path):
             assert (await ws.receive()).data == "echo:hello"
             await ws.close()
             assert s.meter.counted == [("alice", "alpha", len("echo:hello"), "websocket")]
-            refused = await s.client.get(f"wss://127.0.0.1:{s.port}{WS}/api/kernels",
-                                         headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+            refused = await s.client.get(
+                f"wss://127.0.0.1:{s.port}{WS}/api/kernels", headers={"Upgrade": "websocket", "Connection": "Upgrade"}
+            )
             assert refused.status == 403 and (await refused.json())["reason"] == "route-not-allowed"
+
     run(scenario())
 
 
@@ -392,8 +441,10 @@ def test_contents_over_the_limit_are_refused_and_audited_notebooks_pass(tmp_path
             assert s.seen == []  # none of these went to the echo route
         with s.db.reading() as session:
             from enclave.state.models import AuditEvent
+
             events = session.query(AuditEvent).filter_by(action="edge.refused").all()
             assert [e.details["reason"] for e in events] == ["contents-too-large"]
+
     run(scenario())
 
 
@@ -403,6 +454,7 @@ def test_an_encoded_contents_answer_is_refused_as_unreadable(tmp_path):
             reply = await s.client.get(f"{s.url}{WS}/api/contents/encoded.txt")
             assert reply.status == 403 and (await reply.json())["reason"] == "contents-unreadable"
             assert (await s.client.get(f"{s.url}{WS}/api/status")).status == 200  # elsewhere, encodings pass as is
+
     run(scenario())
 
 
@@ -415,11 +467,20 @@ def test_plain_http_on_the_same_port_is_redirected_or_refused(tmp_path):
                 posted = await plain.post(f"http://127.0.0.1:{s.port}/hub/login", data=b"a")
                 assert posted.status == 400 and posted.headers["X-Enclave-Edge"] == "refused"
             assert s.seen == []
+
     run(scenario())
 
 
 def test_the_edge_does_not_start_without_metering(tmp_path):
-    code = "import runpy, sys; sys.modules['enclave.metering'] = None; runpy.run_module('enclave.edge', run_name='__main__')"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            env={"ENCLAVE_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"})
+    code = (
+        "import runpy, sys; sys.modules['enclave.metering'] = None; "
+        "runpy.run_module('enclave.edge', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"ENCLAVE_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 3 and "cannot start without its metering" in result.stderr

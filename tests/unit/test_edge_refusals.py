@@ -27,16 +27,25 @@ def test_first_refusal_recorded_repeats_folded_into_the_next(tmp_path):
         for _ in range(5):
             await refusals.record(**same)  # the same refusal within the window: counted, not recorded
         await refusals.record(**{**same, "client": "192.0.2.2"})  # another client: recorded at once
-        await refusals.record(reason="closed-route", route="/user/alice/alpha/files/x", method="GET",
-                              client="192.0.2.1", user="alice", server="alpha")
+        await refusals.record(
+            reason="closed-route",
+            route="/user/alice/alpha/files/x",
+            method="GET",
+            client="192.0.2.1",
+            user="alice",
+            server="alpha",
+        )
         now[0] += REPEAT_WINDOW + 1
         await refusals.record(**same)  # after the window: recorded, with the five it stands for
 
     asyncio.run(scenario())
     recorded = events(db)
     assert [(e["details"]["reason"], e["details"]["client"]) for e in recorded] == [
-        ("token-in-url", "192.0.2.1"), ("token-in-url", "192.0.2.2"), ("closed-route", "192.0.2.1"),
-        ("token-in-url", "192.0.2.1")]
+        ("token-in-url", "192.0.2.1"),
+        ("token-in-url", "192.0.2.2"),
+        ("closed-route", "192.0.2.1"),
+        ("token-in-url", "192.0.2.1"),
+    ]
     assert "repeats_folded" not in recorded[0]["details"] and recorded[3]["details"]["repeats_folded"] == 5
     assert recorded[2]["target"] == "alice" and recorded[2]["details"]["project"] == "alpha"
     assert all(e["actor"] == "edge" and e["outcome"] == "refused" for e in recorded)

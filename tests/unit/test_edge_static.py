@@ -25,8 +25,16 @@ from enclave.edge.paths import canonical
 from enclave.edge.static import MARKER, ProjectImages, StaticAssets, content_type, static_route
 from enclave.images import static_copy
 from enclave.images.catalog import image_tag
-from enclave.images.static_copy import (KERNELS, LAB_STATIC, LAB_THEMES, LABEXTENSIONS, MANIFEST, SERVER_STATIC,
-                                        StaticCopyError, copy_folder)
+from enclave.images.static_copy import (
+    KERNELS,
+    LAB_STATIC,
+    LAB_THEMES,
+    LABEXTENSIONS,
+    MANIFEST,
+    SERVER_STATIC,
+    StaticCopyError,
+    copy_folder,
+)
 from enclave.operations import projects
 
 TAG = "enclave-workspace:0123456789ab"
@@ -81,16 +89,37 @@ def found_bytes(assets, rest: str, query: str = "") -> bytes | None:
 # --- which addresses are static ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rest", ["static/lab/main.abc.js", "static/favicons/favicon.ico", "static",
-                                  "lab/extensions/x/static/remoteEntry.js", "lab/api/themes/a/index.css",
-                                  "kernelspecs/python3/logo-64x64.png", "custom/custom.css"])
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "static/lab/main.abc.js",
+        "static/favicons/favicon.ico",
+        "static",
+        "lab/extensions/x/static/remoteEntry.js",
+        "lab/api/themes/a/index.css",
+        "kernelspecs/python3/logo-64x64.png",
+        "custom/custom.css",
+    ],
+)
 def test_static_addresses_are_recognised(rest):
     assert static_route(tuple(rest.split("/"))) is not None
 
 
-@pytest.mark.parametrize("rest", ["lab", "lab/tree/x", "api/contents/static", "api/kernelspecs", "lab/api/settings",
-                                  "lab/api/extensions", "files/static/x", "Static/lab/main.abc.js",
-                                  "spark-ui/static/app.js", "lab/workspaces/auto-a"])
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "lab",
+        "lab/tree/x",
+        "api/contents/static",
+        "api/kernelspecs",
+        "lab/api/settings",
+        "lab/api/extensions",
+        "files/static/x",
+        "Static/lab/main.abc.js",
+        "spark-ui/static/app.js",
+        "lab/workspaces/auto-a",
+    ],
+)
 def test_other_addresses_are_not_static(assets, rest):
     assert static_route(tuple(rest.split("/"))) is None
     assert assets.lookup("alice", "alpha", tuple(rest.split("/"))) is None
@@ -99,8 +128,9 @@ def test_other_addresses_are_not_static(assets, rest):
 def test_each_route_is_served_from_its_own_image_folder(assets):
     assert found_bytes(assets, "static/lab/main.abc.js") == b"lab bundle"
     assert found_bytes(assets, "static/favicons/favicon.ico") == b"icon"
-    assert found_bytes(assets, "lab/extensions/@jupyterhub/jupyter-server-proxy/static/remoteEntry.1.js") == \
-        b"proxy ext"
+    assert (
+        found_bytes(assets, "lab/extensions/@jupyterhub/jupyter-server-proxy/static/remoteEntry.1.js") == b"proxy ext"
+    )
     assert found_bytes(assets, "lab/api/themes/@jupyterlab/theme-light-extension/index.css") == b"light theme"
     assert found_bytes(assets, "kernelspecs/python3/logo-64x64.png") == b"\x89PNG logo"
 
@@ -117,8 +147,16 @@ def test_search_order_matches_the_servers(assets):
 
 
 def test_missing_files_folders_and_unknown_servers_are_not_found(assets):
-    for rest in ("static/lab/nothing.js", "static/lab", "static", "static/favicons", "kernelspecs",
-                 "kernelspecs/python3", "kernelspecs/r/logo-64x64.png", "custom/custom.css"):
+    for rest in (
+        "static/lab/nothing.js",
+        "static/lab",
+        "static",
+        "static/favicons",
+        "kernelspecs",
+        "kernelspecs/python3",
+        "kernelspecs/r/logo-64x64.png",
+        "custom/custom.css",
+    ):
         found = assets.lookup("alice", "alpha", tuple(rest.split("/")))
         assert found is not None and found.path is None and found.ready, rest
     unknown = assets.lookup("alice", "no-such-project", ("static", "lab", "main.abc.js"))
@@ -132,9 +170,13 @@ def test_traversal_cannot_reach_outside_the_copy(assets, copies, tmp_path):
     (copy / LAB_STATIC.lstrip("/") / "link.js").symlink_to(secret)
     (copy / LAB_STATIC.lstrip("/") / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
     fresh = StaticAssets(copies, lambda user, server: TAG)  # indexes the copy with the links in it
-    for rest in (("static", "lab", "link.js"), ("static", "lab", "linked-folder", "secret.txt"),
-                 ("static", "lab", "..", "..", "secret.txt"), ("static", "lab", "/etc/passwd"),
-                 ("static", "lab", str(secret))):
+    for rest in (
+        ("static", "lab", "link.js"),
+        ("static", "lab", "linked-folder", "secret.txt"),
+        ("static", "lab", "..", "..", "secret.txt"),
+        ("static", "lab", "/etc/passwd"),
+        ("static", "lab", str(secret)),
+    ):
         found = fresh.lookup("alice", "alpha", rest)
         assert found is not None and found.path is None, rest
 
@@ -169,6 +211,7 @@ def test_a_projects_image_is_its_kinds_content_tag(ctx):
 
 def edge_like_app(assets: StaticAssets) -> web.Application:
     """Answers /user/<u>/<s>/<static address> as the edge's proxy does; anything else would go upstream."""
+
     async def handle(request):
         path = canonical(request.raw_path.partition("?")[0])
         user, server, rest = path.segments[1], path.segments[2], path.segments[3:]
@@ -186,6 +229,7 @@ def serve(assets, scenario):
     async def run():
         async with TestClient(TestServer(edge_like_app(assets), host="127.0.0.1")) as client:
             await scenario(client)
+
     asyncio.run(run())
 
 
@@ -196,24 +240,30 @@ def test_a_static_file_is_answered_by_the_edge(assets):
         assert reply.headers["X-Enclave-Edge"] == MARKER
         assert reply.headers["Content-Type"].startswith("text/javascript")
         assert reply.headers["Cache-Control"] == "max-age=31536000"
-        again = await client.get("/user/alice/alpha/static/lab/main.abc.js",
-                                 headers={"If-None-Match": reply.headers["ETag"]})
+        again = await client.get(
+            "/user/alice/alpha/static/lab/main.abc.js", headers={"If-None-Match": reply.headers["ETag"]}
+        )
         assert again.status == 304
         head = await client.head("/user/alice/alpha/kernelspecs/python3/logo-64x64.png")
         assert head.status == 200 and head.headers["Content-Type"] == "image/png"
+
     serve(assets, scenario)
 
 
 def test_not_found_and_other_methods_are_answered_by_the_edge_too(assets):
     async def scenario(client):
-        for path in ("/user/alice/alpha/static/lab/nothing.js", "/user/alice/other/static/lab/main.abc.js",
-                     "/user/alice/alpha/custom/custom.css"):
+        for path in (
+            "/user/alice/alpha/static/lab/nothing.js",
+            "/user/alice/other/static/lab/main.abc.js",
+            "/user/alice/alpha/custom/custom.css",
+        ):
             reply = await client.get(path)
             assert reply.status == 404 and reply.headers["X-Enclave-Edge"] == MARKER, path
             assert "not among the static files" in (await reply.json())["message"]
         posted = await client.post("/user/alice/alpha/static/lab/main.abc.js", data=b"x")
         assert posted.status == 405 and posted.headers["Allow"] == "GET, HEAD"
         assert (await client.get("/user/alice/alpha/api/contents")).status == 299
+
     serve(assets, scenario)
 
 
@@ -231,6 +281,7 @@ def test_a_missing_copy_is_made_once_then_served(tmp_path):
         replies = await asyncio.gather(*(client.get("/user/alice/alpha/static/lab/main.abc.js") for _ in range(5)))
         assert [r.status for r in replies] == [200] * 5
         assert made == [TAG]
+
     serve(assets, scenario)
 
 
@@ -245,6 +296,7 @@ def test_a_copy_that_cannot_be_made_is_503_and_logged_never_forwarded(tmp_path, 
             reply = await client.get("/user/alice/alpha/static/lab/main.abc.js")
             assert reply.status == 503 and reply.headers["X-Enclave-Edge"] == MARKER
             assert "enclave images build" in (await reply.json())["message"]
+
     with caplog.at_level(logging.ERROR, logger="enclave.edge.static"):
         serve(assets, scenario)
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
@@ -272,17 +324,19 @@ def member(name: str, kind=tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
 
 
 def test_only_regular_files_inside_the_folder_are_copied(tmp_path):
-    archive = tar_of([
-        (member("static", tarfile.DIRTYPE), None),
-        (member("static/main.js"), b"bundle"),
-        (member("static/same.js", tarfile.LNKTYPE, "static/main.js"), None),
-        (member("static/link.js", tarfile.SYMTYPE, "/etc/passwd"), None),
-        (member("static/../escape.js"), b"no"),
-        (member("/abs.js"), b"no"),
-        (member("other/x.js"), b"no"),
-        (member("static/fifo", tarfile.FIFOTYPE), None),
-        (member("static/outside-link.js", tarfile.LNKTYPE, "elsewhere/file"), None),
-    ])
+    archive = tar_of(
+        [
+            (member("static", tarfile.DIRTYPE), None),
+            (member("static/main.js"), b"bundle"),
+            (member("static/same.js", tarfile.LNKTYPE, "static/main.js"), None),
+            (member("static/link.js", tarfile.SYMTYPE, "/etc/passwd"), None),
+            (member("static/../escape.js"), b"no"),
+            (member("/abs.js"), b"no"),
+            (member("other/x.js"), b"no"),
+            (member("static/fifo", tarfile.FIFOTYPE), None),
+            (member("static/outside-link.js", tarfile.LNKTYPE, "elsewhere/file"), None),
+        ]
+    )
     skipped = static_copy._extract_regular_files(archive, PurePosixPath("/opt/x/static"), tmp_path)
     folder = tmp_path / "opt/x/static"
     assert sorted(p.name for p in folder.iterdir()) == ["main.js", "same.js"]
@@ -307,7 +361,6 @@ def test_a_copy_is_put_in_place_whole(tmp_path):
     static_copy._put_in_place(staging, old)
     assert (target / "new.txt").read_bytes() == b"new" and not (target / LAB_STATIC.lstrip("/")).exists()
     assert [p.name for p in target.parent.iterdir()] == [target.name]
-
 
 
 class Images:

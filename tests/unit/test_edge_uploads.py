@@ -22,9 +22,23 @@ from enclave.edge.policy import decide
 from enclave.edge.proxy import EdgeProxy
 from enclave.edge.refusals import RefusalAudit
 from enclave.edge.serve import edge_runner
-from enclave.edge.uploads import (HOW_DATA_ENTERS, MESSAGE_TOO_LARGE, NO_LENGTH, REQUEST_TOO_LARGE,
-                                  SEQUENCE_IDLE_SECONDS, TOO_LARGE, UNREADABLE, UNTRACKED_CHUNK, ChunkedUploads,
-                                  InboundGate, Refusal, Unreadable, Upload, UploadLimits, read_contents_write)
+from enclave.edge.uploads import (
+    HOW_DATA_ENTERS,
+    MESSAGE_TOO_LARGE,
+    NO_LENGTH,
+    REQUEST_TOO_LARGE,
+    SEQUENCE_IDLE_SECONDS,
+    TOO_LARGE,
+    UNREADABLE,
+    UNTRACKED_CHUNK,
+    ChunkedUploads,
+    InboundGate,
+    Refusal,
+    Unreadable,
+    Upload,
+    UploadLimits,
+    read_contents_write,
+)
 from enclave.state.db import StateDB
 from enclave.state.models import AuditEvent
 from tests.support.edge_stand_ins import BudgetMeter, static_assets
@@ -41,8 +55,7 @@ def b64(data: bytes) -> str:
 
 
 def put(content: bytes | str, fmt: str = "base64", chunk: int | None = None, kind: str = "file") -> bytes:
-    model = {"type": kind, "format": fmt, "name": "x",
-             "content": b64(content) if fmt == "base64" else content}
+    model = {"type": kind, "format": fmt, "name": "x", "content": b64(content) if fmt == "base64" else content}
     if chunk is not None:
         model["chunk"] = chunk
     return json.dumps(model).encode()
@@ -54,13 +67,18 @@ def judge(gate: InboundGate, body: bytes, path: str = "data.csv", method: str = 
 
 # --- the policy ------------------------------------------------------------------------------------------
 
+
 def test_a_small_code_file_passes_and_is_to_be_audited_with_its_size_and_sha256():
     code = b"print('hello')\n"
     for fmt, content in (("base64", code), ("text", code.decode())):
         upload = judge(InboundGate(UploadLimits(CAP)), put(content, fmt), "analysis.py")
         assert isinstance(upload, Upload)
-        assert upload.facts == {"path": "analysis.py", "size": len(code), "sha256": hashlib.sha256(code).hexdigest(),
-                                "format": fmt}
+        assert upload.facts == {
+            "path": "analysis.py",
+            "size": len(code),
+            "sha256": hashlib.sha256(code).hexdigest(),
+            "format": fmt,
+        }
 
 
 def test_a_file_over_the_cap_is_refused_with_how_data_enters():
@@ -85,13 +103,18 @@ def test_notebook_saves_pass_whatever_their_size_and_a_large_one_is_audited():
     assert upload.facts["size"] == len(large) and upload.facts["sha256"] == hashlib.sha256(large).hexdigest()
 
 
-@pytest.mark.parametrize("body", [
-    b"not json", b"[1, 2]", b'"a string"',  # not a JSON object
-    json.dumps({"type": "file", "format": "base64", "content": "@@not base64@@="}).encode(),
-    json.dumps({"type": "file", "format": "text", "content": {"an": "object"}}).encode(),
-    json.dumps({"type": "file", "format": "base64", "content": "QQ==", "chunk": "2"}).encode(),
-    json.dumps({"type": "file", "format": "base64", "content": "QQ==", "chunk": True}).encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'"a string"',  # not a JSON object
+        json.dumps({"type": "file", "format": "base64", "content": "@@not base64@@="}).encode(),
+        json.dumps({"type": "file", "format": "text", "content": {"an": "object"}}).encode(),
+        json.dumps({"type": "file", "format": "base64", "content": "QQ==", "chunk": "2"}).encode(),
+        json.dumps({"type": "file", "format": "base64", "content": "QQ==", "chunk": True}).encode(),
+    ],
+)
 def test_a_contents_write_the_edge_cannot_read_is_refused(body):
     refusal = judge(InboundGate(UploadLimits(CAP)), body)
     assert isinstance(refusal, Refusal) and refusal.status == 400 and refusal.reason == UNREADABLE
@@ -129,8 +152,12 @@ def test_a_chunked_upload_within_the_cap_is_audited_once_for_the_whole_file():
     assert chunks.admit(KEY, 2, parts[1]) is None
     upload = chunks.admit(KEY, -1, parts[2])
     assert isinstance(upload, Upload)
-    assert upload.facts == {"path": "data.csv", "size": 9 * KIB, "chunked": True,
-                            "sha256": hashlib.sha256(b"".join(parts)).hexdigest()}
+    assert upload.facts == {
+        "path": "data.csv",
+        "size": 9 * KIB,
+        "chunked": True,
+        "sha256": hashlib.sha256(b"".join(parts)).hexdigest(),
+    }
 
 
 def test_a_chunked_upload_is_refused_as_soon_as_it_cannot_end_within_the_cap():
@@ -172,11 +199,13 @@ def test_chunks_out_of_order_or_under_another_name_are_refused():
 
 def test_a_write_rename_or_deletion_ends_the_upload_tracked_there():
     gate = InboundGate(UploadLimits(CAP))
-    for ending in (lambda: judge(gate, put(b"small")),  # replaced by an ordinary save
-                   lambda: judge(gate, json.dumps({"path": "moved.csv"}).encode(), method="PATCH"),
-                   lambda: gate.forget(decide("DELETE", f"{WS}/api/contents/data.csv")),
-                   lambda: gate.forget(decide("DELETE", f"{WS}/api/contents/")),  # a folder above it
-                   lambda: gate.forget(decide("PUT", f"{WS}/api/contents/data.csv"))):  # a write not taken
+    for ending in (
+        lambda: judge(gate, put(b"small")),  # replaced by an ordinary save
+        lambda: judge(gate, json.dumps({"path": "moved.csv"}).encode(), method="PATCH"),
+        lambda: gate.forget(decide("DELETE", f"{WS}/api/contents/data.csv")),
+        lambda: gate.forget(decide("DELETE", f"{WS}/api/contents/")),  # a folder above it
+        lambda: gate.forget(decide("PUT", f"{WS}/api/contents/data.csv")),
+    ):  # a write not taken
         assert judge(gate, put(b"x", chunk=1)) is None
         ending()
         assert judge(gate, put(b"x", chunk=2)).reason == UNTRACKED_CHUNK
@@ -209,6 +238,7 @@ def test_websocket_messages_are_capped_one_by_one():
 
 # --- through the edge --------------------------------------------------------------------------------------
 
+
 def workspace_app(files: dict[str, bytes], seen: list) -> web.Application:
     """A workspace's contents API as jupyter_server writes files: chunk 1 (or none) writes, others append."""
 
@@ -222,8 +252,11 @@ def workspace_app(files: dict[str, bytes], seen: list) -> web.Application:
         if model.get("type") == "notebook":
             files[path] = body
         else:
-            data = base64.decodebytes(model.get("content", "").encode()) if model.get("format") == "base64" else \
-                model.get("content", "").encode()
+            data = (
+                base64.decodebytes(model.get("content", "").encode())
+                if model.get("format") == "base64"
+                else model.get("content", "").encode()
+            )
             chunk = model.get("chunk")
             files[path] = data if chunk in (None, 1) else files.get(path, b"") + data
         return web.json_response({"name": path, "path": path, "type": "file"}, status=201)
@@ -238,6 +271,7 @@ def workspace_app(files: dict[str, bytes], seen: list) -> web.Application:
     app = web.Application(client_max_size=0)
     app.router.add_get(WS + "/api/kernels/k/channels", socket_handler)
     app.router.add_route("*", WS + "/api/contents/{path:.*}", contents)
+
     async def anything(request):
         return web.json_response({})
 
@@ -257,9 +291,16 @@ class Edge:
         up_port = free_port()
         await web.TCPSite(self.upstream, "127.0.0.1", up_port).start()
         self.db = StateDB(f"sqlite:///{self.tmp_path / 'state.sqlite'}")
-        proxy = EdgeProxy(f"http://127.0.0.1:{up_port}", BudgetMeter(), RefusalAudit(self.db),
-                          static_assets(self.tmp_path / "static"), declared_apps=frozenset(), contents_limit=1000,
-                          public_port=0, upload_limits=self.limits)
+        proxy = EdgeProxy(
+            f"http://127.0.0.1:{up_port}",
+            BudgetMeter(),
+            RefusalAudit(self.db),
+            static_assets(self.tmp_path / "static"),
+            declared_apps=frozenset(),
+            contents_limit=1000,
+            public_port=0,
+            upload_limits=self.limits,
+        )
         self.edge = edge_runner(proxy.application())
         await self.edge.setup()
         port = free_port()
@@ -274,8 +315,9 @@ class Edge:
         await self.upstream.cleanup()
 
     async def put(self, path: str, body: bytes) -> aiohttp.ClientResponse:
-        return await self.client.put(f"{self.url}/api/contents/{path}", data=body,
-                                     headers={"Content-Type": "application/json"})
+        return await self.client.put(
+            f"{self.url}/api/contents/{path}", data=body, headers={"Content-Type": "application/json"}
+        )
 
     def events(self, action: str) -> list[dict]:
         with self.db.reading() as session:
@@ -288,7 +330,9 @@ async def jupyterlab_upload(edge: Edge, path: str, data: bytes, chunk_size: int)
     statuses = []
     for start in range(0, len(data), chunk_size):
         last = start + chunk_size >= len(data)
-        reply = await edge.put(path, put(data[start:start + chunk_size], chunk=-1 if last else start // chunk_size + 1))
+        reply = await edge.put(
+            path, put(data[start : start + chunk_size], chunk=-1 if last else start // chunk_size + 1)
+        )
         statuses.append(reply.status)
         if reply.status >= 400:
             break
@@ -307,8 +351,12 @@ def test_through_the_edge_a_small_file_is_written_and_audited_with_its_hash(tmp_
             assert edge.files["analysis.py"] == code
             (event,) = edge.events("edge.upload")
             assert event["target"] == "alice" and event["outcome"] == "ok" and event["project"] == "alpha"
-            assert (event["path"], event["size"], event["sha256"]) == ("analysis.py", len(code),
-                                                                       hashlib.sha256(code).hexdigest())
+            assert (event["path"], event["size"], event["sha256"]) == (
+                "analysis.py",
+                len(code),
+                hashlib.sha256(code).hexdigest(),
+            )
+
     run(scenario())
 
 
@@ -322,6 +370,7 @@ def test_through_the_edge_a_large_file_is_refused_unwritten_and_the_refusal_audi
             assert refused["reason"] == TOO_LARGE and refused["path"] == "big.bin" and refused["chunk"] == 1
             assert refused["sha256"] == hashlib.sha256(data[:CAP]).hexdigest()
             assert edge.events("edge.upload") == []
+
     run(scenario())
 
 
@@ -340,6 +389,7 @@ def test_through_the_edge_a_partial_upload_is_removed_when_a_later_chunk_is_refu
             assert statuses == [201, 201, 201] and edge.files["fits.bin"] == b"y" * (3 * CAP - 1)
             (upload,) = edge.events("edge.upload")
             assert upload["size"] == 3 * CAP - 1 and upload["chunked"] is True
+
     run(scenario())
 
 
@@ -350,12 +400,14 @@ def test_through_the_edge_appending_to_a_file_without_an_upload_is_refused(tmp_p
             for _ in range(3):  # the server would append each: a file grown past any cap
                 assert (await edge.put("grow.csv", put(b"x" * (CAP - 1), chunk=2))).status == 409
             assert edge.files["grow.csv"] == b"x" * 100
+
     run(scenario())
 
 
 def test_through_the_edge_bodies_without_a_length_or_over_the_request_cap_are_refused(tmp_path):
     async def scenario():
         async with Edge(tmp_path, UploadLimits(CAP, 4 * CAP)) as edge:
+
             async def streamed():
                 yield put(b"x")
 
@@ -368,9 +420,14 @@ def test_through_the_edge_bodies_without_a_length_or_over_the_request_cap_are_re
             assert (await edge.put("b.py", b"not json")).status == 400
             assert edge.seen == [] and edge.files == {}
             assert [e["reason"] for e in edge.events("edge.refused")] == [
-                NO_LENGTH, REQUEST_TOO_LARGE, REQUEST_TOO_LARGE, UNREADABLE]
+                NO_LENGTH,
+                REQUEST_TOO_LARGE,
+                REQUEST_TOO_LARGE,
+                UNREADABLE,
+            ]
             ordinary = json.dumps({"type": "notebook", "content": {"cells": ["n" * 3 * CAP]}}).encode()
             assert (await edge.put("a.ipynb", ordinary)).status == 201 and edge.files["a.ipynb"] == ordinary
+
     run(scenario())
 
 
@@ -388,4 +445,5 @@ def test_through_the_edge_a_websocket_message_over_the_cap_closes_it_and_inbound
         assert refused["reason"] == MESSAGE_TOO_LARGE and refused["size"] == CAP + 1
         (inbound,) = edge.events("edge.inbound")
         assert (inbound["bytes"], inbound["messages"], inbound["channel"]) == (5, 1, "kernel")
+
     run(scenario())

@@ -33,8 +33,15 @@ GT = {"0/0", "0/1", "1/1"}
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     generate_cohort(root / "cohort" / "v1", participants=400, seed=21)
-    geno.generate_genotypes(root / "genotypes" / "v1", root / "cohort" / "v1", samples=SAMPLES, variants=VARIANTS,
-                            seed=22, causal=2, with_matrix_table=False)
+    geno.generate_genotypes(
+        root / "genotypes" / "v1",
+        root / "cohort" / "v1",
+        samples=SAMPLES,
+        variants=VARIANTS,
+        seed=22,
+        causal=2,
+        with_matrix_table=False,
+    )
     return root
 
 
@@ -53,9 +60,13 @@ def _folder(ctx, project, name="genotypes"):
 
 def _record(ctx, project, name="genotypes"):
     with ctx.db.reading() as session:
-        extract = session.execute(select(DatasetExtract).where(DatasetExtract.removed_at.is_(None),
-                                                               DatasetExtract.project.has(name=project),
-                                                               DatasetExtract.dataset.has(name=name))).scalar_one()
+        extract = session.execute(
+            select(DatasetExtract).where(
+                DatasetExtract.removed_at.is_(None),
+                DatasetExtract.project.has(name=project),
+                DatasetExtract.dataset.has(name=name),
+            )
+        ).scalar_one()
         return extract.canaries, extract.lookup_path, extract.participants
 
 
@@ -107,8 +118,9 @@ def test_one_participant_has_one_pseudonym_across_a_projects_extracts_and_others
     datasets.approve_dataset(world, "alpha", "cohort", "v1")
     _, alpha = vcf.read_header(_folder(world, "alpha") / geno.VCF_FILE)
     _, beta = vcf.read_header(_folder(world, "beta") / geno.VCF_FILE)
-    phenotypes = set(pl.read_parquet(_folder(world, "alpha", "cohort") / "participants.parquet")["participant_id"]
-                     .cast(pl.String))
+    phenotypes = set(
+        pl.read_parquet(_folder(world, "alpha", "cohort") / "participants.parquet")["participant_id"].cast(pl.String)
+    )
     alpha_canaries, beta_canaries = _record(world, "alpha")[0], _record(world, "beta")[0]
     assert set(alpha) - set(alpha_canaries) <= phenotypes  # analysts can join genotypes to phenotypes
     assert not set(alpha) & set(beta)
@@ -172,7 +184,7 @@ def test_identifying_header_lines_are_dropped_and_a_damaged_vcf_leaves_nothing(w
     shutil.copytree(sources / "genotypes" / "v1", source)
     text = gzip.decompress((source / geno.VCF_FILE).read_bytes())
     first = _source_ids(sources)[0]
-    extra = (f"##SAMPLE=<ID={first},Description=\"participant\">\n##bcftools_viewCommand=view -s {first}\n").encode()
+    extra = (f'##SAMPLE=<ID={first},Description="participant">\n##bcftools_viewCommand=view -s {first}\n').encode()
     text = text.replace(b"##reference=", extra + b"##reference=", 1)
     os.remove(source / geno.VCF_FILE)
     with vcf.bgzf_writer(source / geno.VCF_FILE) as writer:

@@ -14,10 +14,10 @@ def test_an_extract_gets_the_airlocks_sketches_beside_it_not_inside(tmp_path):
     """The row-level check's sketches are written with the extract, outside the mounted folder."""
     source = tmp_path / "src"
     source.mkdir()
-    pq.write_table(pa.table({"eid": list(range(100, 130)), "bmi": [20.5 + i for i in range(30)]}),
-                   source / "t.parquet")
-    request = ExtractRequest(source=source, label="d@1", identifier_column="eid", project="p", project_id=1,
-                             fields=None)
+    pq.write_table(pa.table({"eid": list(range(100, 130)), "bmi": [20.5 + i for i in range(30)]}), source / "t.parquet")
+    request = ExtractRequest(
+        source=source, label="d@1", identifier_column="eid", project="p", project_id=1, fields=None
+    )
     written = write_extract(request, b"k" * 32, tmp_path / "out" / "d" / "1", tmp_path / "lookup.parquet")
     table = written.path / "t.parquet"
     saved = sidecar(table)
@@ -28,7 +28,6 @@ def test_an_extract_gets_the_airlocks_sketches_beside_it_not_inside(tmp_path):
     assert {c.name: c.distinct for c in sketch.columns}["bmi"] == 30  # canaries copy real rows' values
     remove_tree(written.path)
     assert not sketch_folder(written.path).exists()
-
 
 
 def test_a_stale_or_missing_sketch_is_rebuilt_not_used(tmp_path):

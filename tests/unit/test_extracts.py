@@ -42,10 +42,18 @@ def world(ctx, cohort):
 def _extract(ctx, project):
     """The project's current extract record, as plain values."""
     with ctx.db.reading() as session:
-        extract = session.execute(select(DatasetExtract).where(DatasetExtract.removed_at.is_(None))
-                                  .where(DatasetExtract.project.has(name=project))).scalar_one()
-        return SimpleNamespace(path=extract.path, fields=extract.fields, canaries=extract.canaries,
-                               participants=extract.participants, manifest_digest=extract.manifest_digest)
+        extract = session.execute(
+            select(DatasetExtract)
+            .where(DatasetExtract.removed_at.is_(None))
+            .where(DatasetExtract.project.has(name=project))
+        ).scalar_one()
+        return SimpleNamespace(
+            path=extract.path,
+            fields=extract.fields,
+            canaries=extract.canaries,
+            participants=extract.participants,
+            manifest_digest=extract.manifest_digest,
+        )
 
 
 def _ids(folder, table="participants.parquet"):
@@ -106,8 +114,9 @@ def test_pseudonymiser_is_keyed_and_one_to_one():
     one, other = Pseudonymiser(b"k" * 32, "alpha", 1), Pseudonymiser(b"j" * 32, "alpha", 1)
     assert one.pseudonym(1000001) == Pseudonymiser(b"k" * 32, "alpha", 1).pseudonym("1000001")
     assert one.pseudonym(1000001) != other.pseudonym(1000001)
-    assert str(one.pseudonym(1000001)).startswith("11") and str(Pseudonymiser(b"k" * 32, "b", 2)
-                                                               .pseudonym(1)).startswith("12")
+    assert str(one.pseudonym(1000001)).startswith("11") and str(
+        Pseudonymiser(b"k" * 32, "b", 2).pseudonym(1)
+    ).startswith("12")
     values = [one.pseudonym(i) for i in range(20_000)]
     assert len(set(values)) == len(values)
 
@@ -200,7 +209,8 @@ def test_egress_directory_sees_the_projects_pseudonyms_and_extract_tables(world,
     assert set(extract.canaries) <= identifiers and len(identifiers) == PARTICIPANTS + materialise.CANARIES
     assert not identifiers & set(_ids(cohort).cast(pl.String).to_list())
     assert directory.cohort_tables("alpha") == (
-        world.settings.state_path / "extracts" / "alpha" / "cohort" / "v1" / "participants.parquet",)
+        world.settings.state_path / "extracts" / "alpha" / "cohort" / "v1" / "participants.parquet",
+    )
     datasets.revoke_dataset(world, "alpha", "cohort", "v1")
     assert directory.identifiers("alpha") == frozenset() and directory.cohort_tables("alpha") == ()
 
@@ -208,7 +218,6 @@ def test_egress_directory_sees_the_projects_pseudonyms_and_extract_tables(world,
 def test_canaries_are_not_at_a_predictable_place(tmp_path):
     """Canary rows are spliced in among real rows, not appended where an analyst could drop them."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from enclave.extracts.materialise import _with_canaries
 

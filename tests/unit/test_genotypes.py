@@ -29,8 +29,9 @@ def cohort(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dataset(cohort, tmp_path_factory):
     folder = tmp_path_factory.mktemp("data") / "genotypes" / "v1"
-    geno.generate_genotypes(folder, cohort, samples=SAMPLES, variants=VARIANTS, seed=9, causal=CAUSAL,
-                            with_matrix_table=False)
+    geno.generate_genotypes(
+        folder, cohort, samples=SAMPLES, variants=VARIANTS, seed=9, causal=CAUSAL, with_matrix_table=False
+    )
     return folder
 
 
@@ -48,10 +49,12 @@ def test_files_are_written_and_the_truth_stays_outside_the_dataset_folder(datase
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_other_data(cohort, dataset, tmp_path):
     again, other = tmp_path / "again", tmp_path / "other"
-    geno.generate_genotypes(again, cohort, samples=SAMPLES, variants=VARIANTS, seed=9, causal=CAUSAL,
-                            with_matrix_table=False)
-    geno.generate_genotypes(other, cohort, samples=SAMPLES, variants=VARIANTS, seed=10, causal=CAUSAL,
-                            with_matrix_table=False)
+    geno.generate_genotypes(
+        again, cohort, samples=SAMPLES, variants=VARIANTS, seed=9, causal=CAUSAL, with_matrix_table=False
+    )
+    geno.generate_genotypes(
+        other, cohort, samples=SAMPLES, variants=VARIANTS, seed=10, causal=CAUSAL, with_matrix_table=False
+    )
     for name in (geno.VCF_FILE, geno.SAMPLES_FILE):
         assert (again / name).read_bytes() == (dataset / name).read_bytes(), name
         assert (other / name).read_bytes() != (dataset / name).read_bytes(), name
@@ -74,7 +77,7 @@ def test_the_vcf_has_a_correct_header_and_one_gt_per_sample_and_variant(cohort, 
     assert meta[0] == b"##fileformat=VCFv4.2"
     assert b'##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">' in meta
     contigs = {line for line in meta if line.startswith(b"##contig=")}
-    assert contigs == {f"##contig=<ID={n},length={l},assembly=GRCh38>".encode() for n, l in geno.CONTIGS}
+    assert contigs == {f"##contig=<ID={n},length={length},assembly=GRCh38>".encode() for n, length in geno.CONTIGS}
     cohort_ids = set(pl.read_parquet(cohort / "participants.parquet")["participant_id"].cast(pl.String))
     assert len(samples) == len(set(samples)) == SAMPLES and set(samples) <= cohort_ids
     table = pl.read_parquet(dataset / geno.SAMPLES_FILE)
@@ -100,7 +103,7 @@ def test_genotypes_follow_hardy_weinberg_in_a_larger_sample(cohort, tmp_path):
     geno.generate_genotypes(out, cohort, samples=1000, variants=200, seed=1, causal=0, with_matrix_table=False)
     counts = np.array([[row[9:].count(gt) for gt in ("0/0", "0/1", "1/1")] for row in _data_lines(out / geno.VCF_FILE)])
     p = (counts[:, 1] + 2 * counts[:, 2]) / (2 * counts.sum(axis=1))
-    expected = np.stack([(1 - p) ** 2, 2 * p * (1 - p), p ** 2], axis=1) * counts.sum(axis=1, keepdims=True)
+    expected = np.stack([(1 - p) ** 2, 2 * p * (1 - p), p**2], axis=1) * counts.sum(axis=1, keepdims=True)
     chi2 = ((counts - expected) ** 2 / np.maximum(expected, 1e-9)).sum(axis=1)
     common = p > 0.05
     # One degree of freedom per variant: the mean statistic is about 1 under HWE (far above if not).
@@ -110,23 +113,28 @@ def test_genotypes_follow_hardy_weinberg_in_a_larger_sample(cohort, tmp_path):
 def test_a_regression_finds_the_causal_variants_and_nothing_else(cohort, tmp_path):
     out = tmp_path / "gwas"
     truth_file = tmp_path / "elsewhere" / "truth.json"
-    geno.generate_genotypes(out, cohort, samples=1500, variants=400, seed=2, causal=5, truth=truth_file,
-                            with_matrix_table=False)
+    geno.generate_genotypes(
+        out, cohort, samples=1500, variants=400, seed=2, causal=5, truth=truth_file, with_matrix_table=False
+    )
     truth = json.loads(truth_file.read_text())
     lines = _data_lines(out / geno.VCF_FILE)
     codes = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
     dosage = np.array([[codes[g] for g in row[9:]] for row in lines])
     samples = pl.read_parquet(out / geno.SAMPLES_FILE)
-    covariates = np.column_stack([np.ones(len(samples)), (samples["sex"] == "Male").to_numpy(),
-                                  samples["age"].to_numpy()]).astype(float)
+    covariates = np.column_stack(
+        [np.ones(len(samples)), (samples["sex"] == "Male").to_numpy(), samples["age"].to_numpy()]
+    ).astype(float)
     y = samples["trait"].to_numpy()
+
     # Residualise on the covariates, then a t statistic per variant (what linear_regression_rows computes).
-    project = lambda m: m - covariates @ np.linalg.lstsq(covariates, m, rcond=None)[0]
+    def project(m):
+        return m - covariates @ np.linalg.lstsq(covariates, m, rcond=None)[0]
+
     ry, rx = project(y), project(dosage.T)
-    beta = rx.T @ ry / (rx ** 2).sum(axis=0)
+    beta = rx.T @ ry / (rx**2).sum(axis=0)
     residual = ry[:, None] - rx * beta
     dof = len(y) - covariates.shape[1] - 1
-    t = beta / np.sqrt((residual ** 2).sum(axis=0) / dof / (rx ** 2).sum(axis=0))
+    t = beta / np.sqrt((residual**2).sum(axis=0) / dof / (rx**2).sum(axis=0))
     hits = {f"{lines[i][0]}:{lines[i][1]}" for i in np.flatnonzero(np.abs(t) > 5.45)}  # two-sided p < 5e-8
     assert hits == {c["locus"] for c in truth["causal"]}
     for c in truth["causal"]:
@@ -135,18 +143,22 @@ def test_a_regression_finds_the_causal_variants_and_nothing_else(cohort, tmp_pat
         assert abs(beta[index] - c["beta"]) < 0.5 * abs(c["beta"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"samples": 1}, "samples must be"),
-    ({"samples": 5000}, "fewer than the 5,000 samples"),
-    ({"variants": 0}, "variants must be"),
-    ({"variants": 2, "causal": 3}, "cannot exceed"),
-    ({"seed": -1}, "seed must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"samples": 1}, "samples must be"),
+        ({"samples": 5000}, "fewer than the 5,000 samples"),
+        ({"variants": 0}, "variants must be"),
+        ({"variants": 2, "causal": 3}, "cannot exceed"),
+        ({"seed": -1}, "seed must be"),
+    ],
+)
 def test_bad_arguments_are_refused_before_anything_is_written(cohort, tmp_path, kwargs, message):
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=message):
-        geno.generate_genotypes(out, cohort, **{"samples": 10, "variants": 10, "causal": 1,
-                                                "with_matrix_table": False, **kwargs})
+        geno.generate_genotypes(
+            out, cohort, **{"samples": 10, "variants": 10, "causal": 1, "with_matrix_table": False, **kwargs}
+        )
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -154,16 +166,36 @@ def test_the_truth_may_not_go_inside_the_dataset_and_the_folder_must_be_empty(co
     with pytest.raises(ValueError, match="outside the dataset folder"):
         geno.generate_genotypes(tmp_path / "x", cohort, samples=10, variants=10, truth=tmp_path / "x" / "t.json")
     with pytest.raises(ValueError, match="not empty"):
-        geno.generate_genotypes(dataset, cohort, samples=10, variants=10, truth=tmp_path / "t.json",
-                                with_matrix_table=False)
+        geno.generate_genotypes(
+            dataset, cohort, samples=10, variants=10, truth=tmp_path / "t.json", with_matrix_table=False
+        )
     with pytest.raises(ValueError, match="participants.parquet"):
         geno.generate_genotypes(tmp_path / "y", tmp_path, samples=10, variants=10)
 
 
 def test_the_cli_writes_the_dataset(cohort, tmp_path, capsys):
     out = tmp_path / "cli" / "v1"
-    assert cli_main(["cohort", "genotypes", str(out), "--cohort", str(cohort), "--samples", "20", "--variants",
-                     "50", "--causal", "2", "--seed", "4", "--no-matrix-table"]) == 0
+    assert (
+        cli_main(
+            [
+                "cohort",
+                "genotypes",
+                str(out),
+                "--cohort",
+                str(cohort),
+                "--samples",
+                "20",
+                "--variants",
+                "50",
+                "--causal",
+                "2",
+                "--seed",
+                "4",
+                "--no-matrix-table",
+            ]
+        )
+        == 0
+    )
     assert "2 causal variants recorded in" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == sorted([geno.SAMPLES_FILE, geno.VCF_FILE])
     assert (tmp_path / "cli" / "v1.truth.json").is_file()

@@ -13,8 +13,18 @@ from enclave.spawner.plan import WorkspacePlan
 
 
 def _plan() -> WorkspacePlan:
-    return WorkspacePlan(user="alice", project="alpha", image_kind="workspace", mem_limit="1G", cpu_limit=1.0,
-                         pids_limit=256, datasets=(), home=Path("/h"), shared=Path("/s"), outbox=Path("/o"))
+    return WorkspacePlan(
+        user="alice",
+        project="alpha",
+        image_kind="workspace",
+        mem_limit="1G",
+        cpu_limit=1.0,
+        pids_limit=256,
+        datasets=(),
+        home=Path("/h"),
+        shared=Path("/s"),
+        outbox=Path("/o"),
+    )
 
 
 def test_outside_names_are_forwarded_only_to_a_loopback_inside_the_container():

@@ -55,8 +55,9 @@ class Stack:
         if self.with_upstream:
             await web.TCPSite(self.upstream, "127.0.0.1", up_port).start()
         self.db = StateDB(f"sqlite:///{self.tmp_path / 'state.sqlite'}")
-        self.gate = web.AppRunner(HubGate(f"http://127.0.0.1:{up_port}", GateAudit(self.db),
-                                          KnownSources(self.workspace)).application())
+        self.gate = web.AppRunner(
+            HubGate(f"http://127.0.0.1:{up_port}", GateAudit(self.db), KnownSources(self.workspace)).application()
+        )
         await self.gate.setup()
         port = free_port()
         await web.TCPSite(self.gate, "127.0.0.1", port).start()
@@ -82,17 +83,24 @@ def run(coro):
 def test_an_allowed_call_reaches_the_hub_with_only_the_headers_it_needs(tmp_path):
     async def scenario():
         async with Stack(tmp_path) as s:
-            reply = await s.client.get(f"{s.url}/hub/api/user", headers={
-                "Authorization": "token t", "Cookie": "jupyterhub-hub-login=stolen", "X-Forwarded-For": "1.2.3.4"})
+            reply = await s.client.get(
+                f"{s.url}/hub/api/user",
+                headers={
+                    "Authorization": "token t",
+                    "Cookie": "jupyterhub-hub-login=stolen",
+                    "X-Forwarded-For": "1.2.3.4",
+                },
+            )
             assert reply.status == 200
             assert await reply.json() == {"name": "alice"}
             assert reply.headers["X-JupyterHub-Version"] == "6.1.1"
             assert "Set-Cookie" not in reply.headers
-            (method, path, headers, _), = s.seen
+            ((method, path, headers, _),) = s.seen
             assert (method, path) == ("GET", "/hub/api/user")
             assert headers["Authorization"] == "token t"
             assert "Cookie" not in headers and "X-Forwarded-For" not in headers
             assert s.refusals() == []
+
     run(scenario())
 
 
@@ -100,10 +108,12 @@ def test_the_workspaces_own_activity_passes_with_its_body(tmp_path):
     async def scenario():
         async with Stack(tmp_path) as s:
             body = json.dumps({"last_activity": "2026-12-05T17:00:00Z"}).encode()
-            reply = await s.client.post(f"{s.url}/hub/api/users/alice/activity", data=body,
-                                        headers={"Content-Type": "application/json"})
+            reply = await s.client.post(
+                f"{s.url}/hub/api/users/alice/activity", data=body, headers={"Content-Type": "application/json"}
+            )
             assert reply.status == 200
             assert s.seen[0][1] == "/hub/api/users/alice/activity" and s.seen[0][3] == body
+
     run(scenario())
 
 
@@ -111,8 +121,11 @@ def test_a_refused_call_is_403_with_a_message_never_reaches_the_hub_and_is_audit
     async def scenario():
         async with Stack(tmp_path) as s:
             for _ in range(3):
-                reply = await s.client.post(f"{s.url}/hub/api/users/alice/tokens", json={"note": "x" * 1000},
-                                            headers={"Authorization": "token full"})
+                reply = await s.client.post(
+                    f"{s.url}/hub/api/users/alice/tokens",
+                    json={"note": "x" * 1000},
+                    headers={"Authorization": "token full"},
+                )
                 assert reply.status == 403
                 assert reply.headers["X-Enclave-Hubgate"] == "refused"
                 answer = await reply.json()
@@ -126,6 +139,7 @@ def test_a_refused_call_is_403_with_a_message_never_reaches_the_hub_and_is_audit
             assert details["route"] == "/hub/api/users/alice/tokens"
             assert details["method"] == "POST" and details["client"] == "127.0.0.1"
             assert (details["user"], details["project"]) == ("alice", "alpha")
+
     run(scenario())
 
 
@@ -138,6 +152,7 @@ def test_activity_for_another_user_or_from_an_unknown_source_is_refused(tmp_path
             reply = await s.client.post(f"{s.url}/hub/api/users/alice/activity", json={})
             assert reply.status == 403 and (await reply.json())["reason"] == "activity-not-own"
             assert s.seen == []
+
     run(scenario())
 
 
@@ -155,6 +170,7 @@ def test_a_body_over_the_limit_is_refused_declared_or_chunked(tmp_path):
             assert s.seen == []
             reply = await s.client.post(f"{s.url}/hub/api/oauth2/token", data=b"code=c&grant_type=authorization_code")
             assert reply.status == 200 and len(s.seen) == 1
+
     run(scenario())
 
 
@@ -164,6 +180,7 @@ def test_a_hub_that_does_not_answer_is_a_502_not_a_pass(tmp_path):
             reply = await s.client.get(f"{s.url}/hub/api")
             assert reply.status == 502
             assert (await reply.json())["reason"] == "upstream-unreachable"
+
     run(scenario())
 
 
@@ -246,4 +263,5 @@ def test_a_flood_of_refusals_to_ever_new_paths_folds_instead_of_filling_the_audi
             assert events[-1][2]["route"] == ANY_ROUTE
             reply = await s.client.get(f"{s.url}/hub/api/users")  # still refused; folded into ANY_ROUTE
             assert reply.status == 403 and len(s.refusals()) == ROUTES_PER_SOURCE + 1
+
     run(scenario())

@@ -9,15 +9,18 @@ from enclave.hubgate.policy import BODY_LIMIT, decide
 OWNER = "alice"
 
 
-@pytest.mark.parametrize("method,path,forward", [
-    ("GET", "/hub/api", "/hub/api"),
-    ("GET", "/hub/api/", "/hub/api"),
-    ("GET", "/hub/api/user", "/hub/api/user"),
-    ("POST", "/hub/api/oauth2/token", "/hub/api/oauth2/token"),
-    ("POST", "/hub/api/users/alice/activity", "/hub/api/users/alice/activity"),
-    ("GET", "//hub/./api//user", "/hub/api/user"),  # what the hub would make of it, forwarded canonical
-    ("GET", "/hub/%61pi/user", "/hub/api/user"),
-])
+@pytest.mark.parametrize(
+    "method,path,forward",
+    [
+        ("GET", "/hub/api", "/hub/api"),
+        ("GET", "/hub/api/", "/hub/api"),
+        ("GET", "/hub/api/user", "/hub/api/user"),
+        ("POST", "/hub/api/oauth2/token", "/hub/api/oauth2/token"),
+        ("POST", "/hub/api/users/alice/activity", "/hub/api/users/alice/activity"),
+        ("GET", "//hub/./api//user", "/hub/api/user"),  # what the hub would make of it, forwarded canonical
+        ("GET", "/hub/%61pi/user", "/hub/api/user"),
+    ],
+)
 def test_the_calls_a_jupyter_server_makes_pass_in_canonical_form(method, path, forward):
     decision = decide(method, path, "", OWNER, 0)
     assert decision.allowed, decision
@@ -30,36 +33,39 @@ def test_an_escaped_user_name_is_forwarded_escaped_as_the_hub_names_it():
     assert decision.forward_path == "/hub/api/users/a%20b@c/activity"
 
 
-@pytest.mark.parametrize("method,path", [
-    ("POST", "/hub/api/users/alice/tokens"),  # a token note: megabytes stored in a hub record
-    ("GET", "/hub/api/users/alice/tokens"),
-    ("GET", "/hub/api/users"),
-    ("GET", "/hub/api/users/alice"),
-    ("POST", "/hub/api/users/alice/servers/alpha"),
-    ("DELETE", "/hub/api/users/alice/servers/alpha"),
-    ("POST", "/hub/api/users/alice/server"),
-    ("PATCH", "/hub/api/users/alice"),
-    ("GET", "/hub/api/groups"),
-    ("POST", "/hub/api/groups/analyst/users"),
-    ("GET", "/hub/api/services"),
-    ("GET", "/hub/api/proxy"),
-    ("GET", "/hub/api/info"),
-    ("POST", "/hub/api/shutdown"),
-    ("GET", "/hub/api/oauth2/authorize"),  # the browser's step, through the edge
-    ("GET", "/hub/api/oauth2/token"),
-    ("POST", "/hub/api/user"),
-    ("POST", "/hub/api"),
-    ("PUT", "/hub/api/users/alice/activity"),
-    ("GET", "/hub/api/users/alice/activity"),
-    ("GET", "/hub/login"),
-    ("GET", "/hub/token"),
-    ("GET", "/hub/home"),
-    ("GET", "/user/alice/alpha/api/contents"),
-    ("GET", "/services/egress-review/"),
-    ("GET", "/"),
-    ("GET", "/hub/api/user/extra"),
-    ("GET", "/api/user"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("POST", "/hub/api/users/alice/tokens"),  # a token note: megabytes stored in a hub record
+        ("GET", "/hub/api/users/alice/tokens"),
+        ("GET", "/hub/api/users"),
+        ("GET", "/hub/api/users/alice"),
+        ("POST", "/hub/api/users/alice/servers/alpha"),
+        ("DELETE", "/hub/api/users/alice/servers/alpha"),
+        ("POST", "/hub/api/users/alice/server"),
+        ("PATCH", "/hub/api/users/alice"),
+        ("GET", "/hub/api/groups"),
+        ("POST", "/hub/api/groups/analyst/users"),
+        ("GET", "/hub/api/services"),
+        ("GET", "/hub/api/proxy"),
+        ("GET", "/hub/api/info"),
+        ("POST", "/hub/api/shutdown"),
+        ("GET", "/hub/api/oauth2/authorize"),  # the browser's step, through the edge
+        ("GET", "/hub/api/oauth2/token"),
+        ("POST", "/hub/api/user"),
+        ("POST", "/hub/api"),
+        ("PUT", "/hub/api/users/alice/activity"),
+        ("GET", "/hub/api/users/alice/activity"),
+        ("GET", "/hub/login"),
+        ("GET", "/hub/token"),
+        ("GET", "/hub/home"),
+        ("GET", "/user/alice/alpha/api/contents"),
+        ("GET", "/services/egress-review/"),
+        ("GET", "/"),
+        ("GET", "/hub/api/user/extra"),
+        ("GET", "/api/user"),
+    ],
+)
 def test_everything_else_is_refused_whatever_the_token(method, path):
     decision = decide(method, path, "", OWNER, 0)
     assert not decision.allowed
@@ -67,15 +73,18 @@ def test_everything_else_is_refused_whatever_the_token(method, path):
     assert "only the hub API its Jupyter server needs" in decision.message
 
 
-@pytest.mark.parametrize("path", [
-    "/hub/api/users/alice/../bob/activity",
-    "/hub/api/users/alice%2fx/activity",
-    "/hub/api/users/alice%252e%252e/activity",
-    "/hub/api/user%00",
-    "/hub/api/%zz",
-    "/hub/api\\user",
-    "hub/api/user",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/hub/api/users/alice/../bob/activity",
+        "/hub/api/users/alice%2fx/activity",
+        "/hub/api/users/alice%252e%252e/activity",
+        "/hub/api/user%00",
+        "/hub/api/%zz",
+        "/hub/api\\user",
+        "hub/api/user",
+    ],
+)
 def test_ambiguous_paths_are_refused(path):
     decision = decide("GET", path, "", OWNER, 0)
     assert not decision.allowed

@@ -21,8 +21,12 @@ def test_the_culler_is_a_hub_service_with_only_the_scopes_it_needs(settings):
     assert f"--timeout={settings.idle_timeout}" in service["command"]
     assert "--remove-named-servers=False" in service["command"] and "--cull-users=False" in service["command"]
     assert service["environment"]["ENCLAVE_STATE_DIR"] == settings.state_dir
-    assert culler_role() == {"name": "idle-culler", "description": culler_role()["description"],
-                             "services": ["idle-culler"], "scopes": SCOPES}
+    assert culler_role() == {
+        "name": "idle-culler",
+        "description": culler_role()["description"],
+        "services": ["idle-culler"],
+        "scopes": SCOPES,
+    }
     assert set(SCOPES) == {"list:users", "read:users:activity", "read:servers", "delete:servers"}
     assert culler_service(EnclaveSettings(state_dir=settings.state_dir, idle_timeout=0)) is None
 
@@ -42,10 +46,14 @@ def test_a_project_timeout_wins_over_the_installation_default_and_a_cull_is_audi
     projects.set_idle_timeout(ctx, "beta", 0)  # never
     assert arbiter(inactive=timedelta(days=9), inactive_limit=3600, server=_server("beta")) is False
     with ctx.db.reading() as session:
-        culls = [(e.actor, e.target, e.details["reason"]) for e in session.execute(
-            select(AuditEvent).where(AuditEvent.action == "workspace.cull")).scalars()]
-    assert culls == [("idle-culler", "alpha:alice", "idle for 700 s, over the project's limit of 600 s"),
-                     ("idle-culler", "beta:alice", "idle for 3700 s, over the project's limit of 3600 s")]
+        culls = [
+            (e.actor, e.target, e.details["reason"])
+            for e in session.execute(select(AuditEvent).where(AuditEvent.action == "workspace.cull")).scalars()
+        ]
+    assert culls == [
+        ("idle-culler", "alpha:alice", "idle for 700 s, over the project's limit of 600 s"),
+        ("idle-culler", "beta:alice", "idle for 3700 s, over the project's limit of 3600 s"),
+    ]
 
 
 def test_the_cli_sets_shows_and_resets_a_projects_idle_timeout(ctx, monkeypatch, capsys):

@@ -21,8 +21,9 @@ SEAM_CONTRACTS = (
 
 
 def test_every_import_contract_is_kept():
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False,
-                            timeout=300)
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     for contract in SEAM_CONTRACTS:
         assert f"{contract} KEPT" in result.stdout

@@ -118,9 +118,7 @@ def test_verify_reports_size_change_without_hashing(dataset, monkeypatch):
     (dataset / "baseline.parquet").write_bytes(b"short")
     hashed = []
     real_hash = manifest_module._hash_file
-    monkeypatch.setattr(
-        manifest_module, "_hash_file", lambda *args: hashed.append(args[1]) or real_hash(*args)
-    )
+    monkeypatch.setattr(manifest_module, "_hash_file", lambda *args: hashed.append(args[1]) or real_hash(*args))
     [mismatch] = verify_manifest(dataset, manifest)
     assert (mismatch.path, mismatch.kind) == ("baseline.parquet", "changed")
     assert "5 bytes" in mismatch.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -30,7 +30,7 @@ class Clock:
 
 @pytest.fixture
 def clock():
-    return Clock(datetime(2026, 11, 21, 23, 59, tzinfo=timezone.utc))
+    return Clock(datetime(2026, 11, 21, 23, 59, tzinfo=UTC))
 
 
 def per_person(ctx, nbytes: int) -> None:
@@ -59,10 +59,13 @@ def make_meter(ctx, clock=None) -> EgressMeter:
 
 def events(ctx, action: str) -> list[SimpleNamespace]:
     with ctx.db.reading() as session:
-        found = session.execute(select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.seq)).scalars()
-        return [SimpleNamespace(seq=e.seq, actor=e.actor, target=e.target, outcome=e.outcome, details=e.details)
-                for e in found]
+        found = session.execute(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        ).scalars()
+        return [
+            SimpleNamespace(seq=e.seq, actor=e.actor, target=e.target, outcome=e.outcome, details=e.details)
+            for e in found
+        ]
 
 
 def status(ctx, name: str) -> AccountStatus:
@@ -72,8 +75,11 @@ def status(ctx, name: str) -> AccountStatus:
 
 def ledger_total(ctx, user: str, project: str) -> int:
     with ctx.db.reading() as session:
-        return sum(session.execute(select(EgressUsage.bytes).where(EgressUsage.user == user,
-                                                                   EgressUsage.project == project)).scalars())
+        return sum(
+            session.execute(
+                select(EgressUsage.bytes).where(EgressUsage.user == user, EgressUsage.project == project)
+            ).scalars()
+        )
 
 
 async def settle(meter: EgressMeter) -> None:
@@ -125,8 +131,11 @@ def test_budget_settings_defaults_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_METERING_BUDGET_FLOOR", "2048")
     monkeypatch.setenv("ENCLAVE_METERING_BUDGET_CEILING", "4096")
     settings = EnclaveSettings(state_dir=str(tmp_path))
-    assert (settings.metering_days_to_extract, settings.metering_budget_floor,
-            settings.metering_budget_ceiling) == (45, 2048, 4096)
+    assert (settings.metering_days_to_extract, settings.metering_budget_floor, settings.metering_budget_ceiling) == (
+        45,
+        2048,
+        4096,
+    )
     with pytest.raises(Exception, match="at least 1 byte"):
         EnclaveSettings(state_dir=str(tmp_path), metering_budget_floor=0)
     with pytest.raises(Exception, match="at least 1 day"):
@@ -294,8 +303,11 @@ def test_a_failing_ledger_write_fails_closed_and_loses_nothing(members):
         meter = make_meter(members)
         assert meter.count("alice", "alpha", 100, "kernel")
         with members.db.transaction() as session:
-            session.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON egress_usage "
-                                 "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+            session.execute(
+                text(
+                    "CREATE TRIGGER no_writes BEFORE INSERT ON egress_usage BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                )
+            )
         await meter.flush()
         assert meter.count("alice", "alpha", 1, "kernel") is False
         assert meter.blocked("bob", "beta")
@@ -414,8 +426,10 @@ def test_a_failing_read_after_a_committed_write_neither_recounts_nor_lets_data_t
 
 def ledger_rows(ctx) -> dict[tuple[str, str, str], tuple[int, int]]:
     with ctx.db.reading() as session:
-        return {(r.user, r.project, r.channel): (r.bytes, r.raw_bytes)
-                for r in session.execute(select(EgressUsage)).scalars()}
+        return {
+            (r.user, r.project, r.channel): (r.bytes, r.raw_bytes)
+            for r in session.execute(select(EgressUsage)).scalars()
+        }
 
 
 def test_a_stream_counts_information_and_records_raw_bytes_too(members):

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import lzma
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from enclave.cohort import generate_cohort
 from enclave.cohort.genotypes import MATRIX_TABLE, VCF_FILE
-from enclave.errors import InvalidInput
-from enclave.metering import EgressMeter
 from enclave.egress.budgets import MIB, budget_for, budgets_of, days_to_extract, derived_daily
 from enclave.egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
+from enclave.errors import InvalidInput
 from enclave.extracts.information import extract_information, measuring_limit
+from enclave.metering import EgressMeter
 from enclave.operations import datasets, people, projects
 from enclave.state.models import AccountStatus, AuditEvent, DatasetExtract, User
 
@@ -63,9 +63,13 @@ def with_extract(ctx, tmp_path):
 
 def stored_information(ctx, project: str) -> int:
     with ctx.db.reading() as session:
-        return sum(session.execute(select(DatasetExtract.information_bytes)
-                                   .where(DatasetExtract.project.has(name=project),
-                                          DatasetExtract.removed_at.is_(None))).scalars())
+        return sum(
+            session.execute(
+                select(DatasetExtract.information_bytes).where(
+                    DatasetExtract.project.has(name=project), DatasetExtract.removed_at.is_(None)
+                )
+            ).scalars()
+        )
 
 
 def test_an_approved_extract_records_its_information_and_sizes_the_budgets(with_extract):
@@ -112,8 +116,13 @@ def test_project_overrides_of_person_cap_and_days(with_extract):
         with pytest.raises(InvalidInput):
             projects.set_egress_budget(ctx, "alpha", **bad)
     with ctx.db.reading() as session:
-        refused = session.execute(select(AuditEvent).where(AuditEvent.action == "project.set-budget",
-                                                           AuditEvent.outcome == "refused")).scalars().all()
+        refused = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.action == "project.set-budget", AuditEvent.outcome == "refused")
+            )
+            .scalars()
+            .all()
+        )
     assert len(refused) == 3
 
 
@@ -167,7 +176,7 @@ def test_spending_the_project_cap_cuts_every_member_and_suspends_no_one(team):
 
 def test_the_project_cap_is_judged_across_meters_and_starts_afresh_the_next_day(team):
     class Clock:
-        at = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+        at = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
         def __call__(self):
             return self.at

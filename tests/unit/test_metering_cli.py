@@ -19,12 +19,20 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ENCLAVE_HUB_INTERNAL_PORT", "1")
     monkeypatch.setattr("os.chown", lambda *a, **k: None)
     stopped = []
-    monkeypatch.setattr("enclave.hub.workspaces.HubWorkspaces.stop",
-                        lambda self, project, user=None: stopped.append((project, user)) or [])
-    for argv in (["init"], ["project", "create", "alpha"], ["project", "create", "beta"],
-                 ["user", "add", "alice", "--role", "analyst"], ["user", "add", "bob", "--role", "analyst"],
-                 ["member", "add", "alpha", "alice"], ["member", "add", "beta", "alice"],
-                 ["member", "add", "alpha", "bob"]):
+    monkeypatch.setattr(
+        "enclave.hub.workspaces.HubWorkspaces.stop",
+        lambda self, project, user=None: stopped.append((project, user)) or [],
+    )
+    for argv in (
+        ["init"],
+        ["project", "create", "alpha"],
+        ["project", "create", "beta"],
+        ["user", "add", "alice", "--role", "analyst"],
+        ["user", "add", "bob", "--role", "analyst"],
+        ["member", "add", "alpha", "alice"],
+        ["member", "add", "beta", "alice"],
+        ["member", "add", "alpha", "bob"],
+    ):
         assert main(argv) == 0
     return stopped
 
@@ -42,14 +50,29 @@ def send(*counts):
 def test_egress_usage_table_is_sorted_by_total_with_channels_budget_and_percent(cli_env, capsys):
     for project in ("alpha", "beta"):
         assert main(["project", "budget", project, "--daily-mb", "64", "--project-mb", "128"]) == 0
-    send(("bob", "alpha", 3 * 1024 * 1024, "kernel"), ("alice", "alpha", 1536, "terminal"),
-         ("alice", "alpha", 100, "contents"), ("alice", "beta", 10 * 1024 * 1024, "app"))
+    send(
+        ("bob", "alpha", 3 * 1024 * 1024, "kernel"),
+        ("alice", "alpha", 1536, "terminal"),
+        ("alice", "alpha", 100, "contents"),
+        ("alice", "beta", 10 * 1024 * 1024, "app"),
+    )
     capsys.readouterr()
     assert main(["egress-usage"]) == 0
     out = capsys.readouterr().out.splitlines()
-    people = out[out.index("Per person, counted (the information received), largest first:") + 1:]
-    assert people[0].split() == ["USER", "PROJECT", "KERNEL", "TERMINAL", "CONTENTS", "APP", "COUNTED", "RAW",
-                                 "BUDGET", "USED", "ACCOUNT"]  # only the channels that carried something
+    people = out[out.index("Per person, counted (the information received), largest first:") + 1 :]
+    assert people[0].split() == [
+        "USER",
+        "PROJECT",
+        "KERNEL",
+        "TERMINAL",
+        "CONTENTS",
+        "APP",
+        "COUNTED",
+        "RAW",
+        "BUDGET",
+        "USED",
+        "ACCOUNT",
+    ]  # only the channels that carried something
     assert [line.split()[:2] for line in people[1:]] == [["alice", "beta"], ["bob", "alpha"], ["alice", "alpha"]]
     assert "10.0 MiB  10.0 MiB  64.0 MiB  15.6%  active" in people[1]
     assert "1.5 KiB" in people[3] and "100 B" in people[3] and "1.6 KiB" in people[3]
@@ -124,7 +147,13 @@ def test_user_suspend_and_resume(cli_env, capsys):
 
 def test_readable_units():
     assert [readable(n) for n in (0, 1023, 1024, 1536, 64 * 1024 * 1024, 3 * 1024**3)] == [
-        "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "64.0 MiB", "3.0 GiB"]
+        "0 B",
+        "1023 B",
+        "1.0 KiB",
+        "1.5 KiB",
+        "64.0 MiB",
+        "3.0 GiB",
+    ]
 
 
 def test_project_budget_refuses_a_days_target_below_one_day(cli_env, capsys):

@@ -39,13 +39,26 @@ def sent(measure: StreamMeasure, memory: ReceivedToday, data: bytes) -> int:
 
 def kernel_display(png: bytes) -> bytes:
     """A display_data message as the Jupyter server sends it: fresh ids every time, the PNG as base64."""
-    return json.dumps({
-        "header": {"msg_id": uuid.uuid4().hex, "msg_type": "display_data", "session": uuid.uuid4().hex,
-                   "date": "2026-12-05T17:00:00.000000Z", "username": "alice", "version": "5.3"},
-        "parent_header": {"msg_id": uuid.uuid4().hex}, "metadata": {}, "channel": "iopub",
-        "content": {"data": {"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure size 640x480>"},
-                    "metadata": {"image/png": {"width": 640, "height": 480}}, "transient": {}},
-    }).encode()
+    return json.dumps(
+        {
+            "header": {
+                "msg_id": uuid.uuid4().hex,
+                "msg_type": "display_data",
+                "session": uuid.uuid4().hex,
+                "date": "2026-12-05T17:00:00.000000Z",
+                "username": "alice",
+                "version": "5.3",
+            },
+            "parent_header": {"msg_id": uuid.uuid4().hex},
+            "metadata": {},
+            "channel": "iopub",
+            "content": {
+                "data": {"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure size 640x480>"},
+                "metadata": {"image/png": {"width": 640, "height": 480}},
+                "transient": {},
+            },
+        }
+    ).encode()
 
 
 def test_the_same_body_again_costs_one_reference():
@@ -67,8 +80,21 @@ def test_a_redrawn_plot_costs_its_message_around_it_not_the_image_again():
 def test_the_plot_of_a_kernel_message_is_known_in_the_notebook_read_later():
     memory, png = ReceivedToday(), os.urandom(40_000)
     sent(StreamMeasure(), memory, kernel_display(png))
-    notebook = json.dumps({"content": {"cells": [{"cell_type": "code", "source": "plot()", "outputs": [
-        {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]}]}}).encode()
+    notebook = json.dumps(
+        {
+            "content": {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "source": "plot()",
+                        "outputs": [
+                            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}
+                        ],
+                    }
+                ]
+            }
+        }
+    ).encode()
     assert sent(StreamMeasure(), memory, notebook) < 400
 
 
@@ -84,7 +110,7 @@ def test_random_bytes_as_base64_count_at_least_the_bytes_they_encode():
     payload = os.urandom(256 * 1024)
     measure, memory = StreamMeasure(), ReceivedToday()
     text = base64.b64encode(payload)
-    counted = sum(sent(measure, memory, text[i:i + 4096]) for i in range(0, len(text), 4096))
+    counted = sum(sent(measure, memory, text[i : i + 4096]) for i in range(0, len(text), 4096))
     assert counted >= len(payload)
 
 
@@ -138,16 +164,34 @@ def chunked(data: bytes, sizes) -> list[bytes]:
     pieces, at, turn = [], 0, 0
     while at < len(data):
         size = sizes[turn % len(sizes)]
-        pieces.append(data[at:at + size])
+        pieces.append(data[at : at + size])
         at, turn = at + size, turn + 1
     return pieces
 
 
 def notebook_body(png: bytes, text: str) -> bytes:
-    return json.dumps({"name": "analysis.ipynb", "last_modified": "2026-12-05T17:00:00Z", "content": {"cells": [
-        {"cell_type": "code", "source": "df.describe()", "outputs": [{"output_type": "stream", "text": text}]},
-        {"cell_type": "code", "source": "plot()", "outputs": [
-            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]}]}}).encode()
+    return json.dumps(
+        {
+            "name": "analysis.ipynb",
+            "last_modified": "2026-12-05T17:00:00Z",
+            "content": {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "source": "df.describe()",
+                        "outputs": [{"output_type": "stream", "text": text}],
+                    },
+                    {
+                        "cell_type": "code",
+                        "source": "plot()",
+                        "outputs": [
+                            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}
+                        ],
+                    },
+                ]
+            },
+        }
+    ).encode()
 
 
 def test_a_notebook_reread_in_other_chunks_costs_little_the_second_time():
@@ -183,14 +227,21 @@ def test_random_bytes_in_many_chunks_count_at_least_their_length():
 
 
 def kernel_stream(text: str) -> bytes:
-    return json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": "stream"}, "parent_header": {},
-                       "metadata": {}, "channel": "iopub", "content": {"name": "stdout", "text": text}}).encode()
+    return json.dumps(
+        {
+            "header": {"msg_id": uuid.uuid4().hex, "msg_type": "stream"},
+            "parent_header": {},
+            "metadata": {},
+            "channel": "iopub",
+            "content": {"name": "stdout", "text": text},
+        }
+    ).encode()
 
 
 def test_printed_base64_counts_what_it_encodes_lines_and_padding_included():
     measure, memory, payload = StreamMeasure(), ReceivedToday(), os.urandom(300_000)
-    lines = [base64.b64encode(payload[i:i + 1000]).decode() for i in range(0, len(payload), 1000)]
-    messages = [kernel_stream("\n".join(lines[i:i + 30]) + "\n") for i in range(0, len(lines), 30)]
+    lines = [base64.b64encode(payload[i : i + 1000]).decode() for i in range(0, len(payload), 1000)]
+    messages = [kernel_stream("\n".join(lines[i : i + 30]) + "\n") for i in range(0, len(lines), 30)]
     counted = sum(sent(measure, memory, message) for message in messages)
     assert len(payload) <= counted < 1.1 * len(payload)
     assert base64_cost(base64.b64encode(os.urandom(300))) == 300 + BASE64_OVERHEAD
@@ -210,9 +261,11 @@ def test_a_stream_starts_from_what_the_person_received_lately_so_heads_cost_litt
     memory = ReceivedToday()
 
     def head(n: int) -> bytes:
-        return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {1000 + n}\r\n"
-                f"Content-Security-Policy: frame-ancestors 'self'; report-uri /user/alice/alpha/api/security/csp\r\n"
-                f"Date: Sat, 05 Dec 2026 18:{n % 60:02d}:00 GMT\r\nEtag: \"{uuid.uuid4().hex}\"\r\n\r\n").encode()
+        return (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {1000 + n}\r\n"
+            f"Content-Security-Policy: frame-ancestors 'self'; report-uri /user/alice/alpha/api/security/csp\r\n"
+            f'Date: Sat, 05 Dec 2026 18:{n % 60:02d}:00 GMT\r\nEtag: "{uuid.uuid4().hex}"\r\n\r\n'
+        ).encode()
 
     heads = []
 
@@ -233,6 +286,7 @@ def test_a_stream_starts_from_what_the_person_received_lately_so_heads_cost_litt
 
 def test_bytes_like_sends_are_measured_alike():
     body = b'{"a": "' + base64.b64encode(os.urandom(3000)) + b'"}'
-    counts = {kind: StreamMeasure().measure(kind(body), ReceivedToday()).counted
-              for kind in (bytes, bytearray, memoryview)}
+    counts = {
+        kind: StreamMeasure().measure(kind(body), ReceivedToday()).counted for kind in (bytes, bytearray, memoryview)
+    }
     assert len(set(counts.values())) == 1

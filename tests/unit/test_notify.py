@@ -27,8 +27,12 @@ TITLE, CONTEXT, CONTROLS, COMMENT = "Title-7f3a", "Context-91bd", "Controls-c4e2
 CONTENT = "participant_id,n\nP0004711,12\n"
 PEOPLE = People(
     roles={"reviewer": ["rita", "ravi", "alice"], "operator": ["olive"]},
-    emails={"alice": "alice@example.org", "rita": "rita@example.org", "ravi": "ravi@example.org",
-            "olive": "olive@example.org"},
+    emails={
+        "alice": "alice@example.org",
+        "rita": "rita@example.org",
+        "ravi": "ravi@example.org",
+        "olive": "olive@example.org",
+    },
 )
 LINK = "https://enclave.example.org/services/egress-review/requests/"
 
@@ -38,8 +42,6 @@ def env(tmp_path):
     e = make_env(tmp_path)
     yield e
     e.db.dispose()
-
-
 
 
 def dispatcher(env, senders, people=PEOPLE, retry=None):
@@ -119,12 +121,24 @@ def test_nothing_an_analyst_wrote_and_nothing_of_the_file_leaves_in_a_notice(env
     sent = mails + [json.dumps(b) for b in webhook.wait_for(3)]
     assert len(sent) == 6  # submitted, block overridden, changes requested; by mail and by webhook
     for text in sent:
-        for secret in (TITLE, CONTEXT, CONTROLS, COMMENT, "P0004711", "counts.csv", "Reviewer-remark",
-                       "Override-reason", "Vote-reason"):
+        for secret in (
+            TITLE,
+            CONTEXT,
+            CONTROLS,
+            COMMENT,
+            "P0004711",
+            "counts.csv",
+            "Reviewer-remark",
+            "Override-reason",
+            "Vote-reason",
+        ):
             assert secret not in text
         assert rid in text and LINK + rid in text and "proj-a" in text
-    assert [b["event"] for b in webhook.bodies] == ["request.submitted", "block.overridden",
-                                                     "request.changes_requested"]
+    assert [b["event"] for b in webhook.bodies] == [
+        "request.submitted",
+        "block.overridden",
+        "request.changes_requested",
+    ]
 
 
 # --- who receives it -------------------------------------------------------------------------------
@@ -212,18 +226,28 @@ def test_a_decision_stands_when_the_mail_server_is_down_and_the_failure_is_audit
     d.drain_once()
     assert request_detail(env.ctx, analyst(), rid)["state"] == "rejected"
     failed = [(d["notice"], d["attempt"], d.get("gave_up", False)) for e, _, d in audit_events(env)]
-    assert failed == [("request.submitted", 1, False), ("request.rejected", 1, False),
-                      ("request.submitted", 2, True), ("request.rejected", 2, True)]
+    assert failed == [
+        ("request.submitted", 1, False),
+        ("request.rejected", 1, False),
+        ("request.submitted", 2, True),
+        ("request.rejected", 2, True),
+    ]
     assert {status for _, _, status, _ in queued(env)} == {"failed", "off"}
     assert d.drain_once() == 0  # given up: not tried again
 
 
 def test_settings_come_from_the_environment_the_hub_gives(monkeypatch, tmp_path):
     (tmp_path / "smtp-password").write_text("s3cret\n")
-    for name, value in {"PUBLIC_URL": "https://enclave.example.org:8443", "SMTP_HOST": "mail.example.org",
-                        "SMTP_PORT": "465", "SMTP_TLS": "tls", "SMTP_SENDER": "airlock@example.org",
-                        "SMTP_USER": "airlock", "SMTP_PASSWORD_FILE": str(tmp_path / "smtp-password"),
-                        "WEBHOOK_URL": "https://chat.example.org/hooks/x"}.items():
+    for name, value in {
+        "PUBLIC_URL": "https://enclave.example.org:8443",
+        "SMTP_HOST": "mail.example.org",
+        "SMTP_PORT": "465",
+        "SMTP_TLS": "tls",
+        "SMTP_SENDER": "airlock@example.org",
+        "SMTP_USER": "airlock",
+        "SMTP_PASSWORD_FILE": str(tmp_path / "smtp-password"),
+        "WEBHOOK_URL": "https://chat.example.org/hooks/x",
+    }.items():
         monkeypatch.setenv(f"EGRESS_REVIEW_NOTIFY_{name}", value)
     settings = AirlockNotifications()
     senders = settings.senders()

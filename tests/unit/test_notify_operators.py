@@ -22,7 +22,6 @@ from enclave.state.models import AuditEvent
 from tests.support.notify import WebhookReceiver
 
 
-
 @pytest.fixture
 def operators(ctx, mail):
     """Two operators (one without an email), mail to the test's SMTP server, a 1000-byte budget per person."""
@@ -55,8 +54,10 @@ def wait_until(done, timeout=30):
 def test_an_operator_notice_is_fixed_wording_project_time_and_a_link_with_the_airlocks_keys():
     at = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.UTC)
     notice = OperatorNotice("metering.exceeded", "alpha", at, "https://enclave.example.org/hub/home")
-    assert notice.subject == ("[enclave] Someone in the project used all of their egress budget: they are "
-                              "suspended and their workspace stopped (alpha)")
+    assert notice.subject == (
+        "[enclave] Someone in the project used all of their egress budget: they are "
+        "suspended and their workspace stopped (alpha)"
+    )
     assert "Project: alpha\nTime: 2026-12-05T21:00:00+00:00" in notice.text
     airlock = Notice("request.submitted", "ab" * 16, "alpha", at, "https://x/requests/ab").payload()
     assert set(notice.payload()) == set(airlock)  # one wire format for chat tools
@@ -85,7 +86,9 @@ def test_metering_alert_and_suspension_reach_the_operators_by_mail(operators, ma
     wait_until(lambda: len(audited(operators, "notification.sent")) == 2)
     sent = audited(operators, "notification.sent")
     assert [(t, o, d["notice"], d["recipients"]) for t, o, d in sent] == [
-        ("alpha", "ok", "metering.alert", ["olive"]), ("alpha", "ok", "metering.exceeded", ["olive"])]
+        ("alpha", "ok", "metering.alert", ["olive"]),
+        ("alpha", "ok", "metering.exceeded", ["olive"]),
+    ]
 
 
 def test_a_failing_webhook_is_retried_and_every_attempt_audited(operators):

@@ -139,8 +139,9 @@ def test_register_against_providers_checksums(ctx, small_dataset, tmp_path):
     import hashlib
 
     good = tmp_path / "SHA256SUMS"
-    good.write_text("".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
-                            for p in sorted(small_dataset.iterdir())))
+    good.write_text(
+        "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(small_dataset.iterdir()))
+    )
     datasets.register_dataset(ctx, "cohort", "v1", small_dataset, checksums_file=good)
     binary_mode = tmp_path / "SHA256SUMS.binary"
     binary_mode.write_text(good.read_text().replace("  ", " *"))

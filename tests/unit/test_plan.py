@@ -3,7 +3,6 @@
 import pytest
 
 from enclave.cohort import generate_cohort
-
 from enclave.errors import DatasetIntegrityError, SpawnRefused
 from enclave.operations import datasets, people, projects
 from enclave.spawner import hardening
@@ -39,18 +38,22 @@ def _plan(ctx, user, project):
 def test_member_of_active_project_gets_a_plan_with_only_the_projects_extract(world, cohort):
     plan = _plan(world, "alice", "alpha")
     assert [(m.label, m.source, m.target) for m in plan.datasets] == [
-        ("cohort@v1", _extract_folder(world, "alpha"), "/data/cohort/v1")]
+        ("cohort@v1", _extract_folder(world, "alpha"), "/data/cohort/v1")
+    ]
     assert all(m.source != cohort for m in plan.datasets)
     assert plan.home == world.settings.projects_dir / "alpha" / "homes" / "alice"
     assert plan.mem_limit == world.settings.workspace_mem_limit
 
 
-@pytest.mark.parametrize("user,project,reason", [
-    ("alice", "beta", "not a member"),
-    ("alice", "", "per project"),
-    ("alice", "ghost", "not a member"),
-    ("nobody", "alpha", "not a member"),
-])
+@pytest.mark.parametrize(
+    "user,project,reason",
+    [
+        ("alice", "beta", "not a member"),
+        ("alice", "", "per project"),
+        ("alice", "ghost", "not a member"),
+        ("nobody", "alpha", "not a member"),
+    ],
+)
 def test_refusals(world, user, project, reason):
     with pytest.raises(SpawnRefused, match=reason):
         _plan(world, user, project)
@@ -91,7 +94,11 @@ def test_hardening_mounts_data_read_only_and_nothing_else_from_the_host(world):
     plan = _plan(world, "alice", "alpha")
     mounts = hardening.mounts(plan)
     assert [m["target"] for m in mounts] == [
-        "/home/analyst", "/home/analyst/shared", "/home/analyst/outbox", "/data/cohort/v1"]
+        "/home/analyst",
+        "/home/analyst/shared",
+        "/home/analyst/outbox",
+        "/data/cohort/v1",
+    ]
     assert [m["read_only"] for m in mounts] == [False, False, False, True]
     config = hardening.host_config(plan, "1g")
     assert config["cap_drop"] == ["ALL"] and config["read_only"] is True and config["privileged"] is False

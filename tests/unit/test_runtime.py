@@ -33,8 +33,10 @@ def test_a_launched_process_runs_in_a_session_of_its_own_with_its_pid_on_file(tm
 
 
 def test_a_process_that_ignores_term_is_killed_after_the_timeout(tmp_path):
-    ignores = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); " \
-              "time.sleep(600)"
+    ignores = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
+        "time.sleep(600)"
+    )
     pid, pid_path = sleeper(tmp_path, ignores)
     deadline = time.monotonic() + 30
     while "ready" not in (tmp_path / "sleeper.log").read_text() and time.monotonic() < deadline:
@@ -93,6 +95,8 @@ def test_logs_and_pid_files_live_in_the_state_folder(tmp_path):
 
 
 def test_the_login_page_is_probed_on_this_machine(tmp_path):
-    assert runtime.login_url(settings_in(tmp_path, public_ip="0.0.0.0", public_port=8443)) == \
-        "https://127.0.0.1:8443/hub/login"
+    assert (
+        runtime.login_url(settings_in(tmp_path, public_ip="0.0.0.0", public_port=8443))
+        == "https://127.0.0.1:8443/hub/login"
+    )
     assert runtime.login_url(settings_in(tmp_path, public_ip="10.1.2.3")).startswith("https://10.1.2.3:")

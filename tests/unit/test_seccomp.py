@@ -11,8 +11,19 @@ from dockerspawner import DockerSpawner
 from enclave.confinement import seccomp
 
 # The calls that reach into another process of the same uid, and io_uring (see the module's reasons).
-MUST_BE_ABSENT = {"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp", "process_madvise",
-                  "perf_event_open", "bpf", "io_uring_setup", "io_uring_enter", "io_uring_register"}
+MUST_BE_ABSENT = {
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "kcmp",
+    "process_madvise",
+    "perf_event_open",
+    "bpf",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+}
 
 
 def _load(path) -> dict:
@@ -21,8 +32,11 @@ def _load(path) -> dict:
 
 def _pairs(profile: dict) -> list[tuple[str, str]]:
     """(syscall, the rest of its rule) for every name of every rule, in order."""
-    return [(name, json.dumps({k: v for k, v in rule.items() if k != "names"}, sort_keys=True))
-            for rule in profile["syscalls"] for name in rule["names"]]
+    return [
+        (name, json.dumps({k: v for k, v in rule.items() if k != "names"}, sort_keys=True))
+        for rule in profile["syscalls"]
+        for name in rule["names"]
+    ]
 
 
 def test_the_shipped_default_is_dockers_own_for_engine_20_10():
@@ -34,8 +48,9 @@ def test_the_shipped_default_is_dockers_own_for_engine_20_10():
 
 def test_the_shipped_profile_is_exactly_what_the_module_derives():
     shipped = seccomp.WORKSPACE_PROFILE.read_text()
-    assert shipped == seccomp.render(seccomp.derive(_load(seccomp.DEFAULT_PROFILE))), \
+    assert shipped == seccomp.render(seccomp.derive(_load(seccomp.DEFAULT_PROFILE))), (
         "regenerate it: .venv/bin/python -m enclave.confinement.seccomp"
+    )
 
 
 def test_the_removed_calls_are_admitted_by_no_rule():
@@ -48,8 +63,9 @@ def test_the_removed_calls_are_admitted_by_no_rule():
 
 def test_everything_else_is_the_default_unchanged():
     default, profile = _load(seccomp.DEFAULT_PROFILE), _load(seccomp.WORKSPACE_PROFILE)
-    assert {k: v for k, v in profile.items() if k != "syscalls"} == {k: v for k, v in default.items()
-                                                                        if k != "syscalls"}
+    assert {k: v for k, v in profile.items() if k != "syscalls"} == {
+        k: v for k, v in default.items() if k != "syscalls"
+    }
     assert _pairs(profile) == [pair for pair in _pairs(default) if pair[0] not in MUST_BE_ABSENT]
     # Normal work: process, file, socket and signal calls stay.
     allowed = {name for name, _ in _pairs(profile)}

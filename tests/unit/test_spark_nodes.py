@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from enclave.confinement.mounts import DatasetMount
 from enclave.errors import InvalidInput
 from enclave.settings import EnclaveSettings
 from enclave.spark import ClusterSize
 from enclave.spark.nodes import MASTER_URL, container_memory, master_spec, worker_spec
 from enclave.spawner import hardening
-from enclave.confinement.mounts import DatasetMount
 
 DATA = [DatasetMount("cohort@v1", Path("/srv/extracts/alpha/cohort/v1"), "/data/cohort/v1")]
 
@@ -32,16 +32,20 @@ def test_malformed_or_tiny_memory_is_refused_with_the_expected_form(bad):
         container_memory(bad)
 
 
-@pytest.mark.parametrize("size", [ClusterSize(workers=0), ClusterSize(workers=17), ClusterSize(worker_cores=0),
-                                  ClusterSize(worker_memory="huge")])
+@pytest.mark.parametrize(
+    "size",
+    [ClusterSize(workers=0), ClusterSize(workers=17), ClusterSize(worker_cores=0), ClusterSize(worker_memory="huge")],
+)
 def test_cluster_sizes_out_of_range_are_refused(size):
     with pytest.raises(InvalidInput):
         size.check()
 
 
 def test_nodes_are_confined_like_workspaces(settings):
-    for spec in (master_spec(settings, "alpha", "net", DATA),
-                 worker_spec(settings, "alpha", "net", DATA, 1, ClusterSize())):
+    for spec in (
+        master_spec(settings, "alpha", "net", DATA),
+        worker_spec(settings, "alpha", "net", DATA, 1, ClusterSize()),
+    ):
         assert spec["user"] == "1000:1000"
         assert spec["read_only"] and spec["cap_drop"] == ["ALL"] and not spec["privileged"]
         assert spec["security_opt"] == hardening.security_opt()  # no new privileges, the workspaces' seccomp

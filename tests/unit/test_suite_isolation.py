@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # What the suite's tests do in effect when they take the installation from the environment: make the
 # default settings, open their database, write to the audit log (whose anchor follows the state folder).
-PROBE = '''
+PROBE = """
 from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.db import StateDB
@@ -28,12 +28,15 @@ def test_writes_through_the_default_installation():
     settings.prepare_state_dir()
     with StateDB(settings.database_url).transaction() as session:
         audit.record(session, actor="test-run", action="probe.write", target="whatever")
-'''
+"""
 
 
 def _fingerprint(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_test_run_never_writes_into_the_installation_make_exports(tmp_path, monkeypatch):
@@ -49,9 +52,25 @@ def test_a_test_run_never_writes_into_the_installation_make_exports(tmp_path, mo
     probe.write_text(PROBE)
     # As `make test` runs beside a live installation: its folder and an anchor copy in the environment.
     env = {**os.environ, "ENCLAVE_STATE_DIR": live.state_dir, "ENCLAVE_AUDIT_ANCHOR_COPY": str(copy)}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-                          "--rootdir", str(probe.parent), str(probe)], cwd=REPO, env=env, capture_output=True,
-                         text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(probe.parent),
+            str(probe),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
     assert _fingerprint(tmp_path) == {**before, **_probe_files(tmp_path)}

@@ -70,5 +70,8 @@ def test_no_unit_test_needs_docker_or_chromium():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     items = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("ITEM ")]
     assert len(items) > 1000
-    assert {nodeid: sorted(COMPONENT_FIXTURES & set(fixtures)) for nodeid, *fixtures in items
-            if COMPONENT_FIXTURES & set(fixtures)} == {}
+    assert {
+        nodeid: sorted(COMPONENT_FIXTURES & set(fixtures))
+        for nodeid, *fixtures in items
+        if COMPONENT_FIXTURES & set(fixtures)
+    } == {}

@@ -19,16 +19,31 @@ from enclave.swarm.settings import DEFAULT_PLACEMENT, SwarmSettings
 
 
 def _plan() -> WorkspacePlan:
-    return WorkspacePlan(user="alice", project="alpha", image_kind="workspace", mem_limit="1G", cpu_limit=0.5,
-                         pids_limit=256, datasets=(DatasetMount("cohort@v1", Path("/x/alpha/cohort/v1"),
-                                                                "/data/cohort/v1"),),
-                         home=Path("/h"), shared=Path("/s"), outbox=Path("/o"))
+    return WorkspacePlan(
+        user="alice",
+        project="alpha",
+        image_kind="workspace",
+        mem_limit="1G",
+        cpu_limit=0.5,
+        pids_limit=256,
+        datasets=(DatasetMount("cohort@v1", Path("/x/alpha/cohort/v1"), "/data/cohort/v1"),),
+        home=Path("/h"),
+        shared=Path("/s"),
+        outbox=Path("/o"),
+    )
 
 
 def _create_kwargs(**overrides) -> dict:
-    arguments = dict(name="inst-ws-alpha-alice", instance="inst", image="enclave-workspace:abc",
-                     env={"JUPYTERHUB_API_TOKEN": "t"}, command=["jupyterhub-singleuser"], scratch_size="256m",
-                     network="inst-ov-alpha-alice", placement=["node.labels.enclave.workspaces==true"])
+    arguments = dict(
+        name="inst-ws-alpha-alice",
+        instance="inst",
+        image="enclave-workspace:abc",
+        env={"JUPYTERHUB_API_TOKEN": "t"},
+        command=["jupyterhub-singleuser"],
+        scratch_size="256m",
+        network="inst-ov-alpha-alice",
+        placement=["node.labels.enclave.workspaces==true"],
+    )
     return service.create_kwargs(_plan(), **{**arguments, **overrides})
 
 
@@ -63,7 +78,7 @@ def test_the_service_mounts_exactly_the_plans_folders_and_the_data_read_only():
 def test_the_service_has_limits_no_restart_one_network_no_published_port_and_its_placement():
     kwargs = _create_kwargs()
     task = kwargs["task_template"]
-    assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 1024 ** 3, "Pids": 256}
+    assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 1024**3, "Pids": 256}
     assert task["RestartPolicy"]["Condition"] == "none"
     assert [n["Target"] for n in task["Networks"]] == ["inst-ov-alpha-alice"]
     assert task["Placement"]["Constraints"] == ["node.labels.enclave.workspaces==true"]
@@ -72,8 +87,13 @@ def test_the_service_has_limits_no_restart_one_network_no_published_port_and_its
 
 
 def _overlay(**changes) -> dict:
-    attrs = {"Driver": "overlay", "Internal": True, "Attachable": True, "Options": {"encrypted": ""},
-             "Labels": networks.labels("inst", "alpha", "alice")}
+    attrs = {
+        "Driver": "overlay",
+        "Internal": True,
+        "Attachable": True,
+        "Options": {"encrypted": ""},
+        "Labels": networks.labels("inst", "alpha", "alice"),
+    }
     return {**attrs, **changes}
 
 
@@ -82,20 +102,24 @@ def test_an_isolated_workspace_overlay_passes_the_check():
     assert networks.isolation_problems(_overlay(Options={}), encrypted=False) == []
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"Internal": False}, "not internal"),
-    ({"Driver": "bridge"}, "not overlay"),
-    ({"Attachable": False}, "hub cannot attach"),
-    ({"Labels": {}}, "did not create it"),
-    ({"Options": {}}, "not encrypted"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"Internal": False}, "not internal"),
+        ({"Driver": "bridge"}, "not overlay"),
+        ({"Attachable": False}, "hub cannot attach"),
+        ({"Labels": {}}, "did not create it"),
+        ({"Options": {}}, "not encrypted"),
+    ],
+)
 def test_a_network_that_is_not_a_workspace_overlay_is_refused(changes, problem):
     assert any(problem in p for p in networks.isolation_problems(_overlay(**changes), encrypted=True))
 
 
 def test_each_workspace_has_its_own_overlay():
-    names = {networks.overlay_name("inst", p, u) for p, u in [("alpha", "alice"), ("alpha", "carol"),
-                                                              ("beta", "alice")]}
+    names = {
+        networks.overlay_name("inst", p, u) for p, u in [("alpha", "alice"), ("alpha", "carol"), ("beta", "alice")]
+    }
     assert len(names) == 3
 
 
@@ -109,9 +133,9 @@ def test_the_hub_firewall_admits_only_the_hub_port_from_anything_but_loopback_an
 
 def test_the_uplink_is_the_default_routes_interface(tmp_path):
     table = tmp_path / "route"
-    table.write_text("Iface\tDestination\tGateway\tFlags\n"
-                     "eth1\t0001000A\t00000000\t0001\n"
-                     "eth0\t00000000\t010012AC\t0003\n")
+    table.write_text(
+        "Iface\tDestination\tGateway\tFlags\neth1\t0001000A\t00000000\t0001\neth0\t00000000\t010012AC\t0003\n"
+    )
     assert hub_firewall.uplink_interface(str(table)) == "eth0"
 
 
@@ -123,8 +147,9 @@ def test_without_a_default_route_the_hub_refuses_to_guess_its_uplink(tmp_path):
 
 
 def test_the_hub_container_runs_the_swarm_spawner_on_all_its_addresses(tmp_path):
-    settings = EnclaveSettings(state_dir=str(tmp_path), instance="inst", public_ip="127.0.0.1",
-                               workspace_mem_limit="2G")
+    settings = EnclaveSettings(
+        state_dir=str(tmp_path), instance="inst", public_ip="127.0.0.1", workspace_mem_limit="2G"
+    )
     env = deploy.hub_environment(settings, SwarmSettings(placement=["node.role==worker"]), "inst-hub")
     assert env["ENCLAVE_SPAWNER"] == "enclave-swarm" and env["ENCLAVE_PUBLIC_IP"] == "0.0.0.0"
     assert env["ENCLAVE_STATE_DIR"] == settings.state_dir  # the same path on the node and in the hub

@@ -40,8 +40,11 @@ def _canaries(ctx, project):
     from enclave.state.models import DatasetExtract
 
     with ctx.db.reading() as session:
-        return list(session.execute(select(DatasetExtract).where(DatasetExtract.project.has(name=project)))
-                    .scalar_one().canaries)
+        return list(
+            session.execute(select(DatasetExtract).where(DatasetExtract.project.has(name=project)))
+            .scalar_one()
+            .canaries
+        )
 
 
 @pytest.mark.parametrize("project", ["alpha", "beta"])
@@ -65,9 +68,17 @@ def test_a_tsv_gzip_vcf_like_and_text_file_are_traced(world, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("We looked at " + ", ".join(ids[:3]) + " and others.\n" + "\t".join(ids[3:]) + "\n")
     vcf = tmp_path / "calls.vcf.gz"
-    vcf.write_bytes(gzip.compress(("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
-                                   + "\t".join(ids) + "\n1\t12345\trs1\tA\tG\t.\tPASS\t.\tGT\t"
-                                   + "\t".join(["0/1"] * len(ids)) + "\n").encode()))
+    vcf.write_bytes(
+        gzip.compress(
+            (
+                "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+                + "\t".join(ids)
+                + "\n1\t12345\trs1\tA\tG\t.\tPASS\t.\tGT\t"
+                + "\t".join(["0/1"] * len(ids))
+                + "\n"
+            ).encode()
+        )
+    )
     for leak in (text, vcf):
         report = trace_file(world.db, leak)
         assert [(m.project, m.pseudonyms) for m in report.projects] == [("alpha", 12)], leak

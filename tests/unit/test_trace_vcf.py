@@ -20,8 +20,15 @@ from enclave.operations import datasets, projects
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     generate_cohort(root / "cohort" / "v1", participants=400, seed=31)
-    geno.generate_genotypes(root / "genotypes" / "v1", root / "cohort" / "v1", samples=60, variants=200, seed=32,
-                            causal=1, with_matrix_table=False)
+    geno.generate_genotypes(
+        root / "genotypes" / "v1",
+        root / "cohort" / "v1",
+        samples=60,
+        variants=200,
+        seed=32,
+        causal=1,
+        with_matrix_table=False,
+    )
     return root / "genotypes" / "v1"
 
 
@@ -79,8 +86,11 @@ def test_a_single_canary_column_is_enough_for_high_confidence(world, tmp_path):
     from enclave.state.models import DatasetExtract
 
     with world.db.reading() as session:
-        canary = session.execute(select(DatasetExtract).where(DatasetExtract.project.has(name="beta"))
-                                 ).scalar_one().canaries[0]
+        canary = (
+            session.execute(select(DatasetExtract).where(DatasetExtract.project.has(name="beta")))
+            .scalar_one()
+            .canaries[0]
+        )
     _, header = vcf.read_header(_extract_vcf(world, "beta"))
     leak = tmp_path / "one.vcf"
     _cut(_extract_vcf(world, "beta"), leak, [header.index(canary)])
@@ -104,8 +114,8 @@ def test_a_vcf_with_random_sample_ids_matches_nothing(world, sources, tmp_path):
     leak = tmp_path / "random.vcf"
     rng = random.Random(7)
     # Random IDs shaped like pseudonyms (alpha's and beta's prefixes) and like source ids.
-    rename = [str(rng.randrange(11 * 10 ** 14, 13 * 10 ** 14)) for _ in range(20)]
-    rename += [str(rng.randrange(10 ** 6, 10 ** 7)) for _ in range(5)]
+    rename = [str(rng.randrange(11 * 10**14, 13 * 10**14)) for _ in range(20)]
+    rename += [str(rng.randrange(10**6, 10**7)) for _ in range(5)]
     _cut(sources / geno.VCF_FILE, leak, list(range(25)), rename=rename)
     report = trace_file(world.db, leak)
     assert report.projects == [] and [s for s in report.sources if s.confidence != "low"] == []

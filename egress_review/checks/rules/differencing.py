@@ -147,9 +147,7 @@ def _unique(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 def _summed(frame: pl.DataFrame, keys: list[str], shared: list[str]) -> pl.DataFrame:
     """Counts summed over the columns not in `keys`; a sum with a missing (suppressed) part is null."""
     if not keys:
-        grouped = frame.select(
-            [pl.when(pl.col(c).null_count() == 0).then(pl.col(c).sum()).alias(c) for c in shared]
-        )
+        grouped = frame.select([pl.when(pl.col(c).null_count() == 0).then(pl.col(c).sum()).alias(c) for c in shared])
     else:
         grouped = frame.group_by(keys, maintain_order=True).agg(
             [pl.when(pl.col(c).null_count() == 0).then(pl.col(c).sum()).alias(c) for c in shared]

@@ -69,8 +69,11 @@ def _places(file: CheckedFile, problems: list[Finding]) -> pl.DataFrame:
         parts = [
             pl.DataFrame({"text": table.get_column(name)})
             .with_row_index("row", offset=1)
-            .select(pl.format("row {}, column {}", "row", pl.lit(position + 1)).alias("place"), "text",
-                    pl.lit(position).alias("group"))
+            .select(
+                pl.format("row {}, column {}", "row", pl.lit(position + 1)).alias("place"),
+                "text",
+                pl.lit(position).alias("group"),
+            )
             for position, name in enumerate(table.columns)
         ]
         return _frame(pl.concat(parts) if parts else None)
@@ -85,8 +88,10 @@ def _places(file: CheckedFile, problems: list[Finding]) -> pl.DataFrame:
         return _frame(pl.DataFrame(_jpeg_segments(file.data), schema=["place", "text"], orient="row"))
     if file.kind is FileKind.PDF:
         texts = [("PDF bytes", file.data.decode("latin-1"))]
-        texts += [(f"PDF stream {n + 1} (inflated)", chunk.decode("latin-1"))
-                  for n, chunk in enumerate(_pdf_inflated_streams(file.data))]
+        texts += [
+            (f"PDF stream {n + 1} (inflated)", chunk.decode("latin-1"))
+            for n, chunk in enumerate(_pdf_inflated_streams(file.data))
+        ]
         return _frame(pl.DataFrame(texts, schema=["place", "text"], orient="row"))
     return _frame(None)
 
@@ -95,8 +100,9 @@ def _lines(text: str) -> pl.DataFrame:
     return (
         pl.DataFrame({"text": text.split("\n")}, schema={"text": pl.String})
         .with_row_index("n", offset=1)
-        .select(pl.format("line {}", "n").alias("place"), pl.col("text").str.strip_chars_end("\r"),
-                pl.lit(0).alias("group"))
+        .select(
+            pl.format("line {}", "n").alias("place"), pl.col("text").str.strip_chars_end("\r"), pl.lit(0).alias("group")
+        )
     )
 
 
@@ -106,8 +112,7 @@ def _frame(frame: pl.DataFrame | None) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     if "group" not in frame.columns:
         frame = frame.with_row_index("group")
-    return frame.select(pl.col("place").cast(pl.String), pl.col("text").cast(pl.String),
-                        pl.col("group").cast(pl.Int64))
+    return frame.select(pl.col("place").cast(pl.String), pl.col("text").cast(pl.String), pl.col("group").cast(pl.Int64))
 
 
 def _embedded_image(match: re.Match, problems: list[Finding]) -> str:

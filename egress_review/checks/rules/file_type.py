@@ -45,8 +45,7 @@ class FileTypeRule(Rule):
         expected = EXTENSION_KINDS.get(ext)
         if expected is None:
             problems.append(
-                f"extension '{ext or '(none)'}' is not allowed; use one of "
-                + ", ".join(sorted(EXTENSION_KINDS))
+                f"extension '{ext or '(none)'}' is not allowed; use one of " + ", ".join(sorted(EXTENSION_KINDS))
             )
         elif kind not in expected:
             problems.append(f"extension '{ext}' does not match the content ({what})")

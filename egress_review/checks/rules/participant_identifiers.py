@@ -37,7 +37,8 @@ class ParticipantIdentifiersRule(Rule):
             "max_identifier_findings": context.config.max_identifier_findings,
             "identifier_transforms": context.config.identifier_transforms,
             "transforms": "hexadecimal, separators, reversed, leading zeros, column scale, column offset"
-            if context.config.identifier_transforms else "none",
+            if context.config.identifier_transforms
+            else "none",
         }
 
     def run(self, file: CheckedFile, context: CheckContext) -> CheckResult:
@@ -56,8 +57,9 @@ class ParticipantIdentifiersRule(Rule):
             return self.result(context, Verdict.PASS, "no participant identifiers found")
         findings = _findings(matches, columns, file.kind, context)
         limit = max(context.config.max_identifier_findings - len(findings), 0)
-        findings += [Finding(f"holds a participant identifier written as {form}", place)
-                     for place, form in transformed[:limit]]
+        findings += [
+            Finding(f"holds a participant identifier written as {form}", place) for place, form in transformed[:limit]
+        ]
         total = matches.total + len(transformed)
         plural = "s" if total != 1 else ""
         summary = (
@@ -83,7 +85,8 @@ def _transformed(file: CheckedFile, context: CheckContext) -> list[tuple[str, st
         numbers = (
             lines.with_row_index("n", offset=1)
             .with_columns(pl.col("line").str.extract_all(_LONG_NUMBER))
-            .explode("line").drop_nulls()
+            .explode("line")
+            .drop_nulls()
         )
         form, rows = column_forms(numbers.get_column("line").str.replace_all(",", ""), ids)
         for row in rows:
@@ -93,8 +96,9 @@ def _transformed(file: CheckedFile, context: CheckContext) -> list[tuple[str, st
             form, rows = column_forms(table.frame.get_column(name), ids)
             for row in rows:
                 place = table.place(row)
-                found.setdefault(place if table.unit not in ("row", "record") else
-                                 f"{place}, column {position + 1}", form)
+                found.setdefault(
+                    place if table.unit not in ("row", "record") else f"{place}, column {position + 1}", form
+                )
     return list(found.items())
 
 
@@ -105,8 +109,7 @@ def _findings(matches: Matches, columns: list[str], kind: FileKind, context: Che
     limit = max(context.config.max_identifier_findings, 0)
     unsafe = set(matches.header_columns)
     findings = [
-        Finding("column name holds a participant identifier", f"header, column {i + 1}")
-        for i in matches.header_columns
+        Finding("column name holds a participant identifier", f"header, column {i + 1}") for i in matches.header_columns
     ][:limit]
     for row, column, whole in matches.cells.head(max(limit - len(findings), 0)).iter_rows():
         what = "equals" if whole else "holds"

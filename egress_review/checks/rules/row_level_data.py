@@ -118,8 +118,9 @@ class HashedTable:
         return self._columns[name]
 
 
-def matching_rows(table: FoundTable, hashed: HashedTable, path: Path, sketch: TableSketch,
-                  config: ChecksConfig) -> dict[int, str]:
+def matching_rows(
+    table: FoundTable, hashed: HashedTable, path: Path, sketch: TableSketch, config: ChecksConfig
+) -> dict[int, str]:
     """0-based rows of `table` reproducing rows of one cohort table -> what they match on."""
     frame = table.frame
     pairs = _pairs(table, hashed, sketch, config)
@@ -127,12 +128,23 @@ def matching_rows(table: FoundTable, hashed: HashedTable, path: Path, sketch: Ta
     if len({p.output for p in pairs}) < 2:
         return {}
     keys = pl.DataFrame([_key(hashed.column(p.output), p).alias(f"p{i}") for i, p in enumerate(pairs)])
-    full = pl.DataFrame([row_hashes(path, c, config.row_match_float_decimals).alias(c)
-                         for c in dict.fromkeys(p.cohort.name for p in pairs)])
+    full = pl.DataFrame(
+        [
+            row_hashes(path, c, config.row_match_float_decimals).alias(c)
+            for c in dict.fromkeys(p.cohort.name for p in pairs)
+        ]
+    )
     # per pair, the cohort rows holding one of the output column's values (shifting the output's
     # columns does not change their values): a combination is joined on the rows holding all of its
-    masks = full.select([pl.col(p.cohort.name).is_in(keys.get_column(f"p{i}").drop_nulls().unique().implode())
-                         .fill_null(False).alias(f"m{i}") for i, p in enumerate(pairs)])
+    masks = full.select(
+        [
+            pl.col(p.cohort.name)
+            .is_in(keys.get_column(f"p{i}").drop_nulls().unique().implode())
+            .fill_null(False)
+            .alias(f"m{i}")
+            for i, p in enumerate(pairs)
+        ]
+    )
     cohort = _Cohort(path, pl.concat([full, masks], how="horizontal"), full)
     order = {name: i for i, name in enumerate(frame.columns)}
     shifts = _shifted(keys, pairs) if frame.height >= SMALL_TABLE else []
@@ -151,8 +163,9 @@ def matching_rows(table: FoundTable, hashed: HashedTable, path: Path, sketch: Ta
                 if len(combo) < need:
                     continue  # too few rows to tell a rare pair from chance
             else:
-                chance = sum(max(len(_matches(s, cohort, pairs, combo, config, order, memo)) - 1, 0)
-                             for s in shifts) / len(shifts)
+                chance = sum(
+                    max(len(_matches(s, cohort, pairs, combo, config, order, memo)) - 1, 0) for s in shifts
+                ) / len(shifts)
                 if len(observed) < config.row_match_chance_factor * chance + CHANCE_MARGIN:
                     continue
         for row in observed:
@@ -202,8 +215,15 @@ def _combinations(pairs: list[Pair], size: int) -> list[tuple[int, ...]]:
     return found
 
 
-def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combo: tuple[int, ...],
-             config: ChecksConfig, order: dict[str, int], memo: dict) -> dict:
+def _matches(
+    keys: pl.DataFrame,
+    cohort: pl.DataFrame,
+    pairs: list[Pair],
+    combo: tuple[int, ...],
+    config: ChecksConfig,
+    order: dict[str, int],
+    memo: dict,
+) -> dict:
     """Rows matching one combination of pairs: {row: True, ..., "what": (description, by name)}; {} if none."""
     need = max(config.row_match_min_columns, 2)
     chosen = [pairs[i] for i in combo]
@@ -219,8 +239,9 @@ def _matches(keys: pl.DataFrame, cohort: pl.DataFrame, pairs: list[Pair], combo:
         elif _pair_uniqueness(cohort, names, config.row_match_rare_pair_max) < config.row_match_pair_uniqueness:
             memo[tuple(names)] = None
         else:  # a pair's count among the possible rows is its count in the cohort (all its rows are there)
-            memo[tuple(names)] = (right.group_by(names).len()
-                                  .filter(pl.col("len") <= config.row_match_rare_pair_max).drop("len"))
+            memo[tuple(names)] = (
+                right.group_by(names).len().filter(pl.col("len") <= config.row_match_rare_pair_max).drop("len")
+            )
     right = memo[tuple(names)]
     if len(combo) >= need:
         what = "a row on "
@@ -277,8 +298,10 @@ def _shifted(keys: pl.DataFrame, pairs: list[Pair]) -> list[pl.DataFrame]:
         moves = [(outputs.index(p.output) + 1) * step % height for p in pairs]
         if len({m for m in moves}) < 2:
             continue  # every column moved alike: the rows would still be side by side
-        copies.append(pl.DataFrame([keys.get_column(f"p{i}").gather((index + by) % height)
-                                    for i, by in enumerate(moves)]))
+        copies.append(
+            pl.DataFrame([keys.get_column(f"p{i}").gather((index + by) % height) for i, by in enumerate(moves)])
+        )
     return copies
+
 
 RULE = RowLevelDataRule()

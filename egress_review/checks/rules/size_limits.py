@@ -30,16 +30,12 @@ class SizeLimitsRule(Rule):
         config = context.config
         findings = []
         if file.size > config.max_file_bytes:
-            findings.append(
-                Finding(f"{file.size:,} bytes is over the limit of {config.max_file_bytes:,} bytes")
-            )
+            findings.append(Finding(f"{file.size:,} bytes is over the limit of {config.max_file_bytes:,} bytes"))
         rows = None
         if file.kind.is_table:
             rows = data_rows(file.table)
             if rows > config.max_table_rows:
-                findings.append(
-                    Finding(f"{rows:,} data rows is over the limit of {config.max_table_rows:,} rows")
-                )
+                findings.append(Finding(f"{rows:,} data rows is over the limit of {config.max_table_rows:,} rows"))
         measured = f"{file.size:,} bytes" + ("" if rows is None else f", {rows:,} data rows")
         if findings:
             return self.result(context, Verdict.BLOCK, findings[0].message, findings)

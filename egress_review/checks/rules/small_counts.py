@@ -45,7 +45,9 @@ class SmallCountsRule(Rule):
         small = small_cells(table, columns, threshold, zeros)
         lowest = 0 if zeros else 1
         if not small:
-            return self.result(context, Verdict.PASS, f"no count between {lowest} and {threshold - 1} in {_names(columns)}")
+            return self.result(
+                context, Verdict.PASS, f"no count between {lowest} and {threshold - 1} in {_names(columns)}"
+            )
         findings = [
             Finding(
                 f"count {n} is below {threshold}" if n else "count 0 (a zero cell: nobody in this group)",

@@ -71,8 +71,9 @@ class AirlockSession:
         page.goto(f"{enclave.url}{AIRLOCK}/")  # the hub signs the person in to the airlock (OAuth)
         page.wait_for_url(re.compile(rf".*{AIRLOCK}/(requests|review).*"))
         assert page.locator("#signed-in-as").inner_text() == name
-        (self.xsrf,) = [c["value"] for c in self.context.cookies()
-                        if c["name"] == "_xsrf" and c["path"].rstrip("/") == AIRLOCK]
+        (self.xsrf,) = [
+            c["value"] for c in self.context.cookies() if c["name"] == "_xsrf" and c["path"].rstrip("/") == AIRLOCK
+        ]
 
     def call(self, method: str, path: str, body: dict | None = None) -> Reply:
         return self.fetch(method, f"/api{path}", body)
@@ -121,8 +122,11 @@ _DRAFTS: list[str] = []
 def draft(alice: AirlockSession, title: str) -> str:
     request = alice.ok("POST", "/requests", {"project": PROJECT, "title": title})
     _DRAFTS.append(request["id"])
-    alice.ok("POST", f"/requests/{request['id']}/groups", {"name": "tables", "context": "results",
-                                                           "controls": "all cells >= 10"})
+    alice.ok(
+        "POST",
+        f"/requests/{request['id']}/groups",
+        {"name": "tables", "context": "results", "controls": "all cells >= 10"},
+    )
     return request["id"]
 
 
@@ -138,9 +142,12 @@ def assert_blocked_by(enclave, alice, rid: str, staged: dict, rule: str) -> None
     """The file is staged but blocked by `rule`, the submission's audit entry says so, and it cannot leave."""
     verdicts = {c["rule"]: c["verdict"] for c in staged["checks"]}
     assert staged["blocked"] and verdicts[rule] == "block", verdicts
-    assert_audited(enclave, "request.submitted", request_id=rid,
-                   files=lambda files: any(f["path"] == staged["path"] and f["verdicts"].get(rule) == "block"
-                                           for f in files))
+    assert_audited(
+        enclave,
+        "request.submitted",
+        request_id=rid,
+        files=lambda files: any(f["path"] == staged["path"] and f["verdicts"].get(rule) == "block" for f in files),
+    )
     download = alice.call("GET", f"/requests/{rid}/files/{staged['id']}/download")
     assert download.status == 409 and download.error == "not_released"
 
@@ -148,8 +155,10 @@ def assert_blocked_by(enclave, alice, rid: str, staged: dict, rule: str) -> None
 @pytest.fixture
 def outbox(alice_alpha):
     """Write into alice's outbox from her kernel."""
+
     def write(code: str) -> None:
         alice_alpha.run(f"import os, shutil\nos.chdir({OUTBOX!r})\n{code}")
+
     return write
 
 
@@ -163,8 +172,15 @@ def test_a_symlink_in_the_outbox_is_refused(enclave, people, outbox):
     assert_audited(enclave, "action.refused", actor="alice", action="add_file", error="symlink_refused")
 
 
-@pytest.mark.parametrize("path", ["../homes/alice/notes.csv", "../../../data/cohort/v1/participants.parquet",
-                                  "/etc/passwd", "tables/../../shared/x.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../homes/alice/notes.csv",
+        "../../../data/cohort/v1/participants.parquet",
+        "/etc/passwd",
+        "tables/../../shared/x.csv",
+    ],
+)
 def test_a_path_outside_the_outbox_is_refused(enclave, people, path):
     """RT-51: submit a path that leads outside the outbox (parent folders, an absolute path)."""
     alice = people("alice")
@@ -185,8 +201,10 @@ def test_an_executable_disguised_as_a_table_is_blocked(enclave, people, outbox):
 
 def test_an_archive_is_blocked(enclave, people, outbox):
     """RT-53: submit a zip archive holding the cohort table."""
-    outbox("import zipfile\n"
-           "with zipfile.ZipFile('bundle.zip', 'w') as z: z.write('/data/cohort/v1/participants.parquet', 'p.parquet')")
+    outbox(
+        "import zipfile\n"
+        "with zipfile.ZipFile('bundle.zip', 'w') as z: z.write('/data/cohort/v1/participants.parquet', 'p.parquet')"
+    )
     alice = people("alice")
     rid, staged = submit_file(alice, "bundle.zip", "an archive")
     assert_blocked_by(enclave, alice, rid, staged, "file_type")
@@ -194,9 +212,11 @@ def test_an_archive_is_blocked(enclave, people, outbox):
 
 def test_a_table_of_participant_pseudonyms_is_blocked_and_cannot_be_approved(enclave, people, outbox):
     """RT-54: submit a table holding participant identifiers (the project's pseudonyms, as the analyst sees them)."""
-    outbox("import polars as pl\n"
-           "ids = pl.read_parquet('/data/cohort/v1/participants.parquet')['participant_id'].head(20)\n"
-           "pl.DataFrame({'participant_id': ids, 'n': [12] * 20}).write_csv('ids.csv')")
+    outbox(
+        "import polars as pl\n"
+        "ids = pl.read_parquet('/data/cohort/v1/participants.parquet')['participant_id'].head(20)\n"
+        "pl.DataFrame({'participant_id': ids, 'n': [12] * 20}).write_csv('ids.csv')"
+    )
     alice = people("alice")
     rid, staged = submit_file(alice, "ids.csv", "identifiers")
     assert_blocked_by(enclave, alice, rid, staged, "participant_identifiers")
@@ -208,8 +228,10 @@ def test_a_table_of_participant_pseudonyms_is_blocked_and_cannot_be_approved(enc
 
 def test_a_table_of_raw_rows_is_blocked(enclave, people, outbox):
     """RT-55: submit 30 raw rows of the cohort's baseline table, without the identifier column."""
-    outbox("import polars as pl\n"
-           "pl.read_parquet('/data/cohort/v1/baseline.parquet').drop('participant_id').head(30).write_csv('rows.csv')")
+    outbox(
+        "import polars as pl\n"
+        "pl.read_parquet('/data/cohort/v1/baseline.parquet').drop('participant_id').head(30).write_csv('rows.csv')"
+    )
     alice = people("alice")
     rid, staged = submit_file(alice, "rows.csv", "raw rows")
     assert_blocked_by(enclave, alice, rid, staged, "row_level_data")
@@ -249,8 +271,9 @@ def test_an_unapproved_file_cannot_be_downloaded(enclave, people, submitted):
     reply = people("alice").call("GET", f"/requests/{rid}/files/{staged['id']}/download")
     assert reply.status == 409 and reply.error == "not_released"
     assert AGGREGATE.encode() not in reply.content
-    entry = assert_audited(enclave, "action.refused", actor="alice", action="download", request_id=rid,
-                           error="not_released")
+    entry = assert_audited(
+        enclave, "action.refused", actor="alice", action="download", request_id=rid, error="not_released"
+    )
     assert "seq" in entry and entry["action"] == "egress.action.refused"  # in the ONE log, forwarded at once
 
 
@@ -303,8 +326,10 @@ class StagedMarker:
         self.marker = "mk" + secrets.token_hex(12)
         self.png = b"\x89PNG\r\n\x1a\n" + self.marker.encode()
         self.csv = f"label,{self.marker}\n{self.marker}a,3\n{self.marker}b,4\n"
-        outbox(f"open('marked.png', 'wb').write({self.png!r} + os.urandom(64))\n"
-               f"open('marked.csv', 'w').write({self.csv!r})")
+        outbox(
+            f"open('marked.png', 'wb').write({self.png!r} + os.urandom(64))\n"
+            f"open('marked.csv', 'w').write({self.csv!r})"
+        )
         alice = people("alice")
         self.rid = draft(alice, "read back")
         for path in ("marked.png", "marked.csv"):
@@ -314,11 +339,22 @@ class StagedMarker:
 
     def author_routes(self) -> list[str]:
         rid = self.rid
-        routes = ["/requests", f"/requests/{rid}", f"/requests/{rid}?reason=mine", "/api/requests",
-                  f"/api/requests/{rid}", f"/api/requests/{rid}?reason=mine", f"/api/requests/{rid}/manifest"]
+        routes = [
+            "/requests",
+            f"/requests/{rid}",
+            f"/requests/{rid}?reason=mine",
+            "/api/requests",
+            f"/api/requests/{rid}",
+            f"/api/requests/{rid}?reason=mine",
+            f"/api/requests/{rid}/manifest",
+        ]
         for fid in self.files.values():
-            routes += [f"/requests/{rid}/files/{fid}/image", f"/requests/{rid}/files/{fid}/image?reason=mine",
-                       f"/requests/{rid}/files/{fid}/download", f"/api/requests/{rid}/files/{fid}/download"]
+            routes += [
+                f"/requests/{rid}/files/{fid}/image",
+                f"/requests/{rid}/files/{fid}/image?reason=mine",
+                f"/requests/{rid}/files/{fid}/download",
+                f"/api/requests/{rid}/files/{fid}/download",
+            ]
         return routes
 
     def assert_nothing_of_it_in(self, received: bytes) -> None:
@@ -347,13 +383,17 @@ def test_an_author_receives_no_byte_of_her_staged_files_before_or_after_withdraw
     after withdrawing the request; a reviewer sees the previews while reviewing, not after the withdrawal."""
     alice, rita, staged = people("alice"), people("rita"), staged_marker
     staged.assert_author_receives_nothing(alice)
-    checks = {f["path"]: {c["rule"]: c for c in f["checks"]}
-              for f in alice.ok("GET", f"/requests/{staged.rid}")["staged_files"]}
+    checks = {
+        f["path"]: {c["rule"]: c for c in f["checks"]}
+        for f in alice.ok("GET", f"/requests/{staged.rid}")["staged_files"]
+    }
     assert checks["marked.csv"]["small_counts"]["verdict"] == "flag"  # where the checks found something...
     assert checks["marked.csv"]["small_counts"]["findings"][0]["location"] == "row 1, column 2"  # ...not what
 
     page = rita.fetch("GET", f"/requests/{staged.rid}")
-    assert page.status == 200 and re.search(f'<td id="[^"]+">{staged.marker}a</td>'.encode(), page.content)  # the table preview
+    assert page.status == 200 and re.search(
+        f'<td id="[^"]+">{staged.marker}a</td>'.encode(), page.content
+    )  # the table preview
     image = rita.fetch("GET", f"/requests/{staged.rid}/files/{staged.files['marked.png']}/image")
     assert image.status == 200 and image.content.startswith(staged.png)
 
@@ -364,7 +404,8 @@ def test_an_author_receives_no_byte_of_her_staged_files_before_or_after_withdraw
 
 
 def test_an_operator_opens_a_withdrawn_requests_content_only_with_a_reason_which_is_audited(
-        enclave, people, staged_marker):
+    enclave, people, staged_marker
+):
     """RT-63: an operator opens the content of alice's withdrawn request without giving a reason."""
     staged, oscar = staged_marker, people("oscar")
     people("alice").ok("POST", f"/requests/{staged.rid}/withdraw")
@@ -382,11 +423,14 @@ def test_an_operator_opens_a_withdrawn_requests_content_only_with_a_reason_which
     assert_audited(enclave, "content.opened", actor="oscar", request_id=staged.rid, reason=reason, what="file")
 
 
-@pytest.mark.parametrize("field, body, limit", [
-    ("title", {"title": "t" * 201}, 200),
-    ("context", {"context": "c" * 4001}, 4000),
-    ("comment", {"comment": "n" * 2001}, 2000),
-])
+@pytest.mark.parametrize(
+    "field, body, limit",
+    [
+        ("title", {"title": "t" * 201}, 200),
+        ("context", {"context": "c" * 4001}, 4000),
+        ("comment", {"comment": "n" * 2001}, 2000),
+    ],
+)
 def test_overlong_airlock_fields_are_refused_with_their_limit(enclave, people, field, body, limit):
     """RT-64: alice stores megabytes in the airlock's free-text fields (title, group context, a file's note)."""
     alice = people("alice")
@@ -395,12 +439,14 @@ def test_overlong_airlock_fields_are_refused_with_their_limit(enclave, people, f
     else:
         rid = draft(alice, "long text")
         path = "groups" if field == "context" else "files"
-        reply = alice.call("POST", f"/requests/{rid}/{path}",
-                           {"name": "tables", "group": "tables", "path": "by_sex.csv", **body})
+        reply = alice.call(
+            "POST", f"/requests/{rid}/{path}", {"name": "tables", "group": "tables", "path": "by_sex.csv", **body}
+        )
     assert reply.status == 400 and reply.error == "text_too_long", reply.content
     assert f"'{field}' is too long" in reply.json()["message"] and f"limit is {limit:,}" in reply.json()["message"]
-    assert_audited(enclave, "action.refused", actor="alice", error="text_too_long",
-                   message=lambda m: f"limit is {limit:,}" in m)
+    assert_audited(
+        enclave, "action.refused", actor="alice", error="text_too_long", message=lambda m: f"limit is {limit:,}" in m
+    )
 
 
 def test_an_overlong_title_typed_into_the_form_is_refused_on_a_page_that_says_so(enclave, people):
@@ -418,4 +464,3 @@ def test_an_overlong_title_typed_into_the_form_is_refused_on_a_page_that_says_so
     assert "'title' is too long: 5,000 characters, and the limit is 200" in page.locator("#form-error").inner_text()
     assert page.locator("#new-request input[name=title]").input_value() == "x" * 5000
     assert len(alice.ok("GET", "/requests")["requests"]) == before
-

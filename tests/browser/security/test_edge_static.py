@@ -49,8 +49,8 @@ def test_jupyterlab_loads_with_every_static_file_from_the_edge(enclave, proven_e
 
     def record(response):
         path = urlsplit(response.url).path
-        if path.startswith(base) and static_route(tuple(s for s in path[len(base):].split("/") if s)):
-            static.append((path[len(base):], response.status, response.headers.get("x-enclave-edge")))
+        if path.startswith(base) and static_route(tuple(s for s in path[len(base) :].split("/") if s)):
+            static.append((path[len(base) :], response.status, response.headers.get("x-enclave-edge")))
 
     page.on("response", record)
     try:
@@ -71,9 +71,13 @@ def test_jupyterlab_loads_with_every_static_file_from_the_edge(enclave, proven_e
         dave.stop("gamma")
     addresses = {address for address, _, _ in static}
     # The page's static files are the image's: JupyterLab's bundle, an extension, a theme, the kernel's logo.
-    for expected in (r"static/lab/main\.[0-9a-f]+\.js", r"lab/extensions/@jupyterhub/jupyter-server-proxy/.+",
-                     r"lab/api/themes/@jupyterlab/theme-light-extension/index\.css", r"kernelspecs/python3/logo.+",
-                     r"static/favicons/favicon[-a-z0-9]*\.ico"):
+    for expected in (
+        r"static/lab/main\.[0-9a-f]+\.js",
+        r"lab/extensions/@jupyterhub/jupyter-server-proxy/.+",
+        r"lab/api/themes/@jupyterlab/theme-light-extension/index\.css",
+        r"kernelspecs/python3/logo.+",
+        r"static/favicons/favicon[-a-z0-9]*\.ico",
+    ):
         assert any(re.fullmatch(expected, a) for a in addresses), (expected, sorted(addresses))
     # Every one of them was answered by the edge, and found.
     assert [s for s in static if s[2] != MARKER] == []

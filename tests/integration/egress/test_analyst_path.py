@@ -27,8 +27,15 @@ def test_the_create_page_lists_the_outbox_and_preselects_the_only_project(env, s
 
     reply = alice.post(
         "requests",
-        data={"project": "proj-a", "title": "Counts", "group": "Table 1", "context": "counts by group",
-              "controls": "n >= 10", "path": ["tables/counts.csv", "figures/plot.png"], "_xsrf": xsrf},
+        data={
+            "project": "proj-a",
+            "title": "Counts",
+            "group": "Table 1",
+            "context": "counts by group",
+            "controls": "n >= 10",
+            "path": ["tables/counts.csv", "figures/plot.png"],
+            "_xsrf": xsrf,
+        },
         allow_redirects=False,
     )
     assert reply.status_code == 302 and "done=create" in reply.headers["Location"]
@@ -53,7 +60,13 @@ def test_a_refusal_is_shown_on_the_form_with_what_was_typed_kept(env, served, hu
     _, xsrf = alice.page("requests")
     reply = alice.post(
         "requests",
-        data={"project": "proj-a", "title": "T" * 201, "context": "what it is", "path": "tables/counts.csv", "_xsrf": xsrf},
+        data={
+            "project": "proj-a",
+            "title": "T" * 201,
+            "context": "what it is",
+            "path": "tables/counts.csv",
+            "_xsrf": xsrf,
+        },
         allow_redirects=False,
     )
     assert reply.status_code == 400

@@ -116,8 +116,10 @@ def test_the_author_receives_no_byte_of_a_staged_file_before_or_after_withdrawal
     detail = alice.get(f"api/requests/{rid}").json()
     checks = {f["path"]: {c["rule"]: c for c in f["checks"]} for f in detail["staged_files"]}
     assert checks["tables/t.csv"]["small_counts"]["verdict"] == "flag"  # the author learns where, not what
-    assert {f["location"] for f in checks["tables/t.csv"]["small_counts"]["findings"]} == {"row 1, column 2",
-                                                                                         "row 2, column 2"}
+    assert {f["location"] for f in checks["tables/t.csv"]["small_counts"]["findings"]} == {
+        "row 1, column 2",
+        "row 2, column 2",
+    }
     assert checks["figures/plot.png"]["file_type"]["verdict"] == "block"
     images = [r for r in alice.received if "/image" in r.url or "/pages/" in r.url]
     assert images and all(r.status_code in (400, 403) for r in images)
@@ -175,10 +177,13 @@ def test_an_operator_opens_content_only_with_a_reason_and_it_is_audited(env, peo
     entries = olive.get(f"api/audit?request_id={rid}").json()["entries"]
     opened = [e for e in entries if e["event"] == "content.opened"]
     assert {(e["actor"], e["details"]["reason"], e["details"]["what"]) for e in opened} == {
-        ("olive", "incident 7", "request"), ("olive", "incident 7", "file")}
+        ("olive", "incident 7", "request"),
+        ("olive", "incident 7", "file"),
+    }
     refusals = [e["details"] for e in entries if e["event"] == "action.refused"]
     assert {"action": "open_content", "error": "reason_required"} in [
-        {k: r[k] for k in ("action", "error")} for r in refusals]
+        {k: r[k] for k in ("action", "error")} for r in refusals
+    ]
 
 
 def test_every_response_to_a_signed_in_person_names_them_and_the_requests_project(env, people, served):
@@ -194,13 +199,23 @@ def test_every_response_to_a_signed_in_person_names_them_and_the_requests_projec
     _, xsrf = rita.page(f"requests/{rid}")
     expect_project.append(rita.browser.form(f"requests/{rid}/comment", {"body": "looks fine"}, xsrf))  # a redirect
     for reply in expect_project:
-        assert (reply.headers.get("X-Enclave-Recipient"), reply.headers.get("X-Enclave-Project")) == ("rita", "proj-a"), (
-            reply.url, reply.status_code)
+        assert (reply.headers.get("X-Enclave-Recipient"), reply.headers.get("X-Enclave-Project")) == (
+            "rita",
+            "proj-a",
+        ), (reply.url, reply.status_code)
     assert expect_project[-1].status_code == 302
-    no_project = [rita.get("api/requests?view=all"), rita.page("review")[0], rita.get("api/me"),
-                  rita.get("api/requests/0123456789abcdef"), rita.page("nowhere")[0], rita.get("api/openapi.json")]
+    no_project = [
+        rita.get("api/requests?view=all"),
+        rita.page("review")[0],
+        rita.get("api/me"),
+        rita.get("api/requests/0123456789abcdef"),
+        rita.page("nowhere")[0],
+        rita.get("api/openapi.json"),
+    ]
     for reply in no_project:
-        assert reply.headers.get("X-Enclave-Recipient") == "rita" and "X-Enclave-Project" not in reply.headers, reply.url
+        assert reply.headers.get("X-Enclave-Recipient") == "rita" and "X-Enclave-Project" not in reply.headers, (
+            reply.url
+        )
     # a draft only its author sees: others get no project named for it
     draft = alice.api.post("api/requests", {"project": "proj-a"}).json()["id"]
     assert "X-Enclave-Project" not in rita.get(f"api/requests/{draft}").headers
@@ -208,14 +223,17 @@ def test_every_response_to_a_signed_in_person_names_them_and_the_requests_projec
     assert anonymous.status_code == 200 and "X-Enclave-Recipient" not in anonymous.headers
 
 
-@pytest.mark.parametrize("path, body, field, limit", [
-    ("api/requests", {"project": "proj-a", "title": "t" * 201}, "title", 200),
-    ("api/requests/{rid}/groups", {"name": "g", "context": "c" * 4001}, "context", 4000),
-    ("api/requests/{rid}/groups", {"name": "g", "controls": "c" * 4001}, "controls", 4000),
-    ("api/requests/{rid}/groups", {"name": "g" * 101}, "group name", 100),
-    ("api/requests/{rid}/files", {"path": "a/" * 100 + "x.csv", "group": "g"}, "path", 200),
-    ("api/requests/{rid}/files", {"path": "x.csv", "group": "g", "comment": "c" * 2001}, "comment", 2000),
-])
+@pytest.mark.parametrize(
+    "path, body, field, limit",
+    [
+        ("api/requests", {"project": "proj-a", "title": "t" * 201}, "title", 200),
+        ("api/requests/{rid}/groups", {"name": "g", "context": "c" * 4001}, "context", 4000),
+        ("api/requests/{rid}/groups", {"name": "g", "controls": "c" * 4001}, "controls", 4000),
+        ("api/requests/{rid}/groups", {"name": "g" * 101}, "group name", 100),
+        ("api/requests/{rid}/files", {"path": "a/" * 100 + "x.csv", "group": "g"}, "path", 200),
+        ("api/requests/{rid}/files", {"path": "x.csv", "group": "g", "comment": "c" * 2001}, "comment", 2000),
+    ],
+)
 def test_overlong_fields_are_refused_by_the_api_with_the_field_and_its_limit(env, people, path, body, field, limit):
     alice = people["alice"]
     env.write_outbox("x.csv", "a,b\n")
@@ -235,8 +253,9 @@ def test_overlong_form_fields_are_refused_on_a_page_that_says_so(env, people):
     reply = alice.browser.form(f"requests/{rid}/group", {"name": "g", "context": "c" * 4001, "controls": "k"}, xsrf)
     assert reply.status_code == 400
     # the refusal is on the form, and what was typed is kept there
-    assert re.search(r"id=\"form-error\">&#39;context&#39; is too long: 4,001 characters, and the limit is 4,000",
-                     reply.text), reply.text
+    assert re.search(
+        r"id=\"form-error\">&#39;context&#39; is too long: 4,001 characters, and the limit is 4,000", reply.text
+    ), reply.text
     assert re.search(r'id="new-group-context"[^>]*>c{4001}</textarea>', reply.text)
     assert alice.api.get(f"api/requests/{rid}").json()["groups"] == []
     page, _ = alice.page(f"requests/{rid}")

@@ -15,7 +15,9 @@ EXAMPLES_PER_OPERATION = 30
 
 
 def test_no_server_errors_for_any_generated_input(env, served, hub):
-    known = [create_request_at_status(env, s) for s in (RequestState.DRAFT, RequestState.SUBMITTED, RequestState.RELEASED)]
+    known = [
+        create_request_at_status(env, s) for s in (RequestState.DRAFT, RequestState.SUBMITTED, RequestState.RELEASED)
+    ]
     env.write_outbox("fuzz/input.csv", "a,b\n1,2\n")
     tokens = [
         hub.add_user("alice", Scope.REQUEST),

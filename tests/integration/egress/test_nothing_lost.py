@@ -64,7 +64,10 @@ def test_killed_submission_leaves_no_half_request_and_no_orphan_file(tmp_path, w
     rid = create_request_at_status(env, RequestState.DRAFT, files={"small.csv": "a,b\n1,2\n", "big.bin": big})
     env.db.dispose()
     proc = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), rid, where], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), rid, where],
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=REPO,  # where harness/ is
     )
     assert proc.returncode == -9, proc.stdout + proc.stderr
@@ -123,7 +126,9 @@ def test_two_reviewers_voting_at_the_same_moment_in_two_processes_both_count(tmp
     env.db.dispose()
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_vote_in_child, args=(str(tmp_path), rid, n, barrier, results)) for n in ("rita", "ravi")]
+    procs = [
+        ctx.Process(target=_vote_in_child, args=(str(tmp_path), rid, n, barrier, results)) for n in ("rita", "ravi")
+    ]
     for p in procs:
         p.start()
     outcomes = dict(results.get(timeout=120) for _ in procs)

@@ -41,7 +41,9 @@ def test_postgres_triggers_make_fact_tables_append_only(pg_env, statement):
     create_request_touching_every_table(pg_env)
     for table in IMMUTABLE_TABLES:
         if table in ("releases", "revocations") and "SET id" in statement:
-            sql = statement.format(t=table).replace("SET id = id", "SET round = round" if table == "releases" else "SET reason = reason")
+            sql = statement.format(t=table).replace(
+                "SET id = id", "SET round = round" if table == "releases" else "SET reason = reason"
+            )
         else:
             sql = statement.format(t=table)
         with pytest.raises(DatabaseError, match="append-only"):

@@ -22,9 +22,7 @@ def real_env(tmp_path):
 
 
 def test_identifier_in_a_table_blocks_approval_with_the_real_checks(real_env):
-    rid = create_request_at_status(
-        real_env, RequestState.SUBMITTED, files={"tables/people.csv": "pid,n\n4810327,12\n"}
-    )
+    rid = create_request_at_status(real_env, RequestState.SUBMITTED, files={"tables/people.csv": "pid,n\n4810327,12\n"})
     [f] = request_detail(real_env.ctx, analyst(), rid)["staged_files"]
     verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}
     assert verdicts["participant_identifiers"] == "block" and verdicts["file_type"] == "pass"
@@ -35,9 +33,7 @@ def test_identifier_in_a_table_blocks_approval_with_the_real_checks(real_env):
 
 
 def test_clean_table_passes_and_small_counts_are_flagged_not_blocked(real_env):
-    rid = create_request_at_status(
-        real_env, RequestState.RELEASED, files={"tables/counts.csv": "group,n\na,12\nb,3\n"}
-    )
+    rid = create_request_at_status(real_env, RequestState.RELEASED, files={"tables/counts.csv": "group,n\na,12\nb,3\n"})
     [f] = request_detail(real_env.ctx, analyst(), rid)["staged_files"]
     verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}
     assert verdicts["small_counts"] == "flag" and not f["blocked"]

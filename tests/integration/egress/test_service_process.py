@@ -28,7 +28,9 @@ def test_service_starts_from_the_hub_environment_alone(tmp_path):
         "JUPYTERHUB_OAUTH_ACCESS_SCOPES": '["access:services!service=egress-review"]',
         "EGRESS_REVIEW_DATA_DIR": str(tmp_path / "data"),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "egress_review"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "egress_review"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         url = f"http://127.0.0.1:{port}/services/egress-review/"
         for _ in range(100):

@@ -28,7 +28,10 @@ def test_api_full_flow_analyst_submits_two_reviewers_approve_analyst_downloads_e
     r = alice.post("api/requests", {"project": "proj-a", "title": "counts"})
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
-    assert alice.post(f"api/requests/{rid}/groups", {"name": "main", "context": "counts", "controls": "n>=10"}).status_code == 200
+    assert (
+        alice.post(f"api/requests/{rid}/groups", {"name": "main", "context": "counts", "controls": "n>=10"}).status_code
+        == 200
+    )
     assert alice.post(f"api/requests/{rid}/files", {"path": "tables/counts.csv", "group": "main"}).status_code == 201
     r = alice.post(f"api/requests/{rid}/submit")
     assert r.status_code == 200 and r.json()["state"] == "submitted"
@@ -68,7 +71,11 @@ def test_user_the_hub_does_not_let_into_the_service_is_refused(served, hub):
 def test_errors_are_json_with_a_message_that_says_what_to_do(env, people):
     alice = people["alice"]
     r = alice.post("api/requests", {"project": "nope"})
-    assert r.status_code == 403 and r.json()["error"] == "not_project_member" and "Check the project" in r.json()["message"]
+    assert (
+        r.status_code == 403
+        and r.json()["error"] == "not_project_member"
+        and "Check the project" in r.json()["message"]
+    )
     rid = alice.post("api/requests", {"project": "proj-a"}).json()["id"]
     r = alice.post(f"api/requests/{rid}/files", {"path": "../../etc/passwd", "group": "g"})
     assert r.status_code == 422 and r.json()["error"] == "path_escapes_outbox"

@@ -27,5 +27,4 @@ class Browser:
         return requests.get(f"{self.base}/{path}", headers=self.headers, timeout=60, allow_redirects=False, **kwargs)
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        return requests.post(f"{self.base}/{path}", headers=self.headers, timeout=60, allow_redirects=False,
-                             **kwargs)
+        return requests.post(f"{self.base}/{path}", headers=self.headers, timeout=60, allow_redirects=False, **kwargs)

@@ -87,6 +87,7 @@ def planted_kernelspec_code(cohort_file: str, name: str = "leak") -> str:
 
 # --- where a workspace is -----------------------------------------------------------------------------
 
+
 def gateway(workspace) -> str:
     """The workspace's gateway on its project network (an address of this machine)."""
     networks = workspace.container.attrs["NetworkSettings"]["Networks"]
@@ -103,5 +104,8 @@ def require_mitigation(container) -> None:
     container.reload()
     upstream = container.attrs["HostConfig"].get("Dns")
     if upstream != [DNS_NOWHERE]:
-        pytest.fail(f"the workspace's DNS upstream is {upstream!r}, not [{DNS_NOWHERE!r}]: refusing to look "
-                    "anything up, as the query could reach this machine's real resolver", pytrace=False)
+        pytest.fail(
+            f"the workspace's DNS upstream is {upstream!r}, not [{DNS_NOWHERE!r}]: refusing to look "
+            "anything up, as the query could reach this machine's real resolver",
+            pytrace=False,
+        )

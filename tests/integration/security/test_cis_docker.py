@@ -167,7 +167,7 @@ def check_5_32_docker_socket_not_mounted(container, attrs, docker_client, enclav
     assert not [m for m in attrs["Mounts"] if "docker.sock" in m["Source"] or "containerd" in m["Source"]]
 
 
-CHECKS = {name[len("check_"):]: fn for name, fn in sorted(globals().items()) if name.startswith("check_5_")}
+CHECKS = {name[len("check_") :]: fn for name, fn in sorted(globals().items()) if name.startswith("check_5_")}
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS, key=lambda n: [int(p) for p in n.split("_")[:2]]))

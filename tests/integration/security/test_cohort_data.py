@@ -13,9 +13,7 @@ def attempt(workspace, code: str) -> str:
     """Run `code` (which acts on `path`) and print WRITTEN, or the errno's name."""
     return workspace.run(
         "import errno, os\n"
-        "try:\n"
-        + "".join(f"    {line}\n" for line in code.splitlines())
-        + "    print('WRITTEN')\n"
+        "try:\n" + "".join(f"    {line}\n" for line in code.splitlines()) + "    print('WRITTEN')\n"
         "except OSError as e:\n"
         "    print(errno.errorcode[e.errno])\n"
     ).strip()
@@ -67,8 +65,7 @@ def test_an_unapproved_dataset_is_absent(alice_alpha, enclave):
     assert out.strip() == "['cohort']"
     secret_folder = str(enclave.settings.state_path.parent / "data" / "secret")
     out = alice_alpha.run(
-        "mounts = open('/proc/self/mountinfo').read()\n"
-        f"print({secret_folder!r} in mounts, 'secret' in mounts)"
+        f"mounts = open('/proc/self/mountinfo').read()\nprint({secret_folder!r} in mounts, 'secret' in mounts)"
     )
     assert out.split() == ["False", "False"]
 
@@ -77,6 +74,7 @@ def test_the_cohort_data_is_outside_the_jupyter_root(alice_alpha):
     """RT-35: read /data through the contents API with a path that climbs out of the home folder."""
     reply = alice_alpha.user.http.get(
         f"{alice_alpha.user.server_url('alpha')}/api/contents/../../data",
-        headers={"Authorization": f"token {alice_alpha.token}"}, timeout=30,
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        timeout=30,
     )
     assert reply.status_code in (400, 403, 404)

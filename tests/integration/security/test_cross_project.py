@@ -82,10 +82,14 @@ def test_nobody_else_can_open_an_analysts_workspace(enclave, alice_alpha, intrud
     assert reply.status_code == 403 or "api/contents" not in reply.url
     # ... and with a token the intruder mints for itself.
     token = other.token()
-    reply = other.http.get(f"{alice_alpha.user.server_url('alpha')}/api/kernels",
-                           headers={"Authorization": f"token {token}"}, timeout=30)
+    reply = other.http.get(
+        f"{alice_alpha.user.server_url('alpha')}/api/kernels", headers={"Authorization": f"token {token}"}, timeout=30
+    )
     assert reply.status_code == 403
     # The owner's own token works: the route is right.
-    reply = alice_alpha.user.http.get(f"{alice_alpha.user.server_url('alpha')}/api/kernels",
-                                      headers={"Authorization": f"token {alice_alpha.token}"}, timeout=30)
+    reply = alice_alpha.user.http.get(
+        f"{alice_alpha.user.server_url('alpha')}/api/kernels",
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        timeout=30,
+    )
     assert reply.status_code == 200

@@ -117,8 +117,9 @@ def test_the_embedded_resolver_does_forward_outside_names_on_this_engine(enclave
     So the channel is real here, and the sentinel and the lookup both work.
     """
     instance = enclave.settings.instance
-    network = docker_client.networks.create(f"{instance}-dns-control", driver="bridge", internal=True,
-                                            labels={"enclave.instance": instance})
+    network = docker_client.networks.create(
+        f"{instance}-dns-control", driver="bridge", internal=True, labels={"enclave.instance": instance}
+    )
     network.reload()
     gw = network.attrs["IPAM"]["Config"][0]["Gateway"]
     sentinel = DnsSentinel(gw)
@@ -128,8 +129,12 @@ def test_the_embedded_resolver_does_forward_outside_names_on_this_engine(enclave
         docker_client.containers.run(
             workspace_image,
             ["python3", "-c", f"import socket\ntry: socket.getaddrinfo({name!r}, 80)\nexcept OSError: pass"],
-            network=network.name, dns=[gw], user="1000:1000", remove=True,
-            labels={"enclave.instance": instance, "enclave.kind": "sentinel"})
+            network=network.name,
+            dns=[gw],
+            user="1000:1000",
+            remove=True,
+            labels={"enclave.instance": instance, "enclave.kind": "sentinel"},
+        )
         assert sentinel.saw(label)
     finally:
         sentinel.close()

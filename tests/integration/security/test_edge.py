@@ -26,7 +26,7 @@ from enclave.egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from enclave.operations import people
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import EgressUsage
-from tests.integration.security.lockdown import CLOSED, LIMIT
+from tests.integration.security.lockdown import CLOSED
 from tests.integration.security.probes import planted_kernelspec_code
 from tests.support.edge import start_edge
 
@@ -41,12 +41,16 @@ class Through:
         self.headers = {"Authorization": f"token {workspace.token}"}
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(f"{self.base}/{path}", headers={**self.headers, **kwargs.pop("headers", {})},
-                            timeout=60, allow_redirects=False, **kwargs)
+        return requests.get(
+            f"{self.base}/{path}",
+            headers={**self.headers, **kwargs.pop("headers", {})},
+            timeout=60,
+            allow_redirects=False,
+            **kwargs,
+        )
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        return requests.post(f"{self.base}/{path}", headers=self.headers, timeout=60, allow_redirects=False,
-                             **kwargs)
+        return requests.post(f"{self.base}/{path}", headers=self.headers, timeout=60, allow_redirects=False, **kwargs)
 
 
 @pytest.fixture
@@ -102,8 +106,10 @@ def head_size(reply: requests.Response) -> int:
     """The status line and the headers the browser received (as they would be written on the wire), but for
     the connection's own, which the edge's server adds after counting (chunked framing, keep-alive)."""
     return len(f"HTTP/1.1 {reply.status_code} {reply.reason}\r\n\r\n") + sum(
-        len(name) + len(value) + 4 for name, value in reply.raw.headers.items()
-        if name.lower() not in ("transfer-encoding", "connection", "keep-alive"))
+        len(name) + len(value) + 4
+        for name, value in reply.raw.headers.items()
+        if name.lower() not in ("transfer-encoding", "connection", "keep-alive")
+    )
 
 
 def assert_no_enclave_headers(reply: requests.Response) -> None:
@@ -122,8 +128,10 @@ def first_row(alice_alpha, name: str) -> bytes:
 
 # --- routes that hand file bytes to a browser ----------------------------------------------------------
 
-@pytest.mark.parametrize("route", ["files/{f}", "files/{f}?download=1", "view/{f}", "%66iles/{f}", "FILES/{f}",
-                                   "./files/{f}", "edit/{f}"])
+
+@pytest.mark.parametrize(
+    "route", ["files/{f}", "files/{f}?download=1", "view/{f}", "%66iles/{f}", "FILES/{f}", "./files/{f}", "edit/{f}"]
+)
 def test_file_routes_refuse_a_cohort_file_at_the_edge(enclave, edge, alice_alpha, cohort_file, route):
     """RT-E01: download a cohort file through /files/, /view/, /edit/ and disguised spellings of them."""
     assert edge.get(f"api/contents/{cohort_file}?content=0").status_code == 200  # the file is there
@@ -162,8 +170,9 @@ def test_kernelspec_resources_come_from_the_edges_copy_of_the_image_only(edge, a
     assert first_row(alice_alpha, cohort_file) not in leak.content
 
 
-@pytest.mark.parametrize("route", ["proxy/{p}/", "proxy/absolute/{p}/", "proxy/localhost:{p}/",
-                                   "proxy/{p}/cohort_extract.csv"])
+@pytest.mark.parametrize(
+    "route", ["proxy/{p}/", "proxy/absolute/{p}/", "proxy/localhost:{p}/", "proxy/{p}/cohort_extract.csv"]
+)
 def test_proxy_to_a_web_server_in_the_workspace_is_refused_at_the_edge(edge, web_server, route):
     """RT-E05: reach `python -m http.server` in the workspace through jupyter-server-proxy."""
     reply = edge.get(route.format(p=web_server))
@@ -182,17 +191,23 @@ def test_proxy_websocket_is_refused_at_the_edge(enclave, alice_alpha, web_server
 
 # --- contents reads --------------------------------------------------------------------------------------
 
+
 def test_contents_reads_over_the_edges_limit_are_refused_by_the_edge(enclave, alice_alpha, strict_edge_url):
     """RT-E07: read a file the lockdown lets through (under 64 KiB) but over the edge's limit."""
     alice_alpha.run("import os; open('/home/analyst/middle.csv', 'w').write('1,2,3\\n' * 5000)")  # 30000 bytes
-    behind = requests.get(f"{enclave.inner_url}/user/alice/alpha/api/contents/middle.csv?content=1",
-                          headers={"Authorization": f"token {alice_alpha.token}"}, timeout=60)
+    behind = requests.get(
+        f"{enclave.inner_url}/user/alice/alpha/api/contents/middle.csv?content=1",
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        timeout=60,
+    )
     assert behind.status_code == 200 and len(behind.json()["content"]) == 30000  # the lockdown allows it
     strict = Through(strict_edge_url, alice_alpha)
     for query in ("content=1", "format=text&type=file", "format=base64&type=file"):
         body = assert_refused_by_edge(strict.get(f"api/contents/middle.csv?{query}"))
         assert body["reason"] == "contents-too-large"
-    assert edge_refusals(enclave, reason="contents-too-large", user="alice", route="/user/alice/alpha/api/contents/middle.csv")
+    assert edge_refusals(
+        enclave, reason="contents-too-large", user="alice", route="/user/alice/alpha/api/contents/middle.csv"
+    )
 
 
 def test_the_edge_passes_listings_notebooks_and_small_files(alice_alpha, strict_edge_url):
@@ -219,14 +234,20 @@ def test_a_large_cohort_file_never_reaches_the_browser(edge, alice_alpha, cohort
 
 # --- tokens in URLs --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("where", ["/hub/api/user", "/hub/home", "/user/alice/alpha/api/kernels",
-                                   "/user/alice/alpha/lab"])
+
+@pytest.mark.parametrize(
+    "where", ["/hub/api/user", "/hub/home", "/user/alice/alpha/api/kernels", "/user/alice/alpha/lab"]
+)
 @pytest.mark.parametrize("name", ["token", "TOKEN", "%74oken"])
 def test_a_token_in_the_url_is_refused(enclave, alice_alpha, where, name):
     """RT-E09: authenticate with ?token= in the address (hub API, hub pages, workspace API and pages)."""
     # The same token in the Authorization header works: the refusal is about where it is.
-    assert requests.get(f"{enclave.url}/hub/api/user", headers={"Authorization": f"token {alice_alpha.token}"},
-                        timeout=30).status_code == 200
+    assert (
+        requests.get(
+            f"{enclave.url}/hub/api/user", headers={"Authorization": f"token {alice_alpha.token}"}, timeout=30
+        ).status_code
+        == 200
+    )
     reply = requests.get(f"{enclave.url}{where}?{name}={alice_alpha.token}", timeout=30, allow_redirects=False)
     body = assert_refused_by_edge(reply)
     assert body["reason"] == "token-in-url"
@@ -249,12 +270,14 @@ def test_a_token_in_a_websocket_url_is_refused(enclave, alice_alpha):
 
 # --- HTTPS, cookies and headers --------------------------------------------------------------------------
 
+
 def test_plain_http_is_redirected_for_get_and_refused_otherwise(enclave):
     """RT-E11: talk to the public port in plain HTTP."""
     reply = requests.get(f"{enclave.http_url}/hub/login", timeout=30, allow_redirects=False)
     assert reply.status_code == 301 and reply.headers["Location"] == f"{enclave.url}/hub/login"
-    posted = requests.post(f"{enclave.http_url}/hub/login", data={"username": "alice", "password": "x"},
-                           timeout=30, allow_redirects=False)
+    posted = requests.post(
+        f"{enclave.http_url}/hub/login", data={"username": "alice", "password": "x"}, timeout=30, allow_redirects=False
+    )
     assert posted.status_code == 400 and posted.headers["X-Enclave-Edge"] == "refused"
     assert "only over HTTPS" in posted.text
 
@@ -265,8 +288,11 @@ def test_every_cookie_is_secure_through_login_and_the_workspace(enclave, carol_a
     browser = requests.Session()
     browser.hooks["response"].append(lambda r, *a, **k: seen.extend(r.raw.headers.getlist("Set-Cookie")))
     browser.get(f"{enclave.url}/hub/login", timeout=30)
-    form = {"username": "carol", "password": enclave.passwords["carol"],
-            "_xsrf": browser.cookies.get("_xsrf", path="/hub/")}
+    form = {
+        "username": "carol",
+        "password": enclave.passwords["carol"],
+        "_xsrf": browser.cookies.get("_xsrf", path="/hub/"),
+    }
     assert browser.post(f"{enclave.url}/hub/login", data=form, allow_redirects=False, timeout=30).status_code == 302
     # Opening the workspace runs the hub's OAuth dance, which sets the workspace's own cookies.
     assert browser.get(f"{enclave.url}/user/carol/alpha/lab", timeout=120).status_code == 200
@@ -278,15 +304,23 @@ def test_every_cookie_is_secure_through_login_and_the_workspace(enclave, carol_a
         assert "secure" in attributes, cookie
 
 
-@pytest.mark.parametrize("where", ["/hub/login", "/hub/home", "/user/alice/alpha/lab", "/user/alice/alpha/api/status",
-                                   "/services/egress-review/"])
+@pytest.mark.parametrize(
+    "where",
+    ["/hub/login", "/hub/home", "/user/alice/alpha/lab", "/user/alice/alpha/api/status", "/services/egress-review/"],
+)
 def test_security_headers_on_hub_and_workspace_pages(enclave, alice_alpha, where):
     """RT-E13: every page carries the CSP that keeps scripts from talking to other origins, HSTS and friends."""
     reply = alice_alpha.user.http.get(f"{enclave.url}{where}", timeout=60)
     assert reply.status_code == 200, (where, reply.status_code)
     csp = reply.headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "connect-src 'self'", "img-src 'self' data: blob:",
-                      "frame-ancestors 'self'", "form-action 'self'", "base-uri 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "connect-src 'self'",
+        "img-src 'self' data: blob:",
+        "frame-ancestors 'self'",
+        "form-action 'self'",
+        "base-uri 'self'",
+    ):
         assert directive in csp
     assert reply.headers["Strict-Transport-Security"].startswith("max-age=")
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
@@ -295,8 +329,9 @@ def test_security_headers_on_hub_and_workspace_pages(enclave, alice_alpha, where
 
 def test_the_hubs_proxy_is_not_on_a_public_address(enclave):
     """RT-E14: the hub's proxy (behind the edge) listens on loopback only."""
-    result = subprocess.run(["ss", "-Hltn", f"sport = :{enclave.settings.proxy_port}"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        ["ss", "-Hltn", f"sport = :{enclave.settings.proxy_port}"], capture_output=True, text=True, check=True
+    )
     listeners = [line.split()[3] for line in result.stdout.splitlines()]
     assert listeners and all(address.startswith("127.0.0.1:") for address in listeners), listeners
 
@@ -322,14 +357,22 @@ def test_terminals_work_through_the_edge(enclave, alice_alpha, edge):
 
 # --- routes allowed by list ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method,route", [("GET", "api/config/notebook"), ("GET", "api/spec.yaml"),
-                                          ("GET", "api/notebooks/small.txt"), ("GET", "metrics")])
+
+@pytest.mark.parametrize(
+    "method,route",
+    [("GET", "api/config/notebook"), ("GET", "api/spec.yaml"), ("GET", "api/notebooks/small.txt"), ("GET", "metrics")],
+)
 def test_routes_jupyterlab_does_not_need_are_refused_at_the_edge(enclave, alice_alpha, edge, method, route):
     """RT-E16: ask the workspace's server for a route it has but JupyterLab never uses (its config, its API
     spec, the old notebooks API, its metrics)."""
     alice_alpha.run("open('/home/analyst/small.txt', 'w').write('small')")
-    behind = requests.request(method, f"{enclave.inner_url}/user/alice/alpha/{route}", timeout=60,
-                              headers={"Authorization": f"token {alice_alpha.token}"}, allow_redirects=False)
+    behind = requests.request(
+        method,
+        f"{enclave.inner_url}/user/alice/alpha/{route}",
+        timeout=60,
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        allow_redirects=False,
+    )
     assert behind.status_code in (200, 301, 302), (route, behind.status_code)  # the server answers it
     body = assert_refused_by_edge(edge.get(route) if method == "GET" else edge.post(route))
     assert body["reason"] == "route-not-allowed"
@@ -341,8 +384,9 @@ def test_websockets_are_refused_on_every_other_route(enclave, alice_alpha):
     base = "wss" + enclave.url.removeprefix("https") + "/user/alice/alpha"
     for route in ("api/kernels", "lab", "api/contents/x"):
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            websocket.create_connection(f"{base}/{route}", header=[f"Authorization: token {alice_alpha.token}"],
-                                        timeout=30)
+            websocket.create_connection(
+                f"{base}/{route}", header=[f"Authorization: token {alice_alpha.token}"], timeout=30
+            )
         assert refused.value.status_code == 403, route
     assert edge_refusals(enclave, reason="route-not-allowed", route="/user/alice/alpha/lab")
 
@@ -357,6 +401,7 @@ def test_the_exporter_list_is_the_edges_own_empty_answer(enclave, edge):
 
 # --- every answer is counted against the person who receives it ------------------------------------------
 
+
 def test_every_kind_of_workspace_answer_is_counted_against_its_owner_head_included(enclave, alice_alpha, edge):
     """RT-E18: take bytes out through each kind of route a workspace answers (pages, contents, other API,
     kernel and events websockets): every byte received, heads included, is in the ledger."""
@@ -364,16 +409,21 @@ def test_every_kind_of_workspace_answer_is_counted_against_its_owner_head_includ
     alice_alpha.run(f"open('/home/analyst/notes-{marker}.txt', 'w').write('{marker}' * 2000)")
     before = ledger(enclave, "alice", "alpha")
     received: dict[str, int] = defaultdict(int)
-    for channel, route in (("page", "lab"), ("page", "lab/tree/x.ipynb"), ("contents", "api/contents/"),
-                           ("contents", f"api/contents/notes-{marker}.txt"), ("other-api", "api/kernelspecs"),
-                           ("other-api", "lab/api/settings"), ("other-api", "api/sessions")):
+    for channel, route in (
+        ("page", "lab"),
+        ("page", "lab/tree/x.ipynb"),
+        ("contents", "api/contents/"),
+        ("contents", f"api/contents/notes-{marker}.txt"),
+        ("other-api", "api/kernelspecs"),
+        ("other-api", "lab/api/settings"),
+        ("other-api", "api/sessions"),
+    ):
         reply = edge.get(route, headers={"Accept-Encoding": "identity"})
         assert reply.status_code == 200, (route, reply.status_code)
         assert_no_enclave_headers(reply)
         received[channel] += len(reply.content) + head_size(reply)
     events_url = "wss" + enclave.url.removeprefix("https") + "/user/alice/alpha/api/events/subscribe"
-    events = websocket.create_connection(events_url, header=[f"Authorization: token {alice_alpha.token}"],
-                                         timeout=60)
+    events = websocket.create_connection(events_url, header=[f"Authorization: token {alice_alpha.token}"], timeout=60)
     try:
         assert edge.get(f"api/contents/notes-{marker}.txt").status_code == 200  # the server emits an event
         received["websocket"] += len(events.recv())

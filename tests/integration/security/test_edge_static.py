@@ -23,8 +23,7 @@ import pytest
 import requests
 
 from enclave.edge.static import MARKER
-from enclave.images.static_copy import (KERNELS, LAB_STATIC, LABEXTENSIONS, MANIFEST, REQUIRED, copy_folder,
-                                        ensure_copy)
+from enclave.images.static_copy import KERNELS, LAB_STATIC, LABEXTENSIONS, MANIFEST, REQUIRED, copy_folder, ensure_copy
 from tests.support.edge import start_edge
 
 
@@ -53,15 +52,18 @@ def test_the_copy_is_the_images_static_files(request, kind, tmp_path):
     assert ensure_copy(tmp_path, tag) == copy and (copy / MANIFEST).stat().st_mtime_ns == before
 
 
-@pytest.mark.parametrize("address", [
-    "static/lab/leak.js",
-    "static/leak.txt",
-    "lab/extensions/leak/static/remoteEntry.leak.js",
-    "lab/api/themes/leak/index.css",
-    "kernelspecs/leak/logo-64x64.png",
-    "kernelspecs/python3/leak.txt",
-    "custom/custom.css",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "static/lab/leak.js",
+        "static/leak.txt",
+        "lab/extensions/leak/static/remoteEntry.leak.js",
+        "lab/api/themes/leak/index.css",
+        "kernelspecs/leak/logo-64x64.png",
+        "kernelspecs/python3/leak.txt",
+        "custom/custom.css",
+    ],
+)
 def test_an_analysts_files_at_static_addresses_are_never_served(enclave, alice_alpha, address):
     """RT-ES03: write data where a Jupyter server could take it for a static file, then fetch it at the edge."""
     secret = secrets.token_hex(24)
@@ -80,8 +82,12 @@ def test_an_analysts_files_at_static_addresses_are_never_served(enclave, alice_a
         "open('/home/analyst/.local/share/jupyter/kernels/leak/kernel.json', 'w').write(\n"
         "    json.dumps({'argv': ['python3'], 'display_name': secret, 'language': 'python'}))\n"
     )
-    reply = requests.get(f"{enclave.url}/user/alice/alpha/{address}?v={secret[:8]}",
-                         headers={"Authorization": f"token {alice_alpha.token}"}, timeout=60, allow_redirects=False)
+    reply = requests.get(
+        f"{enclave.url}/user/alice/alpha/{address}?v={secret[:8]}",
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        timeout=60,
+        allow_redirects=False,
+    )
     assert reply.status_code == 404, (reply.status_code, reply.text[:300])
     assert reply.headers.get("X-Enclave-Edge") == MARKER
     assert secret not in reply.text
@@ -91,8 +97,11 @@ def test_an_analysts_files_at_static_addresses_are_never_served(enclave, alice_a
 
 def test_the_kernels_logo_is_the_images(enclave, alice_alpha, workspace_image):
     """RT-ES04: the kernel logo JupyterLab shows comes from the edge's copy of the image, byte for byte."""
-    reply = requests.get(f"{enclave.url}/user/alice/alpha/kernelspecs/python3/logo-64x64.png",
-                         headers={"Authorization": f"token {alice_alpha.token}"}, timeout=60)
+    reply = requests.get(
+        f"{enclave.url}/user/alice/alpha/kernelspecs/python3/logo-64x64.png",
+        headers={"Authorization": f"token {alice_alpha.token}"},
+        timeout=60,
+    )
     assert reply.status_code == 200 and reply.headers["Content-Type"] == "image/png"
     assert reply.headers.get("X-Enclave-Edge") == MARKER
     copy = copy_folder(enclave.settings.static_cache_dir, workspace_image)
@@ -104,8 +113,11 @@ def test_an_edge_without_a_copy_makes_it_from_the_local_image(enclave, alice_alp
     cache = tmp_path / "empty-cache"
     url, process = start_edge(enclave, ENCLAVE_STATIC_CACHE=str(cache))
     try:
-        reply = requests.get(f"{url}/user/alice/alpha/static/favicons/favicon.ico",
-                             headers={"Authorization": f"token {alice_alpha.token}"}, timeout=120)
+        reply = requests.get(
+            f"{url}/user/alice/alpha/static/favicons/favicon.ico",
+            headers={"Authorization": f"token {alice_alpha.token}"},
+            timeout=120,
+        )
         assert reply.status_code == 200 and reply.headers.get("X-Enclave-Edge") == MARKER
         copy = copy_folder(cache, workspace_image)
         assert (copy / MANIFEST).is_file()

@@ -8,8 +8,9 @@ one of two ways, and anything else fails it:
 - refused: nothing of the payload reached the browser (the reason is reported), or
 - served: the whole payload arrived (checked, so the row proves something) AND the ledger counted at
   least N bytes for that person on the row's channel between the moment the payload was in place and
-  the moment it had been read. (Where caps may let only part through, that part must be counted.) The ledger counts information, not length, so N is N bytes of
-  LZMA-compressed extract (tests/support/exfil.py), which no honest measure counts below N.
+  the moment it had been read. (Where caps may let only part through, that part must be counted.)
+  The ledger counts information, not length, so N is N bytes of LZMA-compressed extract
+  (tests/support/exfil.py), which no honest measure counts below N.
 
 Each attempt is a generator: it puts the payload in (from the kernel, a file, the hub, the airlock),
 yields the (person, project) whose ledger to watch, then takes the payload out as the browser would and
@@ -25,8 +26,8 @@ import json
 import re
 import sys
 import uuid
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable, Generator
 
 import pytest
 import requests
@@ -34,8 +35,21 @@ import requests
 from enclave.egress.budgets import MIB
 from enclave.egress.channels import HUB_PROJECT
 from enclave.operations import datasets, people, projects
-from tests.support.exfil import (KERNEL_PAYLOAD, EdgeBrowser, Outcome, b64, b64url, chunks, execute_request, idle,
-                                 kernel_messages, make_payload, read_frames, settled, unb64url)
+from tests.support.exfil import (
+    KERNEL_PAYLOAD,
+    EdgeBrowser,
+    Outcome,
+    b64,
+    b64url,
+    chunks,
+    execute_request,
+    idle,
+    kernel_messages,
+    make_payload,
+    read_frames,
+    settled,
+    unb64url,
+)
 from tests.support.workspaces import Workspace
 
 PROJECT = "exfil"
@@ -122,6 +136,7 @@ def payload_file(salt: str) -> str:
 
 # --- kernels -------------------------------------------------------------------------------------------
 
+
 def kernel_output(m: Matrix, code: str) -> list[dict]:
     """Run `code` in the analyst's kernel, whose websocket goes through the edge; the messages answering it."""
     ws = m.workspace.kernel.ws
@@ -137,16 +152,20 @@ def kernel_output(m: Matrix, code: str) -> list[dict]:
 def attempt_kernel_stream(m: Matrix, salt: str, payload: bytes):
     """RT-X01: print the payload as base64 from a kernel; read it on the kernel websocket."""
     yield m.analyst
-    messages = kernel_output(m, f"import base64; print(base64.b64encode(open({payload_file(salt)!r}, 'rb').read())"
-                                ".decode())")
+    messages = kernel_output(
+        m, f"import base64; print(base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode())"
+    )
     text = "".join(msg["content"]["text"] for msg in messages if msg["msg_type"] == "stream")
     return Outcome(recovered=base64.b64decode(text.strip()))
 
 
 def display(m: Matrix, salt: str, mimetype: str) -> bytes:
-    messages = kernel_output(m, "import base64; from IPython.display import display\n"
-                                f"display({{{mimetype!r}: base64.b64encode(open({payload_file(salt)!r}, 'rb').read())"
-                                ".decode()}, raw=True)")
+    messages = kernel_output(
+        m,
+        "import base64; from IPython.display import display\n"
+        f"display({{{mimetype!r}: base64.b64encode(open({payload_file(salt)!r}, 'rb').read())"
+        ".decode()}, raw=True)",
+    )
     (data,) = [msg["content"]["data"] for msg in messages if msg["msg_type"] == "display_data"]
     return base64.b64decode(data[mimetype])
 
@@ -166,10 +185,13 @@ def attempt_display_custom_mimetype(m: Matrix, salt: str, payload: bytes):
 def attempt_comm_message(m: Matrix, salt: str, payload: bytes):
     """RT-X04: open a comm from the kernel and send the payload on it; read comm_msg on the kernel websocket."""
     yield m.analyst
-    messages = kernel_output(m, "import base64; from ipykernel.comm import Comm\n"
-                                "_c = Comm(target_name='matrix', data={})\n"
-                                f"_c.send({{'payload': base64.b64encode(open({payload_file(salt)!r}, 'rb').read())"
-                                ".decode()}); _c.close()")
+    messages = kernel_output(
+        m,
+        "import base64; from ipykernel.comm import Comm\n"
+        "_c = Comm(target_name='matrix', data={})\n"
+        f"_c.send({{'payload': base64.b64encode(open({payload_file(salt)!r}, 'rb').read())"
+        ".decode()}); _c.close()",
+    )
     (data,) = [msg["content"]["data"] for msg in messages if msg["msg_type"] == "comm_msg"]
     return Outcome(recovered=base64.b64decode(data["payload"]))
 
@@ -177,8 +199,9 @@ def attempt_comm_message(m: Matrix, salt: str, payload: bytes):
 def attempt_error_traceback(m: Matrix, salt: str, payload: bytes):
     """RT-X26: raise an exception whose message is the payload; read the error message on the kernel websocket."""
     yield m.analyst
-    msg_id, frame = execute_request(f"import base64\nraise ValueError(base64.b64encode(open({payload_file(salt)!r},"
-                                    " 'rb').read()).decode())")
+    msg_id, frame = execute_request(
+        f"import base64\nraise ValueError(base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode())"
+    )
     m.workspace.kernel.ws.send(frame)
     frames, _ = read_frames(m.workspace.kernel.ws, idle(msg_id))
     (error,) = [msg["content"] for msg in kernel_messages(frames, msg_id) if msg["msg_type"] == "error"]
@@ -189,23 +212,32 @@ def attempt_stdin_prompt(m: Matrix, salt: str, payload: bytes):
     """RT-X27: `input()` with the payload as its prompt; read the input_request on the kernel websocket."""
     yield m.analyst
     ws = m.workspace.kernel.ws
-    msg_id, frame = execute_request("import base64\n"
-                                    f"input(base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode())")
+    msg_id, frame = execute_request(
+        f"import base64\ninput(base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode())"
+    )
     request = json.loads(frame)
     request["content"]["allow_stdin"] = True  # as JupyterLab sends it
     ws.send(json.dumps(request))
-    frames, _ = read_frames(ws, lambda fs: any(msg["msg_type"] == "input_request"
-                                               for msg in kernel_messages(fs[-1:], msg_id)))
-    (prompt,) = [msg["content"]["prompt"] for msg in kernel_messages(frames, msg_id)
-                 if msg["msg_type"] == "input_request"]
-    reply = {"header": {**request["header"], "msg_id": uuid.uuid4().hex, "msg_type": "input_reply"},
-             "parent_header": request["header"], "metadata": {}, "channel": "stdin", "content": {"value": ""}}
+    frames, _ = read_frames(
+        ws, lambda fs: any(msg["msg_type"] == "input_request" for msg in kernel_messages(fs[-1:], msg_id))
+    )
+    (prompt,) = [
+        msg["content"]["prompt"] for msg in kernel_messages(frames, msg_id) if msg["msg_type"] == "input_request"
+    ]
+    reply = {
+        "header": {**request["header"], "msg_id": uuid.uuid4().hex, "msg_type": "input_reply"},
+        "parent_header": request["header"],
+        "metadata": {},
+        "channel": "stdin",
+        "content": {"value": ""},
+    }
     ws.send(json.dumps(reply))
     read_frames(ws, idle(msg_id))
     return Outcome(recovered=base64.b64decode(prompt))
 
 
 # --- terminals -----------------------------------------------------------------------------------------
+
 
 def attempt_terminal(m: Matrix, salt: str, payload: bytes):
     """RT-X05: `base64` the payload file in a terminal; read the terminal websocket."""
@@ -228,6 +260,7 @@ def attempt_terminal(m: Matrix, salt: str, payload: bytes):
 
 # --- the contents API ----------------------------------------------------------------------------------
 
+
 def contents(m: Matrix, path: str, **params) -> requests.Response:
     return m.get(f"api/contents/{path}", params=params)
 
@@ -235,10 +268,12 @@ def contents(m: Matrix, path: str, **params) -> requests.Response:
 def attempt_contents_text(m: Matrix, salt: str, payload: bytes):
     """RT-X06: read the payload as text files, base64 split into parts under the edge's file limit."""
     parts = len(chunks(b64(payload).encode(), 40 * 1024))
-    m.run("import base64, os; os.makedirs('/home/analyst/matrix_text', exist_ok=True)\n"
-          f"_t = base64.b64encode(open({payload_file(salt)!r}, 'rb').read())\n"
-          f"for i in range({parts}):\n"
-          f"    open(f'/home/analyst/matrix_text/{salt}-{{i:02d}}.txt', 'wb').write(_t[i * 40960:(i + 1) * 40960])\n")
+    m.run(
+        "import base64, os; os.makedirs('/home/analyst/matrix_text', exist_ok=True)\n"
+        f"_t = base64.b64encode(open({payload_file(salt)!r}, 'rb').read())\n"
+        f"for i in range({parts}):\n"
+        f"    open(f'/home/analyst/matrix_text/{salt}-{{i:02d}}.txt', 'wb').write(_t[i * 40960:(i + 1) * 40960])\n"
+    )
     yield m.analyst
     text = ""
     for i in range(parts):
@@ -252,10 +287,12 @@ def attempt_contents_text(m: Matrix, salt: str, payload: bytes):
 def attempt_contents_base64(m: Matrix, salt: str, payload: bytes):
     """RT-X07: read the payload as binary files through the contents API's base64 format, in parts."""
     count = len(chunks(payload, 32 * 1024))
-    m.run("import os; os.makedirs('/home/analyst/matrix_bin', exist_ok=True)\n"
-          f"_p = open({payload_file(salt)!r}, 'rb').read()\n"
-          f"for i in range({count}):\n"
-          f"    open(f'/home/analyst/matrix_bin/{salt}-{{i:02d}}.bin', 'wb').write(_p[i * 32768:(i + 1) * 32768])\n")
+    m.run(
+        "import os; os.makedirs('/home/analyst/matrix_bin', exist_ok=True)\n"
+        f"_p = open({payload_file(salt)!r}, 'rb').read()\n"
+        f"for i in range({count}):\n"
+        f"    open(f'/home/analyst/matrix_bin/{salt}-{{i:02d}}.bin', 'wb').write(_p[i * 32768:(i + 1) * 32768])\n"
+    )
     yield m.analyst
     data = b""
     for i in range(count):
@@ -312,8 +349,10 @@ def from_names(names) -> bytes:
 def attempt_file_names_in_a_listing(m: Matrix, salt: str, payload: bytes):
     """RT-X09: the kernel names files after the payload; list their folder through the contents API."""
     folder = f"/home/analyst/{salt}-names"
-    m.run(KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
-          f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n")
+    m.run(
+        KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
+        f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n"
+    )
     yield m.analyst
     reply = contents(m, f"{salt}-names", type="directory", content=1)
     if reply.status_code != 200:
@@ -327,12 +366,14 @@ def attempt_contents_write_echo(m: Matrix, salt: str, payload: bytes):
     yield m.analyst
     echoed = []
     for name in name_chunks(payload):
-        put = m.browser.request("PUT", f"{m.base}/api/contents/{salt}-echo/{name}",
-                                json={"type": "file", "format": "text", "content": ""})
+        put = m.browser.request(
+            "PUT", f"{m.base}/api/contents/{salt}-echo/{name}", json={"type": "file", "format": "text", "content": ""}
+        )
         if put.status_code != 201:
             return Outcome.refusal(put)
-        renamed = m.browser.request("PATCH", f"{m.base}/api/contents/{salt}-echo/{name}",
-                                    json={"path": f"{salt}-echo/r{name}"})
+        renamed = m.browser.request(
+            "PATCH", f"{m.base}/api/contents/{salt}-echo/{name}", json={"path": f"{salt}-echo/r{name}"}
+        )
         if renamed.status_code != 200:
             return Outcome.refusal(renamed)
         echoed += [put.json()["name"], renamed.json()["name"][1:]]
@@ -369,8 +410,11 @@ def attempt_checkpoints(m: Matrix, salt: str, payload: bytes):
     assert m.browser.request("PUT", f"{m.base}/api/contents/{path}", json=empty).status_code in (200, 201)
     made = m.browser.request("POST", f"{m.base}/api/contents/{path}/checkpoints")
     assert made.status_code == 201, made.text
-    m.run(NOTEBOOK_WITH_OUTPUT.format(source=payload_file(salt),
-                                      target=f"/home/analyst/.ipynb_checkpoints/{salt}-ckpt-checkpoint.ipynb"))
+    m.run(
+        NOTEBOOK_WITH_OUTPUT.format(
+            source=payload_file(salt), target=f"/home/analyst/.ipynb_checkpoints/{salt}-ckpt-checkpoint.ipynb"
+        )
+    )
     yield m.analyst
     listed = m.get(f"api/contents/{path}/checkpoints")
     if listed.status_code != 200:
@@ -386,13 +430,16 @@ def attempt_checkpoints(m: Matrix, salt: str, payload: bytes):
 
 # --- JupyterLab's own APIs ---------------------------------------------------------------------------
 
+
 def attempt_lab_workspaces(m: Matrix, salt: str, payload: bytes):
     """RT-X13: the kernel writes a JupyterLab workspace file holding the payload; read lab/api/workspaces."""
-    m.run("import json, os, base64; from jupyterlab_server.workspaces_handler import slugify\n"
-          "os.makedirs('/home/analyst/.jupyterlab/workspaces', exist_ok=True)\n"
-          f"json.dump({{'data': {{'matrix': base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode()}},"
-          f" 'metadata': {{'id': '/{salt}'}}}}, open('/home/analyst/.jupyterlab/workspaces/' + slugify({salt!r})"
-          " + '.jupyterlab-workspace', 'w'))")
+    m.run(
+        "import json, os, base64; from jupyterlab_server.workspaces_handler import slugify\n"
+        "os.makedirs('/home/analyst/.jupyterlab/workspaces', exist_ok=True)\n"
+        f"json.dump({{'data': {{'matrix': base64.b64encode(open({payload_file(salt)!r}, 'rb').read()).decode()}},"
+        f" 'metadata': {{'id': '/{salt}'}}}}, open('/home/analyst/.jupyterlab/workspaces/' + slugify({salt!r})"
+        " + '.jupyterlab-workspace', 'w'))"
+    )
     yield m.analyst
     reply = m.get(f"lab/api/workspaces/{salt}")
     if reply.status_code != 200 or "matrix" not in reply.json().get("data", {}):
@@ -406,9 +453,11 @@ SETTINGS_PLUGIN = "@jupyterlab/apputils-extension:themes"
 def attempt_lab_settings(m: Matrix, salt: str, payload: bytes):
     """RT-X14: the kernel writes a user-settings file whose comment holds the payload; read lab/api/settings."""
     folder = "/home/analyst/.jupyterlab/user-settings/@jupyterlab/apputils-extension"
-    m.run(f"import os, base64; os.makedirs({folder!r}, exist_ok=True)\n"
-          f"open({folder + '/themes.jupyterlab-settings'!r}, 'w').write('// ' + base64.b64encode("
-          f"open({payload_file(salt)!r}, 'rb').read()).decode() + '\\n{{}}\\n')")
+    m.run(
+        f"import os, base64; os.makedirs({folder!r}, exist_ok=True)\n"
+        f"open({folder + '/themes.jupyterlab-settings'!r}, 'w').write('// ' + base64.b64encode("
+        f"open({payload_file(salt)!r}, 'rb').read()).decode() + '\\n{{}}\\n')"
+    )
     yield m.analyst
     reply = m.get(f"lab/api/settings/{SETTINGS_PLUGIN}")
     found = re.search(r"// ([A-Za-z0-9+/=]+)", reply.json().get("raw", "")) if reply.status_code == 200 else None
@@ -420,10 +469,12 @@ def attempt_lab_settings(m: Matrix, salt: str, payload: bytes):
 def attempt_kernelspecs(m: Matrix, salt: str, payload: bytes):
     """RT-X15: the kernel writes a kernelspec whose display name is the payload; read api/kernelspecs."""
     for folder in ("/home/analyst/.local/share/jupyter/kernels", "/home/analyst/.jupyter/kernels"):
-        m.run(f"import os, json, base64; os.makedirs({folder + '/' + salt!r}, exist_ok=True)\n"
-              f"json.dump({{'argv': ['python3', '-m', 'ipykernel_launcher', '-f', '{{connection_file}}'],"
-              f" 'language': 'python', 'display_name': base64.b64encode(open({payload_file(salt)!r}, 'rb')"
-              f".read()).decode()}}, open({folder + '/' + salt + '/kernel.json'!r}, 'w'))")
+        m.run(
+            f"import os, json, base64; os.makedirs({folder + '/' + salt!r}, exist_ok=True)\n"
+            f"json.dump({{'argv': ['python3', '-m', 'ipykernel_launcher', '-f', '{{connection_file}}'],"
+            f" 'language': 'python', 'display_name': base64.b64encode(open({payload_file(salt)!r}, 'rb')"
+            f".read()).decode()}}, open({folder + '/' + salt + '/kernel.json'!r}, 'w'))"
+        )
     yield m.analyst
     reply = m.get("api/kernelspecs")
     spec = reply.json().get("kernelspecs", {}).get(salt) if reply.status_code == 200 else None
@@ -466,8 +517,10 @@ def attempt_path_resolver_echo(m: Matrix, salt: str, payload: bytes):
     """RT-X32: the kernel names files after the payload; api/resolvePath (JupyterLab links paths in outputs)
     answers each path that exists."""
     folder = f"/home/analyst/{salt}-resolve"
-    m.run(KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
-          f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n")
+    m.run(
+        KERNEL_NAMES + f"import os; os.makedirs({folder!r}, exist_ok=True)\n"
+        f"for _n in _names({payload_file(salt)!r}):\n    open(os.path.join({folder!r}, _n), 'w').close()\n"
+    )
     yield m.analyst
     resolved = []
     for name in name_chunks(payload):
@@ -518,8 +571,9 @@ def attempt_events_websocket(m: Matrix, salt: str, payload: bytes):
     yield m.analyst
     ws = m.browser.websocket(f"{m.base}/api/events/subscribe")
     try:
-        statuses = m.run(KERNEL_NAMES + LOCAL_SERVER_PUTS.format(folder=f"{salt}-events",
-                                                                  source=payload_file(salt))).strip()
+        statuses = m.run(
+            KERNEL_NAMES + LOCAL_SERVER_PUTS.format(folder=f"{salt}-events", source=payload_file(salt))
+        ).strip()
         last = names[-1].encode()
         frames, _ = read_frames(ws, lambda fs: any(last in f for f in fs), timeout=60, give_up_quietly=True)
     finally:
@@ -532,18 +586,30 @@ def attempt_events_websocket(m: Matrix, salt: str, payload: bytes):
 
 # --- static routes ------------------------------------------------------------------------------------
 
-STATIC_TWINS = ["static/matrix.js", "lab/static/matrix.js", "lab/extensions/matrix/static/remoteEntry.js",
-                "custom/custom.js", ".local/share/jupyter/labextensions/matrix/static/remoteEntry.js"]
-STATIC_ROUTES = ["static/matrix.js", "lab/static/matrix.js", "lab/extensions/matrix/static/remoteEntry.js",
-                 "custom/custom.js", "static/lab/matrix.js"]
+STATIC_TWINS = [
+    "static/matrix.js",
+    "lab/static/matrix.js",
+    "lab/extensions/matrix/static/remoteEntry.js",
+    "custom/custom.js",
+    ".local/share/jupyter/labextensions/matrix/static/remoteEntry.js",
+]
+STATIC_ROUTES = [
+    "static/matrix.js",
+    "lab/static/matrix.js",
+    "lab/extensions/matrix/static/remoteEntry.js",
+    "custom/custom.js",
+    "static/lab/matrix.js",
+]
 
 
 def attempt_static_routes(m: Matrix, salt: str, payload: bytes):
     """RT-X17: files named like static assets in the home (and a lab extension the analyst installs); GET them."""
-    m.run("import os, shutil\n"
-          f"for _t in {STATIC_TWINS!r}:\n"
-          "    os.makedirs(os.path.dirname('/home/analyst/' + _t), exist_ok=True)\n"
-          f"    shutil.copy({payload_file(salt)!r}, '/home/analyst/' + _t)\n")
+    m.run(
+        "import os, shutil\n"
+        f"for _t in {STATIC_TWINS!r}:\n"
+        "    os.makedirs(os.path.dirname('/home/analyst/' + _t), exist_ok=True)\n"
+        f"    shutil.copy({payload_file(salt)!r}, '/home/analyst/' + _t)\n"
+    )
     yield m.analyst
     replies = [m.get(route) for route in STATIC_ROUTES]
     served = [r for r in replies if payload[:64] in r.content]
@@ -582,8 +648,9 @@ def hub_writes_then_read_back(m: Matrix, salt: str, payload: bytes, token: str):
     """The kernel writes the payload into every hub record a user can write; the browser reads the hub's API.
 
     `token` is a Python expression in the kernel: the workspace's own token, or a literal typed in."""
-    statuses = m.run(HUB_WRITES.format(source=payload_file(salt), token=token, user=ANALYST,
-                                       server=b64url(payload[:NAME_CHUNK])))
+    statuses = m.run(
+        HUB_WRITES.format(source=payload_file(salt), token=token, user=ANALYST, server=b64url(payload[:NAME_CHUNK]))
+    )
     yield ANALYST, HUB_PROJECT
     text = ""
     for path in (f"/users/{ANALYST}/tokens", f"/users/{ANALYST}?include_stopped_servers=1", "/groups"):
@@ -608,8 +675,11 @@ def attempt_hub_api_with_a_full_user_token(m: Matrix, salt: str, payload: bytes)
 def attempt_hub_records_read_in_the_browser(m: Matrix, salt: str, payload: bytes):
     """RT-X20: a hub record holding the payload (a token note) read back through /hub/api and /hub/token."""
     reader = new_person(m.enclave, f"hub{salt.lower()}")
-    made = reader.request("POST", f"{m.enclave.url}/hub/api/users/{reader.user.name}/tokens",
-                          json={"note": b64(payload), "expires_in": 3600})
+    made = reader.request(
+        "POST",
+        f"{m.enclave.url}/hub/api/users/{reader.user.name}/tokens",
+        json={"note": b64(payload), "expires_in": 3600},
+    )
     yield reader.user.name, HUB_PROJECT
     if made.status_code != 201:
         return Outcome.refusal(made, "the hub refused to store it")
@@ -639,6 +709,7 @@ def attempt_spawn_options_read_in_the_browser(m: Matrix, salt: str, payload: byt
 
 
 # --- the airlock ---------------------------------------------------------------------------------------
+
 
 def airlock(browser: EdgeBrowser, method: str, path: str, body: dict | None = None) -> requests.Response:
     return browser.request(method, f"{browser.enclave.url}{AIRLOCK}/api{path}", json=body)
@@ -670,14 +741,17 @@ def attempt_airlock_free_text(m: Matrix, salt: str, payload: bytes):
 
 def attempt_airlock_file_names(m: Matrix, salt: str, payload: bytes):
     """RT-X30: the kernel names outbox files after the payload; the author adds them to a request and reads it."""
-    m.run(KERNEL_NAMES + "import os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
-          f"for _n in _names({payload_file(salt)!r}, {AIRLOCK_NAME_CHUNK}):\n"
-          "    open('/home/analyst/outbox/' + _n + '.csv', 'w').write('sex,n\\nFemale,1043\\nMale,957\\n')\n")
+    m.run(
+        KERNEL_NAMES + "import os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
+        f"for _n in _names({payload_file(salt)!r}, {AIRLOCK_NAME_CHUNK}):\n"
+        "    open('/home/analyst/outbox/' + _n + '.csv', 'w').write('sex,n\\nFemale,1043\\nMale,957\\n')\n"
+    )
     made = airlock(m.browser, "POST", "/requests", {"project": m.project, "title": f"matrix {salt}"})
     assert made.status_code in (200, 201), made.text
     rid = made.json()["id"]
-    assert airlock(m.browser, "POST", f"/requests/{rid}/groups",
-                   {"name": "g", "context": "results", "controls": "all cells >= 10"}).status_code in (200, 201)
+    assert airlock(
+        m.browser, "POST", f"/requests/{rid}/groups", {"name": "g", "context": "results", "controls": "all cells >= 10"}
+    ).status_code in (200, 201)
     yield m.analyst
     refusals = set()
     names = name_chunks(payload, AIRLOCK_NAME_CHUNK)
@@ -685,28 +759,34 @@ def attempt_airlock_file_names(m: Matrix, salt: str, payload: bytes):
         added = airlock(m.browser, "POST", f"/requests/{rid}/files", {"path": name + ".csv", "group": "g"})
         if added.status_code not in (200, 201):
             refusals.add(f"{added.status_code} {added.text[:120]}")
-    shown = airlock(m.browser, "GET", f"/requests/{rid}").text + \
-        m.browser.request("GET", f"{m.enclave.url}{AIRLOCK}/requests/{rid}").text
+    shown = (
+        airlock(m.browser, "GET", f"/requests/{rid}").text
+        + m.browser.request("GET", f"{m.enclave.url}{AIRLOCK}/requests/{rid}").text
+    )
     echoed = [n for n in names if n in shown]
     if not echoed:
         return Outcome(refused=f"no name shown back; refusals: {sorted(refusals)}")
     return Outcome(recovered=from_names(echoed))  # what the caps let through: counted like the rest
+
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def submitted_request(m: Matrix, salt: str) -> tuple[str, list[dict]]:
     """A request holding the payload behind a PNG signature and as a CSV of base64 cells, submitted."""
-    m.run("import base64, os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
-          f"_p = open({payload_file(salt)!r}, 'rb').read()\n"
-          f"open('/home/analyst/outbox/{salt}.png', 'wb').write({PNG_SIGNATURE!r} + _p)\n"
-          f"open('/home/analyst/outbox/{salt}.csv', 'w').write('cell\\n' + '\\n'.join("
-          "base64.b64encode(_p[i:i + 48]).decode() for i in range(0, len(_p), 48)) + '\\n')\n")
+    m.run(
+        "import base64, os; os.makedirs('/home/analyst/outbox', exist_ok=True)\n"
+        f"_p = open({payload_file(salt)!r}, 'rb').read()\n"
+        f"open('/home/analyst/outbox/{salt}.png', 'wb').write({PNG_SIGNATURE!r} + _p)\n"
+        f"open('/home/analyst/outbox/{salt}.csv', 'w').write('cell\\n' + '\\n'.join("
+        "base64.b64encode(_p[i:i + 48]).decode() for i in range(0, len(_p), 48)) + '\\n')\n"
+    )
     made = airlock(m.browser, "POST", "/requests", {"project": m.project, "title": f"matrix {salt}"})
     assert made.status_code in (200, 201), made.text
     rid = made.json()["id"]
-    assert airlock(m.browser, "POST", f"/requests/{rid}/groups",
-                   {"name": "g", "context": "results", "controls": "all cells >= 10"}).status_code in (200, 201)
+    assert airlock(
+        m.browser, "POST", f"/requests/{rid}/groups", {"name": "g", "context": "results", "controls": "all cells >= 10"}
+    ).status_code in (200, 201)
     for name in (f"{salt}.png", f"{salt}.csv"):
         added = airlock(m.browser, "POST", f"/requests/{rid}/files", {"path": name, "group": "g"})
         assert added.status_code in (200, 201), added.text
@@ -718,11 +798,18 @@ def submitted_request(m: Matrix, salt: str) -> tuple[str, list[dict]]:
 def everything_shown(browser: EdgeBrowser, rid: str, files: list[dict]) -> list[requests.Response]:
     """Every page and API answer about a request and its files that its viewer can ask for."""
     base = f"{browser.enclave.url}{AIRLOCK}"
-    paths = [f"{base}/api/requests/{rid}", f"{base}/api/requests/{rid}/manifest", f"{base}/requests/{rid}",
-             f"{base}/api/requests?view=mine", f"{base}/requests"]
+    paths = [
+        f"{base}/api/requests/{rid}",
+        f"{base}/api/requests/{rid}/manifest",
+        f"{base}/requests/{rid}",
+        f"{base}/api/requests?view=mine",
+        f"{base}/requests",
+    ]
     for staged in files:
-        paths += [f"{base}/api/requests/{rid}/files/{staged['id']}",
-                  f"{base}/requests/{rid}/files/{staged['id']}/image"]
+        paths += [
+            f"{base}/api/requests/{rid}/files/{staged['id']}",
+            f"{base}/requests/{rid}/files/{staged['id']}/image",
+        ]
     return [browser.request("GET", path) for path in paths]
 
 
@@ -740,8 +827,10 @@ def attempt_airlock_previews_to_the_author(m: Matrix, salt: str, payload: bytes)
     replies += everything_shown(m.browser, rid, files)
     leaks = [r.url for r in replies if carried(r, payload)]
     assert not leaks, f"the author received bytes of their own staged files from {leaks}"
-    return Outcome(refused=f"no byte of the staged files in {len(replies)} answers to the author "
-                           f"(withdraw: {withdrawn.status_code})")
+    return Outcome(
+        refused=f"no byte of the staged files in {len(replies)} answers to the author "
+        f"(withdraw: {withdrawn.status_code})"
+    )
 
 
 def attempt_airlock_preview_to_a_reviewer(m: Matrix, salt: str, payload: bytes):
@@ -796,6 +885,7 @@ def attempt_spark_ui(m: Matrix, salt: str, payload: bytes):
 
 
 # --- the matrix ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Row:
@@ -872,8 +962,11 @@ def test_exfiltration_matrix(enclave, matrix, request, row):
     after = settled(enclave, user, project)
     delta = {ch: after[ch] - before.get(ch, 0) for ch in after if after[ch] != before.get(ch, 0)}
     served = f"served, {len(outcome.recovered)} payload bytes arrived"
-    print(f"{spec.id} {row}: {'refused: ' + outcome.refused if outcome.refused else served}; "
-          f"counted for {user}/{project}: {delta}", file=sys.stderr)
+    print(
+        f"{spec.id} {row}: {'refused: ' + outcome.refused if outcome.refused else served}; "
+        f"counted for {user}/{project}: {delta}",
+        file=sys.stderr,
+    )
     if outcome.refused:
         assert not outcome.recovered, "a refused attempt recovered payload bytes"
         return
@@ -882,11 +975,13 @@ def test_exfiltration_matrix(enclave, matrix, request, row):
     else:
         assert outcome.recovered == payload, (
             f"served, but what arrived is not the payload ({len(outcome.recovered)} of {len(payload)} bytes): "
-            "the row proves nothing")
+            "the row proves nothing"
+        )
     arrived = len(outcome.recovered)
     assert delta.get(spec.channel, 0) >= arrived, (
         f"{arrived} bytes of extract information reached {user}'s browser, but only "
-        f"{delta.get(spec.channel, 0)} were counted on '{spec.channel}' for {user}/{project} (all counted: {delta})")
+        f"{delta.get(spec.channel, 0)} were counted on '{spec.channel}' for {user}/{project} (all counted: {delta})"
+    )
 
 
 def test_the_stream_is_cut_when_the_payload_exceeds_the_budget(enclave, metered_person):
@@ -899,7 +994,8 @@ def test_the_stream_is_cut_when_the_payload_exceeds_the_budget(enclave, metered_
     ws = browser.websocket(f"{base}/api/kernels/{kernel.json()['id']}/channels")
     msg_id, frame = execute_request(
         KERNEL_PAYLOAD + "import base64\n_p = open(_matrix_payload('RTX25', 2 * 1024 * 1024), 'rb').read()\n"
-        "for _i in range(0, len(_p), 49152):\n    print(base64.b64encode(_p[_i:_i + 49152]).decode(), flush=True)\n")
+        "for _i in range(0, len(_p), 49152):\n    print(base64.b64encode(_p[_i:_i + 49152]).decode(), flush=True)\n"
+    )
     ws.send(frame)
     frames, close = read_frames(ws, idle(msg_id), timeout=300)
     messages = kernel_messages(frames, msg_id)

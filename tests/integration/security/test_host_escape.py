@@ -32,15 +32,23 @@ def test_no_docker_or_containerd_socket_is_reachable(alice_alpha):
 def test_no_host_path_is_visible(alice_alpha, enclave):
     """RT-21: look for the host's files: the enclave's state, the source datasets, Docker's own folders."""
     state = enclave.settings.state_path
-    host_paths = [str(state), str(state / "enclave.sqlite"), str(state.parent / "data" / "cohort"),
-                  "/var/lib/docker", "/var/lib/containerd", "/etc/docker"]
+    host_paths = [
+        str(state),
+        str(state / "enclave.sqlite"),
+        str(state.parent / "data" / "cohort"),
+        "/var/lib/docker",
+        "/var/lib/containerd",
+        "/etc/docker",
+    ]
     out = alice_alpha.run(f"import os; print([p for p in {host_paths!r} if os.path.exists(p)])")
     assert out.strip() == "[]"
     # The container's mounts are folders of this installation's state only, never a host system folder.
     mounts = {m["Destination"]: m["Source"] for m in alice_alpha.container.attrs["Mounts"]}
     assert all(source.startswith(str(state)) for source in mounts.values()), mounts
-    assert not any(source in ("/", "/etc", "/var", "/proc", "/sys", "/usr", "/boot", "/dev", "/lib", str(state))
-                   for source in mounts.values())
+    assert not any(
+        source in ("/", "/etc", "/var", "/proc", "/sys", "/usr", "/boot", "/dev", "/lib", str(state))
+        for source in mounts.values()
+    )
 
 
 def test_the_airlocks_database_and_staging_folder_are_not_in_the_workspace(alice_alpha, enclave):
@@ -123,13 +131,17 @@ def test_the_kernel_runs_with_no_capabilities(alice_alpha):
     assert fields["Seccomp"].strip() == "2"  # a seccomp filter is on (the workspace profile: test_hardening.py)
 
 
-@pytest.mark.parametrize("command, refusal", [
-    (["mount", "-t", "tmpfs", "none", "/tmp"], "must be superuser"),
-    (["mount", "-o", "remount,rw", "/"], "must be superuser"),
-    (["chroot", "/", "true"], "Operation not permitted"),
-    (["unshare", "-r", "true"], "Operation not permitted"),
-    (["unshare", "-m", "true"], "Operation not permitted"),
-], ids=["mount", "remount-root", "chroot", "unshare-user", "unshare-mount"])
+@pytest.mark.parametrize(
+    "command, refusal",
+    [
+        (["mount", "-t", "tmpfs", "none", "/tmp"], "must be superuser"),
+        (["mount", "-o", "remount,rw", "/"], "must be superuser"),
+        (["chroot", "/", "true"], "Operation not permitted"),
+        (["unshare", "-r", "true"], "Operation not permitted"),
+        (["unshare", "-m", "true"], "Operation not permitted"),
+    ],
+    ids=["mount", "remount-root", "chroot", "unshare-user", "unshare-mount"],
+)
 def test_mount_chroot_and_namespaces_are_refused(alice_alpha, command, refusal):
     """RT-27: mount a file system, chroot, or make a user or mount namespace (the first steps of most escapes)."""
     out = alice_alpha.run(

@@ -42,7 +42,8 @@ def call_code(calls: list[tuple[str, str, object]], token_expression: str) -> st
         "    except urllib.error.HTTPError as e:\n"
         "        status, headers, text = e.code, e.headers, e.read().decode()\n"
         "    print(json.dumps({'method': method, 'path': path, 'status': status, 'gate': headers.get('"
-        + MARKER + "'),\n"
+        + MARKER
+        + "'),\n"
         "                      'version': headers.get('X-JupyterHub-Version'), 'body': text[:400]}))\n"
     )
 
@@ -57,8 +58,9 @@ def call(workspace, calls, token: str | None = None) -> list[dict]:
 @pytest.fixture
 def full_token(alice_alpha):
     """A token with every permission alice has, made on the hub as her browser would (no scopes: 'inherit')."""
-    reply = alice_alpha.user.api("POST", f"/users/{alice_alpha.user.name}/tokens",
-                                 json={"note": "typed into a notebook", "expires_in": 3600})
+    reply = alice_alpha.user.api(
+        "POST", f"/users/{alice_alpha.user.name}/tokens", json={"note": "typed into a notebook", "expires_in": 3600}
+    )
     reply.raise_for_status()
     return reply.json()["token"]
 
@@ -93,9 +95,13 @@ def assert_refused_by_the_gate(results: list[dict], reason: str = "route-not-all
 
 
 def test_a_token_note_written_with_a_full_user_token_is_refused_and_never_stored(alice_alpha, full_token, enclave):
-    """RT-G01: from the kernel, store an extract in a token's note with a full user token, to read it back in the browser."""
-    (result,) = call(alice_alpha, [("POST", f"/users/{alice_alpha.user.name}/tokens",
-                                    {"note": NOTE[:4000], "expires_in": 600})], full_token)
+    """RT-G01: from the kernel, store an extract in a token's note with a full user token, to read it back in
+    the browser."""
+    (result,) = call(
+        alice_alpha,
+        [("POST", f"/users/{alice_alpha.user.name}/tokens", {"note": NOTE[:4000], "expires_in": 600})],
+        full_token,
+    )
     assert_refused_by_the_gate([result])
     # A note carrying a whole extract: refused before the hub reads it (not even its length is passed).
     (result,) = call(alice_alpha, [("POST", f"/users/{alice_alpha.user.name}/tokens", {"note": NOTE})], full_token)
@@ -105,12 +111,20 @@ def test_a_token_note_written_with_a_full_user_token_is_refused_and_never_stored
     assert tokens.status_code == 200
     notes = [t.get("note") or "" for t in tokens.json()["api_tokens"]]
     assert notes and not any(n.startswith("extract-") for n in notes), notes
-    assert_audited(enclave, "hubgate.refused", route=f"/hub/api/users/{alice_alpha.user.name}/tokens",
-                   method="POST", user="alice", project="alpha", reason="route-not-allowed")
+    assert_audited(
+        enclave,
+        "hubgate.refused",
+        route=f"/hub/api/users/{alice_alpha.user.name}/tokens",
+        method="POST",
+        user="alice",
+        project="alpha",
+        reason="route-not-allowed",
+    )
 
 
 def test_the_hub_api_beyond_a_servers_needs_is_refused_with_the_workspaces_token(alice_alpha, enclave):
-    """RT-G02: with the workspace's own hub token, call the hub API a server never needs (users, tokens, servers, groups, services, proxy, info, shutdown, hub pages)."""
+    """RT-G02: with the workspace's own hub token, call the hub API a server never needs (users, tokens,
+    servers, groups, services, proxy, info, shutdown, hub pages)."""
     calls = beyond_what_a_server_needs(alice_alpha.user.name, alice_alpha.project)
     results = call(alice_alpha, calls)
     assert len(results) == len(calls)
@@ -129,8 +143,11 @@ def test_the_hub_api_beyond_a_servers_needs_is_refused_with_a_full_user_token(al
     assert len(results) == len(calls)
     assert_refused_by_the_gate(results)
     # Control: the same token does all this through the edge, as alice's browser (the gate is what refused).
-    reply = alice_alpha.user.http.get(f"{alice_alpha.enclave.url}/hub/api/users/{alice_alpha.user.name}",
-                                      headers={"Authorization": f"token {full_token}"}, timeout=30)
+    reply = alice_alpha.user.http.get(
+        f"{alice_alpha.enclave.url}/hub/api/users/{alice_alpha.user.name}",
+        headers={"Authorization": f"token {full_token}"},
+        timeout=30,
+    )
     assert reply.status_code == 200
 
 
@@ -139,14 +156,19 @@ def test_activity_for_another_user_is_refused(alice_alpha, full_token, enclave):
     now = "2026-01-01T00:00:00.000000Z"
     (result,) = call(alice_alpha, [("POST", "/users/carol/activity", {"last_activity": now})], full_token)
     assert_refused_by_the_gate([result], reason="activity-not-own")
-    assert_audited(enclave, "hubgate.refused", route="/hub/api/users/carol/activity", user="alice",
-                   reason="activity-not-own")
+    assert_audited(
+        enclave, "hubgate.refused", route="/hub/api/users/carol/activity", user="alice", reason="activity-not-own"
+    )
 
 
 def test_escapes_dot_dot_and_queries_do_not_walk_past_the_gate(alice_alpha, full_token):
     """RT-G05: reach a refused route from an allowed one with '..', an escaped '/', a double escape, a query."""
-    calls = [("GET", "/hub/api/user/../users", None), ("GET", "/hub/api/users%2falice", None),
-             ("GET", "/hub/api/user/%252e%252e/users", None), ("GET", "/hub/api/%2e%2e/api/users", None)]
+    calls = [
+        ("GET", "/hub/api/user/../users", None),
+        ("GET", "/hub/api/users%2falice", None),
+        ("GET", "/hub/api/user/%252e%252e/users", None),
+        ("GET", "/hub/api/%2e%2e/api/users", None),
+    ]
     results = call(alice_alpha, calls, full_token)
     assert len(results) == len(calls)
     assert_refused_by_the_gate(results, reason="ambiguous-path")
@@ -164,8 +186,12 @@ def test_the_hubs_own_api_port_is_unreachable_from_the_workspace(alice_alpha, en
     """RT-G07: connect to the hub's own API port (behind the gate) on the gateway and every host address."""
     port = enclave.settings.hub_internal_port
     # The hub answers there on the host's loopback (so the port is live) ...
-    assert subprocess.run(["python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"],
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            ["python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"], capture_output=True
+        ).returncode
+        == 0
+    )
     # ... and the gate's port opens from the workspace (the probe works) ...
     gate = (gateway(alice_alpha), enclave.settings.hub_port)
     assert connect(alice_alpha, [gate]) == {gate: "OPEN"}
@@ -179,12 +205,15 @@ def test_what_a_jupyter_server_needs_still_answers_through_the_gate(alice_alpha)
     """The control: version, identity, the OAuth exchange and the server's own activity reach the hub."""
     now = "2026-12-01T00:00:00.000000Z"
     activity = {"servers": {alice_alpha.project: {"last_activity": now}}, "last_activity": now}
-    version, identity, exchange, own_activity = call(alice_alpha, [
-        ("GET", "/hub/api", None),
-        ("GET", "/user", None),
-        ("POST", "/oauth2/token", "grant_type=authorization_code&code=not-a-code"),
-        ("POST", f"/users/{alice_alpha.user.name}/activity", activity),
-    ])
+    version, identity, exchange, own_activity = call(
+        alice_alpha,
+        [
+            ("GET", "/hub/api", None),
+            ("GET", "/user", None),
+            ("POST", "/oauth2/token", "grant_type=authorization_code&code=not-a-code"),
+            ("POST", f"/users/{alice_alpha.user.name}/activity", activity),
+        ],
+    )
     assert version["status"] == 200 and version["version"], version
     assert identity["status"] == 200 and json.loads(identity["body"])["name"] == alice_alpha.user.name
     # The hub itself judged the exchange (a bad code is the hub's 4xx, not the gate's refusal).

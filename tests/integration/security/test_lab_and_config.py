@@ -53,11 +53,17 @@ def test_user_config_in_the_home_folder_is_ignored(browser, alice_alpha):
         f"json.dump({{'disabledExtensions': {undo!r}, 'lockedExtensions': {undo!r}}},"
         " open(home + '/labconfig/page_config.json', 'w'))\n"
     )
-    paths = json.loads(alice_alpha.run(
-        "import subprocess; print(subprocess.check_output(['jupyter', '--paths', '--json'], text=True))"
-    ))
-    assert paths["config"] == ["/opt/enclave/user-config", "/opt/venv/etc/jupyter", "/usr/local/etc/jupyter",
-                               "/etc/jupyter"]
+    paths = json.loads(
+        alice_alpha.run(
+            "import subprocess; print(subprocess.check_output(['jupyter', '--paths', '--json'], text=True))"
+        )
+    )
+    assert paths["config"] == [
+        "/opt/enclave/user-config",
+        "/opt/venv/etc/jupyter",
+        "/usr/local/etc/jupyter",
+        "/etc/jupyter",
+    ]
     assert not any(p.startswith("/home/") for p in paths["config"] + paths["data"])
     # The lab computes its page config on every request: the user's page_config.json is not in it.
     config = page_config(browser)

@@ -28,8 +28,11 @@ WS_POLICY_VIOLATION = 1008
 
 def audited(enclave, action: str, target: str) -> list[dict]:
     with enclave.ctx.db.reading() as session:
-        return [r for r in (as_record(e) for e in find_events(session, AuditFilter(action=action)))
-                if r["action"] == action and r["target"] == target]
+        return [
+            r
+            for r in (as_record(e) for e in find_events(session, AuditFilter(action=action)))
+            if r["action"] == action and r["target"] == target
+        ]
 
 
 def usage(enclave, user: str, project: str) -> dict[str, int]:
@@ -83,8 +86,12 @@ def drain(ws: websocket.WebSocket) -> tuple[int, int | None]:
 def assert_cut_stopped_and_suspended(enclave, user: HubUser, project: str, token: str) -> None:
     name = user.name
     eventually(lambda: suspended(enclave, name), f"the suspension of {name}")
-    eventually(lambda: not [c for c in enclave.containers(kind="workspace", project=project, user=name)
-                            if c.status == "running"], f"the stop of {name}'s {project} workspace")
+    eventually(
+        lambda: (
+            not [c for c in enclave.containers(kind="workspace", project=project, user=name) if c.status == "running"]
+        ),
+        f"the stop of {name}'s {project} workspace",
+    )
     (exceeded,) = audited(enclave, "metering.exceeded", f"{project}/{name}")
     assert exceeded["details"]["budget"] == MIB
     (alert,) = audited(enclave, "metering.alert", f"{project}/{name}")
@@ -92,8 +99,9 @@ def assert_cut_stopped_and_suspended(enclave, user: HubUser, project: str, token
     assert suspension["details"]["reason"] == "metering budget exceeded"
     assert alert["seq"] < exceeded["seq"] < suspension["seq"]
     # The edge refuses further data at once; the hub refuses a new login.
-    again = requests.get(f"{user.server_url(project)}/api/contents", headers={"Authorization": f"token {token}"},
-                         timeout=30)
+    again = requests.get(
+        f"{user.server_url(project)}/api/contents", headers={"Authorization": f"token {token}"}, timeout=30
+    )
     assert again.status_code == 429, again.text
     assert not HubUser(enclave.url, name, enclave.passwords[name]).logged_in
 
@@ -102,19 +110,40 @@ def test_printing_past_the_budget_from_a_kernel_is_cut_and_stops_and_suspends(en
     """RT-120: print 4 MiB from a kernel to the browser against a 1 MiB budget."""
     user = metered_person("kim", "mkernel")
     token = user.token()
-    kernel = requests.post(f"{user.server_url('mkernel')}/api/kernels", headers={"Authorization": f"token {token}"},
-                           json={"name": "python3"}, timeout=60)
+    kernel = requests.post(
+        f"{user.server_url('mkernel')}/api/kernels",
+        headers={"Authorization": f"token {token}"},
+        json={"name": "python3"},
+        timeout=60,
+    )
     kernel.raise_for_status()
     ws = websocket_to(user, "mkernel", f"/api/kernels/{kernel.json()['id']}/channels", token)
-    ws.send(json.dumps({
-        "header": {"msg_id": uuid.uuid4().hex, "username": "kim", "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        # Random bytes in base64: information the meter cannot compress away (repeated 'x's it would).
-        "content": {"code": "import base64, os\nfor _ in range(40):\n"
-                            "    print(base64.b64encode(os.urandom(75_000)).decode(), flush=True)", "silent": False,
-                    "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    }))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": uuid.uuid4().hex,
+                    "username": "kim",
+                    "session": uuid.uuid4().hex,
+                    "msg_type": "execute_request",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                # Random bytes in base64: information the meter cannot compress away (repeated 'x's it would).
+                "content": {
+                    "code": "import base64, os\nfor _ in range(40):\n"
+                    "    print(base64.b64encode(os.urandom(75_000)).decode(), flush=True)",
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
+        )
+    )
     received, code = drain(ws)
     assert code == WS_POLICY_VIOLATION
     # The stream ran until the budget (counted as information: 3/4 of base64's characters) and was cut.
@@ -128,8 +157,9 @@ def test_catting_a_file_past_the_budget_in_a_terminal_is_cut_and_stops_and_suspe
     """RT-121: `cat` a 3 MB file in a terminal against a 1 MiB budget."""
     user = metered_person("tom", "mterm")
     token = user.token()
-    terminal = requests.post(f"{user.server_url('mterm')}/api/terminals", headers={"Authorization": f"token {token}"},
-                             timeout=60)
+    terminal = requests.post(
+        f"{user.server_url('mterm')}/api/terminals", headers={"Authorization": f"token {token}"}, timeout=60
+    )
     terminal.raise_for_status()
     ws = websocket_to(user, "mterm", f"/terminals/websocket/{terminal.json()['name']}", token)
     ws.send(json.dumps(["stdin", "head -c 2250000 /dev/urandom | base64 > ~/big.txt && cat ~/big.txt\r"]))
@@ -157,8 +187,11 @@ def test_static_assets_come_from_the_edge_uncounted_and_everything_else_is_count
     assert static_bytes > 100_000  # JupyterLab's bundle: far more than any head
     listing = requests.get(f"{base}/api/contents", headers=headers, timeout=60)
     assert listing.status_code == 200
-    raw = eventually(lambda: (lambda r: r if {"page", "contents"} <= set(r) else None)(
-        raw_usage(enclave, "sam", "mstatic")), "the page and the contents read reaching the ledger", 60)
+    raw = eventually(
+        lambda: (lambda r: r if {"page", "contents"} <= set(r) else None)(raw_usage(enclave, "sam", "mstatic")),
+        "the page and the contents read reaching the ledger",
+        60,
+    )
     assert set(raw) == {"page", "contents"}
     assert len(lab.content) < raw["page"] < len(lab.content) + static_bytes  # the page and its head, no asset
     assert raw["contents"] > len(listing.content)

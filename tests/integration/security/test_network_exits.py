@@ -26,11 +26,16 @@ def host_sentinel():
 @pytest.fixture(scope="module")
 def sentinel_container(enclave, docker_client, workspace_image):
     instance = enclave.settings.instance
-    network = docker_client.networks.create(f"{instance}-sentinel-net", driver="bridge",
-                                            labels={"enclave.instance": instance})
+    network = docker_client.networks.create(
+        f"{instance}-sentinel-net", driver="bridge", labels={"enclave.instance": instance}
+    )
     container = docker_client.containers.run(
-        workspace_image, ["python3", "-c", CONTAINER_LISTENER], detach=True, network=network.name,
-        name=f"{instance}-sentinel", labels={"enclave.instance": instance, "enclave.kind": "sentinel"},
+        workspace_image,
+        ["python3", "-c", CONTAINER_LISTENER],
+        detach=True,
+        network=network.name,
+        name=f"{instance}-sentinel",
+        labels={"enclave.instance": instance, "enclave.kind": "sentinel"},
         user="1000:1000",
     )
     deadline = time.monotonic() + 30
@@ -82,8 +87,12 @@ def test_the_airlock_service_port_is_unreachable(alice_alpha, enclave):
     hub_port_opens(alice_alpha)
     port = enclave.settings.egress_port
     # The airlock answers on the host (so the port is live) ...
-    assert subprocess.run(["python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"],
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            ["python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"], capture_output=True
+        ).returncode
+        == 0
+    )
     # ... and is dropped from the workspace, on the gateway and on every host address.
     targets = [(gateway(alice_alpha), port)] + [(a, port) for a in host_addresses()]
     verdicts = connect(alice_alpha, targets)
@@ -94,8 +103,9 @@ def test_a_server_on_another_docker_network_is_unreachable(alice_alpha, sentinel
     """RT-05: connect to a sentinel container on another Docker network by its IP."""
     container, address = sentinel_container
     # Control: the sentinel answers the host.
-    subprocess.run(["python3", "-c", f"import socket; socket.create_connection(({address!r}, 9999), 5).close()"],
-                   check=True)
+    subprocess.run(
+        ["python3", "-c", f"import socket; socket.create_connection(({address!r}, 9999), 5).close()"], check=True
+    )
     verdicts = connect(alice_alpha, [(address, 9999)])
     # Dropped by Docker's isolation rules for internal networks (or no route, on engines that give none).
     assert verdicts[(address, 9999)] in ("TIMEOUT", "ENETUNREACH")
@@ -108,9 +118,11 @@ def test_the_hubs_own_port_is_closed_to_the_network_around_the_edge(enclave, sen
     """RT-08: from a machine outside the enclave (a container on another network), use the hub's port directly."""
     container, _ = sentinel_container
     network = next(iter(container.attrs["NetworkSettings"]["Networks"].values()))
-    probe = ("import socket\ns = socket.socket(); s.settimeout(3)\n"
-             "try:\n    s.connect(({host!r}, {port})); print('OPEN')\n"
-             "except socket.timeout:\n    print('TIMEOUT')\nexcept OSError as e:\n    print(e.errno)\n")
+    probe = (
+        "import socket\ns = socket.socket(); s.settimeout(3)\n"
+        "try:\n    s.connect(({host!r}, {port})); print('OPEN')\n"
+        "except socket.timeout:\n    print('TIMEOUT')\nexcept OSError as e:\n    print(e.errno)\n"
+    )
     host = network["Gateway"]  # the host, as a neighbour on that network sees it
     # Control: the same neighbour reaches a listener this test runs on all of the host's addresses.
     control = container.exec_run(["python3", "-c", probe.format(host=host, port=host_sentinel.port)])

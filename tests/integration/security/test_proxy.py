@@ -30,7 +30,12 @@ def test_proxy_to_a_host_and_port_is_refused(browser, web_server):
 
 def test_proxy_websocket_upgrade_is_refused(browser, web_server):
     """RT-83: reach a web server in the workspace through /proxy/<port>/ as a websocket upgrade."""
-    headers = {**browser.headers, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    headers = {
+        **browser.headers,
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
     reply = requests.get(f"{browser.base}/proxy/{web_server}/", headers=headers, timeout=30)
     assert reply.status_code == 403

@@ -68,122 +68,146 @@ def tess(enclave):
 
 def test_ptrace_on_the_server_or_any_process_is_refused(alice_alpha):
     """RT-SRV01: ptrace(PTRACE_ATTACH / PTRACE_SEIZE) the server, PID 1, or a process of the kernel's own."""
-    seen = attempt(alice_alpha, (
-        "for name, pid in (('server', server), ('init', 1), ('own', own.pid)):\n"
-        f"    seen[name] = [call({PTRACE}, {PTRACE_ATTACH}, pid, 0, 0), call({PTRACE}, {PTRACE_SEIZE}, pid, 0, 0)]\n"
-    ))
+    seen = attempt(
+        alice_alpha,
+        (
+            "for name, pid in (('server', server), ('init', 1), ('own', own.pid)):\n"
+            f"    seen[name] = [call({PTRACE}, {PTRACE_ATTACH}, pid, 0, 0),\n"
+            f"                  call({PTRACE}, {PTRACE_SEIZE}, pid, 0, 0)]\n"
+        ),
+    )
     # EPERM from the profile even for the kernel's own dumpable child, where Docker's default admits it.
     assert seen == {"server": ["EPERM", "EPERM"], "init": ["EPERM", "EPERM"], "own": ["EPERM", "EPERM"]}
 
 
 def test_reading_or_writing_another_process_memory_directly_is_refused(alice_alpha):
     """RT-SRV02: process_vm_readv / process_vm_writev on the server and on a process of the kernel's own."""
-    seen = attempt(alice_alpha, (
-        "buffer = ctypes.create_string_buffer(64)\n"
-        "local = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 64)\n"
-        "remote = (ctypes.c_void_p * 2)(0x400000, 64)\n"
-        "for name, pid in (('server', server), ('own', own.pid)):\n"
-        f"    seen[name] = [call(n, pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)\n"
-        f"                  for n in ({PROCESS_VM_READV}, {PROCESS_VM_WRITEV})]\n"
-    ))
+    seen = attempt(
+        alice_alpha,
+        (
+            "buffer = ctypes.create_string_buffer(64)\n"
+            "local = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 64)\n"
+            "remote = (ctypes.c_void_p * 2)(0x400000, 64)\n"
+            "for name, pid in (('server', server), ('own', own.pid)):\n"
+            f"    seen[name] = [call(n, pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)\n"
+            f"                  for n in ({PROCESS_VM_READV}, {PROCESS_VM_WRITEV})]\n"
+        ),
+    )
     assert seen == {"server": ["EPERM", "EPERM"], "own": ["EPERM", "EPERM"]}
 
 
 def test_the_servers_and_init_memory_cannot_be_opened(alice_alpha):
     """RT-SRV03: open /proc/<server>/mem and /proc/1/mem for reading and for writing."""
-    seen = attempt(alice_alpha, (
-        "for name, pid in (('server', server), ('init', 1)):\n"
-        "    seen[name] = [opened(f'/proc/{pid}/mem'), opened(f'/proc/{pid}/mem', os.O_RDWR),\n"
-        "                  os.stat(f'/proc/{pid}/mem').st_uid]\n"
-        "seen['own'] = opened(f'/proc/{own.pid}/mem', os.O_RDWR)\n"
-    ))
+    seen = attempt(
+        alice_alpha,
+        (
+            "for name, pid in (('server', server), ('init', 1)):\n"
+            "    seen[name] = [opened(f'/proc/{pid}/mem'), opened(f'/proc/{pid}/mem', os.O_RDWR),\n"
+            "                  os.stat(f'/proc/{pid}/mem').st_uid]\n"
+            "seen['own'] = opened(f'/proc/{own.pid}/mem', os.O_RDWR)\n"
+        ),
+    )
     # Not dumpable: the kernel makes /proc/<pid>/ root's. The kernel's own child shows the contrast.
     assert seen == {"server": ["EACCES", "EACCES", 0], "init": ["EACCES", "EACCES", 0], "own": "ok"}
 
 
 def test_the_servers_environment_descriptors_and_maps_are_unreadable(alice_alpha):
     """RT-SRV04: read the server's /proc/<pid>/environ (its hub token), fd/, maps, cwd, root."""
-    seen = attempt(alice_alpha, (
-        "for part in ('environ', 'maps', 'auxv', 'syscall'):\n"
-        "    seen[part] = opened(f'/proc/{server}/{part}')\n"
-        "for part in ('fd', 'map_files'):\n"
-        "    try:\n"
-        "        os.listdir(f'/proc/{server}/{part}'); seen[part] = 'ok'\n"
-        "    except OSError as e:\n"
-        "        seen[part] = errno.errorcode[e.errno]\n"
-        "for part in ('cwd', 'root', 'exe'):\n"
-        "    try:\n"
-        "        os.readlink(f'/proc/{server}/{part}'); seen[part] = 'ok'\n"
-        "    except OSError as e:\n"
-        "        seen[part] = errno.errorcode[e.errno]\n"
-    ))
-    assert seen == {part: "EACCES" for part in ("environ", "maps", "auxv", "syscall", "fd", "map_files",
-                                                "cwd", "root", "exe")}
+    seen = attempt(
+        alice_alpha,
+        (
+            "for part in ('environ', 'maps', 'auxv', 'syscall'):\n"
+            "    seen[part] = opened(f'/proc/{server}/{part}')\n"
+            "for part in ('fd', 'map_files'):\n"
+            "    try:\n"
+            "        os.listdir(f'/proc/{server}/{part}'); seen[part] = 'ok'\n"
+            "    except OSError as e:\n"
+            "        seen[part] = errno.errorcode[e.errno]\n"
+            "for part in ('cwd', 'root', 'exe'):\n"
+            "    try:\n"
+            "        os.readlink(f'/proc/{server}/{part}'); seen[part] = 'ok'\n"
+            "    except OSError as e:\n"
+            "        seen[part] = errno.errorcode[e.errno]\n"
+        ),
+    )
+    assert seen == {
+        part: "EACCES" for part in ("environ", "maps", "auxv", "syscall", "fd", "map_files", "cwd", "root", "exe")
+    }
 
 
 def test_a_descriptor_cannot_be_copied_out_of_the_server(alice_alpha):
     """RT-SRV05: pidfd_open the server (allowed: it can only signal), then pidfd_getfd its descriptors."""
-    seen = attempt(alice_alpha, (
-        "for name, pid in (('server', server), ('own', own.pid)):\n"
-        "    pidfd = os.pidfd_open(pid)\n"
-        f"    seen[name] = sorted({{call({PIDFD_GETFD}, pidfd, fd, 0) for fd in range(3, 12)}})\n"
-        "    os.close(pidfd)\n"
-    ))
+    seen = attempt(
+        alice_alpha,
+        (
+            "for name, pid in (('server', server), ('own', own.pid)):\n"
+            "    pidfd = os.pidfd_open(pid)\n"
+            f"    seen[name] = sorted({{call({PIDFD_GETFD}, pidfd, fd, 0) for fd in range(3, 12)}})\n"
+            "    os.close(pidfd)\n"
+        ),
+    )
     assert seen == {"server": ["EPERM"], "own": ["EPERM"]}
 
 
 def test_the_other_calls_that_reach_into_a_process_are_refused(alice_alpha):
     """RT-SRV06: kcmp, process_madvise, perf_event_open on the server; io_uring, userfaultfd, bpf."""
-    seen = attempt(alice_alpha, (
-        "pidfd = os.pidfd_open(server)\n"
-        "attr = (ctypes.c_uint32 * 32)(1, 128)\n"  # PERF_TYPE_SOFTWARE, size 128: a CPU clock counter
-        "params = ctypes.create_string_buffer(120)\n"
-        f"seen['kcmp'] = call({KCMP}, os.getpid(), server, 0, 0, 0)\n"
-        f"seen['process_madvise'] = call({PROCESS_MADVISE}, pidfd, 0, 0, 20, 0)\n"
-        f"seen['perf_event_open'] = call({PERF_EVENT_OPEN}, ctypes.addressof(attr), server, -1, -1, 0)\n"
-        f"seen['io_uring_setup'] = call({IO_URING_SETUP}, 4, ctypes.addressof(params))\n"
-        f"seen['userfaultfd'] = call({USERFAULTFD}, 0)\n"
-        f"seen['bpf'] = call({BPF}, 0, 0, 0)\n"
-    ))
-    assert seen == {name: "EPERM" for name in ("kcmp", "process_madvise", "perf_event_open", "io_uring_setup",
-                                                 "userfaultfd", "bpf")}
+    seen = attempt(
+        alice_alpha,
+        (
+            "pidfd = os.pidfd_open(server)\n"
+            "attr = (ctypes.c_uint32 * 32)(1, 128)\n"  # PERF_TYPE_SOFTWARE, size 128: a CPU clock counter
+            "params = ctypes.create_string_buffer(120)\n"
+            f"seen['kcmp'] = call({KCMP}, os.getpid(), server, 0, 0, 0)\n"
+            f"seen['process_madvise'] = call({PROCESS_MADVISE}, pidfd, 0, 0, 20, 0)\n"
+            f"seen['perf_event_open'] = call({PERF_EVENT_OPEN}, ctypes.addressof(attr), server, -1, -1, 0)\n"
+            f"seen['io_uring_setup'] = call({IO_URING_SETUP}, 4, ctypes.addressof(params))\n"
+            f"seen['userfaultfd'] = call({USERFAULTFD}, 0)\n"
+            f"seen['bpf'] = call({BPF}, 0, 0, 0)\n"
+        ),
+    )
+    assert seen == {
+        name: "EPERM" for name in ("kcmp", "process_madvise", "perf_event_open", "io_uring_setup", "userfaultfd", "bpf")
+    }
 
 
 def test_the_servers_port_cannot_be_taken_nor_its_listening_socket_reached(alice_alpha):
     """RT-SRV07: bind the server's port (with SO_REUSEADDR/SO_REUSEPORT), find its listening socket in any
     process the kernel can read."""
-    seen = attempt(alice_alpha, (
-        "import socket\n"
-        "address = socket.gethostbyname(socket.gethostname())\n"
-        "for host in ('0.0.0.0', '127.0.0.1', address):\n"
-        "    s = socket.socket()\n"
-        "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-        "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n"
-        "    try:\n"
-        f"        s.bind((host, {SERVER_PORT})); s.listen(); seen[host] = 'BOUND'\n"
-        "    except OSError as e:\n"
-        "        seen[host] = errno.errorcode[e.errno]\n"
-        "    s.close()\n"
-        # The listening socket's inode, then every descriptor of every process the kernel may read.
-        "rows = [l.split() for l in open('/proc/net/tcp').readlines()[1:]]\n"
-        f"inodes = {{r[9] for r in rows if r[3] == '0A' and int(r[1].split(':')[1], 16) == {SERVER_PORT}}}\n"
-        "seen['listening'] = len(inodes)\n"
-        "holders = []\n"
-        "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
-        "    try:\n"
-        "        fds = os.listdir(f'/proc/{pid}/fd')\n"
-        "    except OSError:\n"
-        "        continue\n"
-        "    for fd in fds:\n"
-        "        try:\n"
-        "            link = os.readlink(f'/proc/{pid}/fd/{fd}')\n"
-        "        except OSError:\n"
-        "            continue\n"
-        "        if any(link == f'socket:[{inode}]' for inode in inodes):\n"
-        "            holders.append(pid)\n"
-        "seen['holders'] = holders\n"
-        "seen['server_readable'] = os.access(f'/proc/{server}/fd', os.R_OK)\n"
-    ))
+    seen = attempt(
+        alice_alpha,
+        (
+            "import socket\n"
+            "address = socket.gethostbyname(socket.gethostname())\n"
+            "for host in ('0.0.0.0', '127.0.0.1', address):\n"
+            "    s = socket.socket()\n"
+            "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n"
+            "    try:\n"
+            f"        s.bind((host, {SERVER_PORT})); s.listen(); seen[host] = 'BOUND'\n"
+            "    except OSError as e:\n"
+            "        seen[host] = errno.errorcode[e.errno]\n"
+            "    s.close()\n"
+            # The listening socket's inode, then every descriptor of every process the kernel may read.
+            "rows = [l.split() for l in open('/proc/net/tcp').readlines()[1:]]\n"
+            f"inodes = {{r[9] for r in rows if r[3] == '0A' and int(r[1].split(':')[1], 16) == {SERVER_PORT}}}\n"
+            "seen['listening'] = len(inodes)\n"
+            "holders = []\n"
+            "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+            "    try:\n"
+            "        fds = os.listdir(f'/proc/{pid}/fd')\n"
+            "    except OSError:\n"
+            "        continue\n"
+            "    for fd in fds:\n"
+            "        try:\n"
+            "            link = os.readlink(f'/proc/{pid}/fd/{fd}')\n"
+            "        except OSError:\n"
+            "            continue\n"
+            "        if any(link == f'socket:[{inode}]' for inode in inodes):\n"
+            "            holders.append(pid)\n"
+            "seen['holders'] = holders\n"
+            "seen['server_readable'] = os.access(f'/proc/{server}/fd', os.R_OK)\n"
+        ),
+    )
     assert seen["listening"] == 1  # the server listens on the port: the search below means something
     assert seen["holders"] == [] and seen["server_readable"] is False
     assert {seen[host] for host in seen if host not in ("listening", "holders", "server_readable")} == {"EADDRINUSE"}
@@ -210,8 +234,10 @@ def test_kernel_specs_written_in_the_home_folder_are_not_offered(alice_alpha):
 # Code the server (or the engine's health check) would run if it loaded it. Each records which
 # process ran it, so a kernel running it (the analyst's own code, allowed) is told apart.
 def _mark(tag: str) -> str:
-    return (f"import os; open('/home/analyst/.ran-{tag}-' + str(os.getpid()), 'w')"
-            ".write(open('/proc/self/cmdline').read().replace(chr(0), ' '))\n")
+    return (
+        f"import os; open('/home/analyst/.ran-{tag}-' + str(os.getpid()), 'w')"
+        ".write(open('/proc/self/cmdline').read().replace(chr(0), ' '))\n"
+    )
 
 
 PLANTED = {
@@ -225,7 +251,8 @@ PLANTED = {
     # Jupyter's and Python's per-user places.
     ".jupyter/jupyter_server_config.py": _mark("jupyter-config"),
     ".jupyter/jupyter_server_config.d/takeover.json": json.dumps(
-        {"ServerApp": {"jpserver_extensions": {"takeover_extension": True}}}),
+        {"ServerApp": {"jpserver_extensions": {"takeover_extension": True}}}
+    ),
     ".local/etc/jupyter/jupyter_server_config.py": _mark("user-etc-config"),
     ".local/lib/python3.11/site-packages/takeover.pth": _mark("user-pth"),
     ".local/lib/python3.11/site-packages/takeover_extension.py": _mark("user-extension"),
@@ -261,10 +288,11 @@ def _remove(workspace: Workspace, files: dict[str, str]) -> None:
 
 def _ran(workspace: Workspace) -> dict[str, str]:
     """Marker files -> the command line of the process that ran the planted code."""
-    return json.loads(workspace.run(
-        "import glob, json\n"
-        "print(json.dumps({p: open(p).read() for p in glob.glob('/home/analyst/.ran-*')}))\n"
-    ))
+    return json.loads(
+        workspace.run(
+            "import glob, json\nprint(json.dumps({p: open(p).read() for p in glob.glob('/home/analyst/.ran-*')}))\n"
+        )
+    )
 
 
 def test_code_and_config_planted_in_the_home_folder_are_not_loaded_by_the_next_server(tess):
@@ -295,8 +323,9 @@ def test_the_health_check_runs_nothing_from_the_home_folder(tess):
         assert exit_code == 0, output  # the check itself still works
         assert not [cmd for cmd in _ran(tess).values() if "urllib.request" in cmd]
         # The attempt is real: the same check without -I runs the planted module.
-        container.exec_run([part for part in check if part != "-I"], user=hardening.WORKSPACE_UID,
-                           workdir="/home/analyst")
+        container.exec_run(
+            [part for part in check if part != "-I"], user=hardening.WORKSPACE_UID, workdir="/home/analyst"
+        )
         assert [cmd for cmd in _ran(tess).values() if "urllib.request" in cmd]
     finally:
         _remove(tess, HEALTH_CHECK_BAIT)
@@ -333,6 +362,10 @@ def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(t
         time.sleep(0.5)
     assert container.status == "exited", container.status
     # Nothing answers as the server: the hub's proxy finds no one at the server's address.
-    reply = requests.get(f"{enclave.inner_url}/user/tess/takeover/api/status",
-                         headers={"Authorization": f"token {tess.token}"}, timeout=60, allow_redirects=False)
+    reply = requests.get(
+        f"{enclave.inner_url}/user/tess/takeover/api/status",
+        headers={"Authorization": f"token {tess.token}"},
+        timeout=60,
+        allow_redirects=False,
+    )
     assert "impostor" not in reply.text

@@ -149,7 +149,4 @@ def test_find_in_text_gives_zero_based_lines():
 
 
 def test_redact_replaces_only_whole_identifiers():
-    assert (
-        redact("could not parse `4810327` near 14810327", IDS)
-        == "could not parse `[identifier]` near 14810327"
-    )
+    assert redact("could not parse `4810327` near 14810327", IDS) == "could not parse `[identifier]` near 14810327"

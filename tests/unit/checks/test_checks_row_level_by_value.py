@@ -74,8 +74,10 @@ def test_json_and_delimited_lines_are_read_as_tables(check, cohort, shape):
     elif shape == "columns":
         name, content = "r.json", json.dumps({k: [v[i] for v in values] for i, k in enumerate("pqrs")})
     else:
-        name, content = "run.log", "".join(f"12:00:0{i % 10} INFO values {v[0]}, {v[1]}, {v[2]}, {v[3]}\n"
-                                           for i, v in enumerate(values))
+        name, content = (
+            "run.log",
+            "".join(f"12:00:0{i % 10} INFO values {v[0]}, {v[1]}, {v[2]}, {v[3]}\n" for i, v in enumerate(values)),
+        )
     assert row_level(check, name, content, path).verdict is Verdict.BLOCK
 
 
@@ -107,8 +109,9 @@ def test_means_by_group_are_not_rows_even_when_their_values_are_cohort_values(ch
     rng = np.random.default_rng(3)
     lines = ["group,n,mean_height,mean_weight,mean_ldl"]
     for g in range(20):
-        lines.append(f"g{g},{rng.integers(50, 300)},{rng.normal(170, 1):.1f},{rng.normal(80, 1):.1f},"
-                     f"{rng.normal(3.5, 0.05):.3f}")
+        lines.append(
+            f"g{g},{rng.integers(50, 300)},{rng.normal(170, 1):.1f},{rng.normal(80, 1):.1f},{rng.normal(3.5, 0.05):.3f}"
+        )
     assert row_level(check, "means.csv", "\n".join(lines) + "\n", path).verdict is Verdict.PASS
 
 

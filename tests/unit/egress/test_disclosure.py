@@ -61,16 +61,19 @@ def test_the_author_is_never_an_audience_whatever_their_scopes(state):
     assert content_audience(Principal("alice", EVERY_SCOPE), Req(state)) is Audience.NOBODY
 
 
-@pytest.mark.parametrize("state, audience", [
-    (RequestState.DRAFT, Audience.NOBODY),
-    (RequestState.SUBMITTED, Audience.REVIEWER),
-    (RequestState.CHANGES_REQUESTED, Audience.REVIEWER),
-    (RequestState.APPROVED, Audience.REVIEWER),
-    (RequestState.RELEASED, Audience.REVIEWER),
-    (RequestState.WITHDRAWN, Audience.NOBODY),
-    (RequestState.REJECTED, Audience.NOBODY),
-    (RequestState.REVOKED, Audience.NOBODY),
-])
+@pytest.mark.parametrize(
+    "state, audience",
+    [
+        (RequestState.DRAFT, Audience.NOBODY),
+        (RequestState.SUBMITTED, Audience.REVIEWER),
+        (RequestState.CHANGES_REQUESTED, Audience.REVIEWER),
+        (RequestState.APPROVED, Audience.REVIEWER),
+        (RequestState.RELEASED, Audience.REVIEWER),
+        (RequestState.WITHDRAWN, Audience.NOBODY),
+        (RequestState.REJECTED, Audience.NOBODY),
+        (RequestState.REVOKED, Audience.NOBODY),
+    ],
+)
 def test_reviewers_see_content_only_while_a_request_is_reviewed_or_released(state, audience):
     assert content_audience(reviewer("rita"), Req(state)) is audience
 
@@ -89,16 +92,19 @@ def test_the_author_view_of_a_check_keeps_places_and_drops_every_quoted_value():
     assert view["findings"] == [{"message": "a count below the threshold", "location": "row 12, column 3"}]
 
 
-@pytest.mark.parametrize("location, shown", [
-    ("row 12, column 3 'n'", "row 12, column 3"),
-    ("header, column 2", "header, column 2"),
-    ("line 4", "line 4"),
-    ("row 7", "row 7"),
-    ("sum over rows with sex=female", ""),  # differencing names category values: dropped
-    ("output 'uid-row 5' (table), files x.csv", ""),  # ACRO's ids are the file's text
-    ("column 'row 99'", ""),  # a name that looks like a place is still a name
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "location, shown",
+    [
+        ("row 12, column 3 'n'", "row 12, column 3"),
+        ("header, column 2", "header, column 2"),
+        ("line 4", "line 4"),
+        ("row 7", "row 7"),
+        ("sum over rows with sex=female", ""),  # differencing names category values: dropped
+        ("output 'uid-row 5' (table), files x.csv", ""),  # ACRO's ids are the file's text
+        ("column 'row 99'", ""),  # a name that looks like a place is still a name
+        ("", ""),
+    ],
+)
 def test_only_the_structural_part_of_a_location_is_kept(location, shown):
     assert place(location) == shown
 
@@ -159,7 +165,11 @@ def test_after_withdrawal_only_an_operator_with_a_reason_gets_file_content(env):
     with pytest.raises(ReasonRequired):
         staged_file(env.ctx, operator(), rid, fid, "  ")
     staged_file(env.ctx, operator(), rid, fid, "checking a report")
-    assert events(env, rid, "content.opened")[-1] == {"what": "file", "staged_file_id": fid, "reason": "checking a report"}
+    assert events(env, rid, "content.opened")[-1] == {
+        "what": "file",
+        "staged_file_id": fid,
+        "reason": "checking a report",
+    }
 
 
 def test_a_revoked_release_manifest_goes_to_operators_with_a_reason_only(env):

@@ -77,7 +77,9 @@ def test_a_file_not_approved_is_replaced_in_the_next_round_and_the_rest_goes_out
     round2 = by_path(env, rid, rita)
     assert round2["tables/a.csv"]["unchanged_since"] == {"round": 1, "approvals": 2}  # the same bytes
     assert round2["tables/b.csv"]["unchanged_since"] is None  # replaced
-    assert request_detail(env.ctx, alice, rid)["round"] == 2 and all(sf["approvals"] == 0 for sf in by_path(env, rid, alice).values())
+    assert request_detail(env.ctx, alice, rid)["round"] == 2 and all(
+        sf["approvals"] == 0 for sf in by_path(env, rid, alice).values()
+    )
     env.airlock.reviews.vote(rita, rid, "approve")
     assert env.airlock.reviews.vote(ravi, rid, "approve") == "released"
     assert set(f2) == set(f)

@@ -29,9 +29,16 @@ def count(env, model) -> int:
 
 
 def test_the_default_caps():
-    assert InputLimits() == InputLimits(title_chars=200, name_chars=100, description_chars=4000, note_chars=2000,
-                                        path_chars=200, groups_per_request=20, open_requests_per_person=20,
-                                        comments_per_person_per_request=100)
+    assert InputLimits() == InputLimits(
+        title_chars=200,
+        name_chars=100,
+        description_chars=4000,
+        note_chars=2000,
+        path_chars=200,
+        groups_per_request=20,
+        open_requests_per_person=20,
+        comments_per_person_per_request=100,
+    )
 
 
 def test_the_caps_are_settings_of_the_airlock():
@@ -45,17 +52,22 @@ def test_the_caps_are_settings_of_the_airlock():
 def test_an_overlong_title_is_refused_naming_the_field_and_its_limit(env):
     with pytest.raises(TextTooLong) as err:
         env.airlock.requests.create(analyst(), PROJECT, "t" * 201)
-    assert "'title'" in err.value.message and "201 characters" in err.value.message and "limit is 200" in err.value.message
+    assert (
+        "'title'" in err.value.message and "201 characters" in err.value.message and "limit is 200" in err.value.message
+    )
     assert count(env, Request) == 0
     assert last_refusal(env)["error"] == "text_too_long"
     env.airlock.requests.create(analyst(), PROJECT, "t" * 200)  # at the limit: fine
 
 
-@pytest.mark.parametrize("field, kwargs, limit", [
-    ("context", {"context": "c" * 4001}, 4000),
-    ("controls", {"controls": "k" * 4001}, 4000),
-    ("group name", {"name": "n" * 101}, 100),
-])
+@pytest.mark.parametrize(
+    "field, kwargs, limit",
+    [
+        ("context", {"context": "c" * 4001}, 4000),
+        ("controls", {"controls": "k" * 4001}, 4000),
+        ("group name", {"name": "n" * 101}, 100),
+    ],
+)
 def test_overlong_group_fields_are_refused_and_nothing_is_saved(env, field, kwargs, limit):
     rid = env.airlock.requests.create(analyst(), PROJECT)
     args = {"name": "g", "context": "c", "controls": "k", **kwargs}

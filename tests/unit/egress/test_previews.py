@@ -50,7 +50,9 @@ def test_parquet_nulls_stay_nulls():
 
 
 def test_text_is_shown_line_by_line_with_flagged_lines():
-    checks = [{"rule": "participant_identifiers", "verdict": "block", "findings": [{"message": "m", "location": "line 2"}]}]
+    checks = [
+        {"rule": "participant_identifiers", "verdict": "block", "findings": [{"message": "m", "location": "line 2"}]}
+    ]
     p = preview(3, "notes.txt", b"first\n<script>alert(1)</script>\nthird", checks, 10)
     assert p.kind == "text" and p.text_lines[1] == "<script>alert(1)</script>"  # the template escapes it
     assert p.flagged == {"f3-l2": [0]}

@@ -34,7 +34,10 @@ def state_of(env, rid):
 
 def events(env, rid):
     with env.db.read() as s:
-        return [e.event for e in s.execute(select(AuditEntry).where(AuditEntry.request_id == rid).order_by(AuditEntry.id)).scalars()]
+        return [
+            e.event
+            for e in s.execute(select(AuditEntry).where(AuditEntry.request_id == rid).order_by(AuditEntry.id)).scalars()
+        ]
 
 
 def test_member_creates_a_draft_and_it_is_audited(env):
@@ -115,7 +118,10 @@ def test_submission_stages_files_and_stores_check_records_verbatim(tmp_path):
     with env.db.read() as s:
         staged = {sf.path: sf for sf in s.execute(select(StagedFile).where(StagedFile.request_id == rid)).scalars()}
         records = {
-            sf.path: [json.loads(c.record) for c in s.execute(select(CheckRecord).where(CheckRecord.staged_file_id == sf.id)).scalars()]
+            sf.path: [
+                json.loads(c.record)
+                for c in s.execute(select(CheckRecord).where(CheckRecord.staged_file_id == sf.id)).scalars()
+            ]
             for sf in staged.values()
         }
     assert set(staged) == {"ok.csv", "secret.csv"}
@@ -178,7 +184,7 @@ def test_resubmission_after_changes_stages_a_new_round_with_the_replaced_file(tm
 
 
 def test_submission_audit_names_every_file_and_hash(env):
-    rid = create_request_at_status(env, RequestState.SUBMITTED)
+    create_request_at_status(env, RequestState.SUBMITTED)
     with env.db.read() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.event == "request.submitted")).scalar_one()
     details = json.loads(entry.details)

@@ -15,8 +15,8 @@ from egress_review.domain.exceptions import (
     InvalidInput,
     InvalidTransition,
     MissingScope,
-    NothingToOverride,
     NotAuthor,
+    NothingToOverride,
     NotProjectMember,
     NotReleased,
     OwnRequestReview,
@@ -219,7 +219,11 @@ def test_hash_mismatch_on_download_is_refused_and_audited(env):
     with pytest.raises(IntegrityFailure):
         env.airlock.releases.download(analyst(), rid, fid)
     with env.db.read() as s:
-        last = s.execute(select(AuditEntry).where(AuditEntry.request_id == rid).order_by(AuditEntry.id.desc())).scalars().first()
+        last = (
+            s.execute(select(AuditEntry).where(AuditEntry.request_id == rid).order_by(AuditEntry.id.desc()))
+            .scalars()
+            .first()
+        )
     assert last.outcome == "refused" and json.loads(last.details)["error"] == "integrity_failure"
 
 

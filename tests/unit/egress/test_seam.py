@@ -9,7 +9,11 @@ import pytest
 
 from egress_review.domain.states import RequestState
 from egress_review.integration import (
-    FORMAT_VERSION, AuditReader, ForwardedEntry, hub_service_definition, pending_entries,
+    FORMAT_VERSION,
+    AuditReader,
+    ForwardedEntry,
+    hub_service_definition,
+    pending_entries,
 )
 from harness.airlock_kit import make_env
 from tests.support.airlock_states import create_request_at_status
@@ -73,6 +77,10 @@ def test_the_reader_reads_the_chain_and_sees_an_edited_entry(airlock, tmp_path):
 
 def test_the_service_definition_names_the_hosts_implementations_of_the_protocols():
     command = hub_service_definition(10101, project_directory="host.Directory", audit_sink="host.Sink")["command"]
-    assert command[1:] == ["-m", "egress_review", "--EgressReview.project_directory_class=host.Directory",
-                           "--EgressReview.audit_sink_class=host.Sink"]
+    assert command[1:] == [
+        "-m",
+        "egress_review",
+        "--EgressReview.project_directory_class=host.Directory",
+        "--EgressReview.audit_sink_class=host.Sink",
+    ]
     assert hub_service_definition(10101)["command"][1:] == ["-m", "egress_review"]

@@ -61,7 +61,9 @@ def test_every_setting_has_help():
 
 
 def test_every_domain_exception_has_an_explicit_http_status():
-    classes = [c for _, c in inspect.getmembers(E, inspect.isclass) if issubclass(c, E.EgressError) and c is not E.EgressError]
+    classes = [
+        c for _, c in inspect.getmembers(E, inspect.isclass) if issubclass(c, E.EgressError) and c is not E.EgressError
+    ]
     missing = [c.__name__ for c in classes if c not in STATUS]
     assert missing == []
     assert status_for(E.SymlinkRefused("x")) == 422 and status_for(E.MissingScope("x")) == 403
@@ -95,7 +97,7 @@ def test_openapi_documents_every_api_route():
     for pattern, _ in api_routes("/"):
         if pattern.endswith(".*"):
             continue
-        path, n = pattern, 0
+        path = pattern
         names = iter(["request_id", "file_id"])
         path = re.sub(r"\(\[\^/\]\+\)", lambda m: "{" + next(names) + "}", path)
         routed.add(path.replace("\\", ""))

@@ -21,14 +21,14 @@ from egress_review.domain.states import RequestState
 from egress_review.storage.audit import canonical_json
 from egress_review.storage.audit import entry_hash as airlock_hash
 from egress_review.storage.forwarding import AuditForwarder
-from harness.airlock_kit import make_env
-from tests.support.airlock_states import create_request_at_status
 from enclave.airlock.forwarding import EnclaveAuditSink
 from enclave.cli.main import main
 from enclave.operations.base import OperatorContext
 from enclave.settings import EnclaveSettings
 from enclave.state import audit
 from enclave.state.db import StateDB
+from harness.airlock_kit import make_env
+from tests.support.airlock_states import create_request_at_status
 
 PROBLEM = re.compile(r"^(enclave|airlock) entry (\d+): ([a-z ]+): ")
 
@@ -100,17 +100,23 @@ def _verify(capsys) -> dict[tuple[str, int], str]:
 def _forged_enclave(seq, prev_hash):
     at = "2026-11-21T10:00:00.000000+00:00"
     canonical = audit._canonical(seq, at, "mallory", "dataset.approve", "alpha", "ok", {})
-    return ("INSERT INTO audit_events (seq, at, actor, action, target, outcome, details, prev_hash, entry_hash) "
-            "VALUES (?, ?, 'mallory', 'dataset.approve', 'alpha', 'ok', '{}', ?, ?)",
-            (seq, at, prev_hash, audit.entry_hash(prev_hash, canonical)))
+    return (
+        "INSERT INTO audit_events (seq, at, actor, action, target, outcome, details, prev_hash, entry_hash) "
+        "VALUES (?, ?, 'mallory', 'dataset.approve', 'alpha', 'ok', '{}', ?, ?)",
+        (seq, at, prev_hash, audit.entry_hash(prev_hash, canonical)),
+    )
 
 
 def _forged_airlock(entry_id, prev_hash):
     at, details = "2026-11-21T10:00:00.000000+00:00", canonical_json({"round": 1, "decision": "approve"})
-    digest = airlock_hash(prev_hash=prev_hash, at=at, actor="mallory", event="vote.cast", outcome="ok",
-                          request_id=None, details=details)
-    return ("INSERT INTO audit_log (id, at, actor, event, outcome, request_id, details, prev_hash, entry_hash) "
-            "VALUES (?, ?, 'mallory', 'vote.cast', 'ok', NULL, ?, ?, ?)", (entry_id, at, details, prev_hash, digest))
+    digest = airlock_hash(
+        prev_hash=prev_hash, at=at, actor="mallory", event="vote.cast", outcome="ok", request_id=None, details=details
+    )
+    return (
+        "INSERT INTO audit_log (id, at, actor, event, outcome, request_id, details, prev_hash, entry_hash) "
+        "VALUES (?, ?, 'mallory', 'vote.cast', 'ok', NULL, ?, ?, ?)",
+        (entry_id, at, details, prev_hash, digest),
+    )
 
 
 def test_the_untouched_log_verifies(logs, capsys):
@@ -122,6 +128,7 @@ def test_the_untouched_log_verifies(logs, capsys):
 
 # --- the enclave's own entries ------------------------------------------------------------------------------------
 
+
 def test_editing_an_enclave_entry_is_caught(logs, capsys):
     """RT-AUDIT-01: change who did something in the enclave's log."""
     logs.enclave(("UPDATE audit_events SET actor = 'nobody' WHERE seq = 2",))
@@ -132,16 +139,20 @@ def test_inserting_an_enclave_entry_is_caught(logs, capsys):
     """RT-AUDIT-02: slip a forged approval into the middle of the enclave's log, hashes and all."""
     seqs = logs.enclave_seqs()
     prev = logs.rows(logs.enclave_path, "SELECT entry_hash FROM audit_events WHERE seq = 2")[0][0]
-    logs.enclave(*[(f"UPDATE audit_events SET seq = {s + 1} WHERE seq = {s}",) for s in reversed(seqs[2:])],
-                 _forged_enclave(3, prev))
+    logs.enclave(
+        *[(f"UPDATE audit_events SET seq = {s + 1} WHERE seq = {s}",) for s in reversed(seqs[2:])],
+        _forged_enclave(3, prev),
+    )
     assert _verify(capsys)[("enclave", 3)] == "inserted"
 
 
 def test_reordering_enclave_entries_is_caught(logs, capsys):
     """RT-AUDIT-03: swap two entries of the enclave's log."""
-    logs.enclave(("UPDATE audit_events SET seq = -1 WHERE seq = 1",),
-                 ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
-                 ("UPDATE audit_events SET seq = 2 WHERE seq = -1",))
+    logs.enclave(
+        ("UPDATE audit_events SET seq = -1 WHERE seq = 1",),
+        ("UPDATE audit_events SET seq = 1 WHERE seq = 2",),
+        ("UPDATE audit_events SET seq = 2 WHERE seq = -1",),
+    )
     problems = _verify(capsys)
     assert problems[("enclave", 1)] == problems[("enclave", 2)] == "reordered"
 
@@ -162,8 +173,12 @@ def test_deleting_the_newest_enclave_entries_is_caught(logs, capsys):
 def test_deleting_the_newest_forwarded_copies_is_caught(logs, capsys):
     """RT-AUDIT-05b: cut off the enclave's log inside the airlock's forwarded copies; verify forwards them
     again, but the anchor shows the entries at those places are not the ones written there."""
-    copies = [s for (s,) in logs.rows(logs.enclave_path, "SELECT seq FROM audit_events WHERE action LIKE 'egress.%' "
-                                                         "ORDER BY seq")]
+    copies = [
+        s
+        for (s,) in logs.rows(
+            logs.enclave_path, "SELECT seq FROM audit_events WHERE action LIKE 'egress.%' ORDER BY seq"
+        )
+    ]
     logs.enclave((f"DELETE FROM audit_events WHERE seq >= {copies[-2]}",))
     problems = _verify(capsys)
     assert problems[("enclave", copies[-2])] == "edited"
@@ -174,14 +189,25 @@ def test_a_forged_airlock_event_in_the_enclave_log_is_caught(logs, capsys):
     newest = logs.enclave_seqs()[-1]
     prev = logs.rows(logs.enclave_path, f"SELECT entry_hash FROM audit_events WHERE seq = {newest}")[0][0]
     statement, params = _forged_enclave(newest + 1, prev)
-    logs.enclave((statement.replace("'dataset.approve'", "'egress.request.released'"),
-                  (params[0], params[1], params[2],
-                   audit.entry_hash(prev, audit._canonical(newest + 1, params[1], "mallory", "egress.request.released",
-                                                           "alpha", "ok", {})))))
+    logs.enclave(
+        (
+            statement.replace("'dataset.approve'", "'egress.request.released'"),
+            (
+                params[0],
+                params[1],
+                params[2],
+                audit.entry_hash(
+                    prev,
+                    audit._canonical(newest + 1, params[1], "mallory", "egress.request.released", "alpha", "ok", {}),
+                ),
+            ),
+        )
+    )
     assert _verify(capsys) == {("enclave", newest + 1): "inserted"}
 
 
 # --- the airlock's entries --------------------------------------------------------------------------------------
+
 
 def test_editing_an_airlock_entry_is_caught(logs, capsys):
     """RT-AUDIT-07: change a vote in the airlock's own log."""
@@ -193,15 +219,21 @@ def test_editing_an_airlock_entry_is_caught(logs, capsys):
 def test_editing_and_rehashing_the_airlock_log_is_caught_by_the_one_log(logs, capsys):
     """RT-AUDIT-08: change the releasing vote and recompute every airlock hash after it: its own chain verifies,
     the copies in the enclave's log do not match."""
-    rows = logs.rows(logs.airlock_path, "SELECT id, at, actor, event, outcome, request_id, details FROM audit_log "
-                                        "ORDER BY id")
+    rows = logs.rows(
+        logs.airlock_path, "SELECT id, at, actor, event, outcome, request_id, details FROM audit_log ORDER BY id"
+    )
     statements, prev = [("DELETE FROM audit_log",)], "0" * 64
     for entry_id, at, actor, event, outcome, request_id, details in rows:
         actor = "mallory" if event == "vote.cast" else actor
-        digest = airlock_hash(prev_hash=prev, at=at, actor=actor, event=event, outcome=outcome,
-                              request_id=request_id, details=details)
-        statements.append(("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (entry_id, at, actor, event, outcome, request_id, details, prev, digest)))
+        digest = airlock_hash(
+            prev_hash=prev, at=at, actor=actor, event=event, outcome=outcome, request_id=request_id, details=details
+        )
+        statements.append(
+            (
+                "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry_id, at, actor, event, outcome, request_id, details, prev, digest),
+            )
+        )
         prev = digest
     logs.airlock(*statements)
     first_vote = next(r[0] for r in rows if r[3] == "vote.cast")
@@ -214,15 +246,20 @@ def test_inserting_an_airlock_entry_is_caught(logs, capsys):
     """RT-AUDIT-09: slip a forged vote into the middle of the airlock's log, renumbering the rest."""
     ids = logs.airlock_ids()
     # prev_hash is unique in the airlock's table, so the forgery cannot claim entry 4 as its predecessor.
-    logs.airlock(*[(f"UPDATE audit_log SET id = {i + 1} WHERE id = {i}",) for i in reversed(ids[4:])],
-                 _forged_airlock(5, "e" * 64))
+    logs.airlock(
+        *[(f"UPDATE audit_log SET id = {i + 1} WHERE id = {i}",) for i in reversed(ids[4:])],
+        _forged_airlock(5, "e" * 64),
+    )
     assert _verify(capsys)[("airlock", 5)] == "inserted"
 
 
 def test_reordering_airlock_entries_is_caught(logs, capsys):
     """RT-AUDIT-10: swap two entries of the airlock's log."""
-    logs.airlock(("UPDATE audit_log SET id = -1 WHERE id = 3",), ("UPDATE audit_log SET id = 3 WHERE id = 4",),
-                 ("UPDATE audit_log SET id = 4 WHERE id = -1",))
+    logs.airlock(
+        ("UPDATE audit_log SET id = -1 WHERE id = 3",),
+        ("UPDATE audit_log SET id = 3 WHERE id = 4",),
+        ("UPDATE audit_log SET id = 4 WHERE id = -1",),
+    )
     problems = _verify(capsys)
     assert problems[("airlock", 3)] == problems[("airlock", 4)] == "reordered"
 

@@ -16,10 +16,20 @@ TESTS = Path(__file__).resolve().parents[2]
 SUITES = [TESTS / tier / "security" for tier in ("unit", "integration", "browser")]
 PAGE = TESTS.parent / "docs" / "security.md"
 # The files whose every attempt must appear in the page (the other suites cite theirs by range).
-CATALOGUED = ["test_network_exits.py", "test_cross_project.py", "test_host_escape.py", "test_cohort_data.py",
-              "test_dns.py", "test_airlock_attempts.py", "test_jupyter_routes.py", "test_proxy.py",
-              "test_lab_and_config.py", "test_hub_gate.py", "test_server_subversion.py",
-              "test_exfiltration_matrix.py"]
+CATALOGUED = [
+    "test_network_exits.py",
+    "test_cross_project.py",
+    "test_host_escape.py",
+    "test_cohort_data.py",
+    "test_dns.py",
+    "test_airlock_attempts.py",
+    "test_jupyter_routes.py",
+    "test_proxy.py",
+    "test_lab_and_config.py",
+    "test_hub_gate.py",
+    "test_server_subversion.py",
+    "test_exfiltration_matrix.py",
+]
 
 ID = r"RT-(?:[A-Z]+-?)?\d+[a-z]?"
 RANGE = re.compile(r"RT-((?:[A-Z]+-?)?)(\d+)\.\.(?:[A-Z]+-?)?(\d+)")

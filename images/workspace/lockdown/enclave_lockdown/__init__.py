@@ -86,7 +86,9 @@ def make_undumpable() -> None:
     """
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
-        raise RuntimeError(f"enclave_lockdown: the server could not make itself undumpable (errno {ctypes.get_errno()})")
+        raise RuntimeError(
+            f"enclave_lockdown: the server could not make itself undumpable (errno {ctypes.get_errno()})"
+        )
 
 
 def _jupyter_server_extension_points():
@@ -97,7 +99,7 @@ def _load_jupyter_server_extension(serverapp):
     make_undumpable()  # first: a failure stops the server (reraise_server_extension_failures)
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
-    pattern = url_path_join(base_url, r"/(?:%s)(?:/.*)?" % "|".join(CLOSED_PREFIXES))
+    pattern = url_path_join(base_url, rf"/(?:{'|'.join(CLOSED_PREFIXES)})(?:/.*)?")
     web_app.add_handlers(".*", [(pattern, RouteClosedHandler)])
     # add_handlers puts the new rule just before the server's own handlers, but after rules that
     # extensions loaded earlier added (jupyter-server-proxy's /proxy/<port>): move it to the front.
@@ -105,5 +107,6 @@ def _load_jupyter_server_extension(serverapp):
     rules.insert(0, rules.pop(-2))
     if not isinstance(serverapp.contents_manager, LockedContentsManager):
         raise RuntimeError("enclave_lockdown: ServerApp.contents_manager_class must be LockedContentsManager")
-    serverapp.log.info("enclave_lockdown: closed %s under %s; server not dumpable", ", ".join(CLOSED_PREFIXES),
-                       base_url)
+    serverapp.log.info(
+        "enclave_lockdown: closed %s under %s; server not dumpable", ", ".join(CLOSED_PREFIXES), base_url
+    )

@@ -24,13 +24,15 @@ TO_SITE_ROOT = "../../../"
 
 def release_results_server(project: str) -> dict:
     """ServerProxy.servers entries for the card; `project` is this server's name (JUPYTERHUB_SERVER_NAME)."""
-    return {NAME: {
-        "command": [],
-        "port": NOTHING_LISTENS,
-        "new_browser_tab": True,
-        "launcher_entry": {
-            "title": "Release results",
-            "category": "Enclave",
-            "path_info": f"{TO_SITE_ROOT}{AIRLOCK_REQUESTS}?project={quote(project, safe='')}",
-        },
-    }}
+    return {
+        NAME: {
+            "command": [],
+            "port": NOTHING_LISTENS,
+            "new_browser_tab": True,
+            "launcher_entry": {
+                "title": "Release results",
+                "category": "Enclave",
+                "path_info": f"{TO_SITE_ROOT}{AIRLOCK_REQUESTS}?project={quote(project, safe='')}",
+            },
+        }
+    }
