@@ -15,13 +15,17 @@ from pathlib import Path
 from traitlets import Bool, Enum, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
+from .closed_routes import CLOSED_ROUTES
+
+MIB = 1024 * 1024
+DEFAULT_UPLOAD_MAX_BYTES = MIB  # a file uploaded through the browser (the edge's inbound cap)
+DEFAULT_REQUEST_BODY_MAX_BYTES = 32 * MIB  # any request body to a workspace (notebook saves)
+DEFAULT_STATIC_CACHE = "/var/cache/enclave/static"  # the edge's copies of the images' static files
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 SPARK_UI_APP = "spark-ui"  # declared in images/genomics/etc/jupyter; served at /user/<u>/<project>/spark-ui/
 
 
 def _checked_app_names(names: list[str]) -> list[str]:
-    from .edge.policy import CLOSED_ROUTES  # the edge's own list of closed route names
-
     for name in names:
         if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name) or name in CLOSED_ROUTES or name in ("api", "lab"):
             raise ValueError(
@@ -325,8 +329,6 @@ class EnclaveSettings(Configurable):
 
     @default("edge_upload_max_bytes")
     def _default_edge_upload_max_bytes(self) -> int:
-        from .edge.uploads import DEFAULT_UPLOAD_MAX_BYTES
-
         return int(_env("ENCLAVE_EDGE_UPLOAD_MAX_BYTES", str(DEFAULT_UPLOAD_MAX_BYTES)))
 
     edge_request_body_max_bytes = Integer(
@@ -337,8 +339,6 @@ class EnclaveSettings(Configurable):
 
     @default("edge_request_body_max_bytes")
     def _default_edge_request_body_max_bytes(self) -> int:
-        from .edge.uploads import DEFAULT_REQUEST_BODY_MAX_BYTES
-
         return int(_env("ENCLAVE_EDGE_REQUEST_BODY_MAX_BYTES", str(DEFAULT_REQUEST_BODY_MAX_BYTES)))
 
     @validate("edge_upload_max_bytes", "edge_request_body_max_bytes")
@@ -355,9 +355,8 @@ class EnclaveSettings(Configurable):
 
     @default("static_cache_dir")
     def _default_static_cache_dir(self) -> str:
-        from .images.static_copy import cache_root
-
-        return str(cache_root())
+        # As images.static_copy.cache_root() finds it without settings.
+        return _env("ENCLAVE_STATIC_CACHE", DEFAULT_STATIC_CACHE)
 
     # Notifications to operators (metering alerts, suspensions) and, through the airlock's service, to
     # reviewers and analysts (enclave/notify.py; docs/operators.md, "Notifications"). No SMTP host and no

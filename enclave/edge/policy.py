@@ -41,11 +41,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from ..closed_routes import CLOSED_ROUTES
 from ..egress.channels import AIRLOCK_PROJECT, HUB_PROJECT
 from .paths import AmbiguousPath, CanonicalPath, canonical
 
 AIRLOCK_SERVICE = "egress-review"  # egress_review.config.SERVICE_NAME
-CLOSED_ROUTES = frozenset({"files", "view", "nbconvert", "proxy", "kernelspecs", "edit"})
 TOKEN_PARAMETERS = frozenset({"token", "access_token"})
 
 # Reasons, also the `reason` of the audit event.

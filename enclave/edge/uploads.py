@@ -39,11 +39,10 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from ..settings import DEFAULT_REQUEST_BODY_MAX_BYTES, DEFAULT_UPLOAD_MAX_BYTES
 from .policy import Decision
 
-MIB = 1024 * 1024
-DEFAULT_UPLOAD_MAX_BYTES = MIB
-DEFAULT_REQUEST_BODY_MAX_BYTES = 32 * MIB
+# The defaults are the settings' (enclave/settings.py), where the installation can change them.
 SEQUENCE_IDLE_SECONDS = 3600.0  # a chunked upload untouched this long is forgotten (its next chunk is refused)
 WRITES = frozenset({"PUT", "POST", "PATCH"})
 WS_MESSAGE_TOO_BIG = 1009  # the websocket close code (RFC 6455), the "status" of a message's refusal

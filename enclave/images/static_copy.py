@@ -42,9 +42,11 @@ from pathlib import Path, PurePosixPath
 import docker
 from docker.errors import ImageNotFound, NotFound
 
+from ..settings import DEFAULT_STATIC_CACHE
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE = "/var/cache/enclave/static"
+DEFAULT_CACHE = DEFAULT_STATIC_CACHE
 MANIFEST = "image.json"
 
 SITE_PACKAGES = "/opt/venv/lib/python3.11/site-packages"
