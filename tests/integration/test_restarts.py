@@ -1,13 +1,17 @@
 """Restarts that lose nothing, with real processes: the hub restarts while a kernel computes, and the
-workspace, the kernel and the person's session carry on, the edge counting throughout.
+workspace, the kernel and the person's session carry on, the edge counting throughout; the edge stops in
+the middle of kernel output, and every byte that reached the browser was counted.
 
 An installation of its own: restarting the hub restarts its proxy, which drops every browser's websocket,
 and the shared installation's workspaces belong to the other tests."""
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -97,3 +101,65 @@ def test_a_hub_restart_keeps_the_workspace_the_computing_kernel_and_the_session(
     while _raw(enclave, "alice", "alpha") < relayed_before + 20000 and time.monotonic() < deadline:
         time.sleep(1)
     assert _raw(enclave, "alice", "alpha") >= relayed_before + 20000  # the edge metered throughout
+
+
+STREAMING = (
+    "import os, time\n"
+    "for _ in range(200):\n"
+    "    print(os.urandom(2000).hex(), flush=True)\n"  # 4,000 characters that do not compress, 20 a second
+    "    time.sleep(0.05)\n"
+)
+
+
+def test_an_edge_restart_mid_stream_leaves_nothing_it_relayed_uncounted(own_enclave):
+    enclave = own_enclave
+    alice, kernel = _started_workspace(enclave)
+    relayed_before = _raw(enclave, "alice", "alpha")
+    received = []  # what reached this browser stand-in before the edge went away
+
+    def read():
+        kernel.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": uuid.uuid4().hex,
+                        "username": "alice",
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": STREAMING,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
+        try:
+            while True:
+                frame = kernel.ws.recv()
+                if not frame:
+                    return
+                received.append(len(frame.encode() if isinstance(frame, str) else frame))
+        except Exception:  # noqa: BLE001 - the edge closed the connection: that is the point
+            return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while sum(received) < 40_000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    edge = runtime.pid_file(enclave.settings, runtime.processes(enclave.settings)[2])
+    runtime.terminate(edge)  # mid-stream: the edge stops as an upgrade or a restart stops it
+    reader.join(30)
+    assert not reader.is_alive() and sum(received) >= 40_000
+    assert runtime.start(enclave.settings, hub_args=enclave.hub_args) == ["hub gate", "hub"]  # only the edge
+    # Everything that reached the browser was counted before it was sent, and written when the edge stopped.
+    assert _raw(enclave, "alice", "alpha") >= relayed_before + sum(received)
