@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from harness.kernel import execute_request
+
 from .table import row
 
 BROWSER_CONNECTIONS = 6  # what Chromium opens per origin over HTTP/1.1
@@ -222,29 +224,9 @@ class Kernel:
 
     async def execute(self, code: str) -> dict:
         """Run `code`; the time from sending it until the kernel is idle again, and what came back."""
-        msg_id = uuid.uuid4().hex
-        message = {
-            "header": {
-                "msg_id": msg_id,
-                "username": "bench",
-                "session": uuid.uuid4().hex,
-                "msg_type": "execute_request",
-                "version": "5.3",
-            },
-            "parent_header": {},
-            "metadata": {},
-            "channel": "shell",
-            "content": {
-                "code": code,
-                "silent": False,
-                "store_history": False,
-                "user_expressions": {},
-                "allow_stdin": False,
-                "stop_on_error": True,
-            },
-        }
+        msg_id, message = execute_request(code, username="bench")
         started = time.perf_counter()
-        await self.ws.send_str(json.dumps(message))
+        await self.ws.send_str(message)
         shown = frames = 0
         error = None
         async for frame in self.ws:

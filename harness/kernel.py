@@ -18,6 +18,32 @@ class Execution:
     results: list = field(default_factory=list)
 
 
+def execute_request(code: str, username: str = "analyst") -> tuple[str, str]:
+    """A kernel execute_request as JupyterLab sends it: (its msg_id, the JSON frame)."""
+    msg_id = uuid.uuid4().hex
+    message = {
+        "header": {
+            "msg_id": msg_id,
+            "username": username,
+            "session": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    }
+    return msg_id, json.dumps(message)
+
+
 class KernelSession:
     def __init__(self, server_url: str, headers: dict, cookies: dict | None = None, kernel_id: str | None = None):
         """A new kernel, or (kernel_id) a connection to one already running, as a browser reconnects."""
@@ -40,31 +66,8 @@ class KernelSession:
         self.ws = websocket.create_connection(ws_url, header=header, timeout=120)
 
     def execute(self, code: str, timeout: float = 120) -> Execution:
-        msg_id = uuid.uuid4().hex
-        self.ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": "test",
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                }
-            )
-        )
+        msg_id, frame = execute_request(code)
+        self.ws.send(frame)
         result = Execution()
         self.ws.settimeout(timeout)
         while True:

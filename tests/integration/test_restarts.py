@@ -7,11 +7,9 @@ and the shared installation's workspaces belong to the other tests."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +18,7 @@ from enclave import runtime
 from enclave.metering.ledger import usage
 from enclave.operations import people, projects
 from harness.enclave import build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
+from harness.kernel import execute_request
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
@@ -118,30 +117,7 @@ def test_an_edge_restart_mid_stream_leaves_nothing_it_relayed_uncounted(own_encl
     received = []  # what reached this browser stand-in before the edge went away
 
     def read():
-        kernel.ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": uuid.uuid4().hex,
-                        "username": "alice",
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": STREAMING,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                }
-            )
-        )
+        kernel.ws.send(execute_request(STREAMING, username="alice")[1])
         try:
             while True:
                 frame = kernel.ws.recv()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import requests
 import websocket
 
 from enclave.state.models import EgressUsage
+from harness.kernel import execute_request  # noqa: F401 - the matrix sends its frames through this module
 
 PAYLOAD_DIR = ".matrix"  # in the analyst's home
 
@@ -170,33 +170,6 @@ def read_frames(
         if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
             frames.append(data)
     return frames, None
-
-
-def execute_request(code: str) -> tuple[str, str]:
-    """A kernel execute_request as JupyterLab sends it: (its msg_id, the JSON frame)."""
-    msg_id = uuid.uuid4().hex
-    return msg_id, json.dumps(
-        {
-            "header": {
-                "msg_id": msg_id,
-                "username": "analyst",
-                "session": uuid.uuid4().hex,
-                "msg_type": "execute_request",
-                "version": "5.3",
-            },
-            "parent_header": {},
-            "metadata": {},
-            "channel": "shell",
-            "content": {
-                "code": code,
-                "silent": False,
-                "store_history": False,
-                "user_expressions": {},
-                "allow_stdin": False,
-                "stop_on_error": True,
-            },
-        }
-    )
 
 
 def kernel_messages(frames: list[bytes], msg_id: str) -> list[dict]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 
 import requests
 import websocket
@@ -21,6 +20,7 @@ from enclave.egress.budgets import MIB
 from enclave.state.audit_query import AuditFilter, as_record, find_events
 from enclave.state.models import AccountStatus, EgressUsage
 from enclave.state.queries import get_user
+from harness.kernel import execute_request
 from tests.support.hub import HubUser
 
 WS_POLICY_VIOLATION = 1008
@@ -118,32 +118,11 @@ def test_printing_past_the_budget_from_a_kernel_is_cut_and_stops_and_suspends(en
     )
     kernel.raise_for_status()
     ws = websocket_to(user, "mkernel", f"/api/kernels/{kernel.json()['id']}/channels", token)
-    ws.send(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": uuid.uuid4().hex,
-                    "username": "kim",
-                    "session": uuid.uuid4().hex,
-                    "msg_type": "execute_request",
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "channel": "shell",
-                # Random bytes in base64: information the meter cannot compress away (repeated 'x's it would).
-                "content": {
-                    "code": "import base64, os\nfor _ in range(40):\n"
-                    "    print(base64.b64encode(os.urandom(75_000)).decode(), flush=True)",
-                    "silent": False,
-                    "store_history": False,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                    "stop_on_error": True,
-                },
-            }
-        )
+    # Random bytes in base64: information the meter cannot compress away (repeated 'x's it would).
+    stream = (
+        "import base64, os\nfor _ in range(40):\n    print(base64.b64encode(os.urandom(75_000)).decode(), flush=True)"
     )
+    ws.send(execute_request(stream, username="kim")[1])
     received, code = drain(ws)
     assert code == WS_POLICY_VIOLATION
     # The stream ran until the budget (counted as information: 3/4 of base64's characters) and was cut.
