@@ -884,6 +884,31 @@ def attempt_spark_ui(m: Matrix, salt: str, payload: bytes):
     return Outcome(recovered=reply.content)
 
 
+SERVE_ON_THE_LAUNCHER_ENTRYS_PORT = """
+import subprocess, sys, time, urllib.request
+_server = subprocess.Popen([sys.executable, '-m', 'http.server', '9', '--bind', '127.0.0.1'],
+                           cwd='/home/analyst/.matrix', stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(50):
+    try:
+        urllib.request.urlopen('http://127.0.0.1:9/', timeout=1); break
+    except OSError:
+        time.sleep(0.2)
+print(urllib.request.urlopen('http://127.0.0.1:9/', timeout=5).status)
+"""
+
+
+def attempt_launcher_entry(m: Matrix, salt: str, payload: bytes):
+    """RT-X33: the launcher's Release results entry makes jupyter-server-proxy route /release-results/ to
+    port 9; the kernel serves the payload there; GET it through the edge."""
+    served = m.workspace.kernel.execute(SERVE_ON_THE_LAUNCHER_ENTRYS_PORT)
+    assert not served.error and served.stdout.strip() == "200", served  # the payload is there to be taken
+    yield m.analyst
+    reply = m.get(f"release-results/{salt}.bin")
+    if reply.status_code != 200:
+        return Outcome.refusal(reply)
+    return Outcome(recovered=reply.content)
+
+
 # --- the matrix ----------------------------------------------------------------------------------------
 
 
@@ -932,6 +957,7 @@ ROWS = {
     "airlock previews to the author": Row(attempt_airlock_previews_to_the_author, "airlock"),
     "airlock preview to a reviewer": Row(attempt_airlock_preview_to_a_reviewer, "airlock"),
     "spark ui": Row(attempt_spark_ui, "app", where="spark"),
+    "launcher entry": Row(attempt_launcher_entry, "app"),
 }
 
 
