@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -21,8 +18,7 @@ import websocket
 
 from enclave.edge.uploads import MESSAGE_TOO_LARGE, TOO_LARGE
 from enclave.state.audit_query import AuditFilter, as_record, find_events
-from tests.support.enclave import free_port, hub_environment
-from tests.support.hub import trust
+from tests.support.edge import start_edge
 
 MIB = 1024 * 1024
 CHUNK = MIB  # JupyterLab's chunk size (@jupyterlab/filebrowser)
@@ -96,30 +92,8 @@ def uploader(enclave, alice_alpha):
 @pytest.fixture(scope="module")
 def raised_cap_edge_url(enclave):
     """A second edge in front of the same hub, whose upload cap is above JupyterLab's chunk size."""
-    port = free_port()
-    env = {
-        **hub_environment(enclave.settings),
-        "ENCLAVE_PUBLIC_PORT": str(port),
-        "ENCLAVE_EDGE_UPLOAD_MAX_BYTES": str(RAISED_CAP),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "enclave.edge"],
-        env=env,
-        cwd=enclave.settings.hub_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"https://127.0.0.1:{port}"
-    trust(url, enclave.ca_file)
+    url, process = start_edge(enclave, ENCLAVE_EDGE_UPLOAD_MAX_BYTES=str(RAISED_CAP))
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{url}/hub/login", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the second edge did not answer")
         yield url
     finally:
         process.terminate()
