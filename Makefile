@@ -9,6 +9,8 @@ export ENCLAVE_INSTANCE ?= enclave
 export ENCLAVE_PUBLIC_PORT ?= 8000
 # The demo's accounts log in with a password only; a real installation keeps the default (true).
 export ENCLAVE_REQUIRE_SECOND_FACTOR ?= false
+# The demo's state folder is a plain folder; a real installation's is on an encrypted volume (enclave volume create).
+export ENCLAVE_ALLOW_UNENCRYPTED_STATE ?= true
 CHP := .cache/node/node_modules/.bin/configurable-http-proxy
 
 .PHONY: up down clean test test-unit bench install images docker venv proxy chromium java

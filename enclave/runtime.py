@@ -7,10 +7,10 @@ in `<state_dir>/hub/<name>.pid`. The hub starts its proxy and the airlock (a
 hub-managed service) itself; stopping the hub stops them, and the proxy,
 which outlives a killed hub, is stopped by its own pid file.
 
-Start-up order: the hub's files first (state folder, shared secrets:
-`hub/startup.py`), then the gate (workspaces the hub finds running call it at
-once), the hub, and the edge; ready means the login page answers through the
-edge, its certificate verified.
+Start-up order: the state folder checked to be encrypted at rest (enclave/atrest),
+the hub's files (state folder, shared secrets: `hub/startup.py`), then the gate
+(workspaces the hub finds running call it at once), the hub, and the edge; ready
+means the login page answers through the edge, its certificate verified.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atrest.volume import require_encrypted_state
 from .errors import EnclaveError
 from .hub.startup import prepare_hub
 from .settings import EnclaveSettings
@@ -220,7 +221,10 @@ def status(settings: EnclaveSettings) -> dict[str, int | None]:
 
 
 def start(settings: EnclaveSettings, hub_args: Sequence[str] = (), timeout: float = START_TIMEOUT) -> list[str]:
-    """Start whatever of the installation is not running and wait for its login page; returns what was running."""
+    """Start whatever of the installation is not running and wait for its login page; returns what was running.
+
+    Refused, before anything is made, on a state folder that is not encrypted and unlocked (unless a demo)."""
+    require_encrypted_state(settings)
     prepare_hub(settings)
     env = environment(settings)
     already = []

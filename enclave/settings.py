@@ -182,6 +182,20 @@ class EnclaveSettings(Configurable):
             raise ValueError(f"ENCLAVE_REQUIRE_SECOND_FACTOR={value!r}: use true or false")
         return value in ("true", "1", "yes")
 
+    allow_unencrypted_state = Bool(
+        help="Let the enclave start on a state folder that is not encrypted at rest. A real installation keeps "
+        "its state (databases, extracts, staged files, keys) on an encrypted volume ('enclave volume create') and "
+        "'enclave up' refuses a plain folder; only a demo or a test may set this. "
+        "Default: $ENCLAVE_ALLOW_UNENCRYPTED_STATE (true/false) or false.",
+    ).tag(config=True)
+
+    @default("allow_unencrypted_state")
+    def _default_allow_unencrypted_state(self) -> bool:
+        value = _env("ENCLAVE_ALLOW_UNENCRYPTED_STATE", "false").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"ENCLAVE_ALLOW_UNENCRYPTED_STATE={value!r}: use true or false")
+        return value in ("true", "1", "yes")
+
     egress_port = Integer(
         help="Loopback port of the airlock (egress review) service; the hub proxies it under "
         "/services/egress-review/. Default: $ENCLAVE_EGRESS_PORT or 8082.",

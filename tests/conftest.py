@@ -39,6 +39,9 @@ def pytest_configure(config):
     # The tests' installations are demos whose people log in with passwords; tests of the second factor
     # (tests/unit/test_login_guard.py, the TOTP tests) set it on themselves.
     os.environ["ENCLAVE_REQUIRE_SECOND_FACTOR"] = "false"
+    # Their state folders are plain temporary folders; tests/integration/test_encrypted_state.py makes an
+    # encrypted one, and shows a plain one refused without this.
+    os.environ["ENCLAVE_ALLOW_UNENCRYPTED_STATE"] = "true"
     # The idle culler looks every 10 s (tests/integration/test_idle_culling.py waits for it); the installation
     # default stays 4 hours, so only that test's project is culled.
     os.environ["ENCLAVE_IDLE_CULL_EVERY"] = "10"

@@ -32,6 +32,7 @@ POINTED_VARIABLES = {
     "instance": "ENCLAVE_INSTANCE",
     "public_port": "ENCLAVE_PUBLIC_PORT",
     "require_second_factor": "ENCLAVE_REQUIRE_SECOND_FACTOR",
+    "allow_unencrypted_state": "ENCLAVE_ALLOW_UNENCRYPTED_STATE",
 }
 
 USE = "use"  # the command acts on an existing installation
@@ -114,6 +115,7 @@ def record(settings) -> Path:
         "instance": settings.instance,
         "public_port": settings.public_port,
         "require_second_factor": "true" if settings.require_second_factor else "false",
+        "allow_unencrypted_state": "true" if settings.allow_unencrypted_state else "false",
     }
     _write_atomically(marker, details)
     pointer = pointer_file()

@@ -20,7 +20,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import EnclaveError
-from . import backup, commands, db, edge, installation, metering, runtime
+from . import backup, commands, db, edge, installation, metering, runtime, volume
 
 REFUSED = 3
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         *runtime.REGISTRARS,
         *backup.REGISTRARS,
         *db.REGISTRARS,
+        *volume.REGISTRARS,
     ]:
         register(groups)
     return parser

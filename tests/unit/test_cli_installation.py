@@ -43,7 +43,8 @@ def test_init_points_later_commands_at_what_it_made_and_each_says_which_it_used(
         "instance": "site-a",
         "public_port": 8443,
         "require_second_factor": "false",
-    }  # the test run's installations relax it
+        "allow_unencrypted_state": "true",
+    }  # the test run's installations relax both
 
     for name in ("ENCLAVE_STATE_DIR", "ENCLAVE_INSTANCE", "ENCLAVE_PUBLIC_PORT", "ENCLAVE_REQUIRE_SECOND_FACTOR"):
         monkeypatch.delenv(name)
