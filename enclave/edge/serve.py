@@ -9,7 +9,7 @@ import signal
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from ..metering import EgressMeter  # no meter, no edge: an import failure stops the start (fail closed)
+from ..metering import CountJournal, EgressMeter  # no meter, no edge: an import failure stops the start (fail closed)
 from ..settings import EnclaveSettings
 from ..state.db import open_state_db
 from .listener import EdgeListener, plain_http_application
@@ -53,7 +53,7 @@ def edge_runner(app: web.Application) -> web.AppRunner:
 async def serve(settings: EnclaveSettings, stop: asyncio.Event | None = None) -> None:
     chosen = certificate_for(settings)
     context = server_context(chosen)
-    meter = EgressMeter(settings)
+    meter = EgressMeter(settings, journal=CountJournal(settings.state_path / "edge" / "journal"))
     await meter.start()
     db = open_state_db(settings.database_url)
     proxy = EdgeProxy(

@@ -8,6 +8,7 @@ crossing all of it stops the flow at once, then stops the workspace and
 suspends the person for an operator to decide.
 """
 
+from .journal import CountJournal
 from .meter import CHANNELS, EgressMeter, MeteredStream
 
-__all__ = ["CHANNELS", "EgressMeter", "MeteredStream"]
+__all__ = ["CHANNELS", "CountJournal", "EgressMeter", "MeteredStream"]

@@ -19,6 +19,10 @@ Budgets are judged on the ledger's total plus what this process has not yet
 written, so restarting the edge does not reset anyone's budget. If the ledger
 cannot be read or written, the meter fails closed: `count` returns False and
 `blocked` True until a write succeeds again.
+
+With a journal (journal.py; the edge always has one), each count is on disk
+before its bytes are sent, so an edge killed between two flushes loses no
+count: the next edge to start adds it to the ledger.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from ..state.models import AccountStatus, User
 from . import ledger
 from .enforcement import enforce_exceeded
 from .information import ReceivedToday, StreamMeasure
+from .journal import CountJournal, JournalError
 from .thresholds import EXCEEDED, PROJECT_WIDE, action_of, raise_new
 
 log = logging.getLogger(__name__)
@@ -97,12 +102,14 @@ class EgressMeter:
         flush_interval: float = 1.0,
         db: StateDB | None = None,
         workspaces: WorkspaceControl | None = None,
+        journal: CountJournal | None = None,
     ):
         self.settings = settings
         self.clock = clock
         self.flush_interval = flush_interval
         self._db = db
         self._workspaces = workspaces
+        self._journal = journal
         self._notifier: OperatorNotifier | None = None  # made on first use, like the database
         # What the ledger held at the last read, plus what this process counted since.
         self._day: date | None = None
@@ -180,6 +187,13 @@ class EgressMeter:
     def _add(self, user: str, project: str, channel: str, counted: int, raw: int) -> bool:
         """Add to today's counters after `blocked` said no; True while neither budget is used up."""
         day, pair = self._day, (user, project)
+        if self._journal is not None:
+            try:
+                self._journal.append((day.isoformat(), user, project, channel), counted, raw)
+            except JournalError:
+                log.exception("refusing data until the egress journal can be written")
+                self._healthy = False
+                return False
         before, project_before = self._seen[pair], self._project_seen[project]
         after, project_after = before + counted, project_before + counted
         self._seen[pair], self._project_seen[project] = after, project_after
@@ -234,6 +248,11 @@ class EgressMeter:
     async def start(self) -> None:
         """Start the periodic flush (call from the event loop the edge runs on)."""
         if self._task is None:
+            if self._journal is not None:
+                for key, (counted, raw) in self._journal.adopt_orphans().items():
+                    pending = self._pending[key]
+                    pending[0] += counted
+                    pending[1] += raw
             self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="egress-meter-flush")
 
@@ -249,6 +268,13 @@ class EgressMeter:
     async def flush(self) -> None:
         """Add what was counted to the ledger, raise thresholds, refresh totals, budgets and statuses."""
         async with self._lock:
+            if self._pending and self._journal is not None:
+                try:
+                    self._journal.seal()  # with the batch taken below: no count comes between (one event loop)
+                except OSError:
+                    log.exception("egress journal cannot be rotated: refusing data until it can")
+                    self._healthy = False
+                    return
             batch, self._pending = dict(self._pending), defaultdict(lambda: [0, 0])
             today, pairs = self._today(), set(self._seen)
             healthy, exceeded = True, []
@@ -262,6 +288,9 @@ class EgressMeter:
                         pending[0] += counted
                         pending[1] += raw
                     healthy = False
+                else:
+                    if self._journal is not None:
+                        self._journal.committed()
             if healthy and pairs:
                 try:
                     self._apply(today, pairs, *await asyncio.to_thread(self._read, today, pairs))
@@ -368,5 +397,7 @@ class EgressMeter:
                 pass
             self._task = None
         await self.flush()
+        if self._journal is not None:
+            self._journal.close(ledger_has_all=not self._pending)
         if self._enforcing:
             await asyncio.gather(*self._enforcing, return_exceptions=True)

@@ -1,13 +1,15 @@
 """Restarts that lose nothing, with real processes: the hub restarts while a kernel computes, and the
-workspace, the kernel and the person's session carry on, the edge counting throughout; the edge stops in
-the middle of kernel output, and every byte that reached the browser was counted.
+workspace, the kernel and the person's session carry on, the edge counting throughout; the edge stops (or is
+killed) in the middle of kernel output, and every byte that reached the browser was counted.
 
 An installation of its own: restarting the hub restarts its proxy, which drops every browser's websocket,
 and the shared installation's workspaces belong to the other tests."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -110,7 +112,16 @@ STREAMING = (
 )
 
 
-def test_an_edge_restart_mid_stream_leaves_nothing_it_relayed_uncounted(own_enclave):
+def _kill(pid_path) -> None:
+    """Stop the edge as a crash or the OOM killer would: no chance to write anything."""
+    pid = runtime.running_pid(pid_path)
+    os.kill(pid, signal.SIGKILL)
+    while runtime.alive(pid):
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("stop", [runtime.terminate, _kill], ids=["terminated", "killed"])
+def test_an_edge_restart_mid_stream_leaves_nothing_it_relayed_uncounted(own_enclave, stop):
     enclave = own_enclave
     alice, kernel = _started_workspace(enclave)
     relayed_before = _raw(enclave, "alice", "alpha")
@@ -133,9 +144,19 @@ def test_an_edge_restart_mid_stream_leaves_nothing_it_relayed_uncounted(own_encl
     while sum(received) < 40_000 and time.monotonic() < deadline:
         time.sleep(0.1)
     edge = runtime.pid_file(enclave.settings, runtime.processes(enclave.settings)[2])
-    runtime.terminate(edge)  # mid-stream: the edge stops as an upgrade or a restart stops it
+    stop(edge)  # mid-stream: as an upgrade or a restart stops it, or a crash
+    left_behind = list((enclave.settings.state_path / "edge" / "journal").glob("*.journal"))
     reader.join(30)
     assert not reader.is_alive() and sum(received) >= 40_000
     assert runtime.start(enclave.settings, hub_args=enclave.hub_args) == ["hub gate", "hub"]  # only the edge
-    # Everything that reached the browser was counted before it was sent, and written when the edge stopped.
+    # Everything that reached the browser was counted before it was sent: written to the ledger when the edge
+    # stopped, or (killed) kept in its journal, which the next edge adds to the ledger as it starts.
+    deadline = time.monotonic() + 30
+    while _raw(enclave, "alice", "alpha") < relayed_before + sum(received) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert _raw(enclave, "alice", "alpha") >= relayed_before + sum(received)
+    # The stopped edge's journal is gone: removed on a clean stop, or, killed, once its counts were in the ledger.
+    deadline = time.monotonic() + 30
+    while any(path.exists() for path in left_behind) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(path.exists() for path in left_behind)
