@@ -13,10 +13,7 @@ from pathlib import Path
 
 from ..errors import EnclaveError
 from ..settings import EnclaveSettings
-from .secrets import operator_token, proxy_token
-
-PROXY_TOKEN = "proxy-auth-token"
-OPERATOR_TOKEN = "operator-api-token"
+from .secrets import OPERATOR_TOKEN, PROXY_TOKEN, operator_token, proxy_token
 
 
 @dataclass(frozen=True)

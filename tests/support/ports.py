@@ -1,11 +1,8 @@
-"""A free TCP port on loopback, for the servers tests start themselves (stand-in hubs, upstreams, PostgreSQL)."""
+"""A free TCP port on loopback, for the servers tests start themselves (stand-in hubs, upstreams, PostgreSQL):
+the harness's, so that tests and benchmarks pick ports one way."""
 
 from __future__ import annotations
 
-import socket
+from harness.enclave import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port"]
