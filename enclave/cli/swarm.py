@@ -10,6 +10,13 @@ def _up(args):
 
     ctx = operator_context()
     hub = swarm_up(ctx.settings, publish_ip=args.publish_ip, advertise_addr=args.advertise_addr)
+    if hub.paused_live_restore:
+        details = {"live-restore": False, "reason": "swarm mode refuses live-restore", "until": "enclave swarm down"}
+        ctx.audited("engine.configure", "docker-engine", lambda session: None, details)
+        print(
+            "Turned the engine's live-restore off (reloaded, nothing restarted): swarm mode refuses it. "
+            "'enclave swarm down' turns it on again; until then an engine restart stops the workspaces."
+        )
     if hub.created_swarm:
         print(
             f"This installation created the swarm (node {hub.node_id[:12]}, labelled for workspaces); "
@@ -21,9 +28,13 @@ def _up(args):
 
 
 def _down(args):
-    from ..swarm.deploy import swarm_down
+    from ..swarm.deploy import LIVE_RESTORE_BACK, swarm_down
 
-    removed = swarm_down(operator_context().settings, leave=not args.keep_swarm)
+    ctx = operator_context()
+    removed = swarm_down(ctx.settings, leave=not args.keep_swarm)
+    if LIVE_RESTORE_BACK in removed:
+        details = {"live-restore": True, "reason": "left the swarm 'enclave swarm up' created"}
+        ctx.audited("engine.configure", "docker-engine", lambda session: None, details)
     print(f"Removed: {', '.join(removed) or 'nothing (the hub was not running)'}. State is kept.")
 
 

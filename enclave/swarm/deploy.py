@@ -9,7 +9,9 @@ mounts of workspaces name paths on the nodes), and NET_ADMIN for its own
 firewall (hub_firewall.py).
 
 A swarm this command created is recorded in <state_dir>/hub/swarm.json, and
-only such a swarm is left by `down`.
+only such a swarm is left by `down`. The engine's live-restore, which swarm
+mode refuses, is turned off (a reload, no restart) before the swarm is
+created, and on again by `down` after leaving it (enclave/engine/).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 from docker.errors import NotFound as DockerNotFound
 
+from ..engine import daemon_config
 from ..errors import InvalidState
 from ..images.catalog import image_tag
 from ..settings import EnclaveSettings
@@ -32,6 +35,7 @@ from .settings import WORKSPACE_NODE_LABEL, SwarmSettings
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 GWBRIDGE = "docker_gwbridge"
+LIVE_RESTORE_BACK = "the pause of live-restore (on again)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class HubDeployment:
     container: str
     created_swarm: bool  # by this installation: `down` leaves it
     node_id: str
+    paused_live_restore: bool = False  # now, for this swarm: `down` turns it on again
 
 
 def _exists(client: docker.DockerClient, network: str) -> bool:
@@ -101,7 +106,8 @@ def hub_arguments(settings: EnclaveSettings) -> list[str]:
 
 
 def ensure_swarm(client: docker.DockerClient, advertise_addr: str) -> tuple[bool, str]:
-    """(created, node id): join nothing, create a single-node swarm only if this engine is in none."""
+    """(created, node id): join nothing, create a single-node swarm only if this engine is in none.
+    Live-restore must be off for that (daemon_config.set_live_restore)."""
     state = client.info().get("Swarm") or {}
     local = state.get("LocalNodeState", "inactive")
     if local == "active":
@@ -152,13 +158,22 @@ def swarm_up(
     record = record_path(settings)
     earlier = json.loads(record.read_text()) if record.exists() else {}
     had_gwbridge = _exists(client, GWBRIDGE)
-    created, node_id = ensure_swarm(client, advertise_addr)
+    swarm_state = (client.info().get("Swarm") or {}).get("LocalNodeState", "inactive")
+    # `docker swarm init` refuses while live-restore is on: a reload turns it off, workspaces keep running.
+    paused = swarm_state == "inactive" and daemon_config.set_live_restore(False)
+    try:
+        created, node_id = ensure_swarm(client, advertise_addr)
+    except InvalidState:
+        if paused:
+            daemon_config.set_live_restore(True)  # no swarm after all: as it was
+        raise
     record.write_text(
         json.dumps(
             {
                 "created_swarm": created or earlier.get("created_swarm", False),  # now or at an earlier `up`
                 # The engine makes this bridge for a swarm and keeps it after leaving; remove it then if ours.
                 "created_gwbridge": (created and not had_gwbridge) or earlier.get("created_gwbridge", False),
+                "paused_live_restore": paused or earlier.get("paused_live_restore", False),
                 "node_id": node_id,
             }
         )
@@ -168,7 +183,7 @@ def swarm_up(
     try:
         existing = client.containers.get(name)
         if existing.status == "running":
-            return HubDeployment(public_url(settings, publish_ip), name, created, node_id)
+            return HubDeployment(public_url(settings, publish_ip), name, created, node_id, paused)
         existing.remove(force=True)
     except DockerNotFound:
         pass
@@ -196,7 +211,7 @@ def swarm_up(
             f"{settings.public_port} is taken (a hub started with 'make up'?), stop that "
             "first ('make down') and run 'enclave swarm up' again."
         ) from None
-    return HubDeployment(public_url(settings, publish_ip), name, created, node_id)
+    return HubDeployment(public_url(settings, publish_ip), name, created, node_id, paused)
 
 
 def _remove_services(client: docker.DockerClient, instance: str, timeout: float = 60) -> list[str]:
@@ -237,5 +252,7 @@ def swarm_down(settings: EnclaveSettings, leave: bool = True) -> list[str]:
                 removed.append(GWBRIDGE)
             except (DockerNotFound, APIError):
                 pass  # gone already, or something else of this engine uses it now
+        if owned.get("paused_live_restore") and daemon_config.set_live_restore(True):
+            removed.append(LIVE_RESTORE_BACK)
         record.unlink()
     return removed
