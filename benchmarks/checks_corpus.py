@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from egress_review.checks import CheckContext, ChecksConfig
+from enclave.airlock.sketches import write_extract_sketches
 from enclave.cohort import generate_cohort
 from enclave.extracts.materialise import ExtractRequest, write_extract
 from enclave.extracts.store import read_pseudonyms
@@ -68,6 +69,7 @@ def build_corpus(
         fields=None,
     )
     extract = write_extract(request, KEY, folder / "extract" / "cohort" / "v1", folder / "lookup.parquet")
+    write_extract_sketches(extract.path)  # as approving a dataset does
     identifiers = frozenset(str(v) for v in read_pseudonyms(folder / "lookup.parquet").to_list())
     tables = tuple(sorted(extract.path.glob("*.parquet")))
     context = CheckContext(identifiers=identifiers, cohort_tables=tables, config=config or ChecksConfig())

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from egress_review.integration import sketch_folder, write_sketches
 
-__all__ = ["sketch_folder", "write_extract_sketches"]
+__all__ = ["remove_extract_sketches", "sketch_folder", "write_extract_sketches"]
 log = logging.getLogger(__name__)
 
 
@@ -41,3 +41,7 @@ def write_extract_sketches(extract: Path) -> Path | None:
         shutil.rmtree(partial, ignore_errors=True)
         return None
     return final
+
+
+def remove_extract_sketches(extract: Path) -> None:
+    shutil.rmtree(sketch_folder(Path(extract)), ignore_errors=True)

@@ -23,7 +23,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..airlock.sketches import sketch_folder, write_extract_sketches
 from ..datasets.manifest import Manifest, compute_manifest
 from ..errors import InvalidInput
 from . import genotypes
@@ -115,7 +114,6 @@ def write_extract(
     except BaseException:
         remove_tree(partial)
         raise
-    write_extract_sketches(destination)  # for the airlock's row-level check, beside the extract
     return WrittenExtract(destination, manifest, tuple(str(c) for c in canaries), participants)
 
 
@@ -199,9 +197,8 @@ def _make_read_only(folder: Path) -> None:
 
 
 def remove_tree(folder: Path) -> None:
-    """Remove a (possibly read-only) extract folder, and the airlock's sketches beside it."""
+    """Remove a (possibly read-only) extract folder."""
     folder = Path(folder)
-    shutil.rmtree(sketch_folder(folder), ignore_errors=True)
     if not folder.exists():
         return
     for root, dirs, files in os.walk(folder):

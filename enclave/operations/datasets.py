@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..airlock.sketches import remove_extract_sketches, write_extract_sketches
 from ..datasets.manifest import Manifest, ManifestError, compute_manifest, verify_manifest
 from ..errors import AlreadyExists, DatasetIntegrityError, InvalidInput, InvalidState, NotFound
 from ..extracts.materialise import remove_tree
@@ -235,7 +236,8 @@ def approve_dataset(
         check_dataset_integrity(dataset)
         approval = DatasetApproval(project=p, dataset=dataset, approved_by=ctx.actor)
         session.add(approval)
-        create_extract(session, ctx.settings, approval, fields)
+        extract = create_extract(session, ctx.settings, approval, fields)
+        write_extract_sketches(Path(extract.path))  # for the airlock's row-level check, beside the extract
         return approval
 
     return ctx.audited("dataset.approve", f"{project}:{name}@{version}", change, {"fields": fields})
@@ -258,4 +260,5 @@ def revoke_dataset(ctx: OperatorContext, project: str, name: str, version: str) 
     stopped = ctx.workspaces.stop(project)
     if folder is not None:
         remove_tree(folder)
+        remove_extract_sketches(folder)
     return stopped
