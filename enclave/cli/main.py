@@ -20,7 +20,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import EnclaveError
-from . import backup, commands, db, edge, installation, metering, runtime, volume
+from . import backup, commands, db, edge, installation, metering, packages, runtime, volume
 
 REFUSED = 3
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         *backup.REGISTRARS,
         *db.REGISTRARS,
         *volume.REGISTRARS,
+        *packages.REGISTRARS,
     ]:
         register(groups)
     return parser

@@ -16,9 +16,15 @@ from pathlib import Path
 
 IMAGES_DIR = Path(os.environ.get("ENCLAVE_IMAGES_DIR", Path(__file__).resolve().parents[2] / "images"))
 # Each kind's parent kind; None means the base image. Order: parents before children.
-PARENTS: dict[str, str | None] = {"workspace": None, "genomics": "workspace", "hub": None}
+PARENTS: dict[str, str | None] = {
+    "workspace": None,
+    "genomics": "workspace",
+    "hub": None,
+    "packages": None,
+}
 KINDS = tuple(PARENTS)
-# What runs a project's workspace; `hub` is the hub itself in swarm mode (enclave/swarm/).
+# What runs a project's workspace; `hub` is the hub itself in swarm mode (enclave/swarm/); `packages` is a
+# project's package index (enclave/packages/).
 WORKSPACE_KINDS = ("workspace", "genomics")
 # Parts of this repository a kind's build also takes (copied under src/ in its context, and hashed
 # into its tag): the swarm hub runs the enclave package itself, and computes the workspace images' tags

@@ -72,6 +72,14 @@ def allow_hub(network: ProjectNetwork, hub_port: int) -> None:
         _iptables("-I", CHAIN, "1", *rule)
 
 
+def _ensure_forward_chain() -> None:
+    _ensure_chain(FORWARD_CHAIN)
+    if _iptables("-n", "-L", "DOCKER-USER", check=False).returncode != 0:
+        raise IsolationError("The DOCKER-USER chain is missing: is the Docker engine running with iptables on?")
+    if not _has_rule("DOCKER-USER", ["-j", FORWARD_CHAIN]):
+        _iptables("-I", "DOCKER-USER", "1", "-j", FORWARD_CHAIN)
+
+
 def confine_cluster(network: ProjectNetwork, node_ips: list[str]) -> None:
     """On a cluster bridge, let traffic pass only to or from a cluster node.
 
@@ -83,11 +91,7 @@ def confine_cluster(network: ProjectNetwork, node_ips: list[str]) -> None:
     if not node_ips:
         raise IsolationError("A cluster without nodes cannot be confined; start its containers first.")
     ensure_base_rules()
-    _ensure_chain(FORWARD_CHAIN)
-    if _iptables("-n", "-L", "DOCKER-USER", check=False).returncode != 0:
-        raise IsolationError("The DOCKER-USER chain is missing: is the Docker engine running with iptables on?")
-    if not _has_rule("DOCKER-USER", ["-j", FORWARD_CHAIN]):
-        _iptables("-I", "DOCKER-USER", "1", "-j", FORWARD_CHAIN)
+    _ensure_forward_chain()
     same_bridge = ["-i", network.bridge, "-o", network.bridge]
     drop = [*same_bridge, "-j", "DROP"]
     if not _has_rule(FORWARD_CHAIN, drop):
@@ -97,6 +101,61 @@ def confine_cluster(network: ProjectNetwork, node_ips: list[str]) -> None:
             rule = [*same_bridge, direction, ip, "-j", "RETURN"]
             if not _has_rule(FORWARD_CHAIN, rule):
                 _iptables("-I", FORWARD_CHAIN, "1", *rule)
+
+
+def _index_comment(bridge: str) -> list[str]:
+    return ["-m", "comment", "--comment", f"enclave-packages:{bridge}"]
+
+
+def _rules_tagged(chain: str, bridge: str) -> list[str]:
+    marker = f"enclave-packages:{bridge}"
+    return [r for r in _iptables("-S", chain, check=False).stdout.splitlines() if r.startswith("-A ") and marker in r]
+
+
+def open_index(network: ProjectNetwork, index_ip: str, port: int) -> None:
+    """On a project bridge (container-to-container traffic off), let workspaces reach the package index.
+
+    Docker drops traffic between containers on the bridge (ICC off). In ENCLAVE-FORWARD (DOCKER-USER),
+    only connections to the index's port pass, and the index's answers on them; the index starts
+    nothing (to workspaces, ICC's drop). On the host it reaches nothing either: its packets are dropped
+    ahead of the hub gate's rule, which would otherwise let anything on the bridge reach the gate.
+    """
+    ensure_base_rules()
+    _ensure_forward_chain()
+    tag = _index_comment(network.bridge)
+    same_bridge = ["-i", network.bridge, "-o", network.bridge]
+    forward = [
+        [*same_bridge, "-d", index_ip, "-p", "tcp", "--dport", str(port), *tag, "-j", "ACCEPT"],
+        [*same_bridge, "-s", index_ip, "-p", "tcp", "--sport", str(port), "-m", "conntrack", "--ctstate",
+         "ESTABLISHED", *tag, "-j", "ACCEPT"],
+    ]  # fmt: skip
+    no_host = ["-i", network.bridge, "-s", index_ip, *tag, "-j", "DROP"]
+    for chain, rules in ((FORWARD_CHAIN, forward), (CHAIN, [no_host])):
+        for rule in rules:
+            if not _has_rule(chain, rule):
+                _iptables("-I", chain, "1", *rule)
+        for stale in _rules_tagged(chain, network.bridge):  # an earlier index container's address
+            if f"{index_ip}/32" not in stale:
+                _iptables("-D", *shlex.split(stale)[1:], check=False)
+    _keep_ahead_of_hub_rule(network, no_host)
+
+
+def _keep_ahead_of_hub_rule(network: ProjectNetwork, no_host: list[str]) -> None:
+    """The index's DROP must come before the bridge's hub rule (allow_hub inserts at the top too)."""
+    rules = _iptables("-S", CHAIN).stdout.splitlines()  # rules[0] is "-N CHAIN": a rule's index is its position
+    marker = f"enclave-packages:{network.bridge}"
+    drop = next(i for i, r in enumerate(rules) if marker in r and r.endswith("-j DROP"))
+    hub = [i for i, r in enumerate(rules) if f"-i {network.bridge} -d {network.gateway}/32" in r and "ACCEPT" in r]
+    if hub and min(hub) < drop:
+        _iptables("-I", CHAIN, "1", *no_host)  # the new copy first, then the old one (one further down) goes
+        _iptables("-D", CHAIN, str(drop + 1))
+
+
+def forget_index(bridge: str) -> None:
+    """Remove a project's index rules (when its index container is removed)."""
+    for chain in (CHAIN, FORWARD_CHAIN):
+        for rule in _rules_tagged(chain, bridge):
+            _iptables("-D", *shlex.split(rule)[1:], check=False)
 
 
 def _hub_guard_comment(instance: str) -> str:

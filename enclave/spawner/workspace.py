@@ -17,6 +17,7 @@ from ..errors import SpawnRefused
 from ..images.catalog import image_tag
 from ..isolation.firewall import allow_hub
 from ..isolation.network import ensure_project_network
+from ..packages.index import ensure_index
 from ..spark.cluster import cluster_status
 from ..spark.nodes import MASTER_URL
 from . import hardening
@@ -36,11 +37,13 @@ class EnclaveSpawner(EnclaveSpawnerMixin, DockerSpawner):
         return "never"  # images are built by the operator, never fetched at spawn time
 
     def _isolate(self, plan: WorkspacePlan):
-        """Check the image, create or check the project network, open only the hub's port (blocking calls)."""
+        """Check the image, create or check the project network, open only the hub's port and the project's
+        package index (started with the project's first workspace) (blocking calls)."""
         client = docker.from_env()
         self._require_image(client, plan.image_kind, "'enclave images build' (or 'make images')")
         network = ensure_project_network(client, self.settings.instance, plan.project)
         allow_hub(network, self.settings.hub_port)
+        ensure_index(client, self.settings, plan.project, network)  # after allow_hub: its DROP goes first
         cluster = cluster_status(client, self.settings.instance, plan.project)
         self._cluster = cluster if cluster is not None and cluster.running else None
         return network

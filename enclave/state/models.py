@@ -272,3 +272,44 @@ class EgressMark(Base):
     kind: Mapped[str] = mapped_column(String(16))
     budget: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AllowedPackage(Base):
+    """A Python package an operator allowed, with the version fetched: for every project, or for one.
+
+    Its files (the package's wheel and those of its dependencies) are `PackageFile` rows and are
+    published in the scope's folder, which that scope's package indexes serve (enclave/packages/).
+    """
+
+    __tablename__ = "allowed_packages"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), nullable=True)  # None: all projects
+    name: Mapped[str] = mapped_column(String(100))  # PEP 503 normalised
+    version: Mapped[str] = mapped_column(String(64))
+    requested: Mapped[str] = mapped_column(String(200))  # as the operator wrote it, e.g. "tabulate==0.9.0"
+    source: Mapped[str] = mapped_column(Text)  # the host's index, or the folder of wheels it came from
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    project: Mapped[Project | None] = relationship()
+    files: Mapped[list[PackageFile]] = relationship(back_populates="package", cascade="all, delete-orphan")
+
+
+class PackageFile(Base):
+    """One file an allowed package brought (its own wheel or a dependency's), with its SHA-256.
+
+    A file name has one hash for good: a later fetch that gives the same name other bytes is refused.
+    """
+
+    __tablename__ = "package_files"
+    __table_args__ = (UniqueConstraint("package_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("allowed_packages.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+    package: Mapped[AllowedPackage] = relationship(back_populates="files")

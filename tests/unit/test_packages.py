@@ -1,0 +1,171 @@
+"""The package allowlist: requirements, fetching from a folder of wheels (pip, offline), recorded hashes,
+published folders per scope, removal, and every change and refusal audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from enclave.errors import AlreadyExists, EnclaveError, InvalidInput, NotFound
+from enclave.operations.projects import create_project
+from enclave.packages import add_package, list_packages, parse_requirement, remove_package
+from enclave.packages.allowlist import verify_published
+from enclave.packages.fetch import FetchFailed, fetch, sha256_of
+from enclave.packages.folders import PackageIntegrityError, scope_folder
+from enclave.state.models import AuditEvent
+from tests.support.wheels import make_wheel
+
+
+@pytest.fixture
+def wheels(tmp_path):
+    folder = tmp_path / "wheels"
+    make_wheel(folder, "enclave-tiny", "1.0", requires=("enclave-dep>=1",))
+    make_wheel(folder, "enclave-tiny", "2.0")
+    make_wheel(folder, "enclave-dep", "1.5")
+    return folder
+
+
+@pytest.fixture
+def alpha(ctx):
+    create_project(ctx, "alpha")
+    create_project(ctx, "beta")
+    return "alpha"
+
+
+def _audit(ctx, action):
+    with ctx.db.reading() as session:
+        rows = session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars()
+        return [(e.target, e.outcome, e.details) for e in rows]
+
+
+@pytest.mark.parametrize("text", ["tabulate", "Tabulate_Extra.x", "tabulate==0.9.0", " polars==2.1.0 "])
+def test_names_and_pinned_versions_are_accepted(text):
+    requirement = parse_requirement(text)
+    assert requirement.name == requirement.name.lower() and "_" not in requirement.name
+
+
+@pytest.mark.parametrize(
+    "text", ["", "tabulate>=1", "tabulate[extra]", "https://example.invalid/x.whl", "--index-url=x", "a b", "../x"]
+)
+def test_anything_but_a_name_or_one_pinned_version_is_refused(text):
+    with pytest.raises(InvalidInput, match="NAME==VERSION"):
+        parse_requirement(text)
+
+
+def test_fetch_takes_the_package_and_its_dependencies_from_a_folder(wheels, tmp_path):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    files = fetch(parse_requirement("enclave-tiny==1.0"), dest, wheels)
+    assert sorted(f.filename for f in files) == [
+        "enclave_dep-1.5-py3-none-any.whl",
+        "enclave_tiny-1.0-py3-none-any.whl",
+    ]
+    assert all(f.sha256 == sha256_of(wheels / f.filename) for f in files)
+
+
+def test_a_name_pip_cannot_find_is_refused_with_advice(wheels, tmp_path):
+    with pytest.raises(NotFound, match="pip found no wheel of no-such-package.*Check the name"):
+        fetch(parse_requirement("no-such-package"), tmp_path, wheels)
+
+
+def test_an_unreachable_index_says_to_use_a_folder_of_wheels(tmp_path, monkeypatch):
+    # A closed port on loopback stands in for a host with no network.
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    with pytest.raises(FetchFailed, match="cannot reach its package index.*--from DIR"):
+        fetch(parse_requirement("enclave-tiny"), tmp_path, None)
+
+
+def test_add_records_hashes_publishes_for_the_project_and_audits(ctx, alpha, wheels):
+    entry = add_package(ctx, "enclave-tiny==1.0", project=alpha, wheels_from=wheels)
+    assert (entry.scope, entry.name, entry.version) == ("alpha", "enclave-tiny", "1.0")
+    folder = scope_folder(ctx.settings, alpha)
+    published = {p.name: sha256_of(p) for p in folder.iterdir()}
+    assert published == {name: sha for name, sha, _ in entry.files}
+    assert folder.stat().st_mode & 0o777 == 0o755 and all(p.stat().st_mode & 0o777 == 0o644 for p in folder.iterdir())
+    assert not scope_folder(ctx.settings, "beta").exists() or not any(scope_folder(ctx.settings, "beta").iterdir())
+    ((target, outcome, details),) = _audit(ctx, "packages.add")
+    assert (target, outcome, details["version"]) == ("alpha:enclave-tiny", "ok", "1.0")
+    assert {f["file"]: f["sha256"] for f in details["files"]} == published
+    assert verify_published(ctx) == []
+
+
+def test_without_a_project_a_package_is_allowed_for_every_project(ctx, alpha, wheels):
+    add_package(ctx, "enclave-dep", wheels_from=wheels)
+    add_package(ctx, "enclave-tiny==2.0", project="beta", wheels_from=wheels)
+    assert [(e.scope, e.name) for e in list_packages(ctx, project=alpha)] == [("all", "enclave-dep")]
+    assert [(e.scope, e.name) for e in list_packages(ctx, project="beta")] == [
+        ("all", "enclave-dep"),
+        ("beta", "enclave-tiny"),
+    ]
+    assert [p.name for p in scope_folder(ctx.settings, None).iterdir()] == ["enclave_dep-1.5-py3-none-any.whl"]
+
+
+def test_a_file_whose_bytes_changed_is_refused_and_nothing_changes(ctx, alpha, wheels, tmp_path):
+    add_package(ctx, "enclave-dep", project=alpha, wheels_from=wheels)
+    # The same file name with other bytes (a re-published wheel, a changed mirror).
+    make_wheel(wheels, "enclave-dep", "1.5", code="STOLEN = True\n")
+    with pytest.raises(PackageIntegrityError, match="enclave_dep-1.5-py3-none-any.whl.*other bytes"):
+        add_package(ctx, "enclave-tiny==1.0", project="beta", wheels_from=wheels)
+    assert [e.name for e in list_packages(ctx, project="beta")] == []
+    assert not scope_folder(ctx.settings, "beta").exists() or not any(scope_folder(ctx.settings, "beta").iterdir())
+    assert [(t, o) for t, o, _ in _audit(ctx, "packages.add")] == [
+        ("alpha:enclave-dep", "ok"),
+        ("beta:enclave-tiny", "refused"),
+    ]
+
+
+def test_a_published_file_changed_on_disk_is_found_by_verify(ctx, alpha, wheels):
+    entry = add_package(ctx, "enclave-dep", project=alpha, wheels_from=wheels)
+    (scope_folder(ctx.settings, alpha) / entry.files[0][0]).write_bytes(b"tampered")
+    (scope_folder(ctx.settings, alpha) / "extra-1.0-py3-none-any.whl").write_bytes(b"unrecorded")
+    assert {(p.filename, p.problem) for p in verify_published(ctx)} == {
+        (entry.files[0][0], "changed"),
+        ("extra-1.0-py3-none-any.whl", "not recorded"),
+    }
+
+
+def test_remove_keeps_files_another_entry_of_the_scope_needs(ctx, alpha, wheels):
+    add_package(ctx, "enclave-tiny==1.0", project=alpha, wheels_from=wheels)
+    add_package(ctx, "enclave-dep", project=alpha, wheels_from=wheels)
+    removed = remove_package(ctx, "enclave-tiny", project=alpha)
+    assert [(e.name, e.version) for e in removed] == [("enclave-tiny", "1.0")]
+    assert [p.name for p in scope_folder(ctx.settings, alpha).iterdir()] == ["enclave_dep-1.5-py3-none-any.whl"]
+    remove_package(ctx, "enclave-dep==1.5", project=alpha)
+    assert list(scope_folder(ctx.settings, alpha).iterdir()) == []
+    assert [(t, o) for t, o, _ in _audit(ctx, "packages.remove")] == [
+        ("alpha:enclave-tiny", "ok"),
+        ("alpha:enclave-dep", "ok"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "attempt, error, advice",
+    [
+        (
+            lambda ctx, w: add_package(ctx, "enclave-tiny", project="nope", wheels_from=w),
+            NotFound,
+            "enclave project list",
+        ),
+        (lambda ctx, w: add_package(ctx, "enclave-tiny>=1", wheels_from=w), InvalidInput, "NAME==VERSION"),
+        (lambda ctx, w: add_package(ctx, "enclave-tiny", wheels_from=w / "missing"), InvalidInput, "folder of wheels"),
+        (lambda ctx, w: remove_package(ctx, "enclave-tiny", project="alpha"), NotFound, "enclave packages list"),
+    ],
+)
+def test_bad_input_is_refused_with_advice_and_audited(ctx, alpha, wheels, attempt, error, advice):
+    with pytest.raises(error, match=advice):
+        attempt(ctx, wheels)
+    events = _audit(ctx, "packages.add") + _audit(ctx, "packages.remove")
+    assert [o for _, o, _ in events] == ["refused"]
+
+
+def test_adding_the_same_version_twice_is_refused(ctx, alpha, wheels):
+    add_package(ctx, "enclave-dep", project=alpha, wheels_from=wheels)
+    with pytest.raises(AlreadyExists, match="already allowed"):
+        add_package(ctx, "enclave-dep", project=alpha, wheels_from=wheels)
+
+
+def test_refusals_are_enclave_errors_for_the_cli():
+    assert issubclass(PackageIntegrityError, EnclaveError) and issubclass(FetchFailed, EnclaveError)
