@@ -2,8 +2,8 @@
 
 What is copied: the whole state folder. That is the enclave's, the airlock's and the hub's databases;
 the audit anchor; the airlock's staged and released files; projects' folders (homes, outboxes, shared);
-registered datasets, their extracts and manifests; keys and secrets (the pseudonymisation key, cookie and
-token secrets, the edge's TLS key); logs.
+registered datasets, their extracts and manifests; keys and secrets (the pseudonymisation key, the key TOTP
+secrets are sealed with, cookie and token secrets, the edge's TLS key); logs.
 
 Consistency while people work, by order:
 1. the audit anchor first: the log in the database copied next holds at least what it anchors, so
@@ -23,8 +23,11 @@ a fresh state folder (never over an installation) through a temporary sibling re
 Keys: the backup holds the installation's keys, including the pseudonymisation key that links
 pseudonyms to participants. It is written root-only (folders 0700, files 0600 besides their recorded
 modes) and must be kept like the state folder itself: on an encrypted volume, never beside the data
-provider's identifiers. PostgreSQL databases are not copied by this command: back them up with the
-database's own tools (docs/operators.md).
+provider's identifiers. The TOTP sealing key (hub/totp-seal-key) travels with the database whose secrets it
+opens: without it, no enrolled second factor can be checked. The encrypted volume's own key
+(enclave/atrest/volume.py) is not in the state folder and not in a backup: the operator keeps it, offline too,
+and a backup kept on that volume is encrypted with it. PostgreSQL databases are not copied by this command:
+back them up with the database's own tools (docs/operators.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ the hub's memory; here they and the TOTP codes already used are in the state
 database (state/login_guard.py), so a hub restart forgives nothing, every hub
 process sees the same lock, and a code is accepted once. A second factor is
 required of every account unless the installation relaxes it for a demo
-(settings.require_second_factor).
+(settings.require_second_factor). TOTP secrets are stored sealed (state/totp_secrets.py), opened here with
+the installation's key (atrest/totp_seal.py) to check a code.
 Here its accounts table lives in the enclave's state database, where the
 operator CLI creates accounts (sign-up is off), and every login is checked
 against the account's status and written to the audit log. A user's enclave
@@ -23,8 +24,9 @@ from nativeauthenticator import NativeAuthenticator
 from tornado import web
 from traitlets import Bool, Integer, default
 
+from ..atrest.totp_seal import TotpSeal
 from ..settings import EnclaveSettings
-from ..state import audit
+from ..state import audit, totp_secrets
 from ..state.db import open_state_db
 from ..state.login_guard import LoginGuard
 from ..state.models import AccountStatus
@@ -110,10 +112,7 @@ class EnclaveAuthenticator(NativeAuthenticator):
                 raise web.HTTPError(
                     403, f"Too many failed logins: try again in {self.seconds_before_next_try // 60} minutes."
                 )
-            name = await super().authenticate(handler, data)
-            account = self.get_user(name) if name else None
-            has_2fa, secret = (account.has_2fa, account.otp_secret) if account is not None else (False, "")
-            self.db.close()
+            name, has_2fa, secret = self._check_password_and_code(username, data)
             if name and not has_2fa and self.second_factor_required:
                 self._audit(username, "refused", ip, "no second factor enrolled")
                 raise web.HTTPError(
@@ -134,6 +133,29 @@ class EnclaveAuthenticator(NativeAuthenticator):
         finally:
             # Never keep a read transaction open: accounts change under the hub's feet.
             self.db.close()
+
+    def _check_password_and_code(self, username: str, data: dict) -> tuple[str | None, bool, str]:
+        """NativeAuthenticator's check of the password and the current TOTP code, with the account's secret
+        opened from its sealed copy (state/totp_secrets.py); (the name if both are right, has_2fa, the secret)."""
+        account = self.get_user(username)
+        if account is None:
+            return None, False, ""
+        has_2fa = bool(account.has_2fa)
+        valid = bool(account.is_authorized) and account.is_valid_password(data.get("password", ""))
+        self.db.close()
+        secret = self._totp_secret(username) if has_2fa else ""
+        if has_2fa:  # an enrolled account without a sealed secret can never pass: fail closed
+            valid = valid and bool(secret) and onetimepass.valid_totp(data.get("2fa", ""), secret)
+        if not valid:
+            self.add_login_attempt(username)
+            return None, has_2fa, ""
+        self.successful_login(username)
+        return username, has_2fa, secret
+
+    def _totp_secret(self, username: str) -> str:
+        with self.state.reading() as session:
+            sealed = totp_secrets.sealed_secret(session, username)
+        return TotpSeal(EnclaveSettings(parent=self).hub_dir).open(sealed) if sealed else ""
 
     def _first_use_of_code(self, name: str, secret: str, code: str) -> bool:
         """The code just accepted (its step, now or a moment ago) had not been used before."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..atrest.totp_seal import TotpSeal
 from ..settings import EnclaveSettings
 from ..state import schema
 from ..state.db import make_engine
@@ -18,8 +19,9 @@ def _status(args):
 
 
 def _upgrade(args):
-    engine = make_engine(EnclaveSettings().database_url)
-    before, after = schema.upgrade(engine)
+    settings = EnclaveSettings()
+    engine = make_engine(settings.database_url)
+    before, after = schema.upgrade(engine, seal_totp=TotpSeal(settings.hub_dir).seal)
     if before == after:
         print(f"The state database is already at revision {after}; nothing to do.")
     else:

@@ -13,7 +13,9 @@ import bcrypt
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy import select
 
+from ..atrest.totp_seal import TotpSeal
 from ..errors import AlreadyExists, InvalidInput, InvalidState, NotFound
+from ..state import totp_secrets
 from ..state.models import AccountStatus, Membership, ProjectStatus, Role, RoleGrant, User, utcnow
 from ..state.queries import active_membership, active_projects_of, get_project, get_user
 from .base import OperatorContext
@@ -64,7 +66,9 @@ def add_user(ctx: OperatorContext, name: str, roles: list[str], email: str = "")
             raise AlreadyExists(f"A login account named {name!r} exists already.")
         user = User(name=name, roles=[RoleGrant(role=r) for r in parsed])
         session.add(user)
-        session.add(UserInfo(username=name, password=_hash(password), is_authorized=True, email=email or None))
+        info = UserInfo(username=name, password=_hash(password), is_authorized=True, email=email or None)
+        info.otp_secret = None  # NativeAuthenticator fills it in plain text; the enclave keeps secrets sealed
+        session.add(info)
         return tuple(r.value for r in parsed)
 
     granted = ctx.audited("user.add", name, change, {"roles": sorted(roles), **({"email": email} if email else {})})
@@ -185,8 +189,11 @@ def reset_password(ctx: OperatorContext, name: str) -> str:
 
 
 def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str:
-    """Require a TOTP code at login; returns the otpauth:// URI to load into an authenticator app."""
+    """Require a TOTP code at login; returns the otpauth:// URI to load into an authenticator app.
+
+    The secret is stored sealed with the installation's key (enclave/atrest/totp_seal.py), never in plain text."""
     secret = _new_otp_secret()
+    sealed = TotpSeal(ctx.settings.hub_dir).seal(secret)
 
     def change(session):
         get_user(session, name)
@@ -194,7 +201,8 @@ def enable_totp(ctx: OperatorContext, name: str, issuer: str = "enclave") -> str
         if info is None:
             raise NotFound(f"{name!r} has no login account.")
         info.has_2fa = True
-        info.otp_secret = secret
+        info.otp_secret = None
+        totp_secrets.keep_sealed(session, name, sealed)
 
     ctx.audited("user.enable-totp", name, change)
     return f"otpauth://totp/{quote(issuer)}:{quote(name)}?secret={secret}&issuer={quote(issuer)}"
@@ -209,7 +217,7 @@ def disable_totp(ctx: OperatorContext, name: str) -> None:
         if info is None or not info.has_2fa:
             raise InvalidState(f"{name!r} does not use a second factor.")
         info.has_2fa = False
-        info.otp_secret = _new_otp_secret()  # the old secret is dead
+        totp_secrets.forget(session, name)  # the old secret is dead
 
     ctx.audited("user.disable-totp", name, change)
 

@@ -20,6 +20,7 @@ from .installation import Installation  # noqa: F401 (its table is part of the m
 from .login_guard import LoginRecord  # noqa: F401 (its table is part of the models)
 from .models import Base  # noqa: F401 (every model imported: the migrations' env reads Base from here)
 from .sqlite import CONNECT_ARGS, configure_sqlite
+from .totp_secrets import SealedTotpSecret  # noqa: F401 (its table is part of the models)
 
 
 def make_engine(url: str) -> Engine:

@@ -10,6 +10,7 @@ revision's changes), and upgraded from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -96,11 +97,15 @@ def _revision_made_by_create_all(connection, tables: set[str]) -> str:
     return FIRST
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the database to the newest revision; (the revision before, the one after)."""
+def upgrade(engine: Engine, seal_totp: Callable[[str], str] | None = None) -> tuple[str | None, str]:
+    """Bring the database to the newest revision; (the revision before, the one after).
+
+    `seal_totp` seals a TOTP secret with the installation's key (enclave/atrest/totp_seal.py): revision 0006
+    moves plain secrets into sealed ones, and refuses to run without it when there are any."""
     before = revision_of(engine)
     with engine.begin() as connection:
         config = _config(connection)
+        config.attributes["seal_totp"] = seal_totp
         if before is None:
             tables = set(inspect(connection).get_table_names())
             if tables and not FIRST_TABLES <= tables:

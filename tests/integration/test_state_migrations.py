@@ -15,7 +15,8 @@ from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from enclave.state import audit, schema
+from enclave.atrest.totp_seal import TotpSeal
+from enclave.state import audit, schema, totp_secrets
 from enclave.state.db import Base, StateDB, make_engine
 from enclave.state.login_guard import LoginGuard
 from enclave.state.models import Project, User
@@ -112,3 +113,31 @@ def test_the_migrations_make_exactly_the_models(tmp_path):
         table.to_metadata(models)
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), models) == []
+
+
+def test_plain_totp_secrets_are_sealed_by_the_upgrade_with_the_installations_key(database_url, tmp_path):
+    """Revision 0006: each enrolled account's plain secret moves, sealed, into totp_secrets; no plain one stays."""
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(schema._config(connection), "0005")
+    with Session(engine) as session, session.begin():
+        for n, (name, has_2fa, secret) in enumerate([("tina", True, "JBSWY3DPEHPK3PXP"), ("ulla", False, "KRSXG5A=")]):
+            session.execute(
+                text(
+                    "INSERT INTO users_info (id, username, password, is_authorized, has_2fa, otp_secret) "
+                    "VALUES (:id, :name, :password, :yes, :has_2fa, :secret)"
+                ),
+                {"id": n + 1, "name": name, "password": b"$2b$", "yes": True, "has_2fa": has_2fa, "secret": secret},
+            )
+    with pytest.raises(schema.SchemaNotCurrent, match="'enclave db upgrade'"):
+        schema.upgrade(engine)  # without the key: refused, nothing changed
+    assert schema.revision_of(engine) == "0005"
+
+    seal = TotpSeal(tmp_path / "hub")
+    schema.upgrade(engine, seal_totp=seal.seal)
+    with Session(engine) as session:
+        assert session.execute(select(UserInfo.otp_secret)).scalars().all() == [None, None]
+        assert totp_secrets.sealed_secret(session, "ulla") is None
+        sealed = totp_secrets.sealed_secret(session, "tina")
+    assert "JBSWY3DPEHPK3PXP" not in sealed and seal.open(sealed) == "JBSWY3DPEHPK3PXP"
+    engine.dispose()

@@ -107,3 +107,21 @@ def test_a_database_outside_the_state_folder_is_named_not_skipped(installation, 
     )
     with pytest.raises(EnclaveError, match="database's own tools"):
         backup.back_up(postgres, tmp_path / "backup")
+
+
+def test_the_key_totp_secrets_are_sealed_with_travels_with_the_backup(ctx, settings, tmp_path):
+    from enclave.atrest.totp_seal import KEY_FILE, TotpSeal
+    from enclave.operations import people
+    from enclave.state import totp_secrets
+    from enclave.state.db import open_state_db
+    from tests.support.totp import secret_from_uri
+
+    people.add_user(ctx, "tina", ["analyst"])
+    secret = secret_from_uri(people.enable_totp(ctx, "tina"))
+    backup.back_up(settings, tmp_path / "backup")
+    restored = tmp_path / "restored"
+    backup.restore(tmp_path / "backup", restored)
+    assert (restored / "hub" / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    with open_state_db(f"sqlite:///{restored / 'enclave.sqlite'}").reading() as session:
+        sealed = totp_secrets.sealed_secret(session, "tina")
+    assert TotpSeal(restored / "hub").open(sealed) == secret  # the restored database's secrets still open

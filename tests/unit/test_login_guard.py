@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from nativeauthenticator.orm import UserInfo
+from sqlalchemy import select
 from tornado import web
 
+from enclave.atrest.totp_seal import TotpSeal
 from enclave.auth.authenticator import EnclaveAuthenticator
 from enclave.cli.main import main
+from enclave.errors import InvalidState
 from enclave.operations import people
+from enclave.state import totp_secrets
 from tests.support.totp import fresh_totp, secret_from_uri
 
 
@@ -55,6 +60,26 @@ def test_a_totp_code_is_accepted_once_by_any_hub(account, ctx):
     assert log_in(EnclaveAuthenticator(), account.initial_password, code)["name"] == "alice"
     with pytest.raises(web.HTTPError, match="used already"):
         log_in(EnclaveAuthenticator(), account.initial_password, code)
+
+
+def test_a_totp_secret_is_stored_sealed_and_a_code_still_logs_in(account, ctx):
+    secret = secret_from_uri(people.enable_totp(ctx, "alice"))
+    with ctx.db.reading() as session:
+        info = session.execute(select(UserInfo).where(UserInfo.username == "alice")).scalar_one()
+        plain_column, sealed = info.otp_secret, totp_secrets.sealed_secret(session, "alice")
+    assert plain_column is None and sealed and secret not in sealed
+    assert TotpSeal(ctx.settings.hub_dir).open(sealed) == secret  # only the installation's key opens it
+    assert oct((ctx.settings.hub_dir / "totp-seal-key").stat().st_mode & 0o777) == "0o600"
+    assert log_in(EnclaveAuthenticator(), account.initial_password, "000000") is None
+    assert log_in(EnclaveAuthenticator(), account.initial_password, fresh_totp(secret))["name"] == "alice"
+
+
+def test_a_sealed_secret_another_key_cannot_open_is_refused_not_accepted(account, ctx, tmp_path):
+    secret = secret_from_uri(people.enable_totp(ctx, "alice"))
+    with ctx.db.transaction() as session:
+        totp_secrets.keep_sealed(session, "alice", TotpSeal(tmp_path / "another").seal(secret))
+    with pytest.raises(InvalidState, match="does not open with the key"):
+        log_in(EnclaveAuthenticator(), account.initial_password, fresh_totp(secret))
 
 
 def test_a_second_factor_is_required_by_default_and_enrolled_with_the_account(ctx, monkeypatch, capsys):

@@ -106,12 +106,17 @@ def test_remove_user_ends_memberships_and_stops_workspaces(ctx):
 def test_totp_can_be_disabled_and_its_secret_is_replaced(ctx):
     from nativeauthenticator.orm import UserInfo
 
+    from enclave.state import totp_secrets
+
     people.add_user(ctx, "alice", ["analyst"])
     uri = people.enable_totp(ctx, "alice")
     people.disable_totp(ctx, "alice")
     with ctx.db.transaction() as session:
         info = session.execute(select(UserInfo).where(UserInfo.username == "alice")).scalar_one()
-    assert info.has_2fa is False and info.otp_secret not in uri
+    assert info.has_2fa is False and info.otp_secret is None
+    with ctx.db.transaction() as session:
+        assert totp_secrets.sealed_secret(session, "alice") is None  # the secret in the uri is dead
+    assert uri
     with pytest.raises(InvalidState):
         people.disable_totp(ctx, "alice")
 
