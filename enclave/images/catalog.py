@@ -1,7 +1,7 @@
 """The images an operator can give a project, tagged by the hash of their content.
 
 Images form a chain: the base (bootstrapped Debian, or the operator's) ->
-`workspace` -> `genomics`. A tag is the SHA-256 of the build context
+`workspace` -> `genomics` or `r`. A tag is the SHA-256 of the build context
 (Dockerfile and every file beside it) and of the parent image's tag, so an
 unchanged image is never rebuilt, a changed one never reuses a stale build,
 and a change anywhere up the chain gives every image below it a new tag.
@@ -19,19 +19,21 @@ IMAGES_DIR = Path(os.environ.get("ENCLAVE_IMAGES_DIR", Path(__file__).resolve().
 PARENTS: dict[str, str | None] = {
     "workspace": None,
     "genomics": "workspace",
+    "r": "workspace",
     "hub": None,
     "packages": None,
 }
 KINDS = tuple(PARENTS)
 # What runs a project's workspace; `hub` is the hub itself in swarm mode (enclave/swarm/); `packages` is a
 # project's package index (enclave/packages/).
-WORKSPACE_KINDS = ("workspace", "genomics")
+WORKSPACE_KINDS = ("workspace", "genomics", "r")
 # Parts of this repository a kind's build also takes (copied under src/ in its context, and hashed
 # into its tag): the swarm hub runs the enclave package itself, and computes the workspace images' tags
-# from their build files as the host does.
+# from their build files as the host does; the R image stages its files as the genomics image does.
 REPO = Path(__file__).resolve().parents[2]
 SOURCES: dict[str, tuple[str, ...]] = {
     "hub": ("pyproject.toml", "README.md", "enclave", "egress_review", "hub_config", "images"),
+    "r": ("images/genomics/build/list-files.sh",),
 }
 
 

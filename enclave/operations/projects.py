@@ -11,7 +11,7 @@ from ..state.queries import get_project
 from .base import OperatorContext
 from .names import check_name
 
-IMAGES = ("workspace", "genomics")  # image kinds an operator may choose for a project
+IMAGES = ("workspace", "genomics", "r")  # image kinds an operator may choose for a project
 
 
 def create_project(

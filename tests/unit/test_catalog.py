@@ -1,4 +1,4 @@
-"""Image tags: content hashes along the chain base -> workspace -> genomics."""
+"""Image tags: content hashes along the chain base -> workspace -> genomics or r."""
 
 from __future__ import annotations
 
@@ -71,3 +71,28 @@ def test_tags_are_stable_and_name_their_repository(images_dir):
 def test_an_unknown_kind_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="known images: workspace, genomics"):
         catalog.spec("rstudio")
+
+
+def test_r_is_a_workspace_kind_built_from_the_workspace_image():
+    assert "r" in catalog.WORKSPACE_KINDS
+    assert catalog.lineage("r") == ["workspace", "r"]
+    assert catalog.parent_image("r") == catalog.image_tag("workspace")
+    # It stages its files as the genomics image does, with the same script (hashed into its tag).
+    assert catalog.spec("r").sources == (catalog.REPO / "images" / "genomics" / "build" / "list-files.sh",)
+
+
+def test_an_added_r_package_retags_the_r_image_alone(images_dir):
+    before = {kind: catalog.image_tag(kind) for kind in catalog.WORKSPACE_KINDS}
+    packages = images_dir / "r" / "packages.txt"
+    packages.write_text(packages.read_text() + "r-cran-glmnet\n")
+    after = {kind: catalog.image_tag(kind) for kind in catalog.WORKSPACE_KINDS}
+    assert after["r"] != before["r"]
+    assert {k: v for k, v in after.items() if k != "r"} == {k: v for k, v in before.items() if k != "r"}
+
+
+def test_the_build_ca_is_used_in_build_stages_only():
+    """A TLS-intercepting proxy's CA (build-ca.crt) never reaches an image's final stage (after its last FROM)."""
+    for kind in catalog.KINDS:
+        dockerfile = (REAL_IMAGES / kind / "Dockerfile").read_text()
+        assert dockerfile.count("\nFROM ") >= 2, f"{kind}: the CA needs a build stage of its own"
+        assert "build-ca" not in dockerfile.rsplit("\nFROM ", 1)[1], kind
