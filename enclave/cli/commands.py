@@ -454,9 +454,11 @@ def register_trace(groups):
 def _images_build(args):
     from ..images.build import build_image
     from ..images.catalog import KINDS
+    from ..images.patches import refresh_stamp
 
+    refresh = refresh_stamp() if args.refresh else None  # one stamp: each image refreshed once per run
     for kind in args.kind or KINDS:
-        build_image(kind)
+        build_image(kind, refresh=refresh)
 
 
 def _cohort_generate(args):
@@ -537,6 +539,12 @@ def register_setup(groups):
     sub = p.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="build images whose content changed; unchanged ones are kept")
     b.add_argument("--kind", action="append")
+    b.add_argument(
+        "--refresh",
+        action="store_true",
+        help="rebuild with today's Debian security updates and packages; an image whose packages changed gets "
+        "a new tag (workspaces started afterwards use it)",
+    )
     b.set_defaults(func=_images_build)
     p = groups.add_parser("cohort", help="synthetic cohort data")
     p.set_defaults(installation=installation.NONE)

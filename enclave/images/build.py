@@ -1,4 +1,5 @@
-"""Building the enclave's images, skipping any whose content-tag exists already.
+"""Building the enclave's images, skipping any whose content-tag exists already; refreshing them with
+today's packages (`--refresh`: patches.py).
 
 A workspace image's static files are then copied out of it for the edge, which
 serves them itself (enclave/images/static_copy.py, enclave/edge/static.py).
@@ -17,6 +18,7 @@ import docker
 from docker.errors import ImageNotFound
 
 from .catalog import IMAGES_DIR, WORKSPACE_KINDS, base_image, image_tag, spec
+from .patches import RESOLVED, apt_sources, resolved_packages
 from .static_copy import StaticCopyError, cache_root, ensure_copy, has_copy, prune
 
 DEFAULT_BUILD_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -24,6 +26,10 @@ DEFAULT_BUILD_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 class ImageBuildError(RuntimeError):
     pass
+
+
+# Each kind refreshed in this process, with the refresh's stamp: a kind is the parent of several.
+_REFRESHED: dict[str, str] = {}
 
 
 def _exists(client: docker.DockerClient, tag: str) -> bool:
@@ -57,23 +63,59 @@ def ensure_base(client: docker.DockerClient, say: Callable[[str], None]) -> str:
     return tag
 
 
-def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | None = None) -> str:
+def build_image(
+    kind: str, say: Callable[[str], None] = print, log_path: Path | None = None, refresh: str | None = None
+) -> str:
+    """Build `kind` (its parents first) unless its content tag exists; returns its tag.
+
+    The tag covers the package versions the image resolved (patches.py). `refresh` (patches.refresh_stamp())
+    builds it and its parents again against today's package archives: an image that resolved to the same
+    versions keeps its tag, one with newer packages gets a new one."""
+    if refresh is not None and _REFRESHED.get(kind) == refresh:
+        refresh = None  # refreshed already in this run (as a parent of an earlier kind)
     client = docker.from_env()
-    tag = image_tag(kind)
-    if _exists(client, tag):
-        say(f"{tag} is up to date.")
-        _copy_static_files(client, kind, tag, say)
-        return tag
+    if refresh is None and _exists(client, image_tag(kind)):
+        return _found(client, kind, image_tag(kind), say)
     # The parent first: the base image, or the parent kind built (or found) by its own content tag.
     parent_kind = spec(kind).parent
     if parent_kind is None:
         parent = ensure_base(client, say)
     else:
-        parent = build_image(parent_kind, say, _parent_log(log_path, parent_kind))
-    say(f"Building {tag} (a few minutes the first time) ...")
+        parent = build_image(parent_kind, say, _parent_log(log_path, parent_kind), refresh)
+    tag = image_tag(kind)  # the parent's tag is part of it
+    if refresh is None and _exists(client, tag):
+        return _found(client, kind, tag, say)
+    say(f"{'Refreshing' if refresh else 'Building'} {tag} (a few minutes the first time) ...")
+    built = _docker_build(client, kind, parent, refresh, log_path)
+    resolved = spec(kind).context / RESOLVED
+    resolved.write_text(resolved_packages(client, built))
+    final = image_tag(kind)  # now covering what the image resolved
+    if _exists(client, final) and client.images.get(final).id != built:
+        client.images.remove(built)  # the same versions as the image already tagged: keep that one
+        say(f"{final} is up to date: the refresh resolved no newer packages.")
+    else:
+        repository, _, version = final.partition(":")
+        client.api.tag(built, repository, version)
+        say(f"Built {final}.")
+    if refresh is not None:
+        _REFRESHED[kind] = refresh
+    _copy_static_files(client, kind, final, say)
+    return final
+
+
+def _found(client: docker.DockerClient, kind: str, tag: str, say: Callable[[str], None]) -> str:
+    say(f"{tag} is up to date.")
+    _copy_static_files(client, kind, tag, say)
+    return tag
+
+
+def _docker_build(
+    client: docker.DockerClient, kind: str, parent: str, refresh: str | None, log_path: Path | None
+) -> str:
+    """Build `kind` FROM `parent`, untagged; returns the image's id."""
     with tempfile.TemporaryDirectory(prefix=f"enclave-build-{kind}-") as tmp:
         context = Path(tmp) / "context"
-        shutil.copytree(spec(kind).context, context)
+        shutil.copytree(spec(kind).context, context, ignore=shutil.ignore_patterns(RESOLVED))
         for source in spec(kind).sources:  # the repository's own code, for the swarm hub (catalog.SOURCES)
             target = context / "src" / source.name
             if source.is_dir():
@@ -84,11 +126,11 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
         ca = build_ca_bundle()
         (context / "build-ca.crt").write_bytes(ca.read_bytes() if ca else b"")
         lines: list[str] = []
+        built = ""
         try:
             for chunk in client.api.build(
                 path=str(context),
-                tag=tag,
-                buildargs={"BASE_IMAGE": parent},
+                buildargs={"BASE_IMAGE": parent, "APT_SOURCES": apt_sources(), "REFRESH": refresh or ""},
                 rm=True,
                 forcerm=True,
                 decode=True,
@@ -96,17 +138,21 @@ def build_image(kind: str, say: Callable[[str], None] = print, log_path: Path | 
             ):
                 if "stream" in chunk:
                     lines.append(chunk["stream"])
+                    if chunk["stream"].startswith("Successfully built "):
+                        built = built or chunk["stream"].split()[-1]
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    built = chunk["aux"]["ID"]
                 if "error" in chunk:
                     raise ImageBuildError(chunk["error"])
+            if not built:
+                raise ImageBuildError("the engine named no image")
         except ImageBuildError as e:
-            raise ImageBuildError(f"Building {tag} failed: {e}\n{''.join(lines[-40:])}") from None
+            raise ImageBuildError(f"Building {kind} failed: {e}\n{''.join(lines[-40:])}") from None
         finally:
             if log_path:
                 log_path.parent.mkdir(parents=True, exist_ok=True)
                 log_path.write_text("".join(lines))
-    say(f"Built {tag}.")
-    _copy_static_files(client, kind, tag, say)
-    return tag
+    return client.images.get(built).id
 
 
 def _copy_static_files(
