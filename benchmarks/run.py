@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark, print one table, write bench-results/<name>.json and summary.json.
 
-    python -m benchmarks.run [--out bench-results] [--only spawn,checks,submission,extracts,gwas,egress]
+    python -m benchmarks.run [--out bench-results] [--only spawn,checks,submission,extracts,gwas,egress,load]
 
 Each benchmark runs as its own process (its own CLI, its own JSON file), in
 turn, so that none disturbs another's timings. Targets are printed with
@@ -81,7 +81,7 @@ def spawn_rows(result: dict) -> list[dict]:
 
 
 def rows_as_written(result: dict) -> list[dict]:
-    return result["rows"]  # bench_gwas, bench_extracts and bench_egress write their rows in this form
+    return result["rows"]  # bench_gwas, bench_extracts, bench_egress and bench_load write their rows in this form
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ BENCHMARKS = (
     Benchmark("extracts", "benchmarks.bench_extracts", (), 900, rows_as_written),
     Benchmark("gwas", "benchmarks.bench_gwas", (), 2400, rows_as_written),
     Benchmark("egress", "benchmarks.bench_egress", (), 2400, rows_as_written),
+    Benchmark("load", "benchmarks.bench_load", (), 2400, rows_as_written),
 )
 
 
