@@ -419,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         lab = recorded_lab(enclave)
         report["lab_requests"] = len(lab[0])
+        report["lab_paths"] = lab[0]  # as the watcher's; each analyst replays them under its own server
         print(f"Chromium loaded JupyterLab: {len(lab[0])} requests ({time.monotonic() - started:.1f} s)", flush=True)
         everyone = {analyst_name(i) for i in range(1, max(levels) + 1)} | set(REVIEWERS)
         ledger = load_checks.settled_ledger(enclave.ctx, everyone)
