@@ -26,6 +26,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 from docker.errors import NotFound as DockerNotFound
 
+from ..atrest.volume import require_encrypted_state
 from ..engine import daemon_config
 from ..errors import InvalidState
 from ..images.catalog import image_tag
@@ -147,6 +148,7 @@ def swarm_up(
     publish_ip: str = "0.0.0.0",
     advertise_addr: str = "127.0.0.1",
 ) -> HubDeployment:
+    require_encrypted_state(settings)  # as 'enclave up' does: the hub container runs on the same state folder
     swarm = swarm or SwarmSettings()
     client = docker.from_env()
     image = image_tag("hub")
