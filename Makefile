@@ -53,11 +53,12 @@ up: install
 	  echo "The certificate is self-signed, so browsers warn once: check its fingerprint with"; \
 	  echo "'$(BIN)/enclave edge cert' and accept it, or set ENCLAVE_TLS_CERT and ENCLAVE_TLS_KEY to your own."; fi
 
-## down: stop the hub and every workspace; keep all state
+## down: stop the hub, every workspace and the projects' package indexes; keep all state
 down:
 	@if [ -x $(BIN)/enclave ] && [ -d "$(ENCLAVE_STATE_DIR)/hub" ]; then $(BIN)/enclave down; fi
-	@-docker ps -aq --filter label=enclave.instance=$(ENCLAVE_INSTANCE) --filter label=enclave.kind=workspace \
-	  | xargs -r docker rm -f >/dev/null
+	@-for kind in workspace package-index; do \
+	  docker ps -aq --filter label=enclave.instance=$(ENCLAVE_INSTANCE) --filter label=enclave.kind=$$kind \
+	  | xargs -r docker rm -f >/dev/null; done
 
 ## clean: down, then remove the state, networks and firewall rules of this installation
 clean: down

@@ -9,8 +9,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .cohort import generate_cohort, genotypes
+from .errors import EnclaveError
 from .operations import datasets, people, projects
 from .operations.base import OperatorContext
+from .packages import add_package, list_packages
 from .state.models import Dataset, Project, User, utcnow
 from .state.queries import active_approvals
 
@@ -32,6 +34,9 @@ DATASET = ("demo-cohort", "v1")
 GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth beside its folder
 # Two reviewers: the airlock releases a file only when two reviewers other than its author approve it.
 ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"), ("operator", "operator"))
+# What `enclave demo seed` allows the demo project to `pip install`: small, pure Python, no dependencies,
+# fetched through the host's index (on a fresh machine, PyPI through its proxy).
+PACKAGES = ("tabulate==0.9.0",)
 
 
 def seed_demo(
@@ -40,10 +45,13 @@ def seed_demo(
     say=print,
     genotype_samples: int = genotypes.DEFAULT_SAMPLES,
     genotype_variants: int = genotypes.DEFAULT_VARIANTS,
+    packages: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Create what is missing; returns {account: initial password} for accounts created now.
 
-    genotype_samples=0 leaves out the genotypes dataset.
+    genotype_samples=0 leaves out the genotypes dataset. `packages` (the CLI gives PACKAGES) are allowed
+    for the demo project, fetched through the host's index; a host that cannot fetch them is told how to
+    add them later, and the rest of the demo is made all the same.
     """
     with ctx.db.transaction() as session:
         have_dataset = (
@@ -110,6 +118,8 @@ def seed_demo(
         if f"{dataset[0]}@{dataset[1]}" not in approved:
             datasets.approve_dataset(ctx, PROJECT, *dataset)
 
+    _allow_packages(ctx, packages, say)
+
     created = {}
     for name, role in ACCOUNTS:
         if name in existing_users:
@@ -125,3 +135,19 @@ def seed_demo(
     else:
         say("Demo accounts exist already; reset a password with 'enclave user reset-password NAME'.")
     return created
+
+
+def _allow_packages(ctx: OperatorContext, packages: tuple[str, ...], say) -> None:
+    allowed = {f"{e.name}=={e.version}" for e in list_packages(ctx, project=PROJECT)}
+    for requirement in packages:
+        if requirement in allowed:
+            continue
+        try:
+            entry = add_package(ctx, requirement, project=PROJECT)
+        except EnclaveError as refusal:
+            say(
+                f"Could not allow {requirement} for the demo project ({refusal}). Allow it later with "
+                f"'enclave packages add {requirement} --project {PROJECT}'."
+            )
+            continue
+        say(f"Allowed {entry.name} {entry.version} for project {PROJECT}: 'pip install {entry.name}' in its workspace.")

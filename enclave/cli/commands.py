@@ -493,7 +493,7 @@ def _cohort_genotypes(args):
 
 
 def _demo_seed(args):
-    from ..demo import seed_demo
+    from ..demo import PACKAGES, seed_demo
 
     ctx = operator_context()
     seed_demo(
@@ -501,6 +501,7 @@ def _demo_seed(args):
         participants=args.participants,
         genotype_samples=args.genotype_samples,
         genotype_variants=args.genotype_variants,
+        packages=PACKAGES,
     )
     installation.record(ctx.settings)
 

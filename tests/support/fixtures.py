@@ -46,7 +46,12 @@ def genomics_image(docker_client):
 
 
 @pytest.fixture(scope="session")
-def enclave(docker_client, workspace_image, tmp_path_factory):
+def packages_image(docker_client):
+    return built_image(docker_client, "packages")
+
+
+@pytest.fixture(scope="session")
+def enclave(docker_client, workspace_image, packages_image, tmp_path_factory):
     root = tmp_path_factory.mktemp("enclave")
     under_test = build_enclave(root)
     try:

@@ -169,3 +169,37 @@ def test_adding_the_same_version_twice_is_refused(ctx, alpha, wheels):
 
 def test_refusals_are_enclave_errors_for_the_cli():
     assert issubclass(PackageIntegrityError, EnclaveError) and issubclass(FetchFailed, EnclaveError)
+
+
+def _host_index_is(monkeypatch, **pip_env):
+    """The host's pip configuration, as `pip download` reads it from the environment."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    for name, value in pip_env.items():
+        monkeypatch.setenv(f"PIP_{name.upper()}", value)
+
+
+def test_the_demo_allows_its_packages_for_the_demo_project_once(ctx, wheels, monkeypatch):
+    from enclave.demo import PROJECT, _allow_packages
+
+    create_project(ctx, PROJECT)
+    _host_index_is(monkeypatch, no_index="1", find_links=str(wheels))  # the host's index: a folder, offline
+    said = []
+    _allow_packages(ctx, ("enclave-dep==1.5",), said.append)
+    _allow_packages(ctx, ("enclave-dep==1.5",), said.append)  # idempotent, as `demo seed` is
+    assert [(e.scope, e.name, e.version) for e in list_packages(ctx, project=PROJECT)] == [
+        ("demo", "enclave-dep", "1.5")
+    ]
+    assert said == ["Allowed enclave-dep 1.5 for project demo: 'pip install enclave-dep' in its workspace."]
+
+
+def test_a_demo_on_a_host_without_network_is_made_all_the_same_and_says_how_to_add_the_package(ctx, monkeypatch):
+    from enclave.demo import PROJECT, _allow_packages
+
+    create_project(ctx, PROJECT)
+    _host_index_is(monkeypatch, index_url="http://127.0.0.1:9/simple/", find_links="", extra_index_url="")
+    said = []
+    _allow_packages(ctx, ("tabulate==0.9.0",), said.append)
+    assert list_packages(ctx, project=PROJECT) == []
+    (message,) = said
+    assert "cannot reach its package index" in message
+    assert message.endswith("Allow it later with 'enclave packages add tabulate==0.9.0 --project demo'.")

@@ -42,9 +42,9 @@ c.ServerApp.reraise_server_extension_failures = True
 # "Release results" card, which proxies nothing (enclave_lockdown/launcher.py).
 c.ServerProxy.host_allowlist = []
 c.ServerProxy.servers = release_results_server(os.environ.get("JUPYTERHUB_SERVER_NAME", ""))
-# Terminals, like kernels (the kernelspec in /opt/enclave/user-data/kernels), see the packages pip
-# installed into the analyst's user site; the server itself keeps PYTHONNOUSERSITE=1.
-c.ServerApp.terminado_settings = {"shell_command": ["/usr/bin/env", "-u", "PYTHONNOUSERSITE", "/bin/bash"]}
+# Terminals, like kernels (the kernelspec in /opt/enclave/user-data/kernels), run in the analyst's Python
+# environment, ~/.local/venv, where pip installs; the server itself never does.
+c.ServerApp.terminado_settings = {"shell_command": ["/opt/enclave/bin/analyst-python", "/bin/bash"]}
 # Kernels and the server write their runtime files to scratch, not the image.
 c.ServerApp.runtime_dir = "/tmp/jupyter-runtime"
 # The notebook-trust secret and database would go to JUPYTER_DATA_DIR, which is

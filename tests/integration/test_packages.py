@@ -1,0 +1,83 @@
+"""Packages without egress, in real workspaces through the hub: an operator allows a package (a wheel this
+test writes, given with --from), the analyst's `%pip install` in a real kernel installs it from the project's
+index into the analyst's environment in the home folder, the running kernel imports it and pip uninstalls it;
+a package not allowed fails with how to ask for it; one project's allowlist is not another's, the installation's
+is everyone's; the Jupyter server's own environment is unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from enclave.errors import NotFound
+from enclave.packages import add_package, remove_package
+from tests.support.wheels import make_wheel
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wheels")
+    make_wheel(folder, "enclave-tiny", "1.0", requires=("enclave-tiny-dep",), code="import enclave_tiny_dep\nOK = 42\n")
+    make_wheel(folder, "enclave-tiny-dep", "0.3")
+    make_wheel(folder, "enclave-everywhere", "2.0")
+    return folder
+
+
+def _pip(workspace, line: str):
+    return workspace.kernel.execute(f"%pip install {line}", timeout=180)
+
+
+def _uninstall(workspace, *names: str) -> None:
+    workspace.kernel.execute(f"%pip uninstall -y {' '.join(names)}", timeout=120)
+
+
+def test_an_allowed_package_installs_into_the_home_and_imports_in_the_running_kernel(enclave, alice_alpha, wheels):
+    add_package(enclave.ctx, "enclave-tiny", project="alpha", wheels_from=wheels)
+    try:
+        outcome = _pip(alice_alpha, "enclave-tiny")
+        assert "Successfully installed enclave-tiny-1.0 enclave-tiny-dep-0.3" in outcome.stdout, outcome
+        where = alice_alpha.run("import enclave_tiny, sys\nprint(enclave_tiny.OK, enclave_tiny.__file__, sys.prefix)")
+        home_env = "/home/analyst/.local/venv"
+        assert where.split() == ["42", f"{home_env}/lib/python3.11/site-packages/enclave_tiny/__init__.py", home_env]
+        # The server keeps its environment: the image's venv (read-only), which never sees the analyst's.
+        server = alice_alpha.run("import os\nprint(open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[0])")
+        assert server.strip().startswith("/opt/venv/bin/python"), server
+        image_copy = "/opt/venv/lib/python3.11/site-packages/enclave_tiny"
+        assert alice_alpha.run(f"import os\nprint(os.path.exists({image_copy!r}))").strip() == "False"
+        # pip can take it out again (it could not, from a user site inside the image's venv).
+        gone = alice_alpha.kernel.execute("%pip uninstall -y enclave-tiny-dep", timeout=120)
+        assert "Successfully uninstalled enclave-tiny-dep-0.3" in gone.stdout, gone
+    finally:
+        _uninstall(alice_alpha, "enclave-tiny", "enclave-tiny-dep")
+        remove_package(enclave.ctx, "enclave-tiny", project="alpha")
+
+
+def test_a_package_not_allowed_fails_with_how_to_ask_for_it(alice_alpha):
+    outcome = _pip(alice_alpha, "enclave-not-allowed")
+    said = outcome.stdout + outcome.stderr
+    assert "enclave-not-allowed is not allowed in project alpha" in said, said
+    assert "ask an operator to run: enclave packages add enclave-not-allowed --project alpha" in said
+    assert "No matching distribution found for enclave-not-allowed" in said
+
+
+def test_a_project_allowlist_is_the_projects_and_the_installations_is_everyones(enclave, alice_alpha, bob_beta, wheels):
+    add_package(enclave.ctx, "enclave-tiny", project="alpha", wheels_from=wheels)
+    add_package(enclave.ctx, "enclave-everywhere", wheels_from=wheels)
+    try:
+        refused = _pip(bob_beta, "enclave-tiny")
+        assert "enclave packages add enclave-tiny --project beta" in refused.stdout + refused.stderr
+        for workspace in (alice_alpha, bob_beta):
+            outcome = _pip(workspace, "enclave-everywhere")
+            assert "Successfully installed enclave-everywhere-2.0" in outcome.stdout, outcome
+        # Withdrawn from the allowlist, it can no longer be installed (an installed copy stays the analyst's).
+        remove_package(enclave.ctx, "enclave-everywhere")
+        _uninstall(bob_beta, "enclave-everywhere")
+        again = _pip(bob_beta, "enclave-everywhere")
+        assert "enclave packages add enclave-everywhere --project beta" in again.stdout + again.stderr
+    finally:
+        _uninstall(alice_alpha, "enclave-everywhere")
+        _uninstall(bob_beta, "enclave-everywhere")
+        remove_package(enclave.ctx, "enclave-tiny", project="alpha")
+        with contextlib.suppress(NotFound):
+            remove_package(enclave.ctx, "enclave-everywhere")
