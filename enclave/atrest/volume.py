@@ -146,7 +146,10 @@ def unlock(settings: EnclaveSettings, key_file: Path, run: Run = run_tool) -> Vo
     if not Path(key_file).is_file():
         raise InvalidInput(f"The key file {key_file} is not there: give the file 'enclave volume create' wrote.")
     _ensure_tools()
+    if not Path("/etc/fscrypt.conf").exists():  # a reinstalled host: fscrypt's own settings, not the volume's
+        run(["fscrypt", "setup", "--quiet", "--force"])
     if not os.path.ismount(volume.mount):
+        volume.mount.mkdir(mode=0o700, exist_ok=True)
         run(["mount", "-o", "loop", str(volume.backing), str(volume.mount)])
     if encryption_of(volume.encrypted) is not Encryption.UNLOCKED:
         run(["fscrypt", "unlock", str(volume.encrypted), f"--key={Path(key_file).absolute()}", "--quiet"])
