@@ -182,6 +182,18 @@ def describe(settings: EnclaveSettings) -> str:
     return f"The state folder {folder} is {where}: {state}."
 
 
+def unlock_hint(state_dir: Path) -> str | None:
+    """What to say when a state folder is missing because its volume is not mounted or unlocked (a reboot)."""
+    folder = Path(state_dir).resolve()
+    volume = volume_of(folder)
+    if folder.is_dir() or not volume.backing.exists():
+        return None
+    return (
+        f"The state folder {state_dir} is on the encrypted volume {volume.backing}, which is not mounted or not "
+        "unlocked (as after a reboot): run 'enclave volume unlock --key FILE' first."
+    )
+
+
 def require_encrypted_state(settings: EnclaveSettings) -> None:
     """Refuse to start on a state folder (or a folder of it) that is not encrypted and unlocked, unless a demo."""
     if settings.allow_unencrypted_state:

@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atrest.volume import unlock_hint
 from ..errors import EnclaveError
 
 PACKAGED_DEFAULT = "/var/lib/enclave"
@@ -77,6 +78,9 @@ def find(mode: str) -> Found:
         found = _from_pointer() or Found(PACKAGED_DEFAULT, "the packaged default")
         os.environ["ENCLAVE_STATE_DIR"] = found.state_dir
     if mode == USE and not exists(found.state_dir):
+        locked = unlock_hint(Path(found.state_dir))
+        if locked:
+            raise EnclaveError(locked)
         raise EnclaveError(
             f"There is no enclave installation at {found.state_dir} ({found.source}), and this command does "
             "not make one. Name the installation with ENCLAVE_STATE_DIR=<its state folder>, or make one: "

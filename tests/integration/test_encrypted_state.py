@@ -16,6 +16,7 @@ import pytest
 from enclave import runtime
 from enclave.atrest import volume
 from enclave.atrest.fscrypt import Encryption, encryption_of
+from enclave.cli.main import main
 from enclave.operations import people, projects
 from harness.enclave import build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
 from tests.support.workspaces import Workspace
@@ -42,7 +43,7 @@ def encrypted_settings(tmp_path):
 
 
 def test_an_installation_starts_on_an_encrypted_state_folder_and_locked_it_is_unreadable(
-    encrypted_settings, docker_client, workspace_image, tmp_path
+    encrypted_settings, docker_client, workspace_image, tmp_path, monkeypatch, capsys
 ):
     settings, key = encrypted_settings
     assert settings.state_path == volume.volume_of(settings.state_path).state
@@ -84,6 +85,12 @@ def test_an_installation_starts_on_an_encrypted_state_folder_and_locked_it_is_un
     volume.lock(settings)  # unmounted too
     with pytest.raises(volume.StateNotEncrypted, match="not there.*enclave volume unlock --key"):
         runtime.start(settings)
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "state"))  # the link the operator names, as after a reboot
+    monkeypatch.setenv("ENCLAVE_ALLOW_UNENCRYPTED_STATE", "false")
+    assert main(["up"]) == 3
+    assert "which is not mounted or not unlocked (as after a reboot): run 'enclave volume unlock" in (
+        capsys.readouterr().err
+    )
     volume.unlock(settings, key)
     assert home_file.read_text() == MARK
     volume.require_encrypted_state(settings)
