@@ -45,8 +45,16 @@ def execute_request(code: str, username: str = "analyst") -> tuple[str, str]:
 
 
 class KernelSession:
-    def __init__(self, server_url: str, headers: dict, cookies: dict | None = None, kernel_id: str | None = None):
-        """A new kernel, or (kernel_id) a connection to one already running, as a browser reconnects."""
+    def __init__(
+        self,
+        server_url: str,
+        headers: dict,
+        cookies: dict | None = None,
+        kernel_id: str | None = None,
+        kernel_name: str = "python3",
+    ):
+        """A new kernel of the named kernelspec (e.g. "ir" for R), or (kernel_id) a connection to one
+        already running, as a browser reconnects."""
         self.server_url = server_url.rstrip("/")  # e.g. https://127.0.0.1:8000/user/alice/alpha
         self.headers = headers
         self.cookies = cookies or {}
@@ -55,7 +63,7 @@ class KernelSession:
                 f"{self.server_url}/api/kernels",
                 headers=headers,
                 cookies=self.cookies,
-                json={"name": "python3"},
+                json={"name": kernel_name},
                 timeout=60,
             )
             reply.raise_for_status()

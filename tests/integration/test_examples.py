@@ -1,13 +1,16 @@
-"""The example notebooks (docs/examples/) run in a real genomics workspace and give the results they promise.
+"""The example notebooks (docs/examples/) run in real workspaces and give the results they promise.
 
 A project on the genomics image with the cohort and the shared simulated
 genotype dataset (tests/support/fixtures.py: genotypes_v1) approved; an
 analyst's workspace started through the hub; each notebook uploaded through
-the workspace's contents API and executed cell by cell in a real kernel
-(tests/support/kernel.py, over the hub's proxy). Then: the outputs are in the
-outbox, the GWAS finds the simulated causal variants (read from the truth
-file, which lives outside the dataset) and nothing else, and every output
-passes the airlock's checks on a real submission.
+the workspace's contents API and executed cell by cell in a real kernel of the
+kernelspec it names (tests/support/kernel.py, over the hub's proxy). The R
+example runs the same way in an R kernel of ruth's workspace on the `r` image
+(tests/support/workspaces.py: ruth_r). Then: the outputs are in the outbox,
+the GWAS finds the simulated causal variants (read from the truth file, which
+lives outside the dataset) and nothing else, the R tables are the extract's
+true figures under the disclosure controls, and every output passes the
+airlock's checks on a real submission.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from enclave.cohort.genotypes import read_truth, truth_path
 from enclave.extracts.store import extract_folder
 from enclave.operations import datasets, people, projects
 from tests.support.airlock import AirlockClient
-from tests.support.workspaces import Workspace
+from tests.support.workspaces import R_ANALYST, R_PROJECT, Workspace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 PROJECT, ANALYST = "genome", "gina"
@@ -32,6 +35,12 @@ SIGNIFICANT = 5e-8
 CELL_TIMEOUT = 900  # seconds one cell may stay silent (Hail's JVM start and scans on a busy machine)
 PHENOTYPE_OUTPUTS = ("bmi_by_age_sex.csv", "bmi_by_age_sex.png")
 GWAS_OUTPUTS = ("gwas_hits.csv", "gwas_manhattan.png")
+R_NOTEBOOK = "hypertension_r.ipynb"
+R_TABLE, R_MODEL, R_CHART = (
+    "hypertension_by_bmi_smoking.csv",
+    "hypertension_odds_ratios.csv",
+    "hypertension_by_bmi_smoking.png",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +60,8 @@ def genome(enclave, genomics_image, genotypes_v1):
 
 
 def run_notebook(workspace: Workspace, name: str) -> list[str]:
-    """Upload a notebook through the contents API, read it back the same way, run its code cells in order."""
+    """Upload a notebook through the contents API, read it back the same way, run its code cells in order
+    in the workspace's kernel, or in a new kernel of the notebook's kernelspec when it is not Python's."""
     notebook = json.loads((EXAMPLES / name).read_text())
     url = f"{workspace.user.server_url(workspace.project)}/api/contents/{name}"
     headers = {"Authorization": f"token {workspace.token}"}
@@ -61,13 +71,19 @@ def run_notebook(workspace: Workspace, name: str) -> list[str]:
     assert upload.status_code in (200, 201), upload.text
     stored = requests.get(url, headers=headers, params={"content": "1"}, timeout=60)
     stored.raise_for_status()
+    kernelspec = stored.json()["content"]["metadata"]["kernelspec"]["name"]
+    kernel = workspace.kernel if kernelspec == "python3" else workspace.open_kernel(kernelspec)
     outputs = []
-    for number, cell in enumerate(stored.json()["content"]["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        result = workspace.kernel.execute(cell["source"], timeout=CELL_TIMEOUT)
-        assert result.error is None, f"{name} cell {number} raised {result.error}\n{result.stderr[-3000:]}"
-        outputs.append(result.stdout + "".join(r or "" for r in result.results))
+    try:
+        for number, cell in enumerate(stored.json()["content"]["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            result = kernel.execute(cell["source"], timeout=CELL_TIMEOUT)
+            assert result.error is None, f"{name} cell {number} raised {result.error}\n{result.stderr[-3000:]}"
+            outputs.append(result.stdout + "".join(r or "" for r in result.results))
+    finally:
+        if kernel is not workspace.kernel:
+            kernel.close()
     return outputs
 
 
@@ -212,6 +228,86 @@ def test_outputs_pass_the_airlock_checks(enclave, executed):
         airlock.ok("POST", f"api/requests/{rid}/files", json={"path": name, "group": "examples"})
     staged = airlock.ok("POST", f"api/requests/{rid}/submit")["staged_files"]
     assert {f["path"] for f in staged} == set(PHENOTYPE_OUTPUTS + GWAS_OUTPUTS)
+    for f in staged:
+        verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}
+        assert not f["blocked"], (f["path"], verdicts)
+        assert set(verdicts.values()) <= {"pass"}, (f["path"], verdicts)
+
+
+def r_outbox(enclave) -> Path:
+    return enclave.settings.projects_dir / R_PROJECT / "outbox" / R_ANALYST
+
+
+@pytest.fixture(scope="module")
+def executed_r(enclave, ruth_r):
+    """The R example run once, in a new R kernel of ruth's `r` workspace; its outputs are removed afterwards,
+    since the workspace is shared with other tests."""
+    yield run_notebook(ruth_r, R_NOTEBOOK)
+    for name in (R_TABLE, R_MODEL, R_CHART):
+        (r_outbox(enclave) / name).unlink(missing_ok=True)
+
+
+def hypertension_truth(enclave) -> pl.DataFrame:
+    """The extract's true participants and hypertension cases (I10) per BMI group and smoking status."""
+    extract = extract_folder(enclave.settings, R_PROJECT, "cohort", "v1")
+    cases = pl.read_parquet(extract / "diagnoses.parquet").filter(pl.col("icd10_code") == "I10")["participant_id"]
+    bmi = pl.col("bmi")
+    group = (
+        pl.when(bmi < 25)
+        .then(pl.lit("under 25"))
+        .when(bmi < 30)
+        .then(pl.lit("25 to 30"))
+        .otherwise(pl.lit("30 and over"))
+    )
+    return (
+        pl.read_parquet(extract / "participants.parquet")
+        .join(pl.read_parquet(extract / "baseline.parquet"), on="participant_id")
+        .drop_nulls(["bmi", "smoking_status"])
+        .with_columns(bmi_group=group, case=pl.col("participant_id").is_in(cases.implode()))
+        .group_by("bmi_group", "smoking_status")
+        .agg(true_n=pl.len(), true_cases=pl.col("case").sum())
+    )
+
+
+def test_r_notebook_writes_the_extracts_figures_suppressed_and_rounded(enclave, executed_r):
+    assert (r_outbox(enclave) / R_CHART).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    released = pl.read_csv(r_outbox(enclave) / R_TABLE)
+    assert released.columns == ["bmi_group", "smoking_status", "n", "cases", "prevalence_pct"]
+    paired = released.join(hypertension_truth(enclave), on=["bmi_group", "smoking_status"], how="full", coalesce=True)
+    assert paired.height == released.height == 9
+    for row in paired.iter_rows(named=True):
+        n, cases = row["true_n"], row["true_cases"]
+        if min(n, cases, n - cases) < 10:
+            assert (row["n"], row["cases"], row["prevalence_pct"]) == (None, None, None), row
+            continue
+        assert (row["n"], row["cases"]) == (round(n / 5) * 5, round(cases / 5) * 5), row
+        assert abs(row["prevalence_pct"] - 100 * cases / n) <= 0.05 + 1e-9, row
+
+
+def test_r_notebook_keeps_only_the_models_odds_ratios(enclave, executed_r):
+    model = pl.read_csv(r_outbox(enclave) / R_MODEL)
+    assert model.columns == ["term", "odds_ratio", "ci_lower", "ci_upper", "p_value"]
+    rows = {row["term"]: row for row in model.iter_rows(named=True)}
+    assert set(rows) == {"age_at_recruitment", "sexMale", "bmi", "smoking_statusPrevious", "smoking_statusCurrent"}
+    assert all(r["ci_lower"] <= r["odds_ratio"] <= r["ci_upper"] for r in rows.values())
+    # The cohort simulates hypertension rising with age and BMI: both odds ratios clearly above 1.
+    assert rows["age_at_recruitment"]["ci_lower"] > 1 and rows["bmi"]["ci_lower"] > 1
+
+
+def test_r_outputs_pass_the_airlock_checks(enclave, executed_r):
+    """A real release request of ruth's, through the hub's egress-review service: its checks run on submission."""
+    airlock = AirlockClient.through_hub(enclave, R_ANALYST)
+    rid = airlock.ok("POST", "api/requests", json={"project": R_PROJECT, "title": "R example results"})["id"]
+    group = {
+        "name": "hypertension",
+        "context": "Hypertension by BMI group and smoking status; odds ratios of a logistic regression",
+        "controls": "cells under 10 (participants, cases, non-cases) suppressed, counts rounded to 5; odds ratios only",
+    }
+    airlock.ok("POST", f"api/requests/{rid}/groups", json=group)
+    for name in (R_TABLE, R_MODEL, R_CHART):
+        airlock.ok("POST", f"api/requests/{rid}/files", json={"path": name, "group": "hypertension"})
+    staged = airlock.ok("POST", f"api/requests/{rid}/submit")["staged_files"]
+    assert {f["path"] for f in staged} == {R_TABLE, R_MODEL, R_CHART}
     for f in staged:
         verdicts = {c["rule"]: c["verdict"] for c in f["checks"]}
         assert not f["blocked"], (f["path"], verdicts)

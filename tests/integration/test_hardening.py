@@ -103,3 +103,40 @@ def test_the_seccomp_profile_and_the_images_own_init(inspected, alice_alpha):
     # PID 1 is the execute-only init; it and the server (the kernel's parent) are not dumpable, so
     # their /proc files are root's; the kernel itself is as before.
     assert out.splitlines() == [hardening.IMAGE_INIT, "0 0 1000", "2"]
+
+
+# Every setting of `docker inspect` that confines a workspace; an `r` workspace must carry each exactly as a
+# Python one does (they differ in their image, project, network and mounts only).
+CONFINEMENT = (
+    "CapAdd", "CapDrop", "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Privileged", "PidsLimit", "Memory",
+    "MemorySwap", "CpuQuota", "CpuShares", "Ulimits", "Init", "IpcMode", "PidMode", "UTSMode", "UsernsMode",
+    "Devices", "PortBindings", "PublishAllPorts", "RestartPolicy", "CgroupParent",
+)  # fmt: skip
+
+
+def test_an_r_workspace_is_confined_as_a_python_one(inspected, ruth_r, r_image):
+    """The `r` image changes what runs, never how it is confined: same settings, same user, same init."""
+    r = ruth_r.container.attrs
+    assert r["Config"]["Image"] == r_image
+    assert {k: r["HostConfig"][k] for k in CONFINEMENT} == {k: inspected["HostConfig"][k] for k in CONFINEMENT}
+    for key in ("User", "Entrypoint", "Cmd", "Healthcheck", "ExposedPorts"):
+        assert r["Config"][key] == inspected["Config"][key], key
+    # The kernel JupyterLab starts for R runs under it too: the analyst's uid, no capabilities, seccomp on.
+    kernel = ruth_r.open_kernel("ir")
+    try:
+        out = kernel.run(
+            'status <- readLines("/proc/self/status")\n'
+            'cat(grep("^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):", status, value = TRUE), sep = "\\n")\n'
+            'cat(file.create("/usr/lib/R/site-library/planted.R", showWarnings = FALSE), "\\n")\n'
+        )
+    finally:
+        kernel.close()
+    fields = dict(line.split(":", 1) for line in out.strip().splitlines()[:-1])
+    assert {k: v.split() for k, v in fields.items()} == {
+        "Uid": ["1000"] * 4,
+        "CapEff": ["0000000000000000"],
+        "CapBnd": ["0000000000000000"],
+        "NoNewPrivs": ["1"],
+        "Seccomp": ["2"],
+    }
+    assert out.strip().splitlines()[-1].strip() == "FALSE"  # R's libraries are the image's, read-only

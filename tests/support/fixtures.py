@@ -46,6 +46,11 @@ def genomics_image(docker_client):
 
 
 @pytest.fixture(scope="session")
+def r_image(docker_client):
+    return built_image(docker_client, "r")
+
+
+@pytest.fixture(scope="session")
 def packages_image(docker_client):
     return built_image(docker_client, "packages")
 

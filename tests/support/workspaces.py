@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from enclave.operations import datasets, people, projects
 from tests.support.kernel import KernelSession
 
-SHARED = ("alice_alpha", "carol_alpha", "bob_beta")
+SHARED = ("alice_alpha", "carol_alpha", "bob_beta", "ruth_r")
+R_PROJECT, R_ANALYST = "rstats", "ruth"  # ruth_r: the shared workspace of the `r` image
 
 
 class Workspace:
@@ -58,6 +60,12 @@ class Workspace:
     def run(self, code: str) -> str:
         return self.kernel.run(code)
 
+    def open_kernel(self, kernelspec: str) -> KernelSession:
+        """A new kernel of another kernelspec (e.g. "ir", R's) in this workspace; the caller closes it."""
+        self.ensure_running()
+        headers = {"Authorization": f"token {self.token}"}
+        return KernelSession(self.user.server_url(self.project), headers, kernel_name=kernelspec)
+
     def close(self) -> None:
         self._close_kernel()
 
@@ -92,5 +100,19 @@ def carol_alpha(enclave):
 @pytest.fixture(scope="session")
 def bob_beta(enclave):
     workspace = Workspace(enclave, "bob", "beta")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture(scope="session")
+def ruth_r(enclave, r_image):
+    """ruth's workspace in a project on the `r` image (R and its kernel beside Python's), with the cohort
+    approved. Its `kernel` is a Python one, as in every workspace; `open_kernel("ir")` gives an R one."""
+    ctx = enclave.ctx
+    projects.create_project(ctx, R_PROJECT, image="r")
+    datasets.approve_dataset(ctx, R_PROJECT, "cohort", "v1")
+    enclave.passwords[R_ANALYST] = people.add_user(ctx, R_ANALYST, ["analyst"]).initial_password
+    people.add_member(ctx, R_PROJECT, R_ANALYST)
+    workspace = Workspace(enclave, R_ANALYST, R_PROJECT)
     yield workspace
     workspace.close()

@@ -2,9 +2,9 @@
 
 Numbering as in the benchmark v1.6.0 and docker-bench-security's tests/5_container_runtime.sh
 (5.1 is swarm mode; 5.32 the Docker socket). One case per check, its id in the name; each reads
-`docker inspect` of alice's running workspace (or the engine, or the container's processes on the
-host). Checks that are procedural, or not applicable on this kernel, are listed with reasons in
-docs/security.md; 5.2 and 5.3 run here as "enforced wherever the kernel offers it".
+`docker inspect` of alice's running workspace and of ruth's on the `r` image (or the engine, or the
+container's processes on the host). Checks that are procedural, or not applicable on this kernel, are
+listed with reasons in docs/security.md; 5.2 and 5.3 run here as "enforced wherever the kernel offers it".
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pytest
 SENSITIVE_HOST_DIRS = {"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr"}
 
 
-@pytest.fixture(scope="module")
-def workspace(alice_alpha):
-    container = alice_alpha.container
+@pytest.fixture(scope="module", params=["alice_alpha", "ruth_r"])
+def workspace(request):
+    """A running workspace of each kind the checks run on: the Python one and the `r` image's."""
+    container = request.getfixturevalue(request.param).container
     return container, container.attrs
 
 
@@ -72,7 +73,8 @@ def check_5_9_only_the_servers_port_is_open(container, attrs, docker_client, enc
 
 
 def check_5_10_host_network_namespace_not_shared(container, attrs, docker_client, enclave):
-    assert attrs["HostConfig"]["NetworkMode"] == f"{enclave.settings.instance}-net-alpha"
+    project = attrs["Config"]["Labels"]["enclave.project"]
+    assert attrs["HostConfig"]["NetworkMode"] == f"{enclave.settings.instance}-net-{project}"
 
 
 def check_5_11_memory_limited(container, attrs, docker_client, enclave):
@@ -146,8 +148,11 @@ def check_5_27_health_checked_at_runtime(container, attrs, docker_client, enclav
 
 def check_5_28_the_image_is_the_current_build(container, attrs, docker_client, enclave):
     from enclave.images.catalog import image_tag
+    from enclave.operations.projects import list_projects
 
-    assert attrs["Config"]["Image"] == image_tag("workspace")  # a content-hash tag, never pulled
+    project = attrs["Config"]["Labels"]["enclave.project"]
+    (kind,) = [p.image for p in list_projects(enclave.ctx) if p.name == project]
+    assert attrs["Config"]["Image"] == image_tag(kind)  # its project's kind, a content-hash tag, never pulled
 
 
 def check_5_29_pids_limited(container, attrs, docker_client, enclave):

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from enclave.edge.static import MARKER
+from enclave.images.catalog import WORKSPACE_KINDS
 from enclave.images.static_copy import KERNELS, LAB_STATIC, LABEXTENSIONS, MANIFEST, REQUIRED, copy_folder, ensure_copy
 from tests.support.edge import start_edge
 
@@ -31,7 +32,7 @@ def every_file(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if not p.is_dir()]
 
 
-@pytest.mark.parametrize("kind", ["workspace", "genomics"])
+@pytest.mark.parametrize("kind", WORKSPACE_KINDS)
 def test_the_copy_is_the_images_static_files(request, kind, tmp_path):
     """RT-ES01: the edge's copy of an image holds its static files, and nothing that points out of it."""
     tag = request.getfixturevalue(f"{kind}_image")
@@ -44,6 +45,8 @@ def test_the_copy_is_the_images_static_files(request, kind, tmp_path):
     (bundle,) = set(re.findall(r"/(main\.[0-9a-f]+\.js)", template))
     assert (copy / LAB_STATIC.lstrip("/") / bundle).stat().st_size > 100_000
     assert (copy / KERNELS[1].lstrip("/") / "python3" / "logo-64x64.png").read_bytes().startswith(b"\x89PNG")
+    if kind == "r":  # R's kernelspec is system-wide (Debian's r-cran-irkernel), the last of the kernel folders
+        assert (copy / KERNELS[3].lstrip("/") / "ir" / "logo-64x64.png").read_bytes().startswith(b"\x89PNG")
     assert (copy / LABEXTENSIONS[1].lstrip("/") / "@jupyterhub" / "jupyter-server-proxy" / "package.json").is_file()
     files = every_file(copy)
     assert len(files) > 100 and all(p.is_file() and not p.is_symlink() for p in files)
@@ -95,17 +98,23 @@ def test_an_analysts_files_at_static_addresses_are_never_served(enclave, alice_a
     assert f"/user/alice/alpha/{address}" not in alice_alpha.container.logs().decode(errors="replace")
 
 
-def test_the_kernels_logo_is_the_images(enclave, alice_alpha, workspace_image):
-    """RT-ES04: the kernel logo JupyterLab shows comes from the edge's copy of the image, byte for byte."""
+@pytest.mark.parametrize(
+    "workspace, image, kernel, folder",
+    [("alice_alpha", "workspace_image", "python3", KERNELS[1]), ("ruth_r", "r_image", "ir", KERNELS[3])],
+)
+def test_the_kernels_logo_is_the_images(request, enclave, workspace, image, kernel, folder):
+    """RT-ES04: the kernel logo JupyterLab shows (Python's; R's in an `r` workspace) comes from the edge's copy
+    of the image, byte for byte."""
+    running, tag = request.getfixturevalue(workspace), request.getfixturevalue(image)
     reply = requests.get(
-        f"{enclave.url}/user/alice/alpha/kernelspecs/python3/logo-64x64.png",
-        headers={"Authorization": f"token {alice_alpha.token}"},
+        f"{enclave.url}/user/{running.user.name}/{running.project}/kernelspecs/{kernel}/logo-64x64.png",
+        headers={"Authorization": f"token {running.token}"},
         timeout=60,
     )
     assert reply.status_code == 200 and reply.headers["Content-Type"] == "image/png"
     assert reply.headers.get("X-Enclave-Edge") == MARKER
-    copy = copy_folder(enclave.settings.static_cache_dir, workspace_image)
-    assert reply.content == (copy / KERNELS[1].lstrip("/") / "python3" / "logo-64x64.png").read_bytes()
+    copy = copy_folder(enclave.settings.static_cache_dir, tag)
+    assert reply.content == (copy / folder.lstrip("/") / kernel / "logo-64x64.png").read_bytes()
 
 
 def test_an_edge_without_a_copy_makes_it_from_the_local_image(enclave, alice_alpha, workspace_image, tmp_path):

@@ -369,3 +369,30 @@ def test_a_killed_server_takes_the_container_with_it_and_nobody_keeps_its_port(t
         allow_redirects=False,
     )
     assert "impostor" not in reply.text
+
+
+R_OPENED = r"""
+opened <- function(path, mode) {
+  tryCatch({ con <- file(path, open = mode); close(con); "ok" },
+           warning = function(w) if (grepl("Permission denied", conditionMessage(w))) "EACCES" else conditionMessage(w),
+           error = function(e) conditionMessage(e))
+}
+server <- as.integer(strsplit(readLines("/proc/self/stat"), " ")[[1]][4])
+cmdline <- readBin(sprintf("/proc/%d/cmdline", server), "raw", 4096)
+stopifnot(grepl("jupyterhub-singleuser", rawToChar(cmdline[cmdline != as.raw(0)])))  # the kernel's parent
+seen <- c(server = opened(sprintf("/proc/%d/mem", server), "r+b"), init = opened("/proc/1/mem", "r+b"),
+          own = opened("/proc/self/mem", "r+b"))
+cat(paste(names(seen), seen, sep = "=", collapse = "\n"), "\n")
+"""
+
+
+def test_an_r_kernel_cannot_open_the_servers_memory_either(ruth_r):
+    """RT-SRV12: from an R kernel (the `r` image), open the server's and PID 1's /proc/<pid>/mem for writing."""
+    kernel = ruth_r.open_kernel("ir")
+    try:
+        out = kernel.run(R_OPENED)
+    finally:
+        kernel.close()
+    seen = dict(line.strip().split("=", 1) for line in out.strip().splitlines())
+    # The server is not dumpable whatever kernel it starts; the R kernel's own memory shows the contrast.
+    assert seen == {"server": "EACCES", "init": "EACCES", "own": "ok"}
