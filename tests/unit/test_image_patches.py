@@ -77,3 +77,17 @@ def test_the_apt_suites_are_this_machines_bookworm_ones_and_no_mirror_is_written
     assert patches.apt_sources(tmp_path) == "deb http://local.example/debian-security bookworm-security main"
     for dockerfile in (REAL_IMAGES / "workspace" / "Dockerfile", REAL_IMAGES / "hub" / "Dockerfile"):
         assert "mirror" not in dockerfile.read_text() and "deb.debian.org" not in dockerfile.read_text()
+
+
+def test_images_build_refresh_gives_every_kind_one_stamp_and_a_plain_build_none(monkeypatch):
+    from enclave.cli.main import main
+    from enclave.images import build
+
+    calls = []
+    monkeypatch.setattr(build, "build_image", lambda kind, refresh=None: calls.append((kind, refresh)))
+    assert main(["images", "build", "--kind", "workspace", "--kind", "hub", "--refresh"]) == 0
+    (first, stamp), (second, same) = calls
+    assert (first, second) == ("workspace", "hub") and stamp and stamp == same
+    calls.clear()
+    assert main(["images", "build", "--kind", "workspace"]) == 0
+    assert calls == [("workspace", None)]
