@@ -452,12 +452,12 @@ def register_trace(groups):
 
 
 def _images_build(args):
-    from ..images.build import build_image
+    from ..images.build import build_image, build_order
     from ..images.catalog import KINDS
     from ..images.patches import refresh_stamp
 
     refresh = refresh_stamp() if args.refresh else None  # one stamp: each image refreshed once per run
-    for kind in args.kind or KINDS:
+    for kind in build_order(args.kind or KINDS):
         build_image(kind, refresh=refresh)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import ImageNotFound
 
-from .catalog import IMAGES_DIR, WORKSPACE_KINDS, base_image, image_tag, spec
+from .catalog import IMAGES_DIR, SOURCES, WORKSPACE_KINDS, base_image, image_tag, spec
 from .patches import RESOLVED, apt_sources, resolved_packages
 from .static_copy import StaticCopyError, cache_root, ensure_copy, has_copy, prune
 
@@ -61,6 +61,12 @@ def ensure_base(client: docker.DockerClient, say: Callable[[str], None]) -> str:
     if result.returncode != 0:
         raise ImageBuildError(f"Bootstrapping the base image failed:\n{result.stdout}\n{result.stderr}")
     return tag
+
+
+def build_order(kinds) -> list[str]:
+    """`kinds` with those that carry the images' build files (the swarm hub: catalog.SOURCES) last, so that the
+    versions every other image resolved in this run (hashed into their tags) are in the copy they carry."""
+    return sorted(kinds, key=lambda kind: "images" in SOURCES.get(kind, ()))
 
 
 def build_image(

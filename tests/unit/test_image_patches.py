@@ -85,9 +85,20 @@ def test_images_build_refresh_gives_every_kind_one_stamp_and_a_plain_build_none(
 
     calls = []
     monkeypatch.setattr(build, "build_image", lambda kind, refresh=None: calls.append((kind, refresh)))
-    assert main(["images", "build", "--kind", "workspace", "--kind", "hub", "--refresh"]) == 0
+    assert main(["images", "build", "--kind", "hub", "--kind", "workspace", "--refresh"]) == 0
     (first, stamp), (second, same) = calls
-    assert (first, second) == ("workspace", "hub") and stamp and stamp == same
+    assert (first, second) == ("workspace", "hub") and stamp and stamp == same  # the hub last (build_order)
     calls.clear()
     assert main(["images", "build", "--kind", "workspace"]) == 0
     assert calls == [("workspace", None)]
+
+
+def test_the_hub_is_built_last_since_it_carries_every_images_resolved_versions(images_dir, monkeypatch):
+    from enclave.images.build import build_order
+
+    monkeypatch.setattr(catalog, "REPO", images_dir.parent)  # the hub's copy of images/ is this copy
+    hub = catalog.image_tag("hub")
+    (images_dir / "packages" / patches.RESOLVED).write_text("pip:pypiserver==2.4.2\n")
+    assert catalog.image_tag("hub") != hub  # a record written after the hub's build leaves it stale
+    order = build_order(catalog.KINDS)
+    assert order[-1] == "hub" and sorted(order) == sorted(catalog.KINDS)
