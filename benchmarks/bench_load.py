@@ -41,7 +41,7 @@ from enclave.operations import people, projects
 from harness.enclave import EnclaveUnderTest, build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
 from harness.hub import HubUser
 
-from . import load_checks
+from . import load_checks, process_cpu
 from .chromium import chromium_page, log_in
 from .edge_overhead import record_lab_requests
 from .images import available_image
@@ -158,6 +158,8 @@ async def run_level(enclave, analysts: int, lab: tuple[list[str], str], args, la
     tally.phase = "steady"
     stop = asyncio.Event()
     reviewing = [asyncio.create_task(r.review(stop)) for r in reviewers]
+    cpu_before, machine_before = process_cpu.cpu_seconds(enclave.settings), process_cpu.machine_jiffies()
+    requests_before = tally.requests
     started = time.monotonic()
     until = started + args.duration
     await asyncio.gather(
@@ -165,6 +167,12 @@ async def run_level(enclave, analysts: int, lab: tuple[list[str], str], args, la
         chromium_check(enclave, tally, args.duration / 2),
     )
     steady_s = time.monotonic() - started
+    machine_after = process_cpu.machine_jiffies()
+    tally.cpu = {
+        "cores": process_cpu.cores_used(cpu_before, process_cpu.cpu_seconds(enclave.settings), steady_s),
+        "machine_busy": (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1]),
+        "requests_per_s": (tally.requests - requests_before) / steady_s,
+    }
     tally.phase = "teardown"
     await asyncio.gather(*(a.finish() for a in crowd))
     deadline = time.monotonic() + args.vote_timeout
@@ -213,6 +221,8 @@ def summarise(tally: Tally, steady_s: float) -> dict:
             "mb_per_s": kernel_bytes / 1e6 / steady_s if steady_s else None,
         },
         "unmetered_bytes": sum(tally.unmetered.values()),
+        "requests": tally.requests,
+        "work_phase": tally.cpu,  # requests a second through the edge, cores each process used, the machine
     }
 
 
@@ -335,6 +345,13 @@ def growth_table(levels: list[dict]) -> str:
         rows.append([title, *cells])
     rows.append(["workspace start p95 (s)", *(f"{_p(lv, 'workspace start', setup=True) or 0:.1f}" for lv in levels)])
     rows.append(["errors", *(str(level["errors"]) for level in levels)])
+    rows.append(
+        ["HTTP requests through the edge per s", *(f"{lv['work_phase']['requests_per_s']:.1f}" for lv in levels)]
+    )
+    for name, title in (("edge", "edge CPU (cores)"), ("hub", "hub + proxy + airlock CPU (cores)")):
+        rows.append([title, *(f"{lv['work_phase']['cores'].get(name, 0):.2f}" for lv in levels)])
+    busy = [f"{100 * lv['work_phase']['machine_busy']:.0f}" for lv in levels]
+    rows.append([f"machine CPU busy, all {os.cpu_count()} cores (%)", *busy])
     rows.append(["kernel output received (MB/s)", *(f"{level['kernel']['mb_per_s'] or 0:.3f}" for level in levels)])
     rows.append(["meter = received", *("yes" if level["meter"]["equal"] else "NO" for level in levels)])
     rows.append(["recorded exactly once", *("yes" if level["airlock"]["right"] else "NO" for level in levels)])

@@ -140,6 +140,8 @@ class Tally:
     submissions: dict[str, str] = field(default_factory=dict)  # request id -> analyst, acknowledged
     votes: set[tuple[str, str]] = field(default_factory=set)  # (request id, reviewer), acknowledged
     kernel_messages: int = 0
+    requests: int = 0  # HTTP requests sent through the edge
+    cpu: dict = field(default_factory=dict)  # the work phase's CPU use and request rate (bench_load)
 
     def time(self, what: str, seconds: float) -> None:
         self.samples[f"{self.phase}:{what}"].append(seconds)
@@ -184,6 +186,7 @@ class Person:
     async def fetch(self, method: str, path: str, *, named: bool = True, headers=None, **kwargs) -> Reply:
         """One request; every byte of its answer counted, even of an answer cut short. Raises on no answer."""
         sent = {"Accept-Encoding": "gzip, deflate", **self.auth, **(headers or {})}
+        self.tally.requests += 1
         async with self.http.request(method, self.base + path, headers=sent, allow_redirects=False, **kwargs) as r:
             kind = metered_kind(path, r.headers) if named else None
             body = bytearray()
