@@ -91,7 +91,7 @@ def register_project(groups):
     p = sub.add_parser("create", help="create a project")
     p.add_argument("name")
     p.add_argument("--title", default="")
-    p.add_argument("--image", default="workspace", help="workspace image kind (default: workspace)")
+    p.add_argument("--image", default="workspace", help="image kind: workspace (default), genomics or r")
     p.add_argument("--approvals", type=int, default=2, help="independent approvals an output release needs")
     p.set_defaults(func=_project_create)
     sub.add_parser("list", help="list projects").set_defaults(func=_project_list)

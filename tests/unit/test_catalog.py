@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from enclave.errors import InvalidInput
 from enclave.images import catalog
+from enclave.operations import projects
 from enclave.operations.projects import IMAGES
 
 REAL_IMAGES = Path(catalog.__file__).resolve().parents[2] / "images"
@@ -39,6 +41,12 @@ def test_genomics_is_built_from_the_workspace_image():
 
 def test_operators_can_choose_every_image_kind():
     assert set(IMAGES) == set(catalog.WORKSPACE_KINDS)
+
+
+def test_a_project_gets_the_r_image_and_an_unknown_kind_is_refused_with_the_choices(ctx):
+    assert projects.create_project(ctx, "stats", image="r").image == "r"
+    with pytest.raises(InvalidInput, match="Unknown image 'rstudio': choose one of workspace, genomics, r."):
+        projects.create_project(ctx, "other", image="rstudio")
 
 
 def test_a_change_in_the_workspace_context_retags_workspace_and_genomics(images_dir):

@@ -200,9 +200,11 @@ def test_content_types():
 def test_a_projects_image_is_its_kinds_content_tag(ctx):
     projects.create_project(ctx, "plain")
     projects.create_project(ctx, "gen", image="genomics")
+    projects.create_project(ctx, "stats", image="r")
     images = ProjectImages(ctx.db)
     assert images("alice", "plain") == image_tag("workspace")
     assert images("alice", "gen") == image_tag("genomics")
+    assert images("alice", "stats") == image_tag("r")
     assert images("alice", "missing") is None
 
 
