@@ -151,6 +151,9 @@ async def run_level(enclave, analysts: int, lab: tuple[list[str], str], args, la
             return True
         except CallFailed:
             return False
+        except Exception as e:  # noqa: BLE001 - an answer not as expected: an error of this person, not a crash
+            tally.error(person.name, f"set-up: {type(e).__name__}: {e}")
+            return False
 
     set_up = await asyncio.gather(
         *(ready(a, lambda a=a: a.set_up(args.line_chars)) for a in crowd), *(ready(r, r.log_in) for r in reviewers)
@@ -162,9 +165,9 @@ async def run_level(enclave, analysts: int, lab: tuple[list[str], str], args, la
     requests_before = tally.requests
     started = time.monotonic()
     until = started + args.duration
+    chromium = asyncio.create_task(chromium_check(enclave, tally, args.duration / 2))
     await asyncio.gather(
-        *(a.work(until, args.think, f"{label}-{a.name}") for a, ok in zip(crowd, set_up, strict=False) if ok),
-        chromium_check(enclave, tally, args.duration / 2),
+        *(a.work(until, args.think, f"{label}-{a.name}") for a, ok in zip(crowd, set_up, strict=False) if ok)
     )
     steady_s = time.monotonic() - started
     machine_after = process_cpu.machine_jiffies()
@@ -173,6 +176,7 @@ async def run_level(enclave, analysts: int, lab: tuple[list[str], str], args, la
         "machine_busy": (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1]),
         "requests_per_s": (tally.requests - requests_before) / steady_s,
     }
+    await chromium
     tally.phase = "teardown"
     await asyncio.gather(*(a.finish() for a in crowd))
     deadline = time.monotonic() + args.vote_timeout

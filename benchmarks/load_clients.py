@@ -452,17 +452,24 @@ class Analyst(Person):
                     step += 1
             except CallFailed:
                 pass  # recorded; the person carries on, as after an error on the page
+            except Exception as e:  # noqa: BLE001 - an answer not as expected (not JSON, a field missing)
+                self.tally.error(self.name, f"{type(e).__name__}: {e}")
             await asyncio.sleep(self.rng.uniform(*think_s))
 
     async def finish(self) -> None:
         """Stop the output, shut the kernel down (its websocket read to the end)."""
-        if self.kernel is not None:
-            try:
-                await self.kernel.execute(STOP_STREAMING, "kernel execute")
-            except CallFailed:
-                pass
-            await self.kernel.close()
-        await self.close()
+        try:
+            if self.kernel is not None:
+                if self.kernel.reader is not None:
+                    try:
+                        await self.kernel.execute(STOP_STREAMING, "kernel execute")
+                    except CallFailed:
+                        pass
+                await self.kernel.close()
+        except Exception as e:  # noqa: BLE001 - recorded; the others still finish
+            self.tally.error(self.name, f"closing the notebook: {type(e).__name__}: {e}")
+        finally:
+            await self.close()
 
 
 class Reviewer(Person):
@@ -488,6 +495,8 @@ class Reviewer(Person):
                     self.tally.votes.add((rid, self.name))
             except CallFailed:
                 pass
+            except Exception as e:  # noqa: BLE001 - an answer not as expected (not JSON, a field missing)
+                self.tally.error(self.name, f"{type(e).__name__}: {e}")
             try:
                 await asyncio.wait_for(stop.wait(), self.poll_s)
             except TimeoutError:
