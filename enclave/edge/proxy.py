@@ -22,7 +22,7 @@ import asyncio
 import logging
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
 from .contents import PASS, REFUSE, ContentsCheck
@@ -72,6 +72,7 @@ class EdgeProxy:
         self.public_port = public_port
         self.inbound = InboundGate(upload_limits)  # what browsers send to workspaces
         self.session: aiohttp.ClientSession | None = None
+        self._websockets: set[web.WebSocketResponse] = set()  # open to browsers, closed when the edge stops
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -91,9 +92,16 @@ class EdgeProxy:
             await self.session.close()
         await self.refusals.drain()
 
+    async def close_websockets(self, app: web.Application | None = None) -> None:
+        """The edge is stopping: end every websocket (1001, going away) so that its handler finishes and
+        its counts are written, instead of the stop waiting for kernels to fall silent."""
+        for browser in list(self._websockets):
+            await browser.close(code=WSCloseCode.GOING_AWAY, message=f"{PREFIX}: the edge is restarting".encode())
+
     def application(self) -> web.Application:
         app = web.Application(client_max_size=0)
         app.on_startup.append(self.open)
+        app.on_shutdown.append(self.close_websockets)
         app.on_cleanup.append(self.close)
         app.on_response_prepare.append(_secure_headers)
         app.router.add_route("*", "/{anything:.*}", self.handle)
@@ -338,6 +346,7 @@ class EdgeProxy:
             protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0, autoping=True, compress=False
         )
         await browser.prepare(request)
+        self._websockets.add(browser)
         # Websockets pass only under a workspace (policy): counted against its owner and server.
         stream = self.meter.stream(decision.user, decision.server, decision.channel)
         to_browser = asyncio.create_task(_pump_to_browser(upstream, browser, stream))
@@ -353,6 +362,7 @@ class EdgeProxy:
                 await upstream.close()
             if not browser.closed:
                 await browser.close()
+            self._websockets.discard(browser)
             if inbound.messages:  # not awaited: the connection is over; drain() waits for it at shutdown
                 self.refusals.record_event(
                     INBOUND_ACTION,

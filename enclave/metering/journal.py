@@ -90,7 +90,12 @@ class CountJournal:
             except BlockingIOError:
                 os.close(fd)  # a live edge's journal
                 continue
-            for day, user, project, channel, counted, raw in _read(path):
+            records = _read(path)
+            if not records:  # nothing counted since that edge's last flush
+                path.unlink(missing_ok=True)
+                os.close(fd)
+                continue
+            for day, user, project, channel, counted, raw in records:
                 pending = found[(day, user, project, channel)]
                 pending[0] += counted
                 pending[1] += raw
