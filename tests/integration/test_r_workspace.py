@@ -63,12 +63,19 @@ def test_read_parquet_says_what_is_wrong(r_kernel):
     assert left.strip() == "0"
 
 
+# Run as root in the image: any file named like the build's CA, any apt setting naming a CA file, R's libraries.
+# Each printed line ends in a newline (the engine's log can drop a last line that has none).
+LOOK_FOR_THE_CA = (
+    "find / -xdev -name 'build-ca*'; grep -rl CAInfo /etc/apt || true; Rscript -e 'writeLines(.libPaths())'"
+)
+
+
 def test_the_image_holds_no_build_ca_and_r_libraries_are_the_images(docker_client, r_image):
     """The build's CA bundle (build-ca.crt) was used by apt in the build stage only: no file of the image
     has it, and apt is configured for no extra CA."""
     found = docker_client.containers.run(
         r_image,
-        ["sh", "-c", "find / -xdev -name 'build-ca*'; grep -rl CAInfo /etc/apt || true; Rscript -e 'cat(.libPaths())'"],
+        ["sh", "-c", LOOK_FOR_THE_CA],
         user="0",
         network_disabled=True,
         remove=True,
