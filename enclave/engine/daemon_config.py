@@ -51,6 +51,8 @@ ROTATING_DRIVERS = ("json-file", "local")
 LOG_ROTATION = {"max-size": "10m", "max-file": "5"}
 # The key this module reloads with SIGHUP (dockerd's "configuration reload behavior"); the rest need a restart.
 RELOADABLE = {"live-restore"}
+# Network settings: a start with containers still running (live-restore) keeps the earlier ones.
+NETWORK_KEYS = {"icc", "userland-proxy"}
 
 
 class EngineConfigError(InvalidState):
@@ -167,14 +169,50 @@ def started_with(pid: int, path: Path = DAEMON_JSON, record: Path = STARTED_RECO
         return {}
 
 
-def awaiting_restart(config: dict, running: dict | None, info: dict) -> list[str]:
-    """Keys of `config` the running engine does not have yet and will only read when it restarts."""
+def default_bridge_icc() -> str | None:
+    """The default bridge's ICC option as the engine runs it ('true' or 'false'), None if unknown."""
+    done = subprocess.run(
+        [
+            "docker",
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            '{{index .Options "com.docker.network.bridge.enable_icc"}}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def awaiting_restart(config: dict, running: dict | None, info: dict, bridge_icc: str | None = None) -> list[str]:
+    """Keys of `config` the running engine does not have yet and will only read when it restarts.
+
+    An engine that starts while containers still run (live-restore) keeps its earlier network settings
+    ("the network config will not take affect"): the default bridge's ICC option shows it."""
     if running is None:
         return sorted(set(config) - RELOADABLE)  # unknown: say all of them
     stale = {k for k in set(config) | set(running) if config.get(k) != running.get(k)} - RELOADABLE
     if info.get("LiveRestoreEnabled") != config.get("live-restore", False):
         stale.add("live-restore")
+    if bridge_icc is not None and bridge_icc != json.dumps(config.get("icc", True)):
+        stale |= NETWORK_KEYS
     return sorted(stale)
+
+
+def _say_stale(stale: list[str], pid: int | None, path: Path, out) -> None:
+    print(
+        f"The running engine (pid {pid or '?'}) does not run with {', '.join(stale)} of {path} yet: these take "
+        "effect when it restarts. It was not restarted for you, as it may be running workspaces. When "
+        f"convenient (with live-restore on, containers keep running): kill -TERM {pid or '<its pid>'}, wait "
+        "until it has exited, then run 'make docker' (scripts/ensure-docker.sh). "
+        f"{', '.join(sorted(NETWORK_KEYS))} take effect only if no container runs at that start: dockerd keeps "
+        "its earlier network settings for containers that outlived it.",
+        file=out,
+    )
 
 
 def _reload(pid: int, live_restore: bool, timeout: float = 30) -> None:
@@ -257,15 +295,22 @@ def configure(path: Path = DAEMON_JSON, out=None) -> list[str]:
         _note_reload(pid, "live-restore", config["live-restore"])
         print(f"Reloaded the running engine (pid {pid}): live-restore={str(config['live-restore']).lower()}.", file=out)
         info = engine_info() or info
-    stale = awaiting_restart(config, started_with(pid, path) if pid else None, info)
+    stale = awaiting_restart(config, started_with(pid, path) if pid else None, info, default_bridge_icc())
     if stale:
-        print(
-            f"The running engine (pid {pid or '?'}) does not run with {', '.join(stale)} of {path} yet: these take "
-            "effect when it restarts. It was not restarted for you, as it may be running workspaces. When "
-            "convenient (with live-restore on, containers keep running): kill -TERM <its pid>, wait until it "
-            "has exited, then run 'make docker'.",
-            file=out,
-        )
+        _say_stale(stale, pid, path, out)
+    return stale
+
+
+def started(pid: int, path: Path = DAEMON_JSON, out=None) -> list[str]:
+    """Record what an engine just started with; say what it did not take (network settings it kept)."""
+    config = load(path)
+    record_start(pid, config)
+    info = engine_info() or {}
+    stale = awaiting_restart(
+        config, config, {**info, "LiveRestoreEnabled": config.get("live-restore")}, default_bridge_icc()
+    )
+    if stale:
+        _say_stale(stale, pid, path, out or sys.stdout)
     return stale
 
 
@@ -281,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "configure":
             configure(args.path)
         else:
-            record_start(args.pid, load(args.path))
+            started(args.pid, args.path)
     except InvalidState as refusal:
         print(refusal, file=sys.stderr)
         return 3

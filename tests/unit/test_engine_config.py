@@ -123,3 +123,12 @@ def test_a_remote_engine_is_not_reconfigured_from_here(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.9:2376")
     with pytest.raises(dc.EngineConfigError, match="not this machine's"):
         dc.set_live_restore(False, tmp_path / "daemon.json")
+
+
+def test_an_engine_that_kept_its_earlier_network_settings_is_told_to_restart_with_no_container_running():
+    # dockerd started while containers still ran (live-restore) logs "the network config will not take
+    # affect": its default bridge still allows ICC although its configuration says icc=false.
+    config = dc.wanted({}, swarm=False)
+    live = {"LiveRestoreEnabled": True}
+    assert dc.awaiting_restart(config, config, live, bridge_icc="true") == ["icc", "userland-proxy"]
+    assert dc.awaiting_restart(config, config, live, bridge_icc="false") == []
