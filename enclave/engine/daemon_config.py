@@ -148,15 +148,16 @@ def _process_start(pid: int) -> float:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
-def record_start(pid: int, config: dict, record: Path = STARTED_RECORD) -> None:
+def record_start(pid: int, config: dict, record: Path | None = None) -> None:
+    record = record or STARTED_RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     write_atomically({"pid": pid, "config": config}, record)
 
 
-def started_with(pid: int, path: Path = DAEMON_JSON, record: Path = STARTED_RECORD) -> dict | None:
+def started_with(pid: int, path: Path = DAEMON_JSON, record: Path | None = None) -> dict | None:
     """The configuration the running engine read when it started, when that can be known."""
     try:
-        known = json.loads(record.read_text())
+        known = json.loads((record or STARTED_RECORD).read_text())
         if known.get("pid") == pid:
             return known["config"]
     except (FileNotFoundError, json.JSONDecodeError):
@@ -229,8 +230,9 @@ def _reload(pid: int, live_restore: bool, timeout: float = 30) -> None:
     )
 
 
-def _note_reload(pid: int, key: str, value, record: Path = STARTED_RECORD) -> None:
+def _note_reload(pid: int, key: str, value) -> None:
     """A reloaded key is the running engine's own from now on."""
+    record = STARTED_RECORD
     try:
         known = json.loads(record.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -319,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", type=Path, default=DAEMON_JSON, help="the daemon.json (default: %(default)s)")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("configure", help="write the hardened configuration; reload live-restore of a running engine")
-    started = sub.add_parser("started", help="record the configuration an engine just started with")
-    started.add_argument("pid", type=int)
+    start = sub.add_parser("started", help="record the configuration an engine just started with")
+    start.add_argument("pid", type=int)
     args = parser.parse_args(argv)
     try:
         if args.action == "configure":

@@ -132,3 +132,17 @@ def test_an_engine_that_kept_its_earlier_network_settings_is_told_to_restart_wit
     live = {"LiveRestoreEnabled": True}
     assert dc.awaiting_restart(config, config, live, bridge_icc="true") == ["icc", "userland-proxy"]
     assert dc.awaiting_restart(config, config, live, bridge_icc="false") == []
+
+
+def test_the_command_line_records_a_start_and_configures(tmp_path, monkeypatch, capsys):
+    # As scripts/ensure-docker.sh calls it; no engine is asked (this test must not touch the real one).
+    monkeypatch.setattr(dc, "engine_info", lambda: None)
+    monkeypatch.setattr(dc, "default_bridge_icc", lambda: "false")
+    monkeypatch.setattr(dc, "STARTED_RECORD", tmp_path / "started.json")
+    path = tmp_path / "daemon.json"
+    assert dc.main(["--path", str(path), "configure"]) == 0
+    assert dc.main(["--path", str(path), "started", str(os.getpid())]) == 0
+    assert json.loads((tmp_path / "started.json").read_text()) == {"pid": os.getpid(), "config": dc.load(path)}
+    path.write_text("{broken")
+    assert dc.main(["--path", str(path), "configure"]) == 3
+    assert "fix it or move it away" in capsys.readouterr().err
