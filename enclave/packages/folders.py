@@ -40,7 +40,7 @@ def ensure_folder(settings: EnclaveSettings, project: str | None) -> Path:
     """The scope's folder, made if missing (an index mounts it even while it is empty)."""
     folder = scope_folder(settings, project)
     for path in (packages_root(settings), folder):
-        path.mkdir(exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o755)
     return folder
 

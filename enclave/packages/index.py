@@ -11,6 +11,8 @@ it reach nothing (isolation/firewall.open_index).
 
 from __future__ import annotations
 
+import time
+
 import docker
 from docker.errors import APIError, ImageNotFound
 from docker.errors import NotFound as DockerNotFound
@@ -86,6 +88,21 @@ def _running_index(client: docker.DockerClient, name: str, network: str):
     return None
 
 
+def _started_by_another(client: docker.DockerClient, name: str, network: str, attempts: int = 50):
+    """The container a concurrent spawn is starting under the same name, once it runs (about 5 s at most)."""
+    for _ in range(attempts):
+        try:
+            container = client.containers.get(name)
+        except DockerNotFound:
+            return None
+        if container.status == "running" and _address(container, network):
+            return container
+        if container.status in ("exited", "dead"):
+            return None
+        time.sleep(0.1)
+    return None
+
+
 def ensure_index(client: docker.DockerClient, settings: EnclaveSettings, project: str, network: ProjectNetwork) -> str:
     """The project's index running on its network, and its firewall rules in place; its address.
 
@@ -104,7 +121,7 @@ def ensure_index(client: docker.DockerClient, settings: EnclaveSettings, project
         try:
             container = client.containers.run(detach=True, **index_spec(settings, project, network.name))
         except APIError as failure:
-            container = _running_index(client, name, network.name)  # a racing first spawn started it
+            container = _started_by_another(client, name, network.name)  # a racing first spawn's
             if container is None:
                 raise IsolationError(f"The package index of {project!r} did not start: {failure.explanation}") from None
     address = _address(container, network.name)

@@ -203,3 +203,19 @@ def test_a_demo_on_a_host_without_network_is_made_all_the_same_and_says_how_to_a
     (message,) = said
     assert "cannot reach its package index" in message
     assert message.endswith("Allow it later with 'enclave packages add tabulate==0.9.0 --project demo'.")
+
+
+def test_the_index_container_is_confined_and_sees_only_its_scopes_read_only(settings):
+    from enclave.confinement.container import DNS_NOWHERE
+    from enclave.packages.index import INDEX_ALIAS, index_spec
+
+    spec = index_spec(settings, "alpha", "unit-net-alpha")
+    assert spec["user"] == "65534:65534" and spec["read_only"] is True and spec["cap_drop"] == ["ALL"]
+    assert spec["privileged"] is False and "no-new-privileges:true" in spec["security_opt"]
+    assert spec["dns"] == [DNS_NOWHERE] and "ports" not in spec and spec["mem_limit"] == spec["memswap_limit"]
+    assert spec["pids_limit"] > 0 and spec["labels"]["enclave.kind"] == "package-index"
+    assert spec["networking_config"]["unit-net-alpha"]["Aliases"] == [INDEX_ALIAS]
+    assert {(m["Target"], m["Source"], m["ReadOnly"]) for m in spec["mounts"]} == {
+        ("/packages/all", str(scope_folder(settings, None)), True),
+        ("/packages/project", str(scope_folder(settings, "alpha")), True),
+    }
