@@ -7,8 +7,12 @@ is everyone's; the Jupyter server's own environment is unchanged."""
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 
 import pytest
+import requests
+import websocket
 
 from enclave.errors import NotFound
 from enclave.packages import add_package, remove_package
@@ -81,3 +85,43 @@ def test_a_project_allowlist_is_the_projects_and_the_installations_is_everyones(
         remove_package(enclave.ctx, "enclave-tiny", project="alpha")
         with contextlib.suppress(NotFound):
             remove_package(enclave.ctx, "enclave-everywhere")
+
+
+def _in_a_terminal(workspace, command: str, until: str) -> str:
+    """Type a command into a new terminal of the workspace (JupyterLab's terminal API); its output up to `until`."""
+    user, headers = workspace.user, {"Authorization": f"token {workspace.token}"}
+    base = user.server_url(workspace.project)
+    terminal = requests.post(f"{base}/api/terminals", headers=headers, timeout=60)
+    terminal.raise_for_status()
+    name = terminal.json()["name"]
+    url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + f"/terminals/websocket/{name}"
+    ws = websocket.create_connection(url, header=[f"Authorization: token {workspace.token}"], timeout=30)
+    output = ""
+    try:
+        ws.send(json.dumps(["stdin", command + "\r"]))
+        deadline = time.monotonic() + 180
+        while until not in output and time.monotonic() < deadline:
+            kind, *data = json.loads(ws.recv())
+            if kind == "stdout":
+                output += data[0]
+    finally:
+        ws.close()
+        requests.delete(f"{base}/api/terminals/{name}", headers=headers, timeout=60)
+    return output
+
+
+def test_pip_in_a_terminal_installs_where_the_kernels_import_from(enclave, alice_alpha, wheels):
+    add_package(enclave.ctx, "enclave-everywhere", project="alpha", wheels_from=wheels)
+    try:
+        said = _in_a_terminal(
+            alice_alpha,
+            "pip install -q enclave-everywhere && "
+            "python -c 'import enclave_everywhere as m; print(\"FROM-\" + m.VERSION)'",
+            until="FROM-2.0",
+        )
+        assert "FROM-2.0" in said, said
+        where = alice_alpha.run("import enclave_everywhere\nprint(enclave_everywhere.__file__)").strip()
+        assert where == "/home/analyst/.local/venv/lib/python3.11/site-packages/enclave_everywhere/__init__.py"
+    finally:
+        _uninstall(alice_alpha, "enclave-everywhere")
+        remove_package(enclave.ctx, "enclave-everywhere", project="alpha")
