@@ -146,3 +146,21 @@ def test_the_command_line_records_a_start_and_configures(tmp_path, monkeypatch, 
     path.write_text("{broken")
     assert dc.main(["--path", str(path), "configure"]) == 3
     assert "fix it or move it away" in capsys.readouterr().err
+
+
+def test_swarm_up_and_down_audit_the_pause_of_live_restore(tmp_path, monkeypatch, capsys):
+    from enclave.cli.main import main
+    from enclave.swarm import deploy
+
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr("os.chown", lambda *a, **k: None)
+    assert main(["init"]) == 0
+    paused = deploy.HubDeployment("https://127.0.0.1:1", "inst-hub", True, "node0123456789", paused_live_restore=True)
+    monkeypatch.setattr(deploy, "swarm_up", lambda *a, **k: paused)
+    monkeypatch.setattr(deploy, "swarm_down", lambda *a, **k: ["inst-hub", "the swarm", deploy.LIVE_RESTORE_BACK])
+    assert main(["swarm", "up"]) == 0
+    assert "live-restore off" in capsys.readouterr().out
+    assert main(["swarm", "down"]) == 0
+    assert main(["audit", "show"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("engine.configure") == 2, out
