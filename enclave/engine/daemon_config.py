@@ -287,7 +287,12 @@ def configure(path: Path = DAEMON_JSON, out=None) -> list[str]:
     existing = load(path)
     config = wanted(existing, in_swarm(info, existing))
     if config != existing:
-        write_atomically(config, path)
+        try:
+            write_atomically(config, path)
+        except PermissionError:
+            raise EngineConfigError(
+                f"{path} is not writable by this user: run this as root (sudo make docker)."
+            ) from None
         print(f"Wrote the engine's configuration {path}:", *differences(existing, config), sep="\n  ", file=out)
     if info is None:
         return []

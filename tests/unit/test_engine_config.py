@@ -164,3 +164,14 @@ def test_swarm_up_and_down_audit_the_pause_of_live_restore(tmp_path, monkeypatch
     assert main(["audit", "show"]) == 0
     out = capsys.readouterr().out
     assert out.count("engine.configure") == 2, out
+
+
+def test_a_daemon_json_it_may_not_write_is_refused_with_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(dc, "engine_info", lambda: None)
+
+    def refused(config, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(dc, "write_atomically", refused)
+    with pytest.raises(dc.EngineConfigError, match="run this as root"):
+        dc.configure(tmp_path / "daemon.json")
