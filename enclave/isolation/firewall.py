@@ -204,4 +204,4 @@ def forget_bridge(bridge: str) -> None:
         listing = _iptables("-S", chain, check=False).stdout.splitlines()
         for rule in listing:
             if rule.startswith(f"-A {chain} ") and f" -i {bridge} " in f"{rule} ":
-                _iptables("-D", *rule.split()[1:], check=False)
+                _iptables("-D", *shlex.split(rule)[1:], check=False)  # shlex: comments are quoted

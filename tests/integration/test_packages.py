@@ -125,3 +125,39 @@ def test_pip_in_a_terminal_installs_where_the_kernels_import_from(enclave, alice
     finally:
         _uninstall(alice_alpha, "enclave-everywhere")
         remove_package(enclave.ctx, "enclave-everywhere", project="alpha")
+
+
+def test_teardown_removes_the_index_and_its_firewall_rules(docker_client, packages_image, tmp_path):
+    """A project's index, started as a spawn starts it, on an installation of this test's own; teardown
+    (remove_instance, as `enclave teardown` and every test installation's clean-up) leaves neither the
+    container nor a rule tagged for its bridge."""
+    import secrets
+    import subprocess
+
+    from enclave.isolation.network import ensure_project_network, remove_instance
+    from enclave.packages.index import ensure_index
+    from enclave.settings import EnclaveSettings
+
+    settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance=f"enctest-{secrets.token_hex(3)}")
+    settings.prepare_state_dir()
+
+    def tagged_rules(bridge: str) -> list[str]:
+        rules = []
+        for chain in ("ENCLAVE-INPUT", "ENCLAVE-FORWARD"):
+            listing = subprocess.run(["iptables", "-S", chain], capture_output=True, text=True).stdout
+            rules += [rule for rule in listing.splitlines() if f"enclave-packages:{bridge}" in rule]
+        return rules
+
+    try:
+        network = ensure_project_network(docker_client, settings.instance, "gamma")
+        address = ensure_index(docker_client, settings, "gamma", network)
+        ensure_index(docker_client, settings, "gamma", network)  # a second spawn finds it, adds nothing
+        assert len(tagged_rules(network.bridge)) == 3 and all(
+            f"{address}/32" in r for r in tagged_rules(network.bridge)
+        )
+        (index,) = docker_client.containers.list(filters={"label": f"enclave.instance={settings.instance}"})
+        assert index.status == "running"
+    finally:
+        remove_instance(docker_client, settings.instance)
+    assert docker_client.containers.list(all=True, filters={"label": f"enclave.instance={settings.instance}"}) == []
+    assert tagged_rules(network.bridge) == []
