@@ -219,3 +219,25 @@ def test_the_index_container_is_confined_and_sees_only_its_scopes_read_only(sett
         ("/packages/all", str(scope_folder(settings, None)), True),
         ("/packages/project", str(scope_folder(settings, "alpha")), True),
     }
+
+
+def test_the_cli_adds_lists_verifies_and_removes_and_refuses_with_exit_3(tmp_path, monkeypatch, capsys, wheels):
+    from enclave.cli.main import main
+
+    monkeypatch.setenv("ENCLAVE_STATE_DIR", str(tmp_path / "cli-state"))
+    monkeypatch.setattr("os.chown", lambda *a, **k: None)
+    assert main(["init"]) == 0 and main(["project", "create", "alpha"]) == 0
+    capsys.readouterr()
+    assert main(["packages", "add", "enclave-tiny==1.0", "--project", "alpha", "--from", str(wheels)]) == 0
+    out = capsys.readouterr().out
+    assert "Allowed enclave-tiny 1.0 for project alpha, with 2 file(s):" in out and "sha256 " in out
+    assert main(["packages", "list", "--project", "alpha", "--files"]) == 0
+    assert "enclave_dep-1.5-py3-none-any.whl" in capsys.readouterr().out
+    assert main(["packages", "verify"]) == 0
+    (tmp_path / "cli-state" / "packages" / "project-alpha" / "enclave_dep-1.5-py3-none-any.whl").write_bytes(b"x")
+    assert main(["packages", "verify"]) == 1
+    assert "project-alpha: enclave_dep-1.5-py3-none-any.whl: changed" in capsys.readouterr().out
+    assert main(["packages", "add", "enclave-tiny", "--project", "ghost", "--from", str(wheels)]) == 3
+    assert "enclave project list" in capsys.readouterr().err
+    assert main(["packages", "remove", "enclave-tiny", "--project", "alpha"]) == 0
+    assert "Removed enclave-tiny 1.0 from the allowlist of project alpha." in capsys.readouterr().out
