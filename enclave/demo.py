@@ -36,7 +36,7 @@ GENOTYPES = ("genotypes", "v1")  # simulated from DATASET's participants; truth 
 ACCOUNTS = (("analyst", "analyst"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"), ("operator", "operator"))
 # What `enclave demo seed` allows the demo project to `pip install`: small, pure Python, no dependencies,
 # fetched through the host's index (on a fresh machine, PyPI through its proxy).
-PACKAGES = ("tabulate==0.9.0",)
+PACKAGES = ("humanize==4.17.0",)  # not in the workspace image, so the demo really installs it
 
 
 def seed_demo(
