@@ -26,8 +26,7 @@ from enclave.engine import daemon_config
 from enclave.isolation import firewall
 from enclave.isolation.bridges import BRIDGE_PREFIX
 from enclave.metering.ledger import usage
-from enclave.operations import people, projects
-from harness.enclave import build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
+from tests.support.enclave import alice_alone
 from tests.support.kernel import KernelSession
 from tests.support.workspaces import Workspace
 
@@ -75,16 +74,8 @@ def _stop_engine(timeout: float = 90) -> None:
 
 @pytest.fixture
 def own_enclave(docker_client, workspace_image, tmp_path):
-    enclave = build_enclave(tmp_path, make_settings(tmp_path, prefix="enctest-engine"))
-    projects.create_project(enclave.ctx, "alpha")
-    enclave.passwords["alice"] = people.add_user(enclave.ctx, "alice", ["analyst"]).initial_password
-    people.add_member(enclave.ctx, "alpha", "alice")
-    try:
-        start_hub(enclave)
+    with alice_alone(tmp_path, prefix="enctest-engine") as enclave:
         yield enclave
-    finally:
-        stop_hub(enclave)
-        cleanup_instance(enclave.settings.instance)
 
 
 def test_an_engine_restart_keeps_the_workspace_its_kernel_the_hubs_reach_and_the_metering(own_enclave, docker_client):

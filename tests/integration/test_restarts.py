@@ -18,9 +18,8 @@ import pytest
 
 from enclave import runtime
 from enclave.metering.ledger import usage
-from enclave.operations import people, projects
-from harness.enclave import build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
 from harness.kernel import execute_request
+from tests.support.enclave import alice_alone
 from tests.support.hub import HubUser
 from tests.support.kernel import KernelSession
 
@@ -47,16 +46,8 @@ def _raw(enclave, user: str, project: str) -> int:
 
 @pytest.fixture
 def own_enclave(docker_client, workspace_image, tmp_path):
-    enclave = build_enclave(tmp_path, make_settings(tmp_path, prefix="enctest-restart"))
-    projects.create_project(enclave.ctx, "alpha")
-    enclave.passwords["alice"] = people.add_user(enclave.ctx, "alice", ["analyst"]).initial_password
-    people.add_member(enclave.ctx, "alpha", "alice")
-    try:
-        start_hub(enclave)
+    with alice_alone(tmp_path, prefix="enctest-restart") as enclave:
         yield enclave
-    finally:
-        stop_hub(enclave)
-        cleanup_instance(enclave.settings.instance)
 
 
 def _started_workspace(enclave) -> tuple[HubUser, KernelSession]:

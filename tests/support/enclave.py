@@ -6,6 +6,8 @@ and stop_hub), as `enclave up|down` does; cleanup is by name prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from enclave.cohort import generate_cohort
@@ -34,6 +36,7 @@ __all__ = [
     "hub_environment",
     "make_settings",
     "seed",
+    "alice_alone",
     "start_hub",
     "stop_hub",
 ]
@@ -75,3 +78,19 @@ def seed(enclave: EnclaveUnderTest, data_root: Path) -> None:
         enclave.passwords[name] = people.add_user(ctx, name, roles).initial_password
         for project in member_of:
             people.add_member(ctx, project, name)
+
+
+@contextmanager
+def alice_alone(tmp_path: Path, prefix: str) -> Iterator[EnclaveUnderTest]:
+    """A running installation of its own with one project, alpha, and one analyst, alice: for tests that
+    restart or kill its processes (the shared installation's belong to every other test)."""
+    enclave = build_enclave(tmp_path, make_settings(tmp_path, prefix=prefix))
+    projects.create_project(enclave.ctx, "alpha")
+    enclave.passwords["alice"] = people.add_user(enclave.ctx, "alice", ["analyst"]).initial_password
+    people.add_member(enclave.ctx, "alpha", "alice")
+    try:
+        start_hub(enclave)
+        yield enclave
+    finally:
+        stop_hub(enclave)
+        cleanup_instance(enclave.settings.instance)
