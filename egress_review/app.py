@@ -108,7 +108,9 @@ def build_airlock(cfg: EgressReview, parent=None) -> Airlock:
     )
     start_audit_forwarding(cfg, db, parent)
     AirlockNotifications(parent=parent).dispatcher(db, ctx.directory, cfg.base_url).start()
-    return Airlock(ctx)
+    airlock = Airlock(ctx)
+    airlock.releases.resume()  # a request approved just before a crash is released now, not left waiting
+    return airlock
 
 
 def start_audit_forwarding(cfg: EgressReview, db: Database, parent) -> AuditForwarder | None:

@@ -17,7 +17,7 @@ from ..domain.states import RequestState
 from ..domain.transitions import Action, check_transition
 from ..notify.queue import queue as queue_notices
 from ..storage import audit
-from ..storage.models import FileDecision, Release, Revocation, StagedFile, Vote, utcnow
+from ..storage.models import FileDecision, Release, Request, Revocation, StagedFile, Vote, utcnow
 from .content import open_content
 from .context import AirlockContext, load_request, perform_transition
 
@@ -51,6 +51,18 @@ class ReleaseService:
             self.ctx.audit_refusal(SYSTEM, "release", request_id, exc)
             return RequestState.APPROVED
         return RequestState.RELEASED
+
+    def resume(self) -> list[str]:
+        """At start-up: release what was approved but not yet released when the service stopped (a crash
+        between the deciding vote's commit and the release). Returns the ids, each released or audited."""
+        with self.ctx.db.read() as session:
+            waiting = list(
+                session.execute(select(Request.id).where(Request.state == RequestState.APPROVED.value)).scalars()
+            )
+        for request_id in waiting:
+            log.warning("releasing %s, approved before the airlock stopped", request_id)
+            self.release_after_approval(request_id)
+        return waiting
 
     def release(self, principal: Principal, request_id: str) -> None:
         """An operator retries the release of an APPROVED request."""

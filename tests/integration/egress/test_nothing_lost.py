@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from egress_review import staging as staging_mod
-from egress_review.app import sweep_staging
+from egress_review.app import build_airlock, sweep_staging
+from egress_review.config import EgressReview
 from egress_review.domain.exceptions import StagingDiskFull
 from egress_review.domain.states import RequestState
 from egress_review.staging import StagingStore
-from egress_review.storage.models import AuditEntry, Request, StagedFile, Vote
+from egress_review.storage.models import AuditEntry, Release, Request, StagedFile, Vote
 from harness.airlock_kit import analyst, make_env, reviewer
 from tests.support.airlock_states import create_request_at_status
 
@@ -85,6 +86,64 @@ def test_killed_submission_leaves_no_half_request_and_no_orphan_file(tmp_path, w
     env.airlock.requests.submit(analyst(), rid)  # and the analyst can simply submit again
     with env.db.read() as s:
         assert s.get(Request, rid).state == "submitted"
+
+
+VOTE_CRASH_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from egress_review.services.releases import ReleaseService
+    from egress_review.services.reviews import ReviewService
+    from harness.airlock_kit import make_env, reviewer
+
+    root, request_id, where = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    env = make_env(root)
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if where == "before-commit":
+        ReviewService._complete_review = die  # the deciding vote, inside its transaction
+    else:
+        ReleaseService._release = die  # after the deciding vote's commit, before the release
+    env.airlock.reviews.vote(reviewer("ravi"), request_id, "approve")
+    print("vote finished: the crash did not happen", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["before-commit", "before-release"])
+def test_an_airlock_killed_mid_vote_loses_nothing_and_releases_at_its_next_start(tmp_path, where):
+    """The deciding vote is either not recorded at all (the reviewer votes again) or recorded whole, and then
+    the airlock releases the approved request as it starts again, as its process builds itself."""
+    env = make_env(tmp_path)
+    rid = create_request_at_status(env, RequestState.SUBMITTED)
+    env.airlock.reviews.vote(reviewer("rita"), rid, "approve")
+    env.db.dispose()
+    proc = subprocess.run(
+        [sys.executable, "-c", VOTE_CRASH_SCRIPT, str(tmp_path), rid, where],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    env = make_env(tmp_path)
+    with env.db.read() as s:
+        expected = "submitted" if where == "before-commit" else "approved"
+        assert s.get(Request, rid).state == expected
+        votes = {v.reviewer for v in s.execute(select(Vote).where(Vote.request_id == rid)).scalars()}
+        assert votes == ({"rita"} if where == "before-commit" else {"rita", "ravi"})
+    env.db.dispose()
+
+    restarted = build_airlock(EgressReview(data_dir=str(tmp_path), db_url=f"sqlite:///{tmp_path / 'egress.sqlite'}"))
+    if where == "before-commit":
+        assert restarted.reviews.vote(reviewer("ravi"), rid, "approve") == "released"  # simply votes again
+    with restarted.ctx.db.read() as s:
+        assert s.get(Request, rid).state == "released"
+        assert s.execute(select(func.count()).select_from(Release).where(Release.request_id == rid)).scalar() == 1
+        assert s.execute(select(func.count()).select_from(Vote).where(Vote.request_id == rid)).scalar() == 2
+    restarted.ctx.db.dispose()
 
 
 def test_two_reviewers_voting_at_the_same_moment_in_threads_both_count(env):
