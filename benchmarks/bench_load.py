@@ -461,7 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if enclave is not None:
             stop_hub(enclave)
-            for log in enclave.log_paths if report["errors"] and args.out else []:
+            # The hub's, edge's and gate's logs are kept beside the JSON when anything went wrong, errors included.
+            troubled = report["errors"] or any(level["errors"] for level in report["levels"])
+            for log in enclave.log_paths if troubled and args.out else []:
                 if log.exists():
                     shutil.copy(log, args.out.with_suffix(f".{log.name}"))
             cleanup_instance(enclave.settings.instance)
