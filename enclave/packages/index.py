@@ -11,7 +11,9 @@ it reach nothing (isolation/firewall.open_index).
 
 from __future__ import annotations
 
-import time
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -88,19 +90,16 @@ def _running_index(client: docker.DockerClient, name: str, network: str):
     return None
 
 
-def _started_by_another(client: docker.DockerClient, name: str, network: str, attempts: int = 50):
-    """The container a concurrent spawn is starting under the same name, once it runs (about 5 s at most)."""
-    for _ in range(attempts):
-        try:
-            container = client.containers.get(name)
-        except DockerNotFound:
-            return None
-        if container.status == "running" and _address(container, network):
-            return container
-        if container.status in ("exited", "dead"):
-            return None
-        time.sleep(0.1)
-    return None
+@contextmanager
+def _one_starter(settings: EnclaveSettings, project: str) -> Iterator[None]:
+    """Spawns of one project look for and start its index one at a time (the hub's spawn threads, or
+    several hubs on one state folder): the next finds the first one's container running, instead of
+    racing it to the name or removing it half-started."""
+    folder = settings.state_path / "packages" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{project}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def ensure_index(client: docker.DockerClient, settings: EnclaveSettings, project: str, network: ProjectNetwork) -> str:
@@ -116,19 +115,18 @@ def ensure_index(client: docker.DockerClient, settings: EnclaveSettings, project
             f"The package index image {image} is not built yet. An operator runs 'enclave images build'."
         ) from None
     name = index_container_name(settings.instance, project)
-    container = _running_index(client, name, network.name)
-    if container is None:
-        try:
-            container = client.containers.run(detach=True, **index_spec(settings, project, network.name))
-        except APIError as failure:
-            container = _started_by_another(client, name, network.name)  # a racing first spawn's
-            if container is None:
+    with _one_starter(settings, project):
+        container = _running_index(client, name, network.name)
+        if container is None:
+            try:
+                container = client.containers.run(detach=True, **index_spec(settings, project, network.name))
+            except APIError as failure:
                 raise IsolationError(f"The package index of {project!r} did not start: {failure.explanation}") from None
-    address = _address(container, network.name)
-    if not address:
-        container.remove(force=True)
-        raise IsolationError(f"The package index of {project!r} has no address on {network.name}.")
-    open_index(network, address, INDEX_PORT)
+        address = _address(container, network.name)
+        if not address:
+            container.remove(force=True)
+            raise IsolationError(f"The package index of {project!r} has no address on {network.name}.")
+        open_index(network, address, INDEX_PORT)
     return address
 
 

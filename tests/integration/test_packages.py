@@ -161,3 +161,26 @@ def test_teardown_removes_the_index_and_its_firewall_rules(docker_client, packag
         remove_instance(docker_client, settings.instance)
     assert docker_client.containers.list(all=True, filters={"label": f"enclave.instance={settings.instance}"}) == []
     assert tagged_rules(network.bridge) == []
+
+
+def test_a_dozen_first_spawns_at_once_start_one_index_and_all_find_it(docker_client, packages_image, tmp_path):
+    """A project's analysts starting together before its index exists (the load benchmark's 403s): every
+    spawn gets the one index's address, none is refused, one container runs."""
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    from enclave.isolation.network import ensure_project_network, remove_instance
+    from enclave.packages.index import ensure_index
+    from enclave.settings import EnclaveSettings
+
+    settings = EnclaveSettings(state_dir=str(tmp_path / "state"), instance=f"enctest-{secrets.token_hex(3)}")
+    settings.prepare_state_dir()
+    try:
+        network = ensure_project_network(docker_client, settings.instance, "gamma")
+        with ThreadPoolExecutor(12) as spawns:
+            addresses = list(spawns.map(lambda _: ensure_index(docker_client, settings, "gamma", network), range(12)))
+        assert len(set(addresses)) == 1
+        (index,) = docker_client.containers.list(all=True, filters={"label": f"enclave.instance={settings.instance}"})
+        assert index.status == "running"
+    finally:
+        remove_instance(docker_client, settings.instance)
