@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -23,7 +24,13 @@ def trust(url: str, ca_file: str) -> None:
     environment: point both at the system CAs plus each trusted edge certificate
     (this process only; certificates are still verified, never skipped).
     """
-    _TRUSTED[_origin(url)] = ca_file
+    origin = _origin(url)
+    # A copy, read now: the edge's own file may go with its installation (or its locked volume) before
+    # a later trust() rebuilds the bundle.
+    key = hashlib.sha256(origin.encode()).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"enclave-test-edge-{os.getpid()}-{key}.pem"
+    copy.write_text(Path(ca_file).read_text())
+    _TRUSTED[origin] = str(copy)
     bundle = Path(tempfile.gettempdir()) / f"enclave-test-cas-{os.getpid()}.pem"
     bundle.write_text("\n".join([Path(certifi.where()).read_text(), *(Path(f).read_text() for f in _TRUSTED.values())]))
     os.environ["REQUESTS_CA_BUNDLE"] = os.environ["WEBSOCKET_CLIENT_CA_BUNDLE"] = str(bundle)
