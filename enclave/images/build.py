@@ -98,7 +98,8 @@ def build_image(
     final = image_tag(kind)  # now covering what the image resolved
     if _exists(client, final) and client.images.get(final).id != built:
         client.images.remove(built)  # the same versions as the image already tagged: keep that one
-        say(f"{final} is up to date: the refresh resolved no newer packages.")
+        # A refresh that found no newer packages, or a fresh checkout (no record yet) building from Docker's cache.
+        say(f"{final} is up to date: the build resolved the same packages as the image already tagged.")
     else:
         repository, _, version = final.partition(":")
         client.api.tag(built, repository, version)
