@@ -41,7 +41,7 @@ from enclave.demo import PROJECT as DEMO_PROJECT
 from enclave.demo import seed_demo
 from enclave.images.catalog import image_tag
 from enclave.operations import datasets, people, projects
-from harness.enclave import cleanup_instance, start_hub, stop_hub
+from harness.enclave import start_hub
 from harness.hub import HubUser
 
 from . import analyst_day, edge_overhead, egress_days, enclave_hub
@@ -314,11 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     finally:
         if enclave is not None:
-            stop_hub(enclave)
-            for log in enclave.log_paths if report["errors"] and args.out else []:  # the hub's, edge's and gate's side
-                if log.exists():
-                    shutil.copy(log, args.out.with_suffix(f".{log.name}"))
-            cleanup_instance(enclave.settings.instance)
+            enclave_hub.tear_down(enclave, args.out if report["errors"] else None)
         shutil.rmtree(root, ignore_errors=True)
 
     report["load_average"]["end"] = os.getloadavg()

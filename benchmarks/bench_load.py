@@ -38,12 +38,13 @@ from pathlib import Path
 from enclave.airlock.service import airlock_data_dir
 from enclave.images.catalog import image_tag
 from enclave.operations import people, projects
-from harness.enclave import EnclaveUnderTest, build_enclave, cleanup_instance, make_settings, start_hub, stop_hub
+from harness.enclave import EnclaveUnderTest, build_enclave, make_settings, start_hub
 from harness.hub import HubUser
 
 from . import load_checks, process_cpu
 from .chromium import chromium_page, log_in
 from .edge_overhead import record_lab_requests
+from .enclave_hub import tear_down
 from .images import available_image
 from .load_clients import Analyst, CallFailed, Reviewer, Tally
 from .table import publish, render, row
@@ -460,13 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     finally:
         if enclave is not None:
-            stop_hub(enclave)
-            # The hub's, edge's and gate's logs are kept beside the JSON when anything went wrong, errors included.
+            # The logs are kept beside the JSON when anything went wrong, a level's errors included.
             troubled = report["errors"] or any(level["errors"] for level in report["levels"])
-            for log in enclave.log_paths if troubled and args.out else []:
-                if log.exists():
-                    shutil.copy(log, args.out.with_suffix(f".{log.name}"))
-            cleanup_instance(enclave.settings.instance)
+            tear_down(enclave, args.out if troubled else None)
         shutil.rmtree(root, ignore_errors=True)
 
     for level in report["levels"]:

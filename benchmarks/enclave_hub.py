@@ -7,10 +7,11 @@ the operator operations, as `enclave ...` would.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from enclave.operations import datasets, people, projects
-from harness.enclave import EnclaveUnderTest, build_enclave, make_settings
+from harness.enclave import EnclaveUnderTest, build_enclave, cleanup_instance, make_settings, stop_hub
 
 SPAWN_PROJECT = "spawnbench"  # the single and ten-at-once spawns
 SCAN_PROJECT = "scanbench"  # the polars scan
@@ -35,3 +36,13 @@ def seed(enclave: EnclaveUnderTest, cohort: Path, analysts: list[str], scan_cpu_
         people.add_member(ctx, SPAWN_PROJECT, name)
     enclave.passwords[SCAN_USER] = people.add_user(ctx, SCAN_USER, ["analyst"]).initial_password
     people.add_member(ctx, SCAN_PROJECT, SCAN_USER)
+
+
+def tear_down(enclave: EnclaveUnderTest, keep_logs_beside: Path | None) -> None:
+    """Stop the benchmark's installation and remove it; with `keep_logs_beside` (its JSON's path, when the
+    run went wrong), first copy the hub's, edge's and gate's logs beside it."""
+    stop_hub(enclave)
+    for log in enclave.log_paths if keep_logs_beside else []:
+        if log.exists():
+            shutil.copy(log, keep_logs_beside.with_suffix(f".{log.name}"))
+    cleanup_instance(enclave.settings.instance)
